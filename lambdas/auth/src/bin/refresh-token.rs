@@ -1,0 +1,2 @@
+//! Lambda `refresh-token`.
+auth::auth_main!(auth::refresh_token);

@@ -1,0 +1,2 @@
+//! Lambda `sign-in`.
+auth::auth_main!(auth::sign_in);

@@ -1,0 +1,2 @@
+//! Lambda `sign-out`.
+auth::auth_main!(auth::sign_out);

@@ -1,0 +1,2 @@
+//! Lambda `sign-up`.
+auth::auth_main!(auth::sign_up);

@@ -1,0 +1,156 @@
+//! Auth rules that need no AWS: usernames, emails, the password policy, who a request names.
+
+use shop_core::validate::{text, Fields};
+use shop_core::RequestError;
+
+pub const MAX_FULL_NAME: usize = 100;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_PASSWORD: usize = 256;
+pub const MAX_CODE: usize = 64;
+pub const MAX_TOKEN: usize = 8192;
+
+/// The Cognito username for a full name: trimmed, every whitespace run turned into one `_`
+/// (`"Jay  S Prajapati"` -> `"Jay_S_Prajapati"`), as the original derived it.
+pub fn username_for(full_name: &str) -> String {
+    full_name.split_whitespace().collect::<Vec<_>>().join("_")
+}
+
+/// A syntactically valid email, lower-cased so lookups are case-insensitive.
+pub fn email(field: &'static str, raw: &str) -> Result<String, RequestError> {
+    let e = text(field, raw, MAX_EMAIL)?.to_lowercase();
+    let valid = match e.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !e.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid {
+        Ok(e)
+    } else {
+        Err(RequestError::invalid(field, "must be an email address"))
+    }
+}
+
+/// The pool's password policy, mirrored so a rejection can say why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+}
+
+impl PasswordPolicy {
+    /// Every rule the password breaks, joined; `Ok` when Cognito's policy should accept it.
+    pub fn check(&self, password: &str) -> Result<(), String> {
+        let mut broken = Vec::new();
+        if password.chars().count() < self.min_length {
+            broken.push(format!("at least {} characters", self.min_length));
+        }
+        if !password.chars().any(|c| c.is_ascii_lowercase()) {
+            broken.push("a lowercase letter".to_owned());
+        }
+        if !password.chars().any(|c| c.is_ascii_uppercase()) {
+            broken.push("an uppercase letter".to_owned());
+        }
+        if !password.chars().any(|c| c.is_ascii_digit()) {
+            broken.push("a number".to_owned());
+        }
+        if !password.chars().any(|c| c.is_ascii_punctuation()) {
+            broken.push("a symbol".to_owned());
+        }
+        if broken.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("it needs {}", broken.join(", ")))
+        }
+    }
+}
+
+/// A sign-up request, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignUp {
+    pub email: String,
+    pub full_name: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl SignUp {
+    pub fn parse(f: &Fields) -> Result<Self, RequestError> {
+        let full_name = f.string("fullName", MAX_FULL_NAME)?;
+        Ok(Self {
+            email: email("email", &f.string("email", MAX_EMAIL)?)?,
+            username: username_for(&full_name),
+            full_name,
+            password: f.secret("password", MAX_PASSWORD)?,
+        })
+    }
+}
+
+/// How a request names its user: by full name (the original) or by email (resolved by us).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Username(String),
+    Email(String),
+}
+
+impl Login {
+    /// `fullName` wins when both are given; one of them is required.
+    pub fn parse(f: &Fields) -> Result<Self, RequestError> {
+        if f.has("fullName") {
+            return Ok(Self::Username(username_for(&f.string("fullName", MAX_FULL_NAME)?)));
+        }
+        if f.has("email") {
+            return Ok(Self::Email(email("email", &f.string("email", MAX_EMAIL)?)?));
+        }
+        Err(RequestError::MissingField("fullName"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn username_replaces_whitespace_runs_with_one_underscore() {
+        assert_eq!(username_for("Jay S Prajapati"), "Jay_S_Prajapati");
+        assert_eq!(username_for("  Ada \t Lovelace "), "Ada_Lovelace");
+        assert_eq!(username_for("Zoë"), "Zoë");
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(email("email", "Ada@Example.COM").unwrap(), "ada@example.com");
+        for bad in ["ada", "ada@", "@x.com", "a@b", "a b@c.com", "a@@b.com", "a@b.com."] {
+            assert!(email("email", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn weak_password_reason_lists_every_broken_rule() {
+        let p = PasswordPolicy { min_length: 8 };
+        assert!(p.check("Str0ng!pass").is_ok());
+        let reason = p.check("abc").unwrap_err();
+        assert!(reason.contains("at least 8 characters"), "{reason}");
+        assert!(reason.contains("an uppercase letter"), "{reason}");
+        assert!(reason.contains("a number"), "{reason}");
+        assert!(reason.contains("a symbol"), "{reason}");
+        assert!(!reason.contains("lowercase"), "{reason}");
+    }
+
+    #[test]
+    fn login_takes_full_name_or_email() {
+        let by_name = Fields::parse(r#"{"fullName":"Ada Lovelace","email":"x@y.z"}"#).unwrap();
+        assert_eq!(Login::parse(&by_name).unwrap(), Login::Username("Ada_Lovelace".into()));
+        let by_email = Fields::parse(r#"{"email":"Ada@Y.io"}"#).unwrap();
+        assert_eq!(Login::parse(&by_email).unwrap(), Login::Email("ada@y.io".into()));
+        let neither = Fields::parse(r#"{"password":"x"}"#).unwrap();
+        assert_eq!(
+            Login::parse(&neither).unwrap_err(),
+            RequestError::MissingField("fullName")
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! One public async function per Lambda: event in, response out. Each parses and validates, calls
+//! the adapters, and lets [`shop_core::Http::respond`] map the outcome.
+
+use serde::Serialize;
+use shop_core::http::json_body;
+use shop_core::{Request, Response};
+
+use crate::cognito::{self, Tokens};
+use crate::domain::{Login, SignUp, MAX_CODE, MAX_PASSWORD, MAX_TOKEN};
+use crate::error::Error;
+use crate::users::{self, User};
+use crate::Auth;
+
+/// The original's success shape: `{"msg"}`, plus `tokens` after sign-in and refresh.
+#[derive(Debug, Serialize)]
+struct Reply {
+    msg: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens: Option<Tokens>,
+}
+
+fn msg(msg: &'static str) -> Reply {
+    Reply { msg, tokens: None }
+}
+
+/// `POST /sign-up {email, fullName, password}`.
+///
+/// Cognito first (it owns uniqueness and the password policy), then the Users record. If the
+/// record cannot be written the Cognito user is deleted again; if even that fails, confirmation
+/// writes the missing record (see [`confirm_sign_up`]), so neither side is left alone.
+pub async fn sign_up(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, sign_up_flow(a, &req).await)
+}
+
+async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let s = SignUp::parse(&json_body(req)?)?;
+    a.config
+        .password_policy
+        .check(&s.password)
+        .map_err(Error::WeakPassword)?;
+    if users::username_for_email(&a.dynamodb, &a.config.users_table, &s.email)
+        .await?
+        .is_some()
+    {
+        return Err(Error::EmailExists);
+    }
+    let sub = cognito::sign_up(&a.cognito, &a.config.client_id, &s).await?;
+    let user = User {
+        user_id: sub.clone(),
+        username: s.username.clone(),
+        email: s.email.clone(),
+        full_name: s.full_name.clone(),
+        created_at: shop_core::time::now(),
+    };
+    if let Err(e) = users::put_if_absent(&a.dynamodb, &a.config.users_table, &user).await {
+        match cognito::delete_user(&a.cognito, &a.config.user_pool_id, &s.username).await {
+            Ok(()) => tracing::warn!(user_id = %sub, "users record failed; cognito user removed"),
+            Err(_) => {
+                tracing::error!(user_id = %sub, "users record failed and cognito user kept; confirmation will repair")
+            }
+        }
+        return Err(e.into());
+    }
+    tracing::info!(user_id = %sub, "user signed up");
+    Ok(msg("Account created. Please verify your email."))
+}
+
+/// The username a request names; `not_found` when an email matches no user.
+async fn resolve(a: &Auth, login: Login, not_found: Error) -> Result<String, Error> {
+    match login {
+        Login::Username(u) => Ok(u),
+        Login::Email(e) => users::username_for_email(&a.dynamodb, &a.config.users_table, &e)
+            .await?
+            .ok_or(not_found),
+    }
+}
+
+/// Writes the Users record of a pool user if it is missing (idempotent).
+async fn ensure_user_record(a: &Auth, username: &str) -> Result<(), Error> {
+    let pool_user = cognito::get_user(&a.cognito, &a.config.user_pool_id, username).await?;
+    let user = User {
+        user_id: pool_user.sub.clone(),
+        username: username.to_owned(),
+        email: pool_user.email.unwrap_or_default().to_lowercase(),
+        full_name: pool_user.name.unwrap_or_else(|| username.replace('_', " ")),
+        created_at: shop_core::time::now(),
+    };
+    if users::put_if_absent(&a.dynamodb, &a.config.users_table, &user).await? {
+        tracing::warn!(user_id = %user.user_id, "missing users record written at confirmation");
+    }
+    Ok(())
+}
+
+/// `POST /confirm-sign-up {fullName | email, confirmationCode}`.
+pub async fn confirm_sign_up(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, confirm_flow(a, &req).await)
+}
+
+async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let f = json_body(req)?;
+    let login = Login::parse(&f)?;
+    let code = f.string("confirmationCode", MAX_CODE)?;
+    let username = resolve(a, login, Error::UserNotFound).await?;
+    cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code).await?;
+    ensure_user_record(a, &username).await?;
+    tracing::info!("user confirmed");
+    Ok(msg("User successfully confirmed!"))
+}
+
+/// `POST /sign-in {fullName | email, password}`.
+pub async fn sign_in(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, sign_in_flow(a, &req).await)
+}
+
+async fn sign_in_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let f = json_body(req)?;
+    let login = Login::parse(&f)?;
+    let password = f.secret("password", MAX_PASSWORD)?;
+    let username = resolve(a, login, Error::InvalidCredentials).await?;
+    let tokens = cognito::sign_in(&a.cognito, &a.config.client_id, &username, &password).await?;
+    Ok(Reply {
+        msg: "User successfully signed in!",
+        tokens: Some(tokens),
+    })
+}
+
+/// `POST /sign-out {accessToken}`: global sign-out, which also revokes the refresh token.
+pub async fn sign_out(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, sign_out_flow(a, &req).await)
+}
+
+async fn sign_out_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let token = json_body(req)?.secret("accessToken", MAX_TOKEN)?;
+    cognito::global_sign_out(&a.cognito, &token).await?;
+    Ok(msg("User successfully signed out!"))
+}
+
+/// `POST /resend-confirmation-code {fullName | email}`.
+pub async fn resend_confirmation_code(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, resend_flow(a, &req).await)
+}
+
+async fn resend_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let login = Login::parse(&json_body(req)?)?;
+    let username = resolve(a, login, Error::UserNotFound).await?;
+    if cognito::get_user(&a.cognito, &a.config.user_pool_id, &username)
+        .await?
+        .confirmed
+    {
+        return Err(Error::AlreadyConfirmed);
+    }
+    cognito::resend_code(&a.cognito, &a.config.client_id, &username).await?;
+    Ok(msg("A new confirmation code has been sent."))
+}
+
+/// `POST /refresh-token {refreshToken}`: new access and ID tokens.
+pub async fn refresh_token(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, refresh_flow(a, &req).await)
+}
+
+async fn refresh_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let token = json_body(req)?.secret("refreshToken", MAX_TOKEN)?;
+    let tokens = cognito::refresh(&a.cognito, &a.config.client_id, &token).await?;
+    Ok(Reply {
+        msg: "Tokens refreshed.",
+        tokens: Some(tokens),
+    })
+}

@@ -1,0 +1,63 @@
+//! Auth service: sign-up, confirmation, sign-in, sign-out, confirmation-code resend and token
+//! refresh on a Cognito user pool, with a Users table record per Cognito user.
+//!
+//! - [`domain`]: usernames, emails and the password policy; plain functions, no AWS.
+//! - [`cognito`] and [`users`]: the adapters, each turning SDK errors into [`Error`] variants.
+//! - [`handlers`]: one public async function per Lambda, callable in-process by the local runner.
+
+pub mod cognito;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod handlers;
+pub mod users;
+
+pub use config::AuthConfig;
+pub use error::Error;
+pub use handlers::{confirm_sign_up, refresh_token, resend_confirmation_code, sign_in, sign_out, sign_up};
+
+use shop_core::Http;
+
+/// Everything an auth handler needs, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub config: AuthConfig,
+    pub http: Http,
+}
+
+impl Auth {
+    /// Reads the configuration and builds the clients from the environment.
+    pub async fn from_env() -> Result<Self, shop_core::config::ConfigError> {
+        let config = AuthConfig::from_env()?;
+        let sdk = shop_core::aws::sdk_config().await;
+        Ok(Self::new(&sdk, config))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, config: AuthConfig) -> Self {
+        Self {
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            dynamodb: shop_core::aws::dynamodb(sdk),
+            config,
+            http: Http::from_env(true),
+        }
+    }
+}
+
+/// `main` of every auth binary: config, clients, then serve `handler`.
+#[macro_export]
+macro_rules! auth_main {
+    ($handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_runtime::Error> {
+            shop_core::telemetry::init();
+            let auth = match $crate::Auth::from_env().await {
+                Ok(a) => a,
+                Err(e) => shop_core::lambda::fatal("auth configuration", e),
+            };
+            let auth = &auth;
+            shop_core::lambda::serve_http(move |req| $handler(auth, req)).await
+        }
+    };
+}

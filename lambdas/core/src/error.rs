@@ -1,0 +1,121 @@
+//! The error contract every service follows.
+//!
+//! Each crate has one `Error` enum (`thiserror`) implementing [`ApiError`]; [`crate::Http::error`]
+//! is the one place that turns it into a status and `{"error", "code"}`.
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// An error that knows its HTTP status and a stable, machine-readable code.
+pub trait ApiError: std::error::Error {
+    /// HTTP status code (4xx for the caller's mistakes, 5xx only for our own or upstream failures).
+    fn status(&self) -> u16;
+    /// Stable code clients can match on, e.g. `MissingField`.
+    fn code(&self) -> &'static str;
+}
+
+/// Problems with the request itself, shared by every endpoint.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RequestError {
+    #[error("request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("request body must be a JSON object")]
+    NotAnObject,
+    #[error("request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    #[error("field `{field}` {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("query parameter `{name}` {reason}")]
+    InvalidQuery { name: &'static str, reason: String },
+    #[error("nextToken is not a valid page token")]
+    BadPageToken,
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("this action needs membership of the admins group")]
+    Forbidden,
+}
+
+impl RequestError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl ApiError for RequestError {
+    fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::TooLarge(_) => 413,
+            _ => 400,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) | Self::NotAnObject => "MalformedJson",
+            Self::TooLarge(_) => "PayloadTooLarge",
+            Self::MissingField(_) => "MissingField",
+            Self::InvalidField { .. } => "InvalidField",
+            Self::InvalidQuery { .. } => "InvalidQueryParameter",
+            Self::BadPageToken => "InvalidPageToken",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+        }
+    }
+}
+
+/// An AWS dependency failed in a way the caller cannot fix (throttling, outage, misconfiguration).
+///
+/// Keeps the service's name and the SDK's error code for logs; answers 503 so clients retry.
+#[derive(Debug, thiserror::Error)]
+#[error("{service} is unavailable, try again later")]
+pub struct Upstream {
+    pub service: &'static str,
+    pub aws_code: Option<String>,
+    pub detail: String,
+}
+
+impl Upstream {
+    /// Wraps any SDK error (or operation error) of `service`.
+    pub fn new<E>(service: &'static str, err: E) -> Self
+    where
+        E: ProvideErrorMetadata + std::fmt::Debug,
+    {
+        let aws_code = err.code().map(str::to_owned);
+        let detail = err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{err:?}").chars().take(300).collect());
+        tracing::error!(service, aws_code = aws_code.as_deref(), %detail, "dependency call failed");
+        Self {
+            service,
+            aws_code,
+            detail,
+        }
+    }
+
+    /// A failure of ours that is not an SDK error (a record we wrote cannot be read back, ...).
+    pub fn internal(service: &'static str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        tracing::error!(service, %detail, "internal failure");
+        Self {
+            service,
+            aws_code: None,
+            detail,
+        }
+    }
+}
+
+impl ApiError for Upstream {
+    fn status(&self) -> u16 {
+        503
+    }
+    fn code(&self) -> &'static str {
+        "ServiceUnavailable"
+    }
+}

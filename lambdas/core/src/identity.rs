@@ -1,0 +1,113 @@
+//! The caller, as the API Gateway JWT authorizer describes it in
+//! `requestContext.authorizer.jwt.claims`.
+
+use crate::error::RequestError;
+use crate::http::Request;
+
+/// Name of the Cognito group whose members are admins.
+pub const ADMIN_GROUP: &str = "admins";
+
+/// Who is calling, from verified token claims (the authorizer, not this code, verified the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub sub: String,
+    pub email: Option<String>,
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    /// The caller of a protected route; `Unauthorized` when the authorizer left no `sub`.
+    pub fn from_request(req: &Request) -> Result<Self, RequestError> {
+        let claims = req
+            .request_context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|j| &j.claims)
+            .ok_or(RequestError::Unauthorized)?;
+        let sub = claims
+            .get("sub")
+            .filter(|s| !s.is_empty())
+            .ok_or(RequestError::Unauthorized)?
+            .clone();
+        let email = claims.get("email").filter(|s| !s.is_empty()).cloned();
+        let groups = claims
+            .get("cognito:groups")
+            .map(|g| parse_groups(g))
+            .unwrap_or_default();
+        Ok(Self { sub, email, groups })
+    }
+
+    /// The caller, who must be a member of [`ADMIN_GROUP`].
+    pub fn admin_from_request(req: &Request) -> Result<Self, RequestError> {
+        let who = Self::from_request(req)?;
+        if who.is_admin() {
+            Ok(who)
+        } else {
+            Err(RequestError::Forbidden)
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.groups.iter().any(|g| g == ADMIN_GROUP)
+    }
+}
+
+/// API Gateway flattens the `cognito:groups` array to a string: `[admins sellers]`. A JSON array
+/// string or a comma-separated list are accepted too.
+fn parse_groups(raw: &str) -> Vec<String> {
+    if let Ok(v) = serde_json::from_str::<Vec<String>>(raw) {
+        return v;
+    }
+    raw.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_read_in_every_shape_api_gateway_may_send() {
+        assert_eq!(parse_groups("[admins sellers]"), vec!["admins", "sellers"]);
+        assert_eq!(parse_groups(r#"["admins"]"#), vec!["admins"]);
+        assert_eq!(parse_groups("admins,x"), vec!["admins", "x"]);
+        assert!(parse_groups("[]").is_empty());
+    }
+
+    fn request(claims: serde_json::Value) -> Request {
+        serde_json::from_value(serde_json::json!({
+            "rawPath": "/x",
+            "requestContext": {"http": {"method": "GET"}, "authorizer": {"jwt": {"claims": claims}}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn admin_check_needs_the_admins_group() {
+        let admin = request(serde_json::json!({"sub": "u1", "cognito:groups": "[admins]"}));
+        assert!(Identity::admin_from_request(&admin).is_ok());
+        let user = request(serde_json::json!({"sub": "u2", "email": "a@example.com"}));
+        assert_eq!(
+            Identity::admin_from_request(&user).unwrap_err(),
+            RequestError::Forbidden
+        );
+        let who = Identity::from_request(&user).unwrap();
+        assert_eq!(who.email.as_deref(), Some("a@example.com"));
+    }
+
+    #[test]
+    fn missing_claims_are_unauthorized() {
+        let anon: Request = serde_json::from_value(serde_json::json!({
+            "rawPath": "/x", "requestContext": {"http": {"method": "GET"}}
+        }))
+        .unwrap();
+        assert_eq!(Identity::from_request(&anon).unwrap_err(), RequestError::Unauthorized);
+    }
+}

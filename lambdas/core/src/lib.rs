@@ -1,0 +1,26 @@
+//! Shared core of the shop backend, written once and used by every service crate.
+//!
+//! - [`config`]: environment variables read once at cold start into typed structs.
+//! - [`error`]: the [`error::ApiError`] contract and the request-level errors every service shares.
+//! - [`http`]: API Gateway HTTP API (payload v2) bodies, validated fields, responses with CORS.
+//! - [`identity`]: the caller, from the JWT authorizer's claims.
+//! - [`pagination`]: opaque `nextToken` <-> DynamoDB `ExclusiveStartKey`.
+//! - [`aws`]: SDK clients built once, honouring `AWS_ENDPOINT_URL`.
+//! - [`lambda`]: thin `main` helpers around `lambda_runtime`.
+//! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
+
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod lambda;
+pub mod money;
+pub mod pagination;
+pub mod telemetry;
+pub mod time;
+pub mod validate;
+
+pub use error::{ApiError, RequestError, Upstream};
+pub use http::{Http, Request, Response};
+pub use identity::Identity;

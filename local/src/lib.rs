@@ -1,0 +1,7 @@
+//! The local stack: everything needed to run the backend on the moto emulator.
+//!
+//! - [`emulator`]: find or start a moto server and switch on state machine execution.
+//! - [`provision`]: create the same tables, pools, buckets and queues the CDK app deploys.
+
+pub mod emulator;
+pub mod provision;

@@ -1,0 +1,217 @@
+//! Creates the backend's resources on the emulator, as the CDK app declares them on AWS.
+//!
+//! Tests call these with unique names so they can run in parallel; the local runner calls them
+//! once with the stack's names.
+
+use aws_config::SdkConfig;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType, UserPoolPolicyType,
+    VerifiedAttributeType,
+};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType,
+};
+
+#[derive(Debug, thiserror::Error)]
+#[error("provisioning {what} failed: {detail}")]
+pub struct ProvisionError {
+    pub what: String,
+    pub detail: String,
+}
+
+fn fail(what: impl Into<String>, e: impl std::fmt::Debug) -> ProvisionError {
+    ProvisionError {
+        what: what.into(),
+        detail: format!("{e:?}").chars().take(500).collect(),
+    }
+}
+
+/// A key attribute: name and whether it is a number.
+#[derive(Debug, Clone, Copy)]
+pub struct Attr(pub &'static str, pub bool);
+
+/// A string key attribute.
+pub const fn s(name: &'static str) -> Attr {
+    Attr(name, false)
+}
+
+/// A number key attribute.
+pub const fn n(name: &'static str) -> Attr {
+    Attr(name, true)
+}
+
+/// A global secondary index.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub name: &'static str,
+    pub pk: Attr,
+    pub sk: Option<Attr>,
+    /// `None` projects everything; `Some(attrs)` projects keys plus those.
+    pub include: Option<&'static [&'static str]>,
+}
+
+/// A table: partition key, optional sort key, indexes.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub pk: Attr,
+    pub sk: Option<Attr>,
+    pub indexes: Vec<Index>,
+}
+
+fn key_schema(pk: Attr, sk: Option<Attr>) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    let mut keys = vec![KeySchemaElement::builder()
+        .attribute_name(pk.0)
+        .key_type(KeyType::Hash)
+        .build()
+        .map_err(|e| fail(pk.0, e))?];
+    if let Some(sk) = sk {
+        keys.push(
+            KeySchemaElement::builder()
+                .attribute_name(sk.0)
+                .key_type(KeyType::Range)
+                .build()
+                .map_err(|e| fail(sk.0, e))?,
+        );
+    }
+    Ok(keys)
+}
+
+/// Creates an on-demand table with its indexes.
+pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<(), ProvisionError> {
+    let db = aws_sdk_dynamodb::Client::new(sdk);
+    let mut attrs: Vec<Attr> = vec![spec.pk];
+    attrs.extend(spec.sk);
+    for i in &spec.indexes {
+        attrs.push(i.pk);
+        attrs.extend(i.sk);
+    }
+    let mut req = db
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(spec.pk, spec.sk)?));
+    let mut seen = Vec::new();
+    for a in attrs {
+        if seen.contains(&a.0) {
+            continue;
+        }
+        seen.push(a.0);
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(a.0)
+                .attribute_type(if a.1 {
+                    ScalarAttributeType::N
+                } else {
+                    ScalarAttributeType::S
+                })
+                .build()
+                .map_err(|e| fail(a.0, e))?,
+        );
+    }
+    for i in &spec.indexes {
+        let projection = match i.include {
+            None => Projection::builder().projection_type(ProjectionType::All).build(),
+            Some(extra) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(extra.iter().map(|s| s.to_string()).collect()))
+                .build(),
+        };
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(i.name)
+                .set_key_schema(Some(key_schema(i.pk, i.sk)?))
+                .projection(projection)
+                .build()
+                .map_err(|e| fail(i.name, e))?,
+        );
+    }
+    req.send().await.map_err(|e| fail(format!("table {name}"), e))?;
+    Ok(())
+}
+
+/// The Users table: `userId`, GSI `byEmail` projecting `username`.
+pub fn users_table() -> TableSpec {
+    TableSpec {
+        pk: s("userId"),
+        sk: None,
+        indexes: vec![Index {
+            name: "byEmail",
+            pk: s("email"),
+            sk: None,
+            include: Some(&["username"]),
+        }],
+    }
+}
+
+/// A user pool as the CDK app defines it, with its app client and `admins` group.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPool {
+    pub user_pool_id: String,
+    pub client_id: String,
+}
+
+pub async fn user_pool(sdk: &SdkConfig, name: &str) -> Result<UserPool, ProvisionError> {
+    let c = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+    let attr = |n: &str| {
+        SchemaAttributeType::builder()
+            .name(n)
+            .attribute_data_type(AttributeDataType::String)
+            .mutable(true)
+            .required(true)
+            .build()
+    };
+    let pool = c
+        .create_user_pool()
+        .pool_name(name)
+        .auto_verified_attributes(VerifiedAttributeType::Email)
+        .schema(attr("email"))
+        .schema(attr("name"))
+        .policies(
+            UserPoolPolicyType::builder()
+                .password_policy(
+                    PasswordPolicyType::builder()
+                        .minimum_length(8)
+                        .require_lowercase(true)
+                        .require_uppercase(true)
+                        .require_numbers(true)
+                        .require_symbols(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| fail("user pool", e))?;
+    let pool_id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .ok_or_else(|| fail("user pool", "no id returned"))?
+        .to_owned();
+    let client = c
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name(format!("{name}-client"))
+        .generate_secret(false)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .map_err(|e| fail("user pool client", e))?;
+    let client_id = client
+        .user_pool_client()
+        .and_then(|c| c.client_id())
+        .ok_or_else(|| fail("user pool client", "no id returned"))?
+        .to_owned();
+    c.create_group()
+        .user_pool_id(&pool_id)
+        .group_name(shop_core::identity::ADMIN_GROUP)
+        .send()
+        .await
+        .map_err(|e| fail("admins group", e))?;
+    Ok(UserPool {
+        user_pool_id: pool_id,
+        client_id,
+    })
+}

@@ -1,0 +1,93 @@
+//! Test support: one emulator per test binary, unique resource names, API Gateway events.
+//!
+//! Uses the emulator at `MOTO_ENDPOINT` when set, otherwise starts a moto server of its own.
+
+use serde_json::{json, Value};
+use shop_core::http::body_text;
+use shop_core::{Request, Response};
+use shop_local::emulator::Emulator;
+use tokio::sync::OnceCell;
+
+static EMULATOR: OnceCell<Emulator> = OnceCell::const_new();
+
+/// The shared emulator (started on first use).
+pub async fn emulator() -> &'static Emulator {
+    EMULATOR
+        .get_or_init(|| async {
+            match Emulator::find_or_start(0).await {
+                Ok(e) => e,
+                Err(e) => panic!("no emulator for the tests: {e}"),
+            }
+        })
+        .await
+}
+
+/// SDK configuration aimed at the shared emulator.
+pub async fn sdk() -> aws_config::SdkConfig {
+    emulator().await.sdk_config()
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// An HTTP API (payload v2) event as API Gateway sends it; `claims` as its JWT authorizer would.
+pub fn api_request(method: &str, path: &str, body: Option<&str>, claims: Option<Value>) -> Request {
+    let mut ctx = json!({"http": {"method": method, "path": path}, "requestId": unique("req")});
+    if let Some(c) = claims {
+        ctx["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
+    }
+    let mut ev = json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"content-type": "application/json"}, "requestContext": ctx, "isBase64Encoded": false});
+    if let Some(b) = body {
+        ev["body"] = Value::String(b.to_owned());
+    }
+    serde_json::from_value(ev).unwrap_or_else(|e| panic!("bad test event: {e}"))
+}
+
+/// A POST with a JSON body.
+pub fn post(path: &str, body: &Value, claims: Option<Value>) -> Request {
+    api_request("POST", path, Some(&body.to_string()), claims)
+}
+
+/// A request with query parameters.
+pub fn get(path: &str, query: &[(&str, &str)], claims: Option<Value>) -> Request {
+    let mut req = api_request("GET", path, None, claims);
+    let mut q = serde_json::Map::new();
+    for (k, v) in query {
+        q.insert((*k).to_owned(), Value::String((*v).to_owned()));
+    }
+    let mut ev = serde_json::to_value(&req).unwrap_or_default();
+    ev["queryStringParameters"] = Value::Object(q);
+    req = serde_json::from_value(ev).unwrap_or_else(|e| panic!("bad test event: {e}"));
+    req
+}
+
+/// Claims of a signed-in user, as the authorizer passes them.
+pub fn user_claims(sub: &str, email: &str) -> Value {
+    json!({"sub": sub, "email": email, "cognito:groups": "[]"})
+}
+
+/// Claims of an admin.
+pub fn admin_claims(sub: &str) -> Value {
+    json!({"sub": sub, "email": format!("{sub}@example.com"), "cognito:groups": "[admins]"})
+}
+
+/// Status and JSON body of a response.
+pub fn parts(resp: &Response) -> (u16, Value) {
+    let status = u16::try_from(resp.status_code).unwrap_or(0);
+    let body = serde_json::from_str(body_text(resp)).unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Asserts a 4xx JSON error with the given status and code.
+#[track_caller]
+pub fn assert_error(resp: &Response, status: u16, code: &str) {
+    let (s, body) = parts(resp);
+    assert_eq!(s, status, "unexpected status, body: {body}");
+    assert_eq!(body["code"], code, "unexpected code, body: {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "no error message: {body}"
+    );
+}

@@ -1,0 +1,454 @@
+//! Auth service against the emulator's Cognito and DynamoDB, through the real handlers.
+
+use auth::domain::PasswordPolicy;
+use auth::{Auth, AuthConfig};
+use aws_sdk_cognitoidentityprovider::types::AttributeType;
+use serde_json::{json, Value};
+use shop_local::provision;
+use shop_tests::{assert_error, parts, post, sdk, unique};
+
+const PASSWORD: &str = "Str0ng!Passw0rd";
+
+struct Fixture {
+    auth: Auth,
+}
+
+async fn fixture() -> Fixture {
+    fixture_with_table(None).await
+}
+
+/// `users_table`: `Some` to point the service at a table that may not exist.
+async fn fixture_with_table(users_table: Option<String>) -> Fixture {
+    let sdk = sdk().await;
+    let table = unique("users");
+    provision::table(&sdk, &table, &provision::users_table()).await.unwrap();
+    let pool = provision::user_pool(&sdk, &unique("pool")).await.unwrap();
+    let config = AuthConfig {
+        user_pool_id: pool.user_pool_id,
+        client_id: pool.client_id,
+        users_table: users_table.unwrap_or(table),
+        password_policy: PasswordPolicy { min_length: 8 },
+    };
+    Fixture {
+        auth: Auth::new(&sdk, config),
+    }
+}
+
+impl Fixture {
+    async fn call(&self, route: &str, body: Value) -> (u16, Value) {
+        let req = post(route, &body, None);
+        let a = &self.auth;
+        let resp = match route {
+            "/sign-up" => auth::sign_up(a, req).await,
+            "/confirm-sign-up" => auth::confirm_sign_up(a, req).await,
+            "/sign-in" => auth::sign_in(a, req).await,
+            "/sign-out" => auth::sign_out(a, req).await,
+            "/resend-confirmation-code" => auth::resend_confirmation_code(a, req).await,
+            "/refresh-token" => auth::refresh_token(a, req).await,
+            other => panic!("no route {other}"),
+        };
+        parts(&resp)
+    }
+
+    async fn raw(&self, route: &str, body: &str) -> shop_core::Response {
+        let req = shop_tests::api_request("POST", route, Some(body), None);
+        match route {
+            "/sign-up" => auth::sign_up(&self.auth, req).await,
+            "/sign-in" => auth::sign_in(&self.auth, req).await,
+            _ => auth::confirm_sign_up(&self.auth, req).await,
+        }
+    }
+
+    async fn sign_up(&self, name: &str, email: &str) -> (u16, Value) {
+        self.call(
+            "/sign-up",
+            json!({"email": email, "fullName": name, "password": PASSWORD}),
+        )
+        .await
+    }
+
+    async fn signed_up_and_confirmed(&self, name: &str, email: &str) {
+        assert_eq!(self.sign_up(name, email).await.0, 200);
+        let (s, b) = self
+            .call(
+                "/confirm-sign-up",
+                json!({"fullName": name, "confirmationCode": "123456"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+
+    async fn sign_in(&self, name: &str) -> Value {
+        let (s, b) = self
+            .call("/sign-in", json!({"fullName": name, "password": PASSWORD}))
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["tokens"].clone()
+    }
+
+    async fn users(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.auth
+            .dynamodb
+            .scan()
+            .table_name(&self.auth.config.users_table)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+    }
+
+    async fn pool_user_exists(&self, username: &str) -> bool {
+        self.auth
+            .cognito
+            .admin_get_user()
+            .user_pool_id(&self.auth.config.user_pool_id)
+            .username(username)
+            .send()
+            .await
+            .is_ok()
+    }
+}
+
+fn email() -> String {
+    format!("{}@example.com", unique("user"))
+}
+
+#[tokio::test]
+async fn sign_up_creates_the_cognito_user_and_its_users_record() {
+    let f = fixture().await;
+    let mail = email();
+    let (s, b) = f.sign_up("Ada  Lovelace", &mail).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["msg"], "Account created. Please verify your email.");
+    assert!(f.pool_user_exists("Ada_Lovelace").await);
+    let users = f.users().await;
+    assert_eq!(users.len(), 1);
+    let u = &users[0];
+    assert_eq!(u["username"].as_s().unwrap(), "Ada_Lovelace");
+    assert_eq!(u["email"].as_s().unwrap(), &mail);
+    assert_eq!(u["fullName"].as_s().unwrap(), "Ada  Lovelace");
+    let pool_user = f
+        .auth
+        .cognito
+        .admin_get_user()
+        .user_pool_id(&f.auth.config.user_pool_id)
+        .username("Ada_Lovelace")
+        .send()
+        .await
+        .unwrap();
+    let sub = pool_user
+        .user_attributes()
+        .iter()
+        .find(|a| a.name() == "sub")
+        .unwrap()
+        .value()
+        .unwrap();
+    assert_eq!(u["userId"].as_s().unwrap(), sub);
+}
+
+#[tokio::test]
+async fn sign_up_with_a_taken_full_name_is_409() {
+    let f = fixture().await;
+    assert_eq!(f.sign_up("Grace Hopper", &email()).await.0, 200);
+    let (s, b) = f.sign_up("Grace  Hopper", &email()).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("UserExists")), "{b}");
+    assert!(b["msg"].as_str().is_some(), "auth errors keep msg: {b}");
+    assert_eq!(f.users().await.len(), 1);
+}
+
+#[tokio::test]
+async fn sign_up_with_a_taken_email_is_409() {
+    let f = fixture().await;
+    let mail = email();
+    assert_eq!(f.sign_up("Alan Turing", &mail).await.0, 200);
+    let (s, b) = f.sign_up("Someone Else", &mail.to_uppercase()).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("EmailExists")), "{b}");
+    assert!(!f.pool_user_exists("Someone_Else").await);
+}
+
+#[tokio::test]
+async fn sign_up_with_a_weak_password_is_400_with_the_reason() {
+    let f = fixture().await;
+    let (s, b) = f
+        .call(
+            "/sign-up",
+            json!({"email": email(), "fullName": "Weak Pw", "password": "short"}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("WeakPassword")), "{b}");
+    assert!(b["error"].as_str().unwrap().contains("at least 8 characters"), "{b}");
+    assert!(!f.pool_user_exists("Weak_Pw").await);
+}
+
+#[tokio::test]
+async fn sign_up_with_bad_bodies_is_400_and_creates_nothing() {
+    let f = fixture().await;
+    for body in ["", "{", "[]", "null", "\"x\"", "{\"email\": 5}"] {
+        let r = f.raw("/sign-up", body).await;
+        assert_eq!(parts(&r).0, 400, "{body}");
+    }
+    let cases = [
+        (json!({"fullName": "A B", "password": PASSWORD}), "MissingField"),
+        (json!({"email": email(), "password": PASSWORD}), "MissingField"),
+        (json!({"email": email(), "fullName": "A B"}), "MissingField"),
+        (
+            json!({"email": "not-an-email", "fullName": "A B", "password": PASSWORD}),
+            "InvalidField",
+        ),
+        (
+            json!({"email": email(), "fullName": "   ", "password": PASSWORD}),
+            "InvalidField",
+        ),
+        (
+            json!({"email": email(), "fullName": 42, "password": PASSWORD}),
+            "InvalidField",
+        ),
+        (
+            json!({"email": email(), "fullName": "x".repeat(101), "password": PASSWORD}),
+            "InvalidField",
+        ),
+        (
+            json!({"email": email(), "fullName": "A B", "password": ["x"]}),
+            "InvalidField",
+        ),
+    ];
+    for (body, code) in cases {
+        let (s, b) = f.call("/sign-up", body.clone()).await;
+        assert_eq!((s, b["code"].as_str()), (400, Some(code)), "{body} -> {b}");
+    }
+    assert!(f.users().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_users_record_removes_the_cognito_user_again() {
+    let f = fixture_with_table(Some(unique("missing-table"))).await;
+    let (s, b) = f.sign_up("Half Way", &email()).await;
+    assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
+    assert!(
+        !f.pool_user_exists("Half_Way").await,
+        "cognito user left without its record"
+    );
+}
+
+#[tokio::test]
+async fn confirmation_writes_a_users_record_that_sign_up_could_not() {
+    let f = fixture().await;
+    let mail = email();
+    // A pool user whose sign-up died before its Users record was written.
+    f.auth
+        .cognito
+        .sign_up()
+        .client_id(&f.auth.config.client_id)
+        .username("Orphan_User")
+        .password(PASSWORD)
+        .user_attributes(AttributeType::builder().name("email").value(&mail).build().unwrap())
+        .user_attributes(
+            AttributeType::builder()
+                .name("name")
+                .value("Orphan User")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(f.users().await.is_empty());
+    let (s, b) = f
+        .call(
+            "/confirm-sign-up",
+            json!({"fullName": "Orphan User", "confirmationCode": "1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let users = f.users().await;
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["username"].as_s().unwrap(), "Orphan_User");
+    assert_eq!(users[0]["email"].as_s().unwrap(), &mail);
+}
+
+#[tokio::test]
+async fn confirm_sign_up_by_email_confirms_the_user() {
+    let f = fixture().await;
+    let mail = email();
+    f.sign_up("Mary Shelley", &mail).await;
+    let (s, b) = f
+        .call(
+            "/confirm-sign-up",
+            json!({"email": mail.to_uppercase(), "confirmationCode": "274023"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["msg"], "User successfully confirmed!");
+    f.sign_in("Mary Shelley").await;
+}
+
+#[tokio::test]
+async fn confirm_sign_up_for_an_unknown_user_is_404() {
+    let f = fixture().await;
+    let (s, b) = f
+        .call(
+            "/confirm-sign-up",
+            json!({"fullName": "Nobody Here", "confirmationCode": "1"}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("UserNotFound")), "{b}");
+    let (s, b) = f
+        .call("/confirm-sign-up", json!({"email": email(), "confirmationCode": "1"}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("UserNotFound")), "{b}");
+}
+
+#[tokio::test]
+async fn confirm_sign_up_without_a_code_is_400() {
+    let f = fixture().await;
+    for body in [
+        json!({"fullName": "A B"}),
+        json!({"fullName": "A B", "confirmationCode": ""}),
+        json!({"confirmationCode": "1"}),
+        json!({"fullName": "A B", "confirmationCode": 123456}),
+    ] {
+        let (s, b) = f.call("/confirm-sign-up", body.clone()).await;
+        assert_eq!(s, 400, "{body} -> {b}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_returns_the_original_token_shape() {
+    let f = fixture().await;
+    let mail = email();
+    f.signed_up_and_confirmed("Katherine Johnson", &mail).await;
+    let (s, b) = f
+        .call(
+            "/sign-in",
+            json!({"fullName": "Katherine Johnson", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["msg"], "User successfully signed in!");
+    for k in ["AccessToken", "IdToken", "RefreshToken"] {
+        assert!(
+            b["tokens"][k].as_str().is_some_and(|t| t.len() > 20),
+            "{k} missing: {b}"
+        );
+    }
+    assert_eq!(b["tokens"]["TokenType"], "Bearer");
+    assert!(b["tokens"]["ExpiresIn"].as_i64().is_some_and(|n| n > 0));
+}
+
+#[tokio::test]
+async fn sign_in_by_email_works() {
+    let f = fixture().await;
+    let mail = email();
+    f.signed_up_and_confirmed("Hedy Lamarr", &mail).await;
+    let (s, b) = f.call("/sign-in", json!({"email": mail, "password": PASSWORD})).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["tokens"]["IdToken"].is_string());
+}
+
+#[tokio::test]
+async fn sign_in_with_a_wrong_password_or_unknown_user_is_401() {
+    let f = fixture().await;
+    f.signed_up_and_confirmed("Emmy Noether", &email()).await;
+    let (s, b) = f
+        .call(
+            "/sign-in",
+            json!({"fullName": "Emmy Noether", "password": "Wr0ng!Password"}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidCredentials")), "{b}");
+    let (s, b) = f
+        .call("/sign-in", json!({"fullName": "No Such", "password": PASSWORD}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidCredentials")), "{b}");
+    let (s, b) = f
+        .call("/sign-in", json!({"email": email(), "password": PASSWORD}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidCredentials")), "{b}");
+}
+
+#[tokio::test]
+async fn sign_in_before_confirmation_is_403() {
+    let f = fixture().await;
+    f.sign_up("Rosalind Franklin", &email()).await;
+    let (s, b) = f
+        .call(
+            "/sign-in",
+            json!({"fullName": "Rosalind Franklin", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (403, Some("UserNotConfirmed")), "{b}");
+}
+
+#[tokio::test]
+async fn sign_in_with_bad_bodies_is_400() {
+    let f = fixture().await;
+    assert_error(&f.raw("/sign-in", "{not json").await, 400, "MalformedJson");
+    let (s, b) = f.call("/sign-in", json!({"fullName": "A B"})).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("MissingField")), "{b}");
+    let (s, b) = f.call("/sign-in", json!({"fullName": "A B", "password": ""})).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{b}");
+}
+
+#[tokio::test]
+async fn refresh_token_returns_new_tokens() {
+    let f = fixture().await;
+    f.signed_up_and_confirmed("Barbara Liskov", &email()).await;
+    let tokens = f.sign_in("Barbara Liskov").await;
+    let (s, b) = f
+        .call("/refresh-token", json!({"refreshToken": tokens["RefreshToken"]}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["tokens"]["AccessToken"].as_str().is_some_and(|t| t.len() > 20), "{b}");
+    assert!(b["tokens"]["IdToken"].is_string(), "{b}");
+    let (s, b) = f.call("/refresh-token", json!({"refreshToken": "garbage"})).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_refresh_token() {
+    let f = fixture().await;
+    f.signed_up_and_confirmed("Margaret Hamilton", &email()).await;
+    let tokens = f.sign_in("Margaret Hamilton").await;
+    let (s, b) = f.call("/sign-out", json!({"accessToken": tokens["AccessToken"]})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["msg"], "User successfully signed out!");
+    let (s, b) = f
+        .call("/refresh-token", json!({"refreshToken": tokens["RefreshToken"]}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+    let (s, _) = f.call("/sign-out", json!({"accessToken": tokens["AccessToken"]})).await;
+    assert_eq!(s, 401, "a revoked access token cannot sign out again");
+}
+
+#[tokio::test]
+async fn sign_out_with_a_bad_token_is_401_and_without_one_400() {
+    let f = fixture().await;
+    let (s, b) = f.call("/sign-out", json!({"accessToken": "not-a-token"})).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+    let (s, b) = f.call("/sign-out", json!({})).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("MissingField")), "{b}");
+}
+
+#[tokio::test]
+async fn resend_for_a_confirmed_user_is_409_and_for_an_unknown_user_404() {
+    let f = fixture().await;
+    let mail = email();
+    f.signed_up_and_confirmed("Ida Rhodes", &mail).await;
+    let (s, b) = f.call("/resend-confirmation-code", json!({"email": mail})).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("AlreadyConfirmed")), "{b}");
+    let (s, b) = f
+        .call("/resend-confirmation-code", json!({"fullName": "Not There"}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("UserNotFound")), "{b}");
+    let (s, b) = f.call("/resend-confirmation-code", json!({})).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("MissingField")), "{b}");
+}
+
+#[tokio::test]
+async fn responses_carry_cors_headers() {
+    let f = fixture().await;
+    let r = f.raw("/sign-in", "{}").await;
+    assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "*");
+    assert_eq!(r.headers.get("content-type").unwrap(), "application/json");
+}
