@@ -215,3 +215,117 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str) -> Result<UserPool, Provisio
         client_id,
     })
 }
+
+/// The Banners table: `objectKey`, GSI `byStatus` (`status`, `uploadedAt`).
+pub fn banners_table() -> TableSpec {
+    TableSpec {
+        pk: s("objectKey"),
+        sk: None,
+        indexes: vec![Index {
+            name: "byStatus",
+            pk: s("status"),
+            sk: Some(s("uploadedAt")),
+            include: None,
+        }],
+    }
+}
+
+/// The Categories table: `categoryName`, GSI `byStatus` (`status`, `createdAt`).
+pub fn categories_table() -> TableSpec {
+    TableSpec {
+        pk: s("categoryName"),
+        sk: None,
+        indexes: vec![Index {
+            name: "byStatus",
+            pk: s("status"),
+            sk: Some(s("createdAt")),
+            include: None,
+        }],
+    }
+}
+
+/// A queue; answers its URL and ARN.
+pub async fn queue(sdk: &SdkConfig, name: &str) -> Result<(String, String), ProvisionError> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| fail(format!("queue {name}"), e))?
+        .queue_url
+        .ok_or_else(|| fail(format!("queue {name}"), "no url"))?;
+    let arn = queue_arn(sdk, &url).await?;
+    Ok((url, arn))
+}
+
+async fn queue_arn(sdk: &SdkConfig, url: &str) -> Result<String, ProvisionError> {
+    let attrs = aws_sdk_sqs::Client::new(sdk)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| fail("queue arn", e))?;
+    attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| fail("queue arn", "missing"))
+}
+
+/// A private image bucket whose `ObjectCreated` notifications go to a new queue (how the local
+/// stack turns uploads into S3 events). Answers the queue URL.
+pub async fn image_bucket(sdk: &SdkConfig, bucket: &str, events_queue: &str) -> Result<String, ProvisionError> {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    let s3 = aws_sdk_s3::Client::new(sdk);
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| fail(format!("bucket {bucket}"), e))?;
+    let (url, arn) = queue(sdk, events_queue).await?;
+    let notification = NotificationConfiguration::builder()
+        .queue_configurations(
+            QueueConfiguration::builder()
+                .queue_arn(arn)
+                .events(Event::from("s3:ObjectCreated:*"))
+                .build()
+                .map_err(|e| fail("bucket notification", e))?,
+        )
+        .build();
+    s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(notification)
+        .send()
+        .await
+        .map_err(|e| fail("bucket notification", e))?;
+    Ok(url)
+}
+
+/// An SNS topic; answers its ARN.
+pub async fn topic(sdk: &SdkConfig, name: &str) -> Result<String, ProvisionError> {
+    aws_sdk_sns::Client::new(sdk)
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| fail(format!("topic {name}"), e))?
+        .topic_arn
+        .ok_or_else(|| fail(format!("topic {name}"), "no arn"))
+}
+
+/// A queue subscribed (raw delivery) to `topic_arn`, to observe what the topic publishes.
+pub async fn topic_listener(sdk: &SdkConfig, topic_arn: &str, name: &str) -> Result<String, ProvisionError> {
+    let (url, arn) = queue(sdk, name).await?;
+    aws_sdk_sns::Client::new(sdk)
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .map_err(|e| fail("topic subscription", e))?;
+    Ok(url)
+}

@@ -91,3 +91,64 @@ pub fn assert_error(resp: &Response, status: u16, code: &str) {
         "no error message: {body}"
     );
 }
+
+/// PUTs `body` to a presigned URL with the content type it was signed for; answers the status.
+pub async fn upload(url: &str, content_type: &str, body: &[u8]) -> u16 {
+    reqwest::Client::new()
+        .put(url)
+        .header("content-type", content_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// Message bodies that arrive on `queue_url` until `want` have arrived or `wait` has passed
+/// (received messages are deleted).
+pub async fn receive(
+    sdk: &aws_config::SdkConfig,
+    queue_url: &str,
+    want: usize,
+    wait: std::time::Duration,
+) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let started = std::time::Instant::now();
+    let mut bodies = Vec::new();
+    while bodies.len() < want && started.elapsed() < wait {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("receive failed: {e:?}"));
+        for m in out.messages() {
+            if let Some(b) = m.body() {
+                bodies.push(b.to_owned());
+            }
+            if let Some(h) = m.receipt_handle() {
+                let _ = sqs.delete_message().queue_url(queue_url).receipt_handle(h).send().await;
+            }
+        }
+    }
+    bodies
+}
+
+/// S3 events delivered by a bucket's notification queue, normalized as the local runner does;
+/// waits for `want` events (the `s3:TestEvent` does not count).
+pub async fn s3_events(
+    sdk: &aws_config::SdkConfig,
+    queue_url: &str,
+    want: usize,
+) -> Vec<aws_lambda_events::s3::S3Event> {
+    let mut events = Vec::new();
+    let started = std::time::Instant::now();
+    while events.len() < want && started.elapsed() < std::time::Duration::from_secs(15) {
+        for b in receive(sdk, queue_url, 1, std::time::Duration::from_secs(2)).await {
+            events.extend(shop_core::images::normalize_notification(&b));
+        }
+    }
+    events
+}

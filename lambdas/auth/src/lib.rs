@@ -44,20 +44,3 @@ impl Auth {
         }
     }
 }
-
-/// `main` of every auth binary: config, clients, then serve `handler`.
-#[macro_export]
-macro_rules! auth_main {
-    ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_runtime::Error> {
-            shop_core::telemetry::init();
-            let auth = match $crate::Auth::from_env().await {
-                Ok(a) => a,
-                Err(e) => shop_core::lambda::fatal("auth configuration", e),
-            };
-            let auth = &auth;
-            shop_core::lambda::serve_http(move |req| $handler(auth, req)).await
-        }
-    };
-}

@@ -43,3 +43,39 @@ pub fn fatal(what: &str, err: impl std::fmt::Display) -> ! {
     eprintln!("{what}: {err}");
     std::process::exit(1)
 }
+
+/// `main` of an HTTP function: `http_main!(Deps::from_env(), handler)` where `handler` is
+/// `async fn(&Deps, Request) -> Response`.
+#[macro_export]
+macro_rules! http_main {
+    ($deps:expr, $handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_runtime::Error> {
+            $crate::telemetry::init();
+            let deps = match $deps.await {
+                Ok(d) => d,
+                Err(e) => $crate::lambda::fatal("configuration", e),
+            };
+            let deps = &deps;
+            $crate::lambda::serve_http(move |req| $handler(deps, req)).await
+        }
+    };
+}
+
+/// `main` of an event function (S3, SQS, schedule): `handler` is
+/// `async fn(&Deps, Event) -> Result<Out, Error>`.
+#[macro_export]
+macro_rules! event_main {
+    ($deps:expr, $handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_runtime::Error> {
+            $crate::telemetry::init();
+            let deps = match $deps.await {
+                Ok(d) => d,
+                Err(e) => $crate::lambda::fatal("configuration", e),
+            };
+            let deps = &deps;
+            $crate::lambda::serve_event(move |ev| $handler(deps, ev)).await
+        }
+    };
+}

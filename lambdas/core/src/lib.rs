@@ -7,13 +7,18 @@
 //! - [`pagination`]: opaque `nextToken` <-> DynamoDB `ExclusiveStartKey`.
 //! - [`aws`]: SDK clients built once, honouring `AWS_ENDPOINT_URL`.
 //! - [`lambda`]: thin `main` helpers around `lambda_runtime`.
+//! - `images` (feature `s3`): presigned uploads, S3 event keys, public URLs.
+//! - [`cleanup`]: the scheduled sweep of stale items through an index, and its SNS notice.
 //! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
 
 pub mod aws;
+pub mod cleanup;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod identity;
+#[cfg(feature = "s3")]
+pub mod images;
 pub mod lambda;
 pub mod money;
 pub mod pagination;

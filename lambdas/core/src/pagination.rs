@@ -117,3 +117,56 @@ mod tests {
         assert_eq!(encode_token(Some(&Key::new())), None);
     }
 }
+
+/// A query on one partition of an index, newest (highest sort key) first by default.
+#[derive(Debug, Clone)]
+pub struct IndexQuery<'a> {
+    pub table: &'a str,
+    pub index: &'a str,
+    pub pk_attr: &'a str,
+    pub pk_value: String,
+    pub newest_first: bool,
+}
+
+/// One page of items, the token for the next, and how many items DynamoDB read for it.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+    pub items_read: usize,
+}
+
+/// Reads one page of `q`: cost grows with the page, not with the table.
+pub async fn query_page<T: serde::de::DeserializeOwned>(
+    db: &aws_sdk_dynamodb::Client,
+    q: &IndexQuery<'_>,
+    page: PageRequest,
+) -> Result<Page<T>, crate::Upstream> {
+    let out = db
+        .query()
+        .table_name(q.table)
+        .index_name(q.index)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", q.pk_attr)
+        .expression_attribute_values(":pk", AttributeValue::S(q.pk_value.clone()))
+        .scan_index_forward(!q.newest_first)
+        .limit(page.limit)
+        .set_exclusive_start_key(page.start)
+        .send()
+        .await
+        .map_err(|e| crate::Upstream::new("dynamodb", e))?;
+    let items_read = usize::try_from(out.scanned_count()).unwrap_or(0);
+    let next_token = encode_token(out.last_evaluated_key.as_ref());
+    let items = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(serde_dynamo::from_item)
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| crate::Upstream::internal("dynamodb", format!("unreadable item: {e}")))?;
+    Ok(Page {
+        items,
+        next_token,
+        items_read,
+    })
+}

@@ -1,2 +1,2 @@
 //! Lambda `confirm-sign-up`.
-auth::auth_main!(auth::confirm_sign_up);
+shop_core::http_main!(auth::Auth::from_env(), auth::confirm_sign_up);

@@ -1,2 +1,2 @@
 //! Lambda `refresh-token`.
-auth::auth_main!(auth::refresh_token);
+shop_core::http_main!(auth::Auth::from_env(), auth::refresh_token);

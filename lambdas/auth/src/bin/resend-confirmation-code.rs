@@ -1,2 +1,2 @@
 //! Lambda `resend-confirmation-code`.
-auth::auth_main!(auth::resend_confirmation_code);
+shop_core::http_main!(auth::Auth::from_env(), auth::resend_confirmation_code);

@@ -1,2 +1,2 @@
 //! Lambda `sign-in`.
-auth::auth_main!(auth::sign_in);
+shop_core::http_main!(auth::Auth::from_env(), auth::sign_in);

@@ -1,2 +1,2 @@
 //! Lambda `sign-out`.
-auth::auth_main!(auth::sign_out);
+shop_core::http_main!(auth::Auth::from_env(), auth::sign_out);

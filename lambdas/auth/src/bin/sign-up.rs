@@ -1,2 +1,2 @@
 //! Lambda `sign-up`.
-auth::auth_main!(auth::sign_up);
+shop_core::http_main!(auth::Auth::from_env(), auth::sign_up);

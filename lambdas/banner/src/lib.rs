@@ -1,0 +1,207 @@
+//! Banner service: admins get a presigned PUT URL, the S3 `ObjectCreated` event records the
+//! banner, and anyone lists banners, newest first.
+//!
+//! Object keys are `<uuid>/<fileName>`, so two uploads of `banner1.png` never overwrite each other.
+
+use std::time::Duration;
+
+use aws_lambda_events::s3::S3Event;
+use serde::{Deserialize, Serialize};
+use shop_core::config::{parsed_or, required, ConfigError};
+use shop_core::images::{created_objects, presign_put, public_url};
+use shop_core::pagination::{page_request, query_page, IndexQuery};
+use shop_core::validate::{file_name, ImageType};
+use shop_core::{http::json_body, ApiError, Http, Identity, Request, RequestError, Response, Upstream};
+
+/// GSI (`status`, `uploadedAt`) that lists banners newest first.
+pub const STATUS_INDEX: &str = "byStatus";
+const READY: &str = "ready";
+/// Key attributes of a listing page token: table key plus index keys.
+const PAGE_KEY: &[&str] = &["objectKey", "status", "uploadedAt"];
+
+#[derive(Clone, Debug)]
+pub struct BannerConfig {
+    /// `BANNER_TABLE`: partition key `objectKey`, GSI [`STATUS_INDEX`].
+    pub table: String,
+    /// `BANNER_BUCKET`: the private image bucket.
+    pub bucket: String,
+    /// `IMAGE_BASE_URL`: public base of image URLs (the CDN; the emulator's bucket URL locally).
+    pub image_base_url: String,
+    /// `UPLOAD_URL_EXPIRES_SECS` (default 300).
+    pub upload_expires: Duration,
+}
+
+impl BannerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: required("BANNER_TABLE")?,
+            bucket: required("BANNER_BUCKET")?,
+            image_base_url: required("IMAGE_BASE_URL")?,
+            upload_expires: Duration::from_secs(parsed_or("UPLOAD_URL_EXPIRES_SECS", 300)?),
+        })
+    }
+}
+
+/// Clients and configuration, built once per cold start.
+#[derive(Clone, Debug)]
+pub struct Banners {
+    pub db: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub config: BannerConfig,
+    pub http: Http,
+}
+
+impl Banners {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = BannerConfig::from_env()?;
+        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, config: BannerConfig) -> Self {
+        Self {
+            db: shop_core::aws::dynamodb(sdk),
+            s3: shop_core::aws::s3(sdk),
+            config,
+            http: Http::from_env(false),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Upstream(#[from] Upstream),
+}
+
+impl ApiError for Error {
+    fn status(&self) -> u16 {
+        match self {
+            Self::Request(e) => e.status(),
+            Self::Upstream(e) => e.status(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Request(e) => e.code(),
+            Self::Upstream(e) => e.code(),
+        }
+    }
+}
+
+/// A banner as stored and as listed (`objectKey` and `status` stay internal).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Banner {
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub object_key: String,
+    pub file_name: String,
+    pub image_url: String,
+    pub uploaded_at: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub status: String,
+}
+
+/// Public view of a banner.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BannerView<'a> {
+    image_url: &'a str,
+    file_name: &'a str,
+    uploaded_at: &'a str,
+}
+
+/// `POST /upload-url {fileName, fileType}` (admin): `{"uploadURL"}`.
+pub async fn upload_url(b: &Banners, req: Request) -> Response {
+    b.http.respond(200, upload_url_flow(b, &req).await)
+}
+
+async fn upload_url_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Error> {
+    let who = Identity::admin_from_request(req)?;
+    let f = json_body(req)?;
+    let name = file_name("fileName", &f.string("fileName", 256)?)?;
+    let kind = ImageType::parse("fileType", &f.string("fileType", 64)?)?;
+    let key = format!("{}/{name}", uuid::Uuid::new_v4());
+    let url = presign_put(&b.s3, &b.config.bucket, &key, kind, b.config.upload_expires).await?;
+    tracing::info!(admin = %who.sub, key = %key, "banner upload URL issued");
+    Ok(serde_json::json!({ "uploadURL": url }))
+}
+
+/// What an S3 event changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageReport {
+    pub recorded: usize,
+    pub ignored: usize,
+}
+
+/// S3 `ObjectCreated`: records each new banner once; a repeated event changes nothing.
+pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, Error> {
+    let mut report = ImageReport::default();
+    for obj in created_objects(&event) {
+        let Some((_, name)) = obj
+            .key
+            .split_once('/')
+            .filter(|(id, n)| !id.is_empty() && !n.is_empty())
+        else {
+            tracing::warn!(key = %obj.key, "object key is not <id>/<fileName>; ignored");
+            report.ignored += 1;
+            continue;
+        };
+        let banner = Banner {
+            object_key: obj.key.clone(),
+            file_name: name.to_owned(),
+            image_url: public_url(&b.config.image_base_url, &obj.key),
+            uploaded_at: shop_core::time::now(),
+            status: READY.to_owned(),
+        };
+        let item = serde_dynamo::to_item(&banner).map_err(|e| Upstream::internal("dynamodb", e.to_string()))?;
+        match b
+            .db
+            .put_item()
+            .table_name(&b.config.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(objectKey)")
+            .send()
+            .await
+        {
+            Ok(_) => report.recorded += 1,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                tracing::info!(key = %obj.key, "banner already recorded");
+                report.ignored += 1;
+            }
+            Err(e) => return Err(Upstream::new("dynamodb", e).into()),
+        }
+    }
+    Ok(report)
+}
+
+/// `GET /banners?limit&nextToken`: `{"banners": [...], "nextToken"}`, newest first.
+pub async fn list_banners(b: &Banners, req: Request) -> Response {
+    b.http.respond(200, list_flow(b, &req).await)
+}
+
+async fn list_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Error> {
+    let page = page_request(req, 50, 100, PAGE_KEY)?;
+    let q = IndexQuery {
+        table: &b.config.table,
+        index: STATUS_INDEX,
+        pk_attr: "status",
+        pk_value: READY.to_owned(),
+        newest_first: true,
+    };
+    let page = query_page::<Banner>(&b.db, &q, page).await?;
+    let banners: Vec<BannerView> = page
+        .items
+        .iter()
+        .map(|x| BannerView {
+            image_url: &x.image_url,
+            file_name: &x.file_name,
+            uploaded_at: &x.uploaded_at,
+        })
+        .collect();
+    Ok(serde_json::json!({ "banners": banners, "nextToken": page.next_token }))
+}

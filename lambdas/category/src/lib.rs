@@ -1,0 +1,311 @@
+//! Category service: an admin asks for an upload URL (which records the category as waiting for
+//! its image), the S3 event completes it, anyone lists completed categories, and a scheduled
+//! cleanup deletes categories that never got their image.
+//!
+//! Object keys are `<base64url(categoryName)>/<fileName>`: the event finds its category from the
+//! key alone, without a scan, and names never collide.
+
+use std::time::Duration;
+
+use aws_lambda_events::s3::S3Event;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
+use shop_core::config::{parsed_or, required, ConfigError};
+use shop_core::images::{created_objects, presign_put, public_url};
+use shop_core::pagination::{page_request, query_page, IndexQuery};
+use shop_core::validate::{file_name, ImageType};
+use shop_core::{http::json_body, ApiError, Http, Identity, Request, RequestError, Response, Upstream};
+
+/// GSI (`status`, `createdAt`): `ready` categories for the listing, `awaitingImage` ones for cleanup.
+pub const STATUS_INDEX: &str = "byStatus";
+pub const AWAITING_IMAGE: &str = "awaitingImage";
+pub const READY: &str = "ready";
+pub const MAX_CATEGORY_NAME: usize = 64;
+const PAGE_KEY: &[&str] = &["categoryName", "status", "createdAt"];
+
+#[derive(Clone, Debug)]
+pub struct CategoryConfig {
+    /// `CATEGORY_TABLE`: partition key `categoryName`, GSI [`STATUS_INDEX`].
+    pub table: String,
+    /// `CATEGORY_BUCKET`
+    pub bucket: String,
+    /// `IMAGE_BASE_URL`
+    pub image_base_url: String,
+    /// `UPLOAD_URL_EXPIRES_SECS` (default 300)
+    pub upload_expires: Duration,
+    /// `CLEANUP_TOPIC_ARN`: where cleanup notices go.
+    pub cleanup_topic_arn: String,
+    /// `CLEANUP_MAX_AGE_SECS` (default 3600): a category without image older than this is deleted.
+    pub cleanup_max_age: Duration,
+}
+
+impl CategoryConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: required("CATEGORY_TABLE")?,
+            bucket: required("CATEGORY_BUCKET")?,
+            image_base_url: required("IMAGE_BASE_URL")?,
+            upload_expires: Duration::from_secs(parsed_or("UPLOAD_URL_EXPIRES_SECS", 300)?),
+            cleanup_topic_arn: required("CLEANUP_TOPIC_ARN")?,
+            cleanup_max_age: Duration::from_secs(parsed_or("CLEANUP_MAX_AGE_SECS", 3600)?),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Categories {
+    pub db: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub config: CategoryConfig,
+    pub http: Http,
+}
+
+impl Categories {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = CategoryConfig::from_env()?;
+        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, config: CategoryConfig) -> Self {
+        Self {
+            db: shop_core::aws::dynamodb(sdk),
+            s3: shop_core::aws::s3(sdk),
+            sns: shop_core::aws::sns(sdk),
+            config,
+            http: Http::from_env(false),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("category {0} already exists")]
+    CategoryExists(String),
+    #[error(transparent)]
+    Upstream(#[from] Upstream),
+}
+
+impl ApiError for Error {
+    fn status(&self) -> u16 {
+        match self {
+            Self::Request(e) => e.status(),
+            Self::CategoryExists(_) => 409,
+            Self::Upstream(e) => e.status(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Request(e) => e.code(),
+            Self::CategoryExists(_) => "CategoryExists",
+            Self::Upstream(e) => e.code(),
+        }
+    }
+}
+
+/// A category as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Category {
+    pub category_name: String,
+    pub file_name: String,
+    pub object_key: String,
+    pub created_at: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<String>,
+}
+
+/// The object key of a category's image.
+pub fn object_key(category_name: &str, file_name: &str) -> String {
+    format!("{}/{file_name}", URL_SAFE_NO_PAD.encode(category_name))
+}
+
+/// The category an object key belongs to, if the key has our shape.
+pub fn category_of_key(key: &str) -> Option<String> {
+    let (prefix, name) = key.split_once('/')?;
+    if name.is_empty() {
+        return None;
+    }
+    String::from_utf8(URL_SAFE_NO_PAD.decode(prefix).ok()?).ok()
+}
+
+/// `POST /upload-url {fileName, fileType, categoryName}` (admin): records the category as
+/// waiting for its image, then answers `{"uploadUrl"}`. An existing category is a 409.
+pub async fn upload_url(c: &Categories, req: Request) -> Response {
+    c.http.respond(200, upload_url_flow(c, &req).await)
+}
+
+async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Value, Error> {
+    let who = Identity::admin_from_request(req)?;
+    let f = json_body(req)?;
+    let name = file_name("fileName", &f.string("fileName", 256)?)?;
+    let kind = ImageType::parse("fileType", &f.string("fileType", 64)?)?;
+    let category_name = f.string("categoryName", MAX_CATEGORY_NAME)?;
+    let key = object_key(&category_name, &name);
+    let url = presign_put(&c.s3, &c.config.bucket, &key, kind, c.config.upload_expires).await?;
+    let category = Category {
+        category_name: category_name.clone(),
+        file_name: name,
+        object_key: key,
+        created_at: shop_core::time::now(),
+        status: AWAITING_IMAGE.to_owned(),
+        image_url: None,
+        uploaded_at: None,
+    };
+    let item = serde_dynamo::to_item(&category).map_err(|e| Upstream::internal("dynamodb", e.to_string()))?;
+    c.db.put_item()
+        .table_name(&c.config.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(categoryName)")
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(x) if x.is_conditional_check_failed_exception() => Error::CategoryExists(category_name.clone()),
+            _ => Upstream::new("dynamodb", e).into(),
+        })?;
+    tracing::info!(admin = %who.sub, "category upload URL issued");
+    Ok(serde_json::json!({ "uploadUrl": url }))
+}
+
+/// What an S3 event changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageReport {
+    pub recorded: usize,
+    pub ignored: usize,
+}
+
+/// S3 `ObjectCreated`: completes the category waiting for exactly this object; anything else
+/// (unknown key, already completed, replaced upload) is logged and ignored.
+pub async fn image_uploaded(c: &Categories, event: S3Event) -> Result<ImageReport, Error> {
+    let mut report = ImageReport::default();
+    for obj in created_objects(&event) {
+        let Some(category_name) = category_of_key(&obj.key) else {
+            tracing::warn!(key = %obj.key, "object key names no category; ignored");
+            report.ignored += 1;
+            continue;
+        };
+        let updated =
+            c.db.update_item()
+                .table_name(&c.config.table)
+                .key("categoryName", AttributeValue::S(category_name))
+                .update_expression("SET imageUrl = :url, uploadedAt = :now, #s = :ready")
+                .condition_expression("objectKey = :key AND #s = :awaiting")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(
+                    ":url",
+                    AttributeValue::S(public_url(&c.config.image_base_url, &obj.key)),
+                )
+                .expression_attribute_values(":now", AttributeValue::S(shop_core::time::now()))
+                .expression_attribute_values(":ready", AttributeValue::S(READY.to_owned()))
+                .expression_attribute_values(":awaiting", AttributeValue::S(AWAITING_IMAGE.to_owned()))
+                .expression_attribute_values(":key", AttributeValue::S(obj.key.clone()))
+                .send()
+                .await;
+        match updated {
+            Ok(_) => report.recorded += 1,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                tracing::info!(key = %obj.key, "no category waiting for this object; ignored");
+                report.ignored += 1;
+            }
+            Err(e) => return Err(Upstream::new("dynamodb", e).into()),
+        }
+    }
+    Ok(report)
+}
+
+/// Public view of a category.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CategoryView {
+    category_name: String,
+    image_url: String,
+}
+
+/// `GET /categories?limit&nextToken`: `[{"categoryName", "imageUrl"}]` (the original's bare
+/// array), newest first; the next page's token is in the `x-next-token` header.
+pub async fn list_categories(c: &Categories, req: Request) -> Response {
+    match list_flow(c, &req).await {
+        Ok((items, next)) => {
+            let mut resp = c.http.json(200, &items);
+            if let Some(t) = next.and_then(|t| t.parse().ok()) {
+                resp.headers.insert("x-next-token", t);
+            }
+            resp
+        }
+        Err(e) => c.http.error(&e),
+    }
+}
+
+async fn list_flow(c: &Categories, req: &Request) -> Result<(Vec<CategoryView>, Option<String>), Error> {
+    let page = page_request(req, 50, 100, PAGE_KEY)?;
+    let q = IndexQuery {
+        table: &c.config.table,
+        index: STATUS_INDEX,
+        pk_attr: "status",
+        pk_value: READY.to_owned(),
+        newest_first: true,
+    };
+    let page = query_page::<Category>(&c.db, &q, page).await?;
+    let items = page
+        .items
+        .into_iter()
+        .filter_map(|x| {
+            x.image_url.map(|image_url| CategoryView {
+                category_name: x.category_name,
+                image_url,
+            })
+        })
+        .collect();
+    Ok((items, page.next_token))
+}
+
+/// Scheduled cleanup: deletes categories older than the configured age that never got an
+/// image, then publishes `Cleanup completed. Deleted N outdated categories` when N > 0.
+pub async fn cleanup(c: &Categories, _event: serde_json::Value) -> Result<SweepReport, Error> {
+    let mut report = sweep(
+        &c.db,
+        &Sweep {
+            table: &c.config.table,
+            index: STATUS_INDEX,
+            status_attr: "status",
+            stale_status: AWAITING_IMAGE,
+            age_attr: "createdAt",
+            cutoff: shop_core::time::ago(c.config.cleanup_max_age),
+            key_attrs: &["categoryName"],
+            max_per_run: 1000,
+        },
+    )
+    .await?;
+    notify(&c.sns, &c.config.cleanup_topic_arn, "categories", &mut report).await?;
+    tracing::info!(
+        deleted = report.deleted,
+        items_read = report.items_read,
+        "category cleanup done"
+    );
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_leads_back_to_its_category() {
+        let key = object_key("Summer / Sale", "a b.png");
+        assert!(!key[..key.find('/').unwrap()].contains('/'));
+        assert_eq!(category_of_key(&key).as_deref(), Some("Summer / Sale"));
+        assert_eq!(category_of_key("!!/x.png"), None);
+        assert_eq!(category_of_key("nokey"), None);
+    }
+}

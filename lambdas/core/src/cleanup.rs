@@ -1,0 +1,117 @@
+//! The scheduled cleanup loop shared by categories and products: find stale items through an
+//! index (cost grows with what is deleted, not with the table), delete each one only if it is
+//! still stale, then publish one SNS notice when anything was deleted.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+
+use crate::error::Upstream;
+
+/// Where stale items are and how to recognise them.
+#[derive(Debug, Clone)]
+pub struct Sweep<'a> {
+    pub table: &'a str,
+    /// GSI with partition key `status_attr` and sort key `age_attr` (an RFC 3339 string).
+    pub index: &'a str,
+    pub status_attr: &'a str,
+    /// The status of an item that still waits for its image.
+    pub stale_status: &'a str,
+    pub age_attr: &'a str,
+    /// Items whose `age_attr` is before this are stale.
+    pub cutoff: String,
+    /// The table's key attributes.
+    pub key_attrs: &'a [&'a str],
+    /// At most this many deletions per run (the next run continues).
+    pub max_per_run: usize,
+}
+
+/// What one run did; `items_read` is what DynamoDB reported reading from the index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub deleted: usize,
+    pub items_read: usize,
+    pub notified: bool,
+}
+
+/// Deletes the stale items. An item that got its image since the query is kept (the delete is
+/// conditional on the status).
+pub async fn sweep(db: &aws_sdk_dynamodb::Client, s: &Sweep<'_>) -> Result<SweepReport, Upstream> {
+    let mut report = SweepReport::default();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let out = db
+            .query()
+            .table_name(s.table)
+            .index_name(s.index)
+            .key_condition_expression("#s = :stale AND #age < :cutoff")
+            .expression_attribute_names("#s", s.status_attr)
+            .expression_attribute_names("#age", s.age_attr)
+            .expression_attribute_values(":stale", AttributeValue::S(s.stale_status.to_owned()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(s.cutoff.clone()))
+            .limit(100)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| Upstream::new("dynamodb", e))?;
+        report.items_read += usize::try_from(out.scanned_count()).unwrap_or(0);
+        for item in out.items() {
+            let key: HashMap<String, AttributeValue> = s
+                .key_attrs
+                .iter()
+                .filter_map(|k| item.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .collect();
+            if key.len() != s.key_attrs.len() {
+                continue;
+            }
+            let deleted = db
+                .delete_item()
+                .table_name(s.table)
+                .set_key(Some(key))
+                .condition_expression("#s = :stale")
+                .expression_attribute_names("#s", s.status_attr)
+                .expression_attribute_values(":stale", AttributeValue::S(s.stale_status.to_owned()))
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => report.deleted += 1,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(Upstream::new("dynamodb", e)),
+            }
+            if report.deleted >= s.max_per_run {
+                return Ok(report);
+            }
+        }
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(report),
+        }
+    }
+}
+
+/// Publishes `Cleanup completed. Deleted N outdated <noun>` when N > 0.
+#[cfg(feature = "sns")]
+pub async fn notify(
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    noun: &str,
+    report: &mut SweepReport,
+) -> Result<(), Upstream> {
+    if report.deleted == 0 {
+        return Ok(());
+    }
+    sns.publish()
+        .topic_arn(topic_arn)
+        .subject("Cleanup completed")
+        .message(format!("Cleanup completed. Deleted {} outdated {noun}", report.deleted))
+        .send()
+        .await
+        .map_err(|e| Upstream::new("sns", e))?;
+    report.notified = true;
+    tracing::info!(deleted = report.deleted, noun, "cleanup notice published");
+    Ok(())
+}
