@@ -118,3 +118,38 @@ fn start_moto(port: u16) -> Result<String, EmulatorError> {
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
+
+/// An email the emulator's SES accepted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SentEmail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Emulator {
+    /// Every email sent so far, by any service or state machine task.
+    pub async fn sent_emails(&self) -> Result<Vec<SentEmail>, EmulatorError> {
+        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
+            .await
+            .map_err(|e| EmulatorError::Config(self.endpoint.clone(), e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| EmulatorError::Config(self.endpoint.clone(), e.to_string()))?;
+        let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+        let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        Ok(messages
+            .iter()
+            .map(|m| SentEmail {
+                from: text(m, "source"),
+                to: m["destinations"]["ToAddresses"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default(),
+                subject: text(m, "subject"),
+                body: text(m, "body"),
+            })
+            .collect())
+    }
+}

@@ -329,3 +329,37 @@ pub async fn topic_listener(sdk: &SdkConfig, topic_arn: &str, name: &str) -> Res
         .map_err(|e| fail("topic subscription", e))?;
     Ok(url)
 }
+
+/// The Products table: `id`; GSIs `byStatus` (`status`, `createdAt`) and the sparse
+/// `approvedByCategory` (`approvedCategory`, `createdAt`).
+pub fn products_table() -> TableSpec {
+    TableSpec {
+        pk: s("id"),
+        sk: None,
+        indexes: vec![
+            Index {
+                name: "byStatus",
+                pk: s("status"),
+                sk: Some(s("createdAt")),
+                include: None,
+            },
+            Index {
+                name: "approvedByCategory",
+                pk: s("approvedCategory"),
+                sk: Some(s("createdAt")),
+                include: None,
+            },
+        ],
+    }
+}
+
+/// A verified SES sender identity.
+pub async fn email_identity(sdk: &SdkConfig, address: &str) -> Result<(), ProvisionError> {
+    aws_sdk_sesv2::Client::new(sdk)
+        .create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+        .map_err(|e| fail(format!("email identity {address}"), e))?;
+    Ok(())
+}

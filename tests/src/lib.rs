@@ -152,3 +152,9 @@ pub async fn s3_events(
     }
     events
 }
+
+/// Emails the emulator's SES accepted for `to`.
+pub async fn emails_to(to: &str) -> Vec<shop_local::emulator::SentEmail> {
+    let all = emulator().await.sent_emails().await.unwrap_or_else(|e| panic!("{e}"));
+    all.into_iter().filter(|m| m.to.iter().any(|t| t == to)).collect()
+}

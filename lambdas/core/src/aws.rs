@@ -27,3 +27,9 @@ pub fn s3(cfg: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 pub fn sns(cfg: &aws_config::SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(cfg)
 }
+
+/// The SES v2 client.
+#[cfg(feature = "ses")]
+pub fn ses(cfg: &aws_config::SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(cfg)
+}

@@ -9,11 +9,14 @@
 //! - [`lambda`]: thin `main` helpers around `lambda_runtime`.
 //! - `images` (feature `s3`): presigned uploads, S3 event keys, public URLs.
 //! - [`cleanup`]: the scheduled sweep of stale items through an index, and its SNS notice.
+//! - `email` (feature `ses`): plain-text email through SES v2.
 //! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
 
 pub mod aws;
 pub mod cleanup;
 pub mod config;
+#[cfg(feature = "ses")]
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod identity;

@@ -1,0 +1,34 @@
+//! Plain-text email through SES v2, for every service that notifies a person.
+
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+
+use crate::error::Upstream;
+
+/// Sends one plain-text email.
+pub async fn send(
+    ses: &aws_sdk_sesv2::Client,
+    from: &str,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), Upstream> {
+    let content = |s: &str| {
+        Content::builder()
+            .data(s)
+            .charset("UTF-8")
+            .build()
+            .map_err(|e| Upstream::internal("ses", e.to_string()))
+    };
+    let message = Message::builder()
+        .subject(content(subject)?)
+        .body(Body::builder().text(content(text)?).build())
+        .build();
+    ses.send_email()
+        .from_email_address(from)
+        .destination(Destination::builder().to_addresses(to).build())
+        .content(EmailContent::builder().simple(message).build())
+        .send()
+        .await
+        .map_err(|e| Upstream::new("ses", e))?;
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! Lambda `approved-products`.
+shop_core::http_main!(product::Products::from_env(), product::approved_products);

@@ -1,0 +1,2 @@
+//! Lambda `pending-products`.
+shop_core::http_main!(product::Products::from_env(), product::pending_products);

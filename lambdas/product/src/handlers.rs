@@ -1,0 +1,330 @@
+//! One public async function per product Lambda.
+
+use std::collections::HashMap;
+
+use aws_lambda_events::s3::S3Event;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::Serialize;
+use serde_json::json;
+use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
+use shop_core::http::{json_body, query};
+use shop_core::images::{created_objects, presign_put, public_url};
+use shop_core::pagination::{page_request, query_page, IndexQuery, Page, PageRequest};
+use shop_core::validate::text;
+use shop_core::{Identity, Request, RequestError, Response, Upstream};
+
+use crate::model::{
+    product_of_key, NewProduct, Product, ProductView, Status, CATEGORY_INDEX, MAX_CATEGORY, MAX_REASON, STATUS_INDEX,
+};
+use crate::{Error, Products};
+
+const DB: &str = "dynamodb";
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn id_key(id: &str) -> HashMap<String, AttributeValue> {
+    [("id".to_owned(), s(id))].into()
+}
+
+/// `POST /get-upload-url` (signed in): creates the product waiting for its image and answers
+/// `{"uploadUrl", "productId"}`.
+pub async fn get_upload_url(p: &Products, req: Request) -> Response {
+    p.http.respond(200, upload_flow(p, &req).await)
+}
+
+async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
+    let seller = Identity::from_request(req)?;
+    let new = NewProduct::parse(&json_body(req)?)?;
+    let kind = new.file_type;
+    let id = uuid::Uuid::new_v4().to_string();
+    let product = new.into_product(
+        id.clone(),
+        seller.sub.clone(),
+        seller.email.clone(),
+        shop_core::time::now(),
+    );
+    let url = presign_put(
+        &p.s3,
+        &p.config.bucket,
+        &product.object_key,
+        kind,
+        p.config.upload_expires,
+    )
+    .await?;
+    let item = serde_dynamo::to_item(&product).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    p.db.put_item()
+        .table_name(&p.config.table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(id)")
+        .send()
+        .await
+        .map_err(|e| Upstream::new(DB, e))?;
+    tracing::info!(product_id = %id, seller = %seller.sub, "product created, awaiting image");
+    Ok(json!({ "uploadUrl": url, "productId": id }))
+}
+
+/// What an S3 event changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImageReport {
+    pub recorded: usize,
+    pub ignored: usize,
+}
+
+/// S3 `ObjectCreated`: attaches the image to the product named by the key (a key lookup, no
+/// scan); unknown keys and repeated events are logged and ignored.
+pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport, Error> {
+    let mut report = ImageReport::default();
+    for obj in created_objects(&event) {
+        let Some(id) = product_of_key(&obj.key) else {
+            tracing::warn!(key = %obj.key, "object key names no product; ignored");
+            report.ignored += 1;
+            continue;
+        };
+        let updated =
+            p.db.update_item()
+                .table_name(&p.config.table)
+                .set_key(Some(id_key(id)))
+                .update_expression("SET imageUrl = :url, uploadedAt = :now, #s = :pending")
+                .condition_expression("objectKey = :key AND #s = :awaiting")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":url", s(public_url(&p.config.image_base_url, &obj.key)))
+                .expression_attribute_values(":now", s(shop_core::time::now()))
+                .expression_attribute_values(":pending", s(Status::PendingReview.as_str()))
+                .expression_attribute_values(":awaiting", s(Status::AwaitingImage.as_str()))
+                .expression_attribute_values(":key", s(obj.key.clone()))
+                .send()
+                .await;
+        match updated {
+            Ok(_) => report.recorded += 1,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                tracing::info!(key = %obj.key, "no product waiting for this object; ignored");
+                report.ignored += 1;
+            }
+            Err(e) => return Err(Upstream::new(DB, e).into()),
+        }
+    }
+    Ok(report)
+}
+
+fn listing(items: Vec<Product>, next: Option<String>) -> serde_json::Value {
+    let products: Vec<ProductView> = items.into_iter().map(ProductView::from).collect();
+    json!({ "products": products, "nextToken": next })
+}
+
+/// One page of approved products, newest first, optionally of one category. Public so the
+/// read cost (`items_read`) can be measured.
+pub async fn approved_page(p: &Products, req: &Request) -> Result<Page<Product>, Error> {
+    let category = query(req, "category")
+        .map(|c| text("category", c, MAX_CATEGORY))
+        .transpose()
+        .map_err(|e| match e {
+            RequestError::InvalidField { reason, .. } => RequestError::InvalidQuery {
+                name: "category",
+                reason,
+            },
+            other => other,
+        })?;
+    let (q, key): (IndexQuery, &[&str]) = match category {
+        Some(c) => (
+            IndexQuery {
+                table: &p.config.table,
+                index: CATEGORY_INDEX,
+                pk_attr: "approvedCategory",
+                pk_value: c,
+                newest_first: true,
+            },
+            &["id", "approvedCategory", "createdAt"],
+        ),
+        None => (
+            IndexQuery {
+                table: &p.config.table,
+                index: STATUS_INDEX,
+                pk_attr: "status",
+                pk_value: Status::Approved.as_str().to_owned(),
+                newest_first: true,
+            },
+            &["id", "status", "createdAt"],
+        ),
+    };
+    let page = page_request(req, 20, 100, key)?;
+    Ok(query_page(&p.db, &q, page).await?)
+}
+
+/// `GET /approve-products?limit&nextToken&category`: approved products, plain JSON.
+pub async fn approved_products(p: &Products, req: Request) -> Response {
+    let result = approved_page(p, &req)
+        .await
+        .map(|page| listing(page.items, page.next_token));
+    p.http.respond(200, result)
+}
+
+/// `GET /pending-products` (admin): products with an image that wait for review, oldest first.
+pub async fn pending_products(p: &Products, req: Request) -> Response {
+    p.http.respond(200, pending_flow(p, &req).await)
+}
+
+async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
+    Identity::admin_from_request(req)?;
+    let page: PageRequest = page_request(req, 20, 100, &["id", "status", "createdAt"])?;
+    let q = IndexQuery {
+        table: &p.config.table,
+        index: STATUS_INDEX,
+        pk_attr: "status",
+        pk_value: Status::PendingReview.as_str().to_owned(),
+        newest_first: false,
+    };
+    let page = query_page::<Product>(&p.db, &q, page).await?;
+    Ok(listing(page.items, page.next_token))
+}
+
+/// Why a conditional decision failed: the product is missing or has no image.
+async fn explain(p: &Products, id: &str) -> Error {
+    match p
+        .db
+        .get_item()
+        .table_name(&p.config.table)
+        .set_key(Some(id_key(id)))
+        .send()
+        .await
+    {
+        Ok(out) if out.item.is_none() => Error::NotFound(id.to_owned()),
+        Ok(_) => Error::ImageMissing(id.to_owned()),
+        Err(e) => Upstream::new(DB, e).into(),
+    }
+}
+
+/// Emails the seller; a failure is logged, never undoes the decision.
+async fn tell_seller(p: &Products, product: &Product, subject: &str, text: &str) {
+    let Some(to) = product.seller_email.as_deref() else {
+        tracing::warn!(product_id = %product.id, "seller has no email; decision not sent");
+        return;
+    };
+    if shop_core::email::send(&p.ses, &p.config.email_from, to, subject, text)
+        .await
+        .is_err()
+    {
+        tracing::error!(product_id = %product.id, "decision email failed");
+    }
+}
+
+/// `POST /approve-product {id}` (admin): only a product with an image; approving twice is a no-op.
+pub async fn approve_product(p: &Products, req: Request) -> Response {
+    p.http.respond(200, approve_flow(p, &req).await)
+}
+
+async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
+    let admin = Identity::admin_from_request(req)?;
+    let id = json_body(req)?.string("id", 64)?;
+    let out = p
+        .db
+        .update_item()
+        .table_name(&p.config.table)
+        .set_key(Some(id_key(&id)))
+        .update_expression("SET isApproved = :t, #s = :approved, approvedCategory = category, reviewedAt = :now REMOVE rejectionReason")
+        .condition_expression("attribute_exists(id) AND attribute_exists(imageUrl)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .expression_attribute_values(":approved", s(Status::Approved.as_str()))
+        .expression_attribute_values(":now", s(shop_core::time::now()))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await;
+    let old = match out {
+        Ok(o) => o.attributes.unwrap_or_default(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+        {
+            return Err(explain(p, &id).await)
+        }
+        Err(e) => return Err(Upstream::new(DB, e).into()),
+    };
+    let before: Product = serde_dynamo::from_item(old).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    if before.status != Status::Approved {
+        tracing::info!(product_id = %id, admin = %admin.sub, "product approved");
+        let text = format!(
+            "Good news: your product \"{}\" was approved and is now listed.",
+            before.product_name
+        );
+        tell_seller(p, &before, &format!("{} approved", before.product_name), &text).await;
+    }
+    Ok(json!({ "message": "product approved", "id": id }))
+}
+
+/// `POST /reject-product {id, reason}` (admin): takes the product off the listing and tells the seller why.
+pub async fn reject_product(p: &Products, req: Request) -> Response {
+    p.http.respond(200, reject_flow(p, &req).await)
+}
+
+async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
+    let admin = Identity::admin_from_request(req)?;
+    let f = json_body(req)?;
+    let id = f.string("id", 64)?;
+    let reason = f.string("reason", MAX_REASON)?;
+    let out = p
+        .db
+        .update_item()
+        .table_name(&p.config.table)
+        .set_key(Some(id_key(&id)))
+        .update_expression(
+            "SET isApproved = :f, #s = :rejected, rejectionReason = :reason, reviewedAt = :now REMOVE approvedCategory",
+        )
+        .condition_expression("attribute_exists(id)")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":f", AttributeValue::Bool(false))
+        .expression_attribute_values(":rejected", s(Status::Rejected.as_str()))
+        .expression_attribute_values(":reason", s(reason.clone()))
+        .expression_attribute_values(":now", s(shop_core::time::now()))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    let new = match out {
+        Ok(o) => o.attributes.unwrap_or_default(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+        {
+            return Err(Error::NotFound(id))
+        }
+        Err(e) => return Err(Upstream::new(DB, e).into()),
+    };
+    let product: Product = serde_dynamo::from_item(new).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    tracing::info!(product_id = %id, admin = %admin.sub, "product rejected");
+    let text = format!(
+        "Your product \"{}\" was not approved. Reason: {reason}",
+        product.product_name
+    );
+    tell_seller(p, &product, &format!("{} not approved", product.product_name), &text).await;
+    Ok(json!({ "message": "product rejected", "id": id }))
+}
+
+/// Scheduled cleanup: deletes products older than the configured age that never got an image,
+/// then publishes `Cleanup completed. Deleted N outdated products` when N > 0.
+pub async fn cleanup(p: &Products, _event: serde_json::Value) -> Result<SweepReport, Error> {
+    let mut report = sweep(
+        &p.db,
+        &Sweep {
+            table: &p.config.table,
+            index: STATUS_INDEX,
+            status_attr: "status",
+            stale_status: Status::AwaitingImage.as_str(),
+            age_attr: "createdAt",
+            cutoff: shop_core::time::ago(p.config.cleanup_max_age),
+            key_attrs: &["id"],
+            max_per_run: 1000,
+        },
+    )
+    .await?;
+    notify(&p.sns, &p.config.cleanup_topic_arn, "products", &mut report).await?;
+    tracing::info!(
+        deleted = report.deleted,
+        items_read = report.items_read,
+        "product cleanup done"
+    );
+    Ok(report)
+}

@@ -1,0 +1,424 @@
+//! Product service against the emulator: the seller -> admin story, listing cost by index,
+//! cleanup, bad input.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use product::model::{Product, Status};
+use product::{ProductConfig, Products};
+use serde_json::{json, Value};
+use shop_core::money::Money;
+use shop_local::provision;
+use shop_tests::{
+    admin_claims, assert_error, emails_to, emulator, get, parts, post, receive, s3_events, sdk, unique, upload,
+    user_claims,
+};
+
+const SENDER: &str = "shop@example.com";
+
+struct Fixture {
+    svc: Products,
+    events_queue: String,
+    notices: String,
+}
+
+async fn fixture() -> Fixture {
+    let sdk = sdk().await;
+    let table = unique("products");
+    let bucket = unique("product-images");
+    provision::table(&sdk, &table, &provision::products_table())
+        .await
+        .unwrap();
+    let events_queue = provision::image_bucket(&sdk, &bucket, &unique("product-events"))
+        .await
+        .unwrap();
+    let topic = provision::topic(&sdk, &unique("cleanup")).await.unwrap();
+    let notices = provision::topic_listener(&sdk, &topic, &unique("notices"))
+        .await
+        .unwrap();
+    provision::email_identity(&sdk, SENDER).await.unwrap();
+    let config = ProductConfig {
+        image_base_url: format!("{}/{bucket}", emulator().await.endpoint),
+        table,
+        bucket,
+        upload_expires: Duration::from_secs(300),
+        cleanup_topic_arn: topic,
+        cleanup_max_age: Duration::from_secs(3600),
+        email_from: SENDER.to_owned(),
+    };
+    Fixture {
+        svc: Products::new(&sdk, config),
+        events_queue,
+        notices,
+    }
+}
+
+struct Seller {
+    email: String,
+    claims: Value,
+}
+
+fn seller() -> Seller {
+    let sub = unique("seller");
+    let email = format!("{sub}@example.com");
+    Seller {
+        claims: user_claims(&sub, &email),
+        email,
+    }
+}
+
+fn admin() -> Option<Value> {
+    Some(admin_claims(&unique("admin")))
+}
+
+fn new_product(name: &str) -> Value {
+    json!({"fileName": "shoes.png", "fileType": "image/png", "productName": name, "productPrice": 19.99,
+           "description": "I love it.", "quantity": 40, "category": "Clothes"})
+}
+
+impl Fixture {
+    /// Seller creates a product and uploads its image for real; the bucket's event attaches it.
+    async fn product_with_image(&self, seller: &Seller, name: &str) -> String {
+        let (s, b) = parts(
+            &product::get_upload_url(
+                &self.svc,
+                post("/get-upload-url", &new_product(name), Some(seller.claims.clone())),
+            )
+            .await,
+        );
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(upload(b["uploadUrl"].as_str().unwrap(), "image/png", b"png").await, 200);
+        let events = s3_events(&sdk().await, &self.events_queue, 1).await;
+        assert_eq!(events.len(), 1, "no S3 event");
+        let report = product::image_uploaded(&self.svc, events[0].clone()).await.unwrap();
+        assert_eq!(report.recorded, 1);
+        b["productId"].as_str().unwrap().to_owned()
+    }
+
+    async fn approved(&self, query: &[(&str, &str)]) -> Value {
+        let (s, b) = parts(&product::approved_products(&self.svc, get("/approve-products", query, None)).await);
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+
+    async fn pending(&self) -> Value {
+        let (s, b) = parts(&product::pending_products(&self.svc, get("/pending-products", &[], admin())).await);
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+
+    async fn decide(&self, route: &str, body: Value, claims: Option<Value>) -> shop_core::Response {
+        let req = post(route, &body, claims);
+        match route {
+            "/approve-product" => product::approve_product(&self.svc, req).await,
+            _ => product::reject_product(&self.svc, req).await,
+        }
+    }
+
+    async fn put_products(&self, products: Vec<Product>) {
+        for chunk in products.chunks(25) {
+            let writes = chunk
+                .iter()
+                .map(|p| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(serde_dynamo::to_item(p).unwrap()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            self.svc
+                .db
+                .batch_write_item()
+                .request_items(&self.svc.config.table, writes)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn stored(i: usize, status: Status, age: Duration, category: &str) -> Product {
+    let created = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap();
+    let approved = status == Status::Approved;
+    Product {
+        id: format!("p-{i:05}"),
+        product_name: format!("product {i}"),
+        product_price: Money::from_cents(1000 + i as i64),
+        description: "d".into(),
+        quantity: 5,
+        category: category.into(),
+        file_name: "x.png".into(),
+        object_key: format!("p-{i:05}/x.png"),
+        image_url: (status != Status::AwaitingImage).then(|| "http://img/x.png".to_owned()),
+        is_approved: approved,
+        status,
+        seller_id: "s".into(),
+        seller_email: None,
+        created_at: shop_core::time::format(created),
+        approved_category: approved.then(|| category.to_owned()),
+        rejection_reason: None,
+    }
+}
+
+#[tokio::test]
+async fn a_seller_product_is_reviewed_approved_and_listed() {
+    let f = fixture().await;
+    let s = seller();
+    let id = f.product_with_image(&s, "gucci").await;
+
+    assert_eq!(f.approved(&[]).await["products"], json!([]), "listed before approval");
+    let pending = f.pending().await;
+    assert_eq!(pending["products"].as_array().unwrap().len(), 1);
+    assert_eq!(pending["products"][0]["id"], id.as_str());
+
+    let resp = f.decide("/approve-product", json!({"id": id}), admin()).await;
+    assert_eq!(parts(&resp).0, 200, "{}", parts(&resp).1);
+    let listed = f.approved(&[]).await;
+    let p = &listed["products"][0];
+    assert_eq!(p["id"], id.as_str());
+    assert_eq!(p["productName"], "gucci");
+    assert_eq!(p["productPrice"].to_string(), "19.99");
+    assert_eq!(p["quantity"], 40);
+    assert_eq!(p["isApproved"], true);
+    assert!(p["imageUrl"].as_str().unwrap().ends_with("/shoes.png"));
+    let fields: Vec<&String> = p.as_object().unwrap().keys().collect();
+    assert_eq!(fields.len(), 9, "public product JSON has other fields: {fields:?}");
+    assert!(p.get("sellerEmail").is_none() && p.get("email").is_none());
+    assert_eq!(f.pending().await["products"], json!([]));
+    assert_eq!(
+        f.approved(&[("category", "Clothes")]).await["products"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(f.approved(&[("category", "Shoes")]).await["products"], json!([]));
+
+    // Approving twice is fine and sends no second email.
+    assert_eq!(
+        parts(&f.decide("/approve-product", json!({"id": id}), admin()).await).0,
+        200
+    );
+    let mails = emails_to(&s.email).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].subject.contains("approved"), "{mails:?}");
+    assert_eq!(mails[0].from, SENDER);
+}
+
+#[tokio::test]
+async fn a_rejected_product_is_not_listed_and_the_seller_learns_why() {
+    let f = fixture().await;
+    let s = seller();
+    let id = f.product_with_image(&s, "fake watch").await;
+    let resp = f
+        .decide("/reject-product", json!({"id": id, "reason": "counterfeit"}), admin())
+        .await;
+    assert_eq!(parts(&resp).0, 200);
+    assert_eq!(f.approved(&[]).await["products"], json!([]));
+    assert_eq!(f.pending().await["products"], json!([]));
+    let mails = emails_to(&s.email).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].body.contains("counterfeit"), "{mails:?}");
+}
+
+#[tokio::test]
+async fn only_admins_review_products() {
+    let f = fixture().await;
+    let s = seller();
+    let id = f.product_with_image(&s, "bag").await;
+    let user = Some(s.claims.clone());
+    assert_error(
+        &f.decide("/approve-product", json!({"id": id}), user.clone()).await,
+        403,
+        "Forbidden",
+    );
+    assert_error(
+        &f.decide("/reject-product", json!({"id": id, "reason": "x"}), user.clone())
+            .await,
+        403,
+        "Forbidden",
+    );
+    assert_error(
+        &f.decide("/approve-product", json!({"id": id}), None).await,
+        401,
+        "Unauthorized",
+    );
+    assert_error(
+        &product::pending_products(&f.svc, get("/pending-products", &[], user)).await,
+        403,
+        "Forbidden",
+    );
+    assert_eq!(f.approved(&[]).await["products"], json!([]));
+}
+
+#[tokio::test]
+async fn approval_needs_an_existing_product_with_an_image() {
+    let f = fixture().await;
+    let s = seller();
+    let (_, b) = parts(
+        &product::get_upload_url(
+            &f.svc,
+            post("/get-upload-url", &new_product("no image"), Some(s.claims.clone())),
+        )
+        .await,
+    );
+    let id = b["productId"].as_str().unwrap();
+    assert_error(
+        &f.decide("/approve-product", json!({"id": id}), admin()).await,
+        409,
+        "ImageMissing",
+    );
+    assert_error(
+        &f.decide("/approve-product", json!({"id": "nope"}), admin()).await,
+        404,
+        "ProductNotFound",
+    );
+    assert_error(
+        &f.decide("/reject-product", json!({"id": "nope", "reason": "x"}), admin())
+            .await,
+        404,
+        "ProductNotFound",
+    );
+    assert_error(
+        &f.decide("/reject-product", json!({"id": id}), admin()).await,
+        400,
+        "MissingField",
+    );
+    assert_error(
+        &f.decide("/approve-product", json!({"id": 5}), admin()).await,
+        400,
+        "InvalidField",
+    );
+}
+
+#[tokio::test]
+async fn two_sellers_uploading_the_same_file_name_do_not_collide() {
+    let f = fixture().await;
+    let (a, b) = (seller(), seller());
+    let (_, ra) =
+        parts(&product::get_upload_url(&f.svc, post("/get-upload-url", &new_product("a"), Some(a.claims))).await);
+    let (_, rb) =
+        parts(&product::get_upload_url(&f.svc, post("/get-upload-url", &new_product("b"), Some(b.claims))).await);
+    let path = |v: &Value| v["uploadUrl"].as_str().unwrap().split('?').next().unwrap().to_owned();
+    assert_ne!(path(&ra), path(&rb));
+    assert!(path(&ra).contains(ra["productId"].as_str().unwrap()));
+}
+
+#[tokio::test]
+async fn get_upload_url_rejects_bad_input_with_4xx() {
+    let f = fixture().await;
+    let s = seller();
+    assert_error(
+        &product::get_upload_url(&f.svc, post("/get-upload-url", &new_product("x"), None)).await,
+        401,
+        "Unauthorized",
+    );
+    let mut cases = Vec::new();
+    for (field, value, code) in [
+        ("productPrice", json!(0), "InvalidField"),
+        ("productPrice", json!(-3), "InvalidField"),
+        ("productPrice", json!(19.999), "InvalidField"),
+        ("productPrice", json!("19.99"), "InvalidField"),
+        ("quantity", json!(0), "InvalidField"),
+        ("quantity", json!(2.5), "InvalidField"),
+        ("quantity", json!(-1), "InvalidField"),
+        ("quantity", json!(10_000_000), "InvalidField"),
+        ("fileType", json!("application/pdf"), "InvalidField"),
+        ("fileName", json!("../../x.png"), "InvalidField"),
+        ("productName", json!(""), "InvalidField"),
+        ("description", json!("d".repeat(2001)), "InvalidField"),
+        ("category", json!(null), "MissingField"),
+    ] {
+        let mut body = new_product("x");
+        body[field] = value;
+        cases.push((body, code));
+    }
+    for (body, code) in cases {
+        let resp = product::get_upload_url(&f.svc, post("/get-upload-url", &body, Some(s.claims.clone()))).await;
+        assert_error(&resp, 400, code);
+    }
+    let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
+    assert_eq!(scan.count(), 0, "a rejected request created a product");
+    let long = "c".repeat(65);
+    assert_error(
+        &product::approved_products(&f.svc, get("/approve-products", &[("category", &long)], None)).await,
+        400,
+        "InvalidQueryParameter",
+    );
+    assert_error(
+        &product::approved_products(&f.svc, get("/approve-products", &[("nextToken", "zzz")], None)).await,
+        400,
+        "InvalidPageToken",
+    );
+}
+
+#[tokio::test]
+async fn the_approved_listing_reads_the_page_not_the_table() {
+    let f = fixture().await;
+    let mut all = Vec::new();
+    for i in 0..2000 {
+        let status = if i % 100 == 0 {
+            Status::Approved
+        } else if i % 2 == 0 {
+            Status::PendingReview
+        } else {
+            Status::AwaitingImage
+        };
+        let category = if i % 200 == 0 { "Shoes" } else { "Clothes" };
+        all.push(stored(i, status, Duration::from_secs(10 + i as u64), category));
+    }
+    f.put_products(all).await;
+
+    let req = get("/approve-products", &[("limit", "100")], None);
+    let page = product::approved_page(&f.svc, &req).await.unwrap();
+    assert_eq!(page.items.len(), 20);
+    assert!(
+        page.items_read <= 21,
+        "read {} items for 20 approved of 2,000",
+        page.items_read
+    );
+    assert!(page.next_token.is_none());
+
+    let req = get("/approve-products", &[("limit", "5")], None);
+    let page = product::approved_page(&f.svc, &req).await.unwrap();
+    assert_eq!((page.items.len(), page.items_read), (5, 5));
+    assert!(page.next_token.is_some());
+
+    let req = get("/approve-products", &[("category", "Shoes")], None);
+    let page = product::approved_page(&f.svc, &req).await.unwrap();
+    assert_eq!((page.items.len(), page.items_read), (10, 10));
+    assert!(page.items.iter().all(|p| p.category == "Shoes" && p.is_approved));
+}
+
+#[tokio::test]
+async fn cleanup_removes_exactly_the_stale_products_without_an_image_and_notifies_once() {
+    let f = fixture().await;
+    let hours = |h: u64| Duration::from_secs(h * 3600);
+    f.put_products(vec![
+        stored(1, Status::AwaitingImage, hours(2), "c"),
+        stored(2, Status::AwaitingImage, hours(30), "c"),
+        stored(3, Status::AwaitingImage, Duration::from_secs(120), "c"),
+        stored(4, Status::PendingReview, hours(5), "c"),
+        stored(5, Status::Approved, hours(5), "c"),
+        stored(6, Status::Rejected, hours(5), "c"),
+    ])
+    .await;
+    let report = product::cleanup(&f.svc, json!({})).await.unwrap();
+    assert_eq!((report.deleted, report.items_read, report.notified), (2, 2, true));
+    let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
+    let mut left: Vec<String> = scan.items().iter().map(|i| i["id"].as_s().unwrap().clone()).collect();
+    left.sort();
+    assert_eq!(left, ["p-00003", "p-00004", "p-00005", "p-00006"]);
+    let sdk = sdk().await;
+    assert_eq!(
+        receive(&sdk, &f.notices, 1, Duration::from_secs(5)).await,
+        ["Cleanup completed. Deleted 2 outdated products"]
+    );
+    let second = product::cleanup(&f.svc, json!({})).await.unwrap();
+    assert_eq!((second.deleted, second.notified), (0, false));
+    assert!(receive(&sdk, &f.notices, 1, Duration::from_secs(2)).await.is_empty());
+}
