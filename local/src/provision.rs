@@ -363,3 +363,88 @@ pub async fn email_identity(sdk: &SdkConfig, address: &str) -> Result<(), Provis
         .map_err(|e| fail(format!("email identity {address}"), e))?;
     Ok(())
 }
+
+/// The Orders table: `id`, GSI `byCustomer` (`customerId`, `createdAt`).
+pub fn orders_table() -> TableSpec {
+    TableSpec {
+        pk: s("id"),
+        sk: None,
+        indexes: vec![Index {
+            name: "byCustomer",
+            pk: s("customerId"),
+            sk: Some(s("createdAt")),
+            include: None,
+        }],
+    }
+}
+
+/// A work queue with its dead-letter queue: a message received `max_receives` times without
+/// being deleted moves to the DLQ. Answers (queue URL, queue ARN, DLQ URL).
+pub async fn queue_with_dlq(
+    sdk: &SdkConfig,
+    name: &str,
+    max_receives: u32,
+    visibility_timeout_secs: u32,
+) -> Result<(String, String, String), ProvisionError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let (dlq_url, dlq_arn) = queue(sdk, &format!("{name}-dlq")).await?;
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    let url = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_timeout_secs.to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| fail(format!("queue {name}"), e))?
+        .queue_url
+        .ok_or_else(|| fail(format!("queue {name}"), "no url"))?;
+    let arn = queue_arn(sdk, &url).await?;
+    Ok((url, arn, dlq_url))
+}
+
+/// Fills `${Name}` placeholders of an ASL template, as CDK's `definitionSubstitutions` does.
+/// A placeholder left without a value is an error.
+pub fn render_asl(template: &str, values: &[(&str, &str)]) -> Result<String, ProvisionError> {
+    let mut out = template.to_owned();
+    for (k, v) in values {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    match out.find("${") {
+        Some(i) => Err(fail(
+            "state machine definition",
+            format!("no value for {}", &out[i..(i + 40).min(out.len())]),
+        )),
+        None => Ok(out),
+    }
+}
+
+/// The account id the emulator uses, read from any ARN it issued.
+pub fn account_of(arn: &str) -> Result<&str, ProvisionError> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| fail("account id", format!("not an ARN: {arn}")))
+}
+
+/// A Standard state machine from an ASL definition; answers its ARN.
+pub async fn state_machine(
+    sdk: &SdkConfig,
+    name: &str,
+    definition: &str,
+    account: &str,
+) -> Result<String, ProvisionError> {
+    let role = format!("arn:aws:iam::{account}:role/{name}-role");
+    let out = aws_sdk_sfn::Client::new(sdk)
+        .create_state_machine()
+        .name(name)
+        .definition(definition)
+        .role_arn(role)
+        .send()
+        .await
+        .map_err(|e| fail(format!("state machine {name}"), e))?;
+    Ok(out.state_machine_arn().to_owned())
+}

@@ -1,0 +1,2 @@
+//! Lambda `create-order`.
+shop_core::http_main!(order::Orders::from_env(), order::create_order);

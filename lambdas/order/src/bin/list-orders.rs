@@ -1,0 +1,2 @@
+//! Lambda `list-orders`.
+shop_core::http_main!(order::Orders::from_env(), order::list_orders);

@@ -1,0 +1,107 @@
+//! Order service: `POST /create-order` records a pending order and queues it; the queue consumer
+//! starts one Step Functions execution per order (named by the order id); the state machine in
+//! `stepfunctions/order-processing.asl.json` reserves stock and moves the order on. Customers
+//! read their orders back.
+//!
+//! - [`model`]: orders, statuses, the queue message, request validation, idempotency.
+//! - [`handlers`]: one public async function per Lambda.
+
+pub mod handlers;
+pub mod model;
+
+use shop_core::config::{required, ConfigError};
+use shop_core::{ApiError, Http, RequestError, Upstream};
+
+pub use handlers::{create_order, get_order, list_orders, queue_consumer};
+
+#[derive(Clone, Debug)]
+pub struct OrderConfig {
+    /// `ORDERS_TABLE`: partition key `id`, GSI [`model::CUSTOMER_INDEX`].
+    pub orders_table: String,
+    /// `PRODUCTS_TABLE`: read to check the product at order time.
+    pub products_table: String,
+    /// `ORDER_QUEUE_URL`
+    pub queue_url: String,
+    /// `STATE_MACHINE_ARN`: the order-processing workflow.
+    pub state_machine_arn: String,
+    /// `EMAIL_FROM`: verified SES sender of the confirmation email.
+    pub email_from: String,
+}
+
+impl OrderConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            orders_table: required("ORDERS_TABLE")?,
+            products_table: required("PRODUCTS_TABLE")?,
+            queue_url: required("ORDER_QUEUE_URL")?,
+            state_machine_arn: required("STATE_MACHINE_ARN")?,
+            email_from: required("EMAIL_FROM")?,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Orders {
+    pub db: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub config: OrderConfig,
+    pub http: Http,
+}
+
+impl Orders {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = OrderConfig::from_env()?;
+        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+    }
+
+    pub fn new(sdk: &aws_config::SdkConfig, config: OrderConfig) -> Self {
+        Self {
+            db: shop_core::aws::dynamodb(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            ses: shop_core::aws::ses(sdk),
+            config,
+            http: Http::from_env(false),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("product {0} does not exist or is not approved")]
+    ProductNotFound(String),
+    #[error("Insufficient stock available")]
+    InsufficientStock,
+    #[error("order {0} does not exist")]
+    OrderNotFound(String),
+    #[error("this Idempotency-Key was already used for a different order")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Upstream(#[from] Upstream),
+}
+
+impl ApiError for Error {
+    fn status(&self) -> u16 {
+        match self {
+            Self::Request(e) => e.status(),
+            Self::ProductNotFound(_) | Self::OrderNotFound(_) => 404,
+            Self::InsufficientStock => 400,
+            Self::IdempotencyKeyReused => 422,
+            Self::Upstream(e) => e.status(),
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Request(e) => e.code(),
+            Self::ProductNotFound(_) => "ProductNotFound",
+            Self::InsufficientStock => "InsufficientStock",
+            Self::OrderNotFound(_) => "OrderNotFound",
+            Self::IdempotencyKeyReused => "IdempotencyKeyReused",
+            Self::Upstream(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,578 @@
+//! The order pipeline on the emulator with state machine execution on: create-order, the queue,
+//! the consumer, the ASL workflow, stock, emails, idempotency, concurrency, failures.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use order::model::OrderStatus;
+use order::{OrderConfig, Orders};
+use product::model::{Product, Status};
+use serde_json::{json, Value};
+use shop_core::money::Money;
+use shop_local::{bridge, provision};
+use shop_tests::{api_request, assert_error, emails_to, get, parts, receive, sdk, unique, user_claims};
+
+const SENDER: &str = "orders@example.com";
+const ASL: &str = include_str!("../../stepfunctions/order-processing.asl.json");
+
+struct Fixture {
+    svc: Orders,
+    queue_arn: String,
+    dlq_url: String,
+    alerts: String,
+}
+
+async fn fixture() -> Fixture {
+    let sdk = sdk().await;
+    let products = unique("products");
+    let orders = unique("orders");
+    provision::table(&sdk, &products, &provision::products_table())
+        .await
+        .unwrap();
+    provision::table(&sdk, &orders, &provision::orders_table())
+        .await
+        .unwrap();
+    let (queue_url, queue_arn, dlq_url) = provision::queue_with_dlq(&sdk, &unique("order-queue"), 3, 1)
+        .await
+        .unwrap();
+    let topic = provision::topic(&sdk, &unique("alerts")).await.unwrap();
+    let alerts = provision::topic_listener(&sdk, &topic, &unique("alerts-listener"))
+        .await
+        .unwrap();
+    provision::email_identity(&sdk, SENDER).await.unwrap();
+    let definition = provision::render_asl(
+        ASL,
+        &[
+            ("ProductsTable", &products),
+            ("OrdersTable", &orders),
+            ("Sender", SENDER),
+            ("AlertsTopicArn", &topic),
+        ],
+    )
+    .unwrap();
+    let account = provision::account_of(&topic).unwrap().to_owned();
+    let sm = provision::state_machine(&sdk, &unique("order-processing"), &definition, &account)
+        .await
+        .unwrap();
+    let config = OrderConfig {
+        orders_table: orders,
+        products_table: products,
+        queue_url,
+        state_machine_arn: sm,
+        email_from: SENDER.to_owned(),
+    };
+    Fixture {
+        svc: Orders::new(&sdk, config),
+        queue_arn,
+        dlq_url,
+        alerts,
+    }
+}
+
+struct Customer {
+    email: String,
+    claims: Value,
+}
+
+fn customer() -> Customer {
+    let sub = unique("buyer");
+    let email = format!("{sub}@example.com");
+    Customer {
+        claims: user_claims(&sub, &email),
+        email,
+    }
+}
+
+impl Fixture {
+    async fn product(&self, stock: u64, approved: bool) -> String {
+        let id = unique("prod");
+        let p = Product {
+            id: id.clone(),
+            product_name: "gucci".into(),
+            product_price: Money::from_cents(1999),
+            description: "d".into(),
+            quantity: stock,
+            category: "Clothes".into(),
+            file_name: "x.png".into(),
+            object_key: format!("{id}/x.png"),
+            image_url: Some("http://img/x.png".into()),
+            is_approved: approved,
+            status: if approved {
+                Status::Approved
+            } else {
+                Status::PendingReview
+            },
+            seller_id: "seller".into(),
+            seller_email: None,
+            created_at: shop_core::time::now(),
+            approved_category: approved.then(|| "Clothes".into()),
+            rejection_reason: None,
+        };
+        self.svc
+            .db
+            .put_item()
+            .table_name(&self.svc.config.products_table)
+            .set_item(Some(serde_dynamo::to_item(&p).unwrap()))
+            .send()
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn stock(&self, product_id: &str) -> u64 {
+        let item = self
+            .svc
+            .db
+            .get_item()
+            .table_name(&self.svc.config.products_table)
+            .key("id", AttributeValue::S(product_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        item["quantity"].as_n().unwrap().parse().unwrap()
+    }
+
+    async fn set_stock(&self, product_id: &str, value: AttributeValue) {
+        self.svc
+            .db
+            .update_item()
+            .table_name(&self.svc.config.products_table)
+            .key("id", AttributeValue::S(product_id.into()))
+            .update_expression("SET quantity = :q")
+            .expression_attribute_values(":q", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn place(&self, who: &Customer, product_id: &str, quantity: u64, key: Option<&str>) -> (u16, Value) {
+        let mut req = api_request(
+            "POST",
+            "/create-order",
+            Some(&json!({"id": product_id, "quantity": quantity}).to_string()),
+            Some(who.claims.clone()),
+        );
+        if let Some(k) = key {
+            req.headers.insert("idempotency-key", k.parse().unwrap());
+        }
+        parts(&order::create_order(&self.svc, req).await)
+    }
+
+    /// Runs the queue consumer as Lambda's event source mapping would until the queue is empty.
+    async fn drain_queue(&self) -> usize {
+        let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+        let mut handled = 0;
+        let mut empty = 0;
+        while empty < 2 {
+            let msgs = bridge::receive(&sqs, &self.svc.config.queue_url, 10, 0).await.unwrap();
+            if msgs.is_empty() {
+                empty += 1;
+                continue;
+            }
+            empty = 0;
+            let resp = order::queue_consumer(&self.svc, bridge::sqs_event(&msgs, &self.queue_arn))
+                .await
+                .unwrap();
+            let failed: Vec<String> = resp
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect();
+            bridge::ack(&sqs, &self.svc.config.queue_url, &msgs, &failed).await;
+            handled += msgs.len() - failed.len();
+        }
+        handled
+    }
+
+    async fn status(&self, order_id: &str) -> Option<OrderStatus> {
+        let item = self
+            .svc
+            .db
+            .get_item()
+            .table_name(&self.svc.config.orders_table)
+            .key("id", AttributeValue::S(order_id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item?;
+        serde_json::from_value(json!(item["status"].as_s().unwrap())).ok()
+    }
+
+    /// Waits until every order has left `pending`; answers their final statuses.
+    async fn settled(&self, ids: &[String]) -> HashMap<String, OrderStatus> {
+        let started = Instant::now();
+        loop {
+            let mut done = HashMap::new();
+            for id in ids {
+                if let Some(s) = self.status(id).await.filter(|s| *s != OrderStatus::Pending) {
+                    done.insert(id.clone(), s);
+                }
+            }
+            if done.len() == ids.len() || started.elapsed() > Duration::from_secs(90) {
+                return done;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn executions(&self) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+        aws_sdk_sfn::Client::new(&sdk().await)
+            .list_executions()
+            .state_machine_arn(&self.svc.config.state_machine_arn)
+            .send()
+            .await
+            .unwrap()
+            .executions
+    }
+}
+
+#[tokio::test]
+async fn an_order_ships_decrements_stock_once_and_emails_twice() {
+    let f = fixture().await;
+    let product = f.product(10, true).await;
+    let buyer = customer();
+    let (s, b) = f.place(&buyer, &product, 3, None).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["message"], "order placed successfully");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
+
+    assert_eq!(f.drain_queue().await, 1);
+    assert_eq!(
+        f.settled(std::slice::from_ref(&id)).await.get(&id),
+        Some(&OrderStatus::Shipping)
+    );
+    assert_eq!(f.stock(&product).await, 7);
+
+    let (s, o) = parts(&order::get_order(&f.svc, order_path(&id, &buyer.claims)).await);
+    assert_eq!(s, 200);
+    assert_eq!(
+        (o["status"].as_str(), o["quantity"].as_u64()),
+        (Some("shipping"), Some(3))
+    );
+    assert_eq!(o["unitPrice"].to_string(), "19.99");
+    assert_eq!(o["total"].to_string(), "59.97");
+
+    let mails = emails_to(&buyer.email).await;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects.contains(&"gucci now shipping"), "{subjects:?}");
+    assert!(subjects.iter().any(|s| s.starts_with("Order received")), "{subjects:?}");
+}
+
+fn order_path(id: &str, claims: &Value) -> shop_core::Request {
+    let mut ev =
+        serde_json::to_value(api_request("GET", &format!("/orders/{id}"), None, Some(claims.clone()))).unwrap();
+    ev["pathParameters"] = json!({ "id": id });
+    serde_json::from_value(ev).unwrap()
+}
+
+#[tokio::test]
+async fn stock_short_at_processing_time_rejects_the_order_and_keeps_stock() {
+    let f = fixture().await;
+    let product = f.product(2, true).await;
+    let buyer = customer();
+    let (s, b) = f.place(&buyer, &product, 2, None).await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    // Someone else bought one in between.
+    f.set_stock(&product, AttributeValue::N("1".into())).await;
+    f.drain_queue().await;
+    assert_eq!(
+        f.settled(std::slice::from_ref(&id)).await.get(&id),
+        Some(&OrderStatus::Rejected)
+    );
+    assert_eq!(f.stock(&product).await, 1);
+    let mails = emails_to(&buyer.email).await;
+    assert!(mails.iter().any(|m| m.subject == "gucci is out of stock"), "{mails:?}");
+    assert!(!mails.iter().any(|m| m.subject.contains("shipping")), "{mails:?}");
+}
+
+#[tokio::test]
+async fn sixty_concurrent_orders_against_stock_25_never_oversell() {
+    let f = fixture().await;
+    let product = f.product(25, true).await;
+    let buyers: Vec<Customer> = (0..60).map(|_| customer()).collect();
+    let placed = futures::future::join_all(buyers.iter().map(|b| f.place(b, &product, 1, None))).await;
+    let ids: Vec<String> = placed
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 201, "{b}");
+            b["orderId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(f.drain_queue().await, 60);
+    let settled = f.settled(&ids).await;
+    assert_eq!(settled.len(), 60, "orders left pending");
+    let count = |s: OrderStatus| settled.values().filter(|v| **v == s).count();
+    assert_eq!(count(OrderStatus::Shipping), 25);
+    assert_eq!(count(OrderStatus::Rejected), 35);
+    assert_eq!(f.stock(&product).await, 0);
+}
+
+#[tokio::test]
+async fn a_message_delivered_three_times_starts_one_execution_and_sends_one_shipping_email() {
+    let f = fixture().await;
+    let product = f.product(5, true).await;
+    let buyer = customer();
+    let (_, b) = f.place(&buyer, &product, 1, None).await;
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
+    assert_eq!(msgs.len(), 1);
+    for _ in 0..3 {
+        let resp = order::queue_consumer(&f.svc, bridge::sqs_event(&msgs, &f.queue_arn))
+            .await
+            .unwrap();
+        assert!(
+            resp.batch_item_failures.is_empty(),
+            "a duplicate delivery was reported as failed"
+        );
+    }
+    bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &[]).await;
+    assert_eq!(
+        f.settled(std::slice::from_ref(&id)).await.get(&id),
+        Some(&OrderStatus::Shipping)
+    );
+    assert_eq!(f.executions().await.len(), 1);
+    assert_eq!(f.stock(&product).await, 4);
+    let shipping = emails_to(&buyer.email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.ends_with("now shipping"))
+        .count();
+    assert_eq!(shipping, 1);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replay_returns_the_same_order() {
+    let f = fixture().await;
+    let product = f.product(5, true).await;
+    let buyer = customer();
+    let (s1, a) = f.place(&buyer, &product, 2, Some("retry-42")).await;
+    let (s2, b) = f.place(&buyer, &product, 2, Some("retry-42")).await;
+    assert_eq!((s1, s2), (201, 201));
+    assert_eq!(a["orderId"], b["orderId"]);
+    let (_, list) = parts(&order::list_orders(&f.svc, get("/orders", &[], Some(buyer.claims.clone()))).await);
+    assert_eq!(list["orders"].as_array().unwrap().len(), 1, "{list}");
+    let (s, e) = f.place(&buyer, &product, 3, Some("retry-42")).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("IdempotencyKeyReused")));
+    // Both deliveries of the replayed order end in one execution.
+    f.drain_queue().await;
+    let id = a["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        f.settled(std::slice::from_ref(&id)).await.get(&id),
+        Some(&OrderStatus::Shipping)
+    );
+    assert_eq!(f.executions().await.len(), 1);
+    assert_eq!(f.stock(&product).await, 3);
+}
+
+#[tokio::test]
+async fn unknown_or_unapproved_products_are_404_and_bad_requests_4xx() {
+    let f = fixture().await;
+    let buyer = customer();
+    let unapproved = f.product(5, false).await;
+    let (s, b) = f.place(&buyer, &unapproved, 1, None).await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("ProductNotFound")), "{b}");
+    let (s, b) = f.place(&buyer, "no-such-product", 1, None).await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("ProductNotFound")), "{b}");
+    let approved = f.product(2, true).await;
+    let (s, b) = f.place(&buyer, &approved, 3, None).await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("Insufficient stock available")),
+        "{b}"
+    );
+
+    for body in [
+        json!({"id": approved, "quantity": 0}),
+        json!({"id": approved, "quantity": -1}),
+        json!({"id": approved, "quantity": 1.5}),
+        json!({"id": approved, "quantity": "1"}),
+        json!({"id": approved}),
+        json!({"quantity": 1}),
+        json!({"id": "", "quantity": 1}),
+    ] {
+        let req = api_request(
+            "POST",
+            "/create-order",
+            Some(&body.to_string()),
+            Some(buyer.claims.clone()),
+        );
+        let (s, b) = parts(&order::create_order(&f.svc, req).await);
+        assert_eq!(s, 400, "{body} -> {b}");
+    }
+    let req = api_request("POST", "/create-order", Some("{nope"), Some(buyer.claims.clone()));
+    assert_error(&order::create_order(&f.svc, req).await, 400, "MalformedJson");
+    let req = api_request(
+        "POST",
+        "/create-order",
+        Some(&json!({"id": approved, "quantity": 1}).to_string()),
+        None,
+    );
+    assert_error(&order::create_order(&f.svc, req).await, 401, "Unauthorized");
+    let scan = f
+        .svc
+        .db
+        .scan()
+        .table_name(&f.svc.config.orders_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 0, "a rejected request recorded an order");
+}
+
+#[tokio::test]
+async fn orders_are_listed_newest_first_and_only_to_their_owner() {
+    let f = fixture().await;
+    let product = f.product(10, true).await;
+    let (alice, bob) = (customer(), customer());
+    let mut ids = Vec::new();
+    for q in 1..=3 {
+        ids.push(
+            f.place(&alice, &product, q, None).await.1["orderId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (_, p1) =
+        parts(&order::list_orders(&f.svc, get("/orders", &[("limit", "2")], Some(alice.claims.clone()))).await);
+    let got: Vec<&str> = p1["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    let token = p1["nextToken"].as_str().unwrap();
+    let (_, p2) = parts(
+        &order::list_orders(
+            &f.svc,
+            get(
+                "/orders",
+                &[("limit", "2"), ("nextToken", token)],
+                Some(alice.claims.clone()),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(p2["orders"][0]["id"], ids[0].as_str());
+    assert!(p2["orders"][0].get("customerEmail").is_none());
+
+    let (_, empty) = parts(&order::list_orders(&f.svc, get("/orders", &[], Some(bob.claims.clone()))).await);
+    assert_eq!(empty["orders"], json!([]));
+    assert_error(
+        &order::get_order(&f.svc, order_path(&ids[0], &bob.claims)).await,
+        404,
+        "OrderNotFound",
+    );
+    assert_error(
+        &order::get_order(&f.svc, order_path("missing", &alice.claims)).await,
+        404,
+        "OrderNotFound",
+    );
+    assert_eq!(
+        parts(&order::get_order(&f.svc, order_path(&ids[0], &alice.claims)).await).0,
+        200
+    );
+    assert_error(
+        &order::list_orders(&f.svc, get("/orders", &[], None)).await,
+        401,
+        "Unauthorized",
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept() {
+    let mut f = fixture().await;
+    let product = f.product(5, true).await;
+    f.svc.config.queue_url = format!("{}-gone", f.svc.config.queue_url);
+    let buyer = customer();
+    let (s, b) = f.place(&buyer, &product, 1, None).await;
+    assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
+    let scan = f
+        .svc
+        .db
+        .scan()
+        .table_name(&f.svc.config.orders_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 0, "an order nobody will process was kept");
+}
+
+#[tokio::test]
+async fn a_poison_message_ends_in_the_dead_letter_queue() {
+    let f = fixture().await;
+    let sdk = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    sqs.send_message()
+        .queue_url(&f.svc.config.queue_url)
+        .message_body("{not an order")
+        .send()
+        .await
+        .unwrap();
+    let (mut failures, mut empty) = (0, 0);
+    let started = Instant::now();
+    // Keep polling as Lambda would: the receive after the last allowed one moves it to the DLQ.
+    while started.elapsed() < Duration::from_secs(20) && empty < 3 {
+        let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
+        if msgs.is_empty() {
+            if failures >= 3 {
+                empty += 1;
+            }
+            continue;
+        }
+        let resp = order::queue_consumer(&f.svc, bridge::sqs_event(&msgs, &f.queue_arn))
+            .await
+            .unwrap();
+        assert_eq!(resp.batch_item_failures.len(), msgs.len());
+        failures += resp.batch_item_failures.len();
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .iter()
+            .map(|x| x.item_identifier.clone())
+            .collect();
+        bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &failed).await;
+    }
+    assert_eq!(failures, 3, "expected one failure per receive up to maxReceiveCount");
+    let dead = receive(&sdk, &f.dlq_url, 1, Duration::from_secs(5)).await;
+    assert_eq!(dead, ["{not an order"]);
+    assert!(f.executions().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
+    let f = fixture().await;
+    let product = f.product(5, true).await;
+    let buyer = customer();
+    let (_, b) = f.place(&buyer, &product, 1, None).await;
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    // An error no retry can fix: the products table is gone (a broken deployment).
+    f.svc.db.delete_table().table_name(&f.svc.config.products_table).send().await.unwrap();
+    f.drain_queue().await;
+    assert_eq!(
+        f.settled(std::slice::from_ref(&id)).await.get(&id),
+        Some(&OrderStatus::Failed)
+    );
+    let alerts = receive(&sdk().await, &f.alerts, 1, Duration::from_secs(10)).await;
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].starts_with(&format!("Order {id} failed")), "{alerts:?}");
+    let started = Instant::now();
+    loop {
+        let status = f.executions().await[0].status().as_str().to_owned();
+        if status == "FAILED" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "execution ended {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
