@@ -1,9 +1,17 @@
 //! The local stack: everything needed to run the backend on the moto emulator.
 //!
-//! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
+//! - [`declaration`]: the one declaration of functions, routes and triggers (shared with CDK).
 //! - [`emulator`]: find or start a moto server and switch on state machine execution.
 //! - [`provision`]: create the same tables, pools, buckets and queues the CDK app deploys.
+//! - [`stack`]: the whole backend provisioned under one prefix, and its services.
+//! - [`jwt`]: the API Gateway JWT authorizer's checks.
+//! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
+//! - [`runner`]: the HTTP API and the event pollers.
 
 pub mod bridge;
+pub mod declaration;
 pub mod emulator;
+pub mod jwt;
 pub mod provision;
+pub mod runner;
+pub mod stack;

@@ -196,6 +196,10 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str) -> Result<UserPool, Provisio
         .generate_secret(false)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        // The ID token carries what the client may read: the handlers need `email`.
+        .read_attributes("email")
+        .read_attributes("email_verified")
+        .read_attributes("name")
         .send()
         .await
         .map_err(|e| fail("user pool client", e))?;

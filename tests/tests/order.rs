@@ -557,7 +557,13 @@ async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
     let (_, b) = f.place(&buyer, &product, 1, None).await;
     let id = b["orderId"].as_str().unwrap().to_owned();
     // An error no retry can fix: the products table is gone (a broken deployment).
-    f.svc.db.delete_table().table_name(&f.svc.config.products_table).send().await.unwrap();
+    f.svc
+        .db
+        .delete_table()
+        .table_name(&f.svc.config.products_table)
+        .send()
+        .await
+        .unwrap();
     f.drain_queue().await;
     assert_eq!(
         f.settled(std::slice::from_ref(&id)).await.get(&id),

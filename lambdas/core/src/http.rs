@@ -45,6 +45,11 @@ impl Http {
             "access-control-allow-methods",
             HeaderValue::from_static("GET,POST,OPTIONS"),
         );
+        // The category listing keeps the original's bare array and pages through this header.
+        h.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static("x-next-token"),
+        );
         h
     }
 

@@ -1,0 +1,171 @@
+//! The one declaration of functions, routes and triggers (`lambdas/services.json`), shared with
+//! the CDK app.
+
+use serde::Deserialize;
+
+/// The declaration, compiled in.
+pub const SERVICES_JSON: &str = include_str!("../../lambdas/services.json");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Declaration {
+    pub services: Vec<Service>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Service {
+    pub name: String,
+    pub prefix: String,
+    pub functions: Vec<Function>,
+}
+
+/// One Lambda: its binary and exactly one trigger.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Function {
+    pub bin: String,
+    #[serde(default)]
+    pub http: Option<HttpRoute>,
+    #[serde(default)]
+    pub s3: Option<serde_json::Value>,
+    #[serde(default)]
+    pub sqs: Option<serde_json::Value>,
+    #[serde(default)]
+    pub schedule: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    None,
+    User,
+    Admin,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpRoute {
+    pub method: String,
+    pub path: String,
+    pub auth: Auth,
+}
+
+/// The kind of event that invokes a non-HTTP function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Http,
+    S3,
+    Sqs,
+    Schedule,
+}
+
+impl Function {
+    pub fn trigger(&self) -> Option<Trigger> {
+        let set = [
+            (self.http.is_some(), Trigger::Http),
+            (self.s3.is_some(), Trigger::S3),
+            (self.sqs.is_some(), Trigger::Sqs),
+            (self.schedule.is_some(), Trigger::Schedule),
+        ];
+        let mut it = set.iter().filter(|(on, _)| *on).map(|(_, t)| *t);
+        match (it.next(), it.next()) {
+            (Some(t), None) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The declaration; a malformed file is a build-time mistake, reported with its cause.
+pub fn load() -> Result<Declaration, serde_json::Error> {
+    serde_json::from_str(SERVICES_JSON)
+}
+
+/// A matched route: the service, the function and the path parameters.
+#[derive(Debug, Clone)]
+pub struct Matched<'a> {
+    pub service: &'a str,
+    pub function: &'a Function,
+    pub route: &'a HttpRoute,
+    pub path: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl Declaration {
+    /// The function serving `method` + `full_path` (`/<prefix>/<service path>`).
+    pub fn route(&self, method: &str, full_path: &str) -> Option<Matched<'_>> {
+        for s in &self.services {
+            let Some(rest) = full_path.strip_prefix(&s.prefix) else {
+                continue;
+            };
+            if !rest.starts_with('/') {
+                continue;
+            }
+            for f in &s.functions {
+                let Some(r) = &f.http else { continue };
+                if !r.method.eq_ignore_ascii_case(method) {
+                    continue;
+                }
+                if let Some(params) = match_path(&r.path, rest) {
+                    return Some(Matched {
+                        service: &s.name,
+                        function: f,
+                        route: r,
+                        path: rest.to_owned(),
+                        params,
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let p: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let a: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if p.len() != a.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (ps, seg) in p.iter().zip(&a) {
+        if let Some(name) = ps.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+            if seg.is_empty() {
+                return None;
+            }
+            params.push((
+                name.to_owned(),
+                percent_encoding::percent_decode_str(seg)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            ));
+        } else if ps != seg {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_has_exactly_one_trigger() {
+        let d = load().unwrap();
+        for s in &d.services {
+            for f in &s.functions {
+                assert!(f.trigger().is_some(), "{}/{} needs exactly one trigger", s.name, f.bin);
+            }
+        }
+    }
+
+    #[test]
+    fn routes_match_with_prefix_and_path_parameters() {
+        let d = load().unwrap();
+        let m = d.route("GET", "/order/orders/abc").unwrap();
+        assert_eq!((m.service, m.function.bin.as_str()), ("order", "get-order"));
+        assert_eq!(m.params, vec![("id".to_owned(), "abc".to_owned())]);
+        assert_eq!(d.route("POST", "/banner/upload-url").unwrap().service, "banner");
+        assert_eq!(d.route("POST", "/category/upload-url").unwrap().service, "category");
+        assert!(d.route("GET", "/banner/upload-url").is_none());
+        assert!(d.route("GET", "/bannerx/banners").is_none());
+        assert!(d.route("GET", "/order/orders/").is_none());
+    }
+}

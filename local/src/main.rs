@@ -1,0 +1,107 @@
+//! `shop-local`: runs the whole backend on this machine.
+//!
+//! ```text
+//! shop-local [--port 3000] [--moto-port 5000] [--reset] [--cleanup-every SECS]
+//! shop-local make-admin <fullName | email>
+//! ```
+
+use std::time::Duration;
+
+use shop_local::runner::{self, Options};
+use shop_local::stack::StackInfo;
+
+const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS]\n       shop-local make-admin <fullName | email>";
+
+#[tokio::main]
+async fn main() {
+    shop_core::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("make-admin") => make_admin(args.get(1..).map(|a| a.join(" ")).unwrap_or_default()).await,
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => serve(&args).await,
+    };
+    if let Err(e) = result {
+        eprintln!("shop-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value\n{USAGE}"));
+        match a.as_str() {
+            "--port" => o.port = value("--port")?.parse().map_err(|_| "bad --port".to_owned())?,
+            "--moto-port" => {
+                o.moto_port = value("--moto-port")?
+                    .parse()
+                    .map_err(|_| "bad --moto-port".to_owned())?
+            }
+            "--cleanup-every" => {
+                o.cleanup_interval = Duration::from_secs(
+                    value("--cleanup-every")?
+                        .parse()
+                        .map_err(|_| "bad --cleanup-every".to_owned())?,
+                )
+            }
+            "--reset" => o.reset = true,
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+async fn serve(args: &[String]) -> Result<(), String> {
+    let opts = parse(args)?;
+    let started = std::time::Instant::now();
+    let running = runner::start(opts).await.map_err(|e| e.to_string())?;
+    let api = &running.info.api_url;
+    println!(
+        "shop-local ready in {:.1}s: API {api} (/auth /banner /category /product /order), emulator {}, stack .local/stack.json, emails {api}/_local/emails. Ctrl-C stops.",
+        started.elapsed().as_secs_f64(),
+        running.emulator.endpoint
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    println!("shop-local: stopping");
+    running.stop().await;
+    Ok(())
+}
+
+/// Adds a signed-up user to the `admins` group (sign in again for a token that says so).
+async fn make_admin(who: String) -> Result<(), String> {
+    if who.trim().is_empty() {
+        return Err(USAGE.to_owned());
+    }
+    let text = std::fs::read_to_string(".local/stack.json")
+        .map_err(|e| format!("no .local/stack.json ({e}): start shop-local first"))?;
+    let info: StackInfo = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    std::env::set_var("MOTO_ENDPOINT", &info.emulator_endpoint);
+    let emu = shop_local::emulator::Emulator::find_or_start(0)
+        .await
+        .map_err(|e| e.to_string())?;
+    let sdk = emu.sdk_config();
+    let username = if who.contains('@') {
+        let email = who.trim().to_lowercase();
+        auth::users::username_for_email(&aws_sdk_dynamodb::Client::new(&sdk), &info.users_table, &email)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("no user with email {email}"))?
+    } else {
+        auth::domain::username_for(&who)
+    };
+    aws_sdk_cognitoidentityprovider::Client::new(&sdk)
+        .admin_add_user_to_group()
+        .user_pool_id(&info.user_pool_id)
+        .username(&username)
+        .group_name(shop_core::identity::ADMIN_GROUP)
+        .send()
+        .await
+        .map_err(|e| format!("could not make {username} an admin: {e:?}"))?;
+    println!("{username} is now an admin; sign in again to get a token with the admins group");
+    Ok(())
+}

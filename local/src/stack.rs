@@ -1,0 +1,233 @@
+//! The whole backend on the emulator: every resource under one name prefix, the services wired
+//! to them, and `.local/stack.json` describing it all.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::emulator::Emulator;
+use crate::provision::{self, ProvisionError};
+
+/// The order-processing workflow, as the CDK app deploys it.
+pub const ORDER_ASL: &str = include_str!("../../stepfunctions/order-processing.asl.json");
+
+/// Names and ids of every resource; written to `.local/stack.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct StackInfo {
+    pub api_url: String,
+    pub emulator_endpoint: String,
+    pub region: String,
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub email_from: String,
+    pub users_table: String,
+    pub banners_table: String,
+    pub categories_table: String,
+    pub products_table: String,
+    pub orders_table: String,
+    pub banner_bucket: String,
+    pub category_bucket: String,
+    pub product_bucket: String,
+    pub banner_events_queue: String,
+    pub category_events_queue: String,
+    pub product_events_queue: String,
+    pub order_queue: String,
+    pub order_queue_arn: String,
+    pub order_dlq: String,
+    pub cleanup_topic_arn: String,
+    pub alerts_topic_arn: String,
+    pub state_machine_arn: String,
+}
+
+/// Local settings that on AWS come from the stage configuration.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub prefix: String,
+    pub api_url: String,
+    pub email_from: String,
+    pub cleanup_max_age: Duration,
+    pub order_max_receives: u32,
+}
+
+/// Creates every resource of the backend on the emulator.
+pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, ProvisionError> {
+    let sdk = emu.sdk_config();
+    let n = |x: &str| format!("{}-{x}", s.prefix);
+    let (users, banners, categories, products, orders) =
+        (n("users"), n("banners"), n("categories"), n("products"), n("orders"));
+    provision::table(&sdk, &users, &provision::users_table()).await?;
+    provision::table(&sdk, &banners, &provision::banners_table()).await?;
+    provision::table(&sdk, &categories, &provision::categories_table()).await?;
+    provision::table(&sdk, &products, &provision::products_table()).await?;
+    provision::table(&sdk, &orders, &provision::orders_table()).await?;
+    let pool = provision::user_pool(&sdk, &n("users")).await?;
+    let (banner_bucket, category_bucket, product_bucket) =
+        (n("banner-images"), n("category-images"), n("product-images"));
+    let banner_events_queue = provision::image_bucket(&sdk, &banner_bucket, &n("banner-image-events")).await?;
+    let category_events_queue = provision::image_bucket(&sdk, &category_bucket, &n("category-image-events")).await?;
+    let product_events_queue = provision::image_bucket(&sdk, &product_bucket, &n("product-image-events")).await?;
+    let (order_queue, order_queue_arn, order_dlq) =
+        provision::queue_with_dlq(&sdk, &n("orders"), s.order_max_receives, 30).await?;
+    let cleanup_topic_arn = provision::topic(&sdk, &n("cleanup")).await?;
+    let alerts_topic_arn = provision::topic(&sdk, &n("alerts")).await?;
+    provision::email_identity(&sdk, &s.email_from).await?;
+    let definition = provision::render_asl(
+        ORDER_ASL,
+        &[
+            ("ProductsTable", &products),
+            ("OrdersTable", &orders),
+            ("Sender", &s.email_from),
+            ("AlertsTopicArn", &alerts_topic_arn),
+        ],
+    )?;
+    let account = provision::account_of(&alerts_topic_arn)?.to_owned();
+    let state_machine_arn = provision::state_machine(&sdk, &n("order-processing"), &definition, &account).await?;
+    Ok(StackInfo {
+        api_url: s.api_url.clone(),
+        emulator_endpoint: emu.endpoint.clone(),
+        region: emu.region.clone(),
+        user_pool_id: pool.user_pool_id,
+        client_id: pool.client_id,
+        email_from: s.email_from.clone(),
+        users_table: users,
+        banners_table: banners,
+        categories_table: categories,
+        products_table: products,
+        orders_table: orders,
+        banner_bucket,
+        category_bucket,
+        product_bucket,
+        banner_events_queue,
+        category_events_queue,
+        product_events_queue,
+        order_queue,
+        order_queue_arn,
+        order_dlq,
+        cleanup_topic_arn,
+        alerts_topic_arn,
+        state_machine_arn,
+    })
+}
+
+/// A stack recorded earlier whose user pool still exists in the emulator (kept state).
+pub async fn existing(emu: &Emulator, path: &Path) -> Option<StackInfo> {
+    let info: StackInfo = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    if info.emulator_endpoint != emu.endpoint {
+        return None;
+    }
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emu.sdk_config());
+    cognito
+        .describe_user_pool()
+        .user_pool_id(&info.user_pool_id)
+        .send()
+        .await
+        .ok()?;
+    Some(info)
+}
+
+/// Writes the stack description for scripts and tests.
+pub fn write(info: &StackInfo, path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(info).map_err(std::io::Error::other)?;
+    std::fs::write(path, text)
+}
+
+/// Every service, configured for this stack: the same structs the Lambda binaries build.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub auth: auth::Auth,
+    pub banner: banner::Banners,
+    pub category: category::Categories,
+    pub product: product::Products,
+    pub order: order::Orders,
+}
+
+impl Services {
+    pub fn new(emu: &Emulator, info: &StackInfo, s: &LocalSettings) -> Self {
+        let sdk = emu.sdk_config();
+        let cdn = |bucket: &str| format!("{}/_local/cdn/{bucket}", info.api_url);
+        let upload_expires = Duration::from_secs(300);
+        Self {
+            auth: auth::Auth::new(
+                &sdk,
+                auth::AuthConfig {
+                    user_pool_id: info.user_pool_id.clone(),
+                    client_id: info.client_id.clone(),
+                    users_table: info.users_table.clone(),
+                    password_policy: auth::domain::PasswordPolicy { min_length: 8 },
+                },
+            ),
+            banner: banner::Banners::new(
+                &sdk,
+                banner::BannerConfig {
+                    table: info.banners_table.clone(),
+                    bucket: info.banner_bucket.clone(),
+                    image_base_url: cdn(&info.banner_bucket),
+                    upload_expires,
+                },
+            ),
+            category: category::Categories::new(
+                &sdk,
+                category::CategoryConfig {
+                    table: info.categories_table.clone(),
+                    bucket: info.category_bucket.clone(),
+                    image_base_url: cdn(&info.category_bucket),
+                    upload_expires,
+                    cleanup_topic_arn: info.cleanup_topic_arn.clone(),
+                    cleanup_max_age: s.cleanup_max_age,
+                },
+            ),
+            product: product::Products::new(
+                &sdk,
+                product::ProductConfig {
+                    table: info.products_table.clone(),
+                    bucket: info.product_bucket.clone(),
+                    image_base_url: cdn(&info.product_bucket),
+                    upload_expires,
+                    cleanup_topic_arn: info.cleanup_topic_arn.clone(),
+                    cleanup_max_age: s.cleanup_max_age,
+                    email_from: info.email_from.clone(),
+                },
+            ),
+            order: order::Orders::new(
+                &sdk,
+                order::OrderConfig {
+                    orders_table: info.orders_table.clone(),
+                    products_table: info.products_table.clone(),
+                    queue_url: info.order_queue.clone(),
+                    state_machine_arn: info.state_machine_arn.clone(),
+                    email_from: info.email_from.clone(),
+                },
+            ),
+        }
+    }
+
+    /// Calls the HTTP handler of `service`/`bin`: the same function its Lambda binary wraps.
+    pub async fn call_http(&self, service: &str, bin: &str, req: shop_core::Request) -> Option<shop_core::Response> {
+        Some(match (service, bin) {
+            ("auth", "sign-up") => auth::sign_up(&self.auth, req).await,
+            ("auth", "confirm-sign-up") => auth::confirm_sign_up(&self.auth, req).await,
+            ("auth", "sign-in") => auth::sign_in(&self.auth, req).await,
+            ("auth", "sign-out") => auth::sign_out(&self.auth, req).await,
+            ("auth", "resend-confirmation-code") => auth::resend_confirmation_code(&self.auth, req).await,
+            ("auth", "refresh-token") => auth::refresh_token(&self.auth, req).await,
+            ("banner", "upload-url") => banner::upload_url(&self.banner, req).await,
+            ("banner", "list-banners") => banner::list_banners(&self.banner, req).await,
+            ("category", "upload-url") => category::upload_url(&self.category, req).await,
+            ("category", "list-categories") => category::list_categories(&self.category, req).await,
+            ("product", "get-upload-url") => product::get_upload_url(&self.product, req).await,
+            ("product", "approved-products") => product::approved_products(&self.product, req).await,
+            ("product", "pending-products") => product::pending_products(&self.product, req).await,
+            ("product", "approve-product") => product::approve_product(&self.product, req).await,
+            ("product", "reject-product") => product::reject_product(&self.product, req).await,
+            ("order", "create-order") => order::create_order(&self.order, req).await,
+            ("order", "list-orders") => order::list_orders(&self.order, req).await,
+            ("order", "get-order") => order::get_order(&self.order, req).await,
+            _ => return None,
+        })
+    }
+}

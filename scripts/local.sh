@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the whole backend locally: moto (started here, or MOTO_ENDPOINT) + the local runner.
+# Arguments go to the runner: --port 3000 --moto-port 5000 --reset --cleanup-every SECS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__ == "5.2.5" else 1)' 2>/dev/null; then
+  echo "== installing pinned Python tools (scripts/requirements.txt)"
+  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+fi
+echo "== building and starting the local runner (first build takes a few minutes)"
+exec cargo run --quiet --locked -p shop-local -- "$@"

@@ -1,0 +1,371 @@
+//! End to end: a local runner (the same one `shop-local` starts) on a free port, driven over real
+//! HTTP with real Cognito tokens from the emulator, real uploads, the real queue and workflow.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shop_local::declaration;
+use shop_local::jwt::Verifier;
+use shop_local::runner::{self, Options, Running};
+use shop_tests::{emulator, unique};
+
+const PASSWORD: &str = "Str0ng!Passw0rd";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\nimage-bytes";
+
+async fn runner() -> Running {
+    emulator().await; // MOTO_ENDPOINT, or a moto of this test binary
+    let dir = std::env::temp_dir().join(unique("shop-e2e"));
+    let opts = Options {
+        port: 0,
+        moto_port: 0,
+        reset: false,
+        state_dir: dir,
+        prefix: unique("e2e"),
+        cleanup_interval: Duration::from_secs(3600),
+        ..Options::default()
+    };
+    runner::start(opts)
+        .await
+        .unwrap_or_else(|e| panic!("runner did not start: {e}"))
+}
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(r: &Running) -> Self {
+        Self {
+            base: r.info.api_url.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "GET" => self.http.get(url),
+            _ => self.http.post(url),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call("POST", path, token, Some(body)).await
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call("GET", path, token, None).await
+    }
+
+    /// Signs up, confirms and signs in; answers the tokens.
+    async fn user(&self, name: &str) -> (String, Value) {
+        let email = format!("{}@example.com", unique("e2e"));
+        let (s, b) = self
+            .post(
+                "/auth/sign-up",
+                None,
+                json!({"email": email, "fullName": name, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        let (s, b) = self
+            .post(
+                "/auth/confirm-sign-up",
+                None,
+                json!({"email": email, "confirmationCode": "123456"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        (email.clone(), self.sign_in(&email).await)
+    }
+
+    async fn sign_in(&self, email: &str) -> Value {
+        let (s, b) = self
+            .post("/auth/sign-in", None, json!({"email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["tokens"].clone()
+    }
+
+    /// Polls `path` until `done` holds (events and workflows are asynchronous).
+    async fn eventually(&self, path: &str, token: Option<&str>, done: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let (s, b) = self.get(path, token).await;
+            if s == StatusCode::OK && done(&b) {
+                return b;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "timed out waiting on {path}: {s} {b}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+fn id_token(tokens: &Value) -> String {
+    tokens["IdToken"].as_str().unwrap().to_owned()
+}
+
+async fn make_admin(r: &Running, full_name: &str) {
+    aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config())
+        .admin_add_user_to_group()
+        .user_pool_id(&r.info.user_pool_id)
+        .username(auth::domain::username_for(full_name))
+        .group_name("admins")
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn put(url: &str, content_type: &str) {
+    assert_eq!(shop_tests::upload(url, content_type, PNG).await, 200, "upload to {url}");
+}
+
+#[tokio::test]
+async fn the_whole_shop_works_end_to_end() {
+    let r = runner().await;
+    let api = Api::new(&r);
+
+    let admin_name = format!("Admin {}", unique("a"));
+    let (admin_email, _) = api.user(&admin_name).await;
+    make_admin(&r, &admin_name).await;
+    let admin = id_token(&api.sign_in(&admin_email).await);
+    let (seller_email, seller_tokens) = api.user(&format!("Seller {}", unique("s"))).await;
+    let seller = id_token(&seller_tokens);
+    let (buyer_email, buyer_tokens) = api.user(&format!("Buyer {}", unique("b"))).await;
+    let buyer = id_token(&buyer_tokens);
+
+    // Banner and category images, uploaded for real, appear in the listings.
+    let (s, b) = api
+        .post(
+            "/banner/upload-url",
+            Some(&admin),
+            json!({"fileName": "hero.png", "fileType": "image/png"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    put(b["uploadURL"].as_str().unwrap(), "image/png").await;
+    let banners = api
+        .eventually("/banner/banners", None, |b| {
+            b["banners"].as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    let image = reqwest::get(banners["banners"][0]["imageUrl"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200, "the CDN stand-in does not serve the banner");
+    assert_eq!(&image.bytes().await.unwrap()[..], PNG);
+
+    let (s, b) = api
+        .post(
+            "/category/upload-url",
+            Some(&admin),
+            json!({"fileName": "shoes.png", "fileType": "image/png", "categoryName": "Shoes"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    put(b["uploadUrl"].as_str().unwrap(), "image/png").await;
+    let cats = api
+        .eventually("/category/categories", None, |b| {
+            b.as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    assert_eq!(cats[0]["categoryName"], "Shoes");
+
+    // A seller lists a product; an admin approves it.
+    let (s, b) = api
+        .post(
+            "/product/get-upload-url",
+            Some(&seller),
+            json!({"fileName": "sneaker.png", "fileType": "image/png", "productName": "Sneaker", "productPrice": 49.9,
+                   "description": "Light and fast.", "quantity": 5, "category": "Shoes"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let product_id = b["productId"].as_str().unwrap().to_owned();
+    put(b["uploadUrl"].as_str().unwrap(), "image/png").await;
+    api.eventually("/product/pending-products", Some(&admin), |b| {
+        b["products"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let (s, b) = api
+        .post("/product/approve-product", Some(&admin), json!({"id": product_id}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let listed = api
+        .eventually("/product/approve-products?category=Shoes", None, |b| {
+            b["products"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    assert_eq!(listed["products"][0]["productPrice"].to_string(), "49.9");
+
+    // A buyer orders; the workflow ships it and decrements stock.
+    let (s, b) = api
+        .post(
+            "/order/create-order",
+            Some(&buyer),
+            json!({"id": product_id, "quantity": 2}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let order_id = b["orderId"].as_str().unwrap().to_owned();
+    let order = api
+        .eventually(&format!("/order/orders/{order_id}"), Some(&buyer), |o| {
+            o["status"] == "shipping"
+        })
+        .await;
+    assert_eq!(order["total"].to_string(), "99.8");
+    let listed = api
+        .eventually("/product/approve-products", None, |b| b["products"][0]["quantity"] == 3)
+        .await;
+    assert_eq!(listed["products"][0]["id"], product_id.as_str());
+    let (_, mine) = api.get("/order/orders", Some(&buyer)).await;
+    assert_eq!(mine["orders"][0]["id"], order_id.as_str());
+    let (s, _) = api.get(&format!("/order/orders/{order_id}"), Some(&seller)).await;
+    assert_eq!(s, 404, "another user's order must look missing");
+
+    let (_, mails) = api.get("/_local/emails", None).await;
+    let to = |who: &str| -> Vec<String> {
+        mails["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["to"].as_array().unwrap().iter().any(|t| t == who))
+            .map(|m| m["subject"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(to(&buyer_email).contains(&"Sneaker now shipping".to_owned()), "{mails}");
+    assert!(
+        to(&buyer_email).iter().any(|s| s.starts_with("Order received")),
+        "{mails}"
+    );
+    assert!(to(&seller_email).iter().any(|s| s.contains("approved")), "{mails}");
+
+    // Sign-out revokes the refresh token.
+    let (s, _) = api
+        .post(
+            "/auth/sign-out",
+            None,
+            json!({"accessToken": buyer_tokens["AccessToken"]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = api
+        .post(
+            "/auth/refresh-token",
+            None,
+            json!({"refreshToken": buyer_tokens["RefreshToken"]}),
+        )
+        .await;
+    assert_eq!(s, 401);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
+    let r = runner().await;
+    let api = Api::new(&r);
+    let (_, tokens) = api.user(&format!("Plain {}", unique("u"))).await;
+    let user = id_token(&tokens);
+    let decl = declaration::load().unwrap();
+
+    // A forged token: the real one with its payload swapped (the signature no longer matches).
+    let parts: Vec<&str> = user.split('.').collect();
+    use base64::Engine;
+    let forged_payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        json!({"sub": "x", "cognito:groups": ["admins"], "aud": r.info.client_id, "exp": 4_000_000_000u64}).to_string(),
+    );
+    let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+
+    for s in &decl.services {
+        for f in &s.functions {
+            let Some(route) = &f.http else { continue };
+            if route.auth == declaration::Auth::None {
+                continue;
+            }
+            let path = format!("{}{}", s.prefix, route.path.replace("{id}", "some-id"));
+            for token in [None, Some(forged.as_str()), Some("not.a.jwt")] {
+                let (status, body) = api.call(&route.method, &path, token, Some(json!({}))).await;
+                assert_eq!(status, 401, "{} {path} with {token:?}: {body}", route.method);
+            }
+            if route.auth == declaration::Auth::Admin {
+                let (status, body) = api.call(&route.method, &path, Some(&user), Some(json!({}))).await;
+                assert_eq!(status, 403, "{} {path} as a non-admin: {body}", route.method);
+            }
+        }
+    }
+
+    // Expiry, issuer and audience as the authorizer checks them.
+    let verifier = Verifier::new(
+        &r.emulator.endpoint,
+        &r.emulator.region,
+        &r.info.user_pool_id,
+        &r.info.client_id,
+    );
+    let bearer = format!("Bearer {user}");
+    let now = shop_local::jwt::now();
+    assert!(verifier.verify(Some(&bearer), now).await.is_ok());
+    assert_eq!(
+        verifier.verify(Some(&bearer), now + 2 * 3600).await,
+        Err(shop_local::jwt::JwtError::Expired)
+    );
+    let other_client = Verifier::new(
+        &r.emulator.endpoint,
+        &r.emulator.region,
+        &r.info.user_pool_id,
+        "another-client",
+    );
+    assert_eq!(
+        other_client.verify(Some(&bearer), now).await,
+        Err(shop_local::jwt::JwtError::WrongAudience)
+    );
+    let access = format!("Bearer {}", tokens["AccessToken"].as_str().unwrap());
+    assert!(
+        verifier.verify(Some(&access), now).await.is_ok(),
+        "access tokens carry client_id instead of aud"
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn every_declared_route_is_served_and_every_binary_is_declared() {
+    let r = runner().await;
+    let api = Api::new(&r);
+    let decl = declaration::load().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for s in &decl.services {
+        // Binaries on disk and declared functions are the same set.
+        let mut on_disk: Vec<String> = std::fs::read_dir(root.join("lambdas").join(&s.name).join("src/bin"))
+            .unwrap()
+            .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut declared: Vec<String> = s.functions.iter().map(|f| f.bin.clone()).collect();
+        declared.sort();
+        assert_eq!(on_disk, declared, "binaries of {} differ from the declaration", s.name);
+        for f in &s.functions {
+            let Some(route) = &f.http else { continue };
+            let path = format!("{}{}", s.prefix, route.path.replace("{id}", "x"));
+            let (status, body) = api.call(&route.method, &path, None, Some(json!({}))).await;
+            assert_ne!(body["code"], "NoSuchRoute", "{path}");
+            assert!(status.as_u16() < 500, "{} {path}: {status} {body}", route.method);
+        }
+    }
+    let (s, b) = api.get("/nowhere", None).await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (404, Some("NoSuchRoute")));
+    r.stop().await;
+}
