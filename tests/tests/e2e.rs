@@ -354,7 +354,8 @@ async fn every_declared_route_is_served_and_every_binary_is_declared() {
             .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
         on_disk.sort();
-        let mut declared: Vec<String> = s.functions.iter().map(|f| f.bin.clone()).collect();
+        // Binaries are named `<service>-<function>`: names stay unique across the workspace.
+        let mut declared: Vec<String> = s.functions.iter().map(|f| format!("{}-{}", s.name, f.bin)).collect();
         declared.sort();
         assert_eq!(on_disk, declared, "binaries of {} differ from the declaration", s.name);
         for f in &s.functions {

@@ -1,0 +1,31 @@
+/** Auth service: sign-up, confirmation, sign-in, sign-out, resend and refresh on the shared pool. */
+import { Construct } from 'constructs';
+import { indexArn } from './rust-function.js';
+import { ServiceStack, ServiceStackProps } from './service-stack.js';
+
+export class AuthStack extends ServiceStack {
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, 'auth', props);
+    const { userPool, client, usersTable } = props.shared;
+    this.functions(props, {
+      USER_POOL_ID: userPool.userPoolId,
+      USER_POOL_CLIENT_ID: client.userPoolClientId,
+      USERS_TABLE: usersTable.tableName,
+    });
+    const byEmail = indexArn(usersTable.tableArn, 'byEmail');
+    // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public
+    // Cognito APIs (the client id or the user's token authorizes them): no IAM needed.
+    this.fn('sign-up')
+      .allow(['dynamodb:Query'], [byEmail])
+      .allow(['dynamodb:PutItem'], [usersTable.tableArn])
+      .allow(['cognito-idp:AdminDeleteUser'], [userPool.userPoolArn]);
+    this.fn('confirm-sign-up')
+      .allow(['dynamodb:Query'], [byEmail])
+      .allow(['dynamodb:PutItem'], [usersTable.tableArn])
+      .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
+    this.fn('sign-in').allow(['dynamodb:Query'], [byEmail]);
+    this.fn('resend-confirmation-code')
+      .allow(['dynamodb:Query'], [byEmail])
+      .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
+  }
+}

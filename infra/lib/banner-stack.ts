@@ -1,0 +1,31 @@
+/** Banner service: admin uploads through presigned URLs, the image handler, the listing. */
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import { Construct } from 'constructs';
+import { ImageBucket } from './image-bucket.js';
+import { indexArn } from './rust-function.js';
+import { ServiceStack, ServiceStackProps } from './service-stack.js';
+import { table } from './shared-stack.js';
+
+export class BannerStack extends ServiceStack {
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, 'banner', props);
+    const banners = table(this, 'Banners', props.config, 'objectKey');
+    banners.addGlobalSecondaryIndex({
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'uploadedAt', type: dynamodb.AttributeType.STRING },
+    });
+    const images = new ImageBucket(this, 'BannerImages', props.config);
+    this.functions(props, {
+      BANNER_TABLE: banners.tableName,
+      BANNER_BUCKET: images.bucket.bucketName,
+      IMAGE_BASE_URL: images.publicBaseUrl,
+      UPLOAD_URL_EXPIRES_SECS: String(props.config.uploadUrlExpiresSeconds),
+    });
+    this.fn('upload-url').allowUploadsTo(images.bucket);
+    this.fn('image-uploaded').allow(['dynamodb:PutItem'], [banners.tableArn]);
+    this.fn('list-banners').allow(['dynamodb:Query'], [indexArn(banners.tableArn, 'byStatus')]);
+    for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
+  }
+}

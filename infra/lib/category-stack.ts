@@ -1,0 +1,54 @@
+/** Category service: admin uploads with pending records, the image handler, the listing, the cleanup. */
+import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import { Construct } from 'constructs';
+import { ImageBucket } from './image-bucket.js';
+import { indexArn } from './rust-function.js';
+import { ServiceStack, ServiceStackProps } from './service-stack.js';
+import { table } from './shared-stack.js';
+
+export class CategoryStack extends ServiceStack {
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, 'category', props);
+    const { config, shared } = props;
+    const categories = table(this, 'Categories', config, 'categoryName');
+    categories.addGlobalSecondaryIndex({
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+    });
+    const images = new ImageBucket(this, 'CategoryImages', config);
+    this.functions(
+      props,
+      {
+        CATEGORY_TABLE: categories.tableName,
+        CATEGORY_BUCKET: images.bucket.bucketName,
+        IMAGE_BASE_URL: images.publicBaseUrl,
+        UPLOAD_URL_EXPIRES_SECS: String(config.uploadUrlExpiresSeconds),
+        CLEANUP_TOPIC_ARN: shared.cleanupTopic.topicArn,
+        CLEANUP_MAX_AGE_SECS: String(config.cleanupMaxAgeSeconds),
+      },
+      { cleanup: Duration.seconds(60) },
+    );
+    const byStatus = indexArn(categories.tableArn, 'byStatus');
+    this.fn('upload-url')
+      .allowUploadsTo(images.bucket)
+      .allow(['dynamodb:PutItem'], [categories.tableArn]);
+    this.fn('image-uploaded').allow(['dynamodb:UpdateItem'], [categories.tableArn]);
+    this.fn('list-categories').allow(['dynamodb:Query'], [byStatus]);
+    this.fn('cleanup')
+      .allow(['dynamodb:Query'], [byStatus])
+      .allow(['dynamodb:DeleteItem'], [categories.tableArn])
+      .allow(['sns:Publish'], [shared.cleanupTopic.topicArn]);
+    for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
+    for (const bin of this.triggered('schedule')) {
+      new events.Rule(this, `Schedule-${bin}`, {
+        schedule: events.Schedule.rate(Duration.minutes(config.cleanupEveryMinutes)),
+        targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2 })],
+      });
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Stage configuration as data, in one place. Account and region come from the environment
+ * (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION, i.e. your AWS profile); addresses come from context or
+ * environment variables so nothing personal or account-specific is committed.
+ */
+export type Architecture = 'arm64' | 'x86_64';
+
+export interface StageConfig {
+  readonly stage: string;
+  readonly account?: string;
+  readonly region?: string;
+  /** Verified SES sender of every email (`-c sesSender=` or SHOP_SES_SENDER). */
+  readonly sesSender: string;
+  /** Who gets alarm and alert emails (`-c opsEmail=` or SHOP_OPS_EMAIL); none when unset. */
+  readonly opsEmail?: string;
+  /** Allowed browser origin (CORS) of the APIs and of the upload buckets. */
+  readonly corsOrigin: string;
+  readonly architecture: Architecture;
+  readonly memoryMb: number;
+  /** STANDARD: exactly-once step execution, full history. EXPRESS: cheaper at volume, at-least-once. */
+  readonly workflowType: 'STANDARD' | 'EXPRESS';
+  readonly cleanupEveryMinutes: number;
+  readonly cleanupMaxAgeSeconds: number;
+  readonly uploadUrlExpiresSeconds: number;
+  readonly orderMaxReceives: number;
+  readonly logRetentionDays: number;
+  /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
+  readonly removal: 'destroy' | 'retain';
+  /** Directory of the zips built by scripts/build-lambdas.sh. */
+  readonly codeDir: string;
+}
+
+type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'opsEmail' | 'codeDir'>;
+
+const defaults: StageValues = {
+  corsOrigin: '*',
+  architecture: 'arm64',
+  memoryMb: 256,
+  workflowType: 'STANDARD',
+  cleanupEveryMinutes: 2,
+  cleanupMaxAgeSeconds: 3600,
+  uploadUrlExpiresSeconds: 300,
+  orderMaxReceives: 5,
+  logRetentionDays: 14,
+  removal: 'destroy',
+};
+
+export const STAGES: Record<string, StageValues> = {
+  dev: { ...defaults },
+  staging: { ...defaults, logRetentionDays: 30, removal: 'retain' },
+  prod: { ...defaults, memoryMb: 512, logRetentionDays: 90, removal: 'retain' },
+  /** What the local runner uses (kept here so both sides read one table). */
+  local: { ...defaults, architecture: 'x86_64', cleanupEveryMinutes: 2 },
+};
+
+export type ContextReader = (key: string) => unknown;
+
+/** The configuration of `stage`, with overrides from context (`-c key=value`) and environment. */
+export function stageConfig(stage: string, context: ContextReader, env: NodeJS.ProcessEnv = process.env): StageConfig {
+  const values = STAGES[stage];
+  if (!values) {
+    throw new Error(`unknown stage "${stage}"; one of: ${Object.keys(STAGES).join(', ')}`);
+  }
+  const str = (key: string, envName: string): string | undefined => {
+    const v = context(key) ?? env[envName];
+    return typeof v === 'string' && v.length > 0 ? v : undefined;
+  };
+  const architecture = (str('architecture', 'SHOP_ARCHITECTURE') ?? values.architecture) as Architecture;
+  if (architecture !== 'arm64' && architecture !== 'x86_64') {
+    throw new Error(`architecture must be arm64 or x86_64, not ${architecture}`);
+  }
+  return {
+    ...values,
+    stage,
+    architecture,
+    account: env.CDK_DEFAULT_ACCOUNT,
+    region: env.CDK_DEFAULT_REGION,
+    sesSender: str('sesSender', 'SHOP_SES_SENDER') ?? 'noreply@example.com',
+    opsEmail: str('opsEmail', 'SHOP_OPS_EMAIL'),
+    corsOrigin: str('corsOrigin', 'SHOP_CORS_ORIGIN') ?? values.corsOrigin,
+    workflowType: (str('workflowType', 'SHOP_WORKFLOW_TYPE') ?? values.workflowType) as 'STANDARD' | 'EXPRESS',
+    codeDir: str('codeDir', 'SHOP_CODE_DIR') ?? `target/lambda-zips/${architecture}`,
+  };
+}

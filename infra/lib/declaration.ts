@@ -1,0 +1,43 @@
+/** The one declaration of functions, routes and triggers (lambdas/services.json), shared with the local runner. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+
+export type AuthKind = 'none' | 'user' | 'admin';
+
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly auth: AuthKind;
+}
+
+export interface FunctionDecl {
+  readonly bin: string;
+  readonly http?: HttpRoute;
+  readonly s3?: { bucket: string };
+  readonly sqs?: { queue: string };
+  readonly schedule?: { every: string };
+}
+
+export interface ServiceDecl {
+  readonly name: string;
+  readonly prefix: string;
+  readonly functions: FunctionDecl[];
+}
+
+export function loadDeclaration(): ServiceDecl[] {
+  const raw = JSON.parse(readFileSync(join(REPO_ROOT, 'lambdas', 'services.json'), 'utf8'));
+  return raw.services as ServiceDecl[];
+}
+
+export function service(name: string): ServiceDecl {
+  const s = loadDeclaration().find((x) => x.name === name);
+  if (!s) throw new Error(`service ${name} is not declared in lambdas/services.json`);
+  return s;
+}
+
+/** The binary (and zip) name of a function: `<service>-<function>`. */
+export function binaryName(svc: ServiceDecl, fn: FunctionDecl): string {
+  return `${svc.name}-${fn.bin}`;
+}

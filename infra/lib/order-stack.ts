@@ -1,0 +1,112 @@
+/** Order service: create-order, the queue (with DLQ), the consumer, the ASL workflow, order queries. */
+import { join } from 'node:path';
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { REPO_ROOT } from './declaration.js';
+import { alarm, indexArn, sesIdentityArn } from './rust-function.js';
+import { ServiceStack, ServiceStackProps } from './service-stack.js';
+import { table } from './shared-stack.js';
+
+export interface OrderStackProps extends ServiceStackProps {
+  readonly products: dynamodb.ITableV2;
+}
+
+/** The consumer's timeout; the queue's visibility timeout is six times it (AWS guidance). */
+const CONSUMER_TIMEOUT = Duration.seconds(30);
+
+export class OrderStack extends ServiceStack {
+  constructor(scope: Construct, id: string, props: OrderStackProps) {
+    super(scope, id, 'order', props);
+    const { config, shared, products } = props;
+    const orders = table(this, 'Orders', config, 'id');
+    orders.addGlobalSecondaryIndex({
+      indexName: 'byCustomer',
+      partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+    });
+    const dlq = new sqs.Queue(this, 'OrderDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This is the dead-letter queue of the order queue.' });
+    const queue = new sqs.Queue(this, 'OrderQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(CONSUMER_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: config.orderMaxReceives },
+    });
+
+    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const workflow = new sfn.StateMachine(this, 'OrderProcessing', {
+      definitionBody: sfn.DefinitionBody.fromFile(join(REPO_ROOT, 'stepfunctions', 'order-processing.asl.json')),
+      definitionSubstitutions: {
+        ProductsTable: products.tableName,
+        OrdersTable: orders.tableName,
+        Sender: config.sesSender,
+        AlertsTopicArn: shared.alertsTopic.topicArn,
+      },
+      stateMachineType: config.workflowType === 'EXPRESS' ? sfn.StateMachineType.EXPRESS : sfn.StateMachineType.STANDARD,
+      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    const sender = sesIdentityArn(this, config.sesSender);
+    workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [products.tableArn, orders.tableArn] }));
+    workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [sender] }));
+    workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [shared.alertsTopic.topicArn] }));
+    Validations.of(workflow).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Log delivery and X-Ray actions that CDK grants for logging ALL and tracing support no resource scoping.',
+    });
+
+    this.functions(
+      props,
+      {
+        ORDERS_TABLE: orders.tableName,
+        PRODUCTS_TABLE: products.tableName,
+        ORDER_QUEUE_URL: queue.queueUrl,
+        STATE_MACHINE_ARN: workflow.stateMachineArn,
+        EMAIL_FROM: config.sesSender,
+      },
+      { 'queue-consumer': CONSUMER_TIMEOUT },
+    );
+    this.fn('create-order')
+      .allow(['dynamodb:GetItem'], [products.tableArn])
+      .allow(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], [orders.tableArn])
+      .allow(['sqs:SendMessage'], [queue.queueArn])
+      .allow(['ses:SendEmail'], [sender]);
+    this.fn('list-orders').allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byCustomer')]);
+    this.fn('get-order').allow(['dynamodb:GetItem'], [orders.tableArn]);
+    this.fn('queue-consumer').allow(['states:StartExecution'], [workflow.stateMachineArn]);
+    for (const bin of this.triggered('sqs')) {
+      // The event source mapping adds the receive/delete permissions on this queue only.
+      this.fn(bin).fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+    }
+
+    alarm(this, 'DlqNotEmpty', dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), shared.alertsTopic);
+    alarm(this, 'WorkflowFailed', workflow.metricFailed({ period: Duration.minutes(5) }), shared.alertsTopic);
+    alarm(
+      this,
+      'WorkflowTimedOut',
+      new cloudwatch.MathExpression({
+        expression: 'timedOut + aborted',
+        usingMetrics: { timedOut: workflow.metricTimedOut(), aborted: workflow.metricAborted() },
+        period: Duration.minutes(5),
+      }),
+      shared.alertsTopic,
+    );
+    new CfnOutput(this, 'OrderQueueUrl', { value: queue.queueUrl });
+    new CfnOutput(this, 'StateMachineArn', { value: workflow.stateMachineArn });
+  }
+}

@@ -1,0 +1,128 @@
+/** The pieces every service stack shares: the Rust function factory, least-privilege grants and alarms. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { StageConfig } from './config.js';
+import { REPO_ROOT, ServiceDecl, binaryName } from './declaration.js';
+
+export interface RustFunctionProps {
+  readonly config: StageConfig;
+  readonly service: ServiceDecl;
+  readonly bin: string;
+  readonly environment: Record<string, string>;
+  readonly alarms: sns.ITopic;
+  readonly timeout?: Duration;
+}
+
+/** Zip of a handler binary, or the stand-in when synthesizing without artifacts (tests, CI). */
+function code(scope: Construct, config: StageConfig, binary: string): lambda.Code {
+  const zip = join(REPO_ROOT, config.codeDir, `${binary}.zip`);
+  if (existsSync(zip)) return lambda.Code.fromAsset(zip);
+  if (scope.node.tryGetContext('allowMissingCode') === 'true' || scope.node.tryGetContext('allowMissingCode') === true) {
+    return lambda.Code.fromAsset(join(REPO_ROOT, 'infra', 'placeholder-code'));
+  }
+  throw new Error(`missing ${zip}: run "bash scripts/build-lambdas.sh ${config.stage}" first`);
+}
+
+/**
+ * One Lambda per handler binary: provided.al2023, the stage's architecture and memory, X-Ray,
+ * a log group with retention, its own role with nothing but what `allow` adds, and alarms on
+ * errors and throttles.
+ */
+export class RustFunction extends Construct {
+  readonly fn: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: RustFunctionProps) {
+    super(scope, id);
+    const { config } = props;
+    const binary = binaryName(props.service, { bin: props.bin });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${binary}: only the actions this handler uses`,
+    });
+    this.fn = new lambda.Function(this, 'Function', {
+      description: `${props.service.name}/${props.bin}`,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: config.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      handler: 'bootstrap',
+      code: code(this, config, binary),
+      memorySize: config.memoryMb,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role,
+      environment: { CORS_ALLOW_ORIGIN: config.corsOrigin, RUST_LOG: 'info', ...props.environment },
+    });
+    // Logs and traces: scoped to this function's log group; X-Ray has no resource-level permissions.
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.logGroupArn}:*`] }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(logGroup)}.Arn>:*]`,
+      reason: 'Lambda names its log streams; the grant is limited to this function\'s own log group.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource scoping.',
+    });
+    alarm(this, 'Errors', this.fn.metricErrors({ period: Duration.minutes(5) }), props.alarms);
+    alarm(this, 'Throttles', this.fn.metricThrottles({ period: Duration.minutes(5) }), props.alarms);
+  }
+
+  /** Grants exactly `actions` on `resources`. */
+  allow(actions: string[], resources: string[]): this {
+    this.fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    return this;
+  }
+
+  /** Grants PutObject on new keys of `bucket` (presigned uploads of per-request keys). */
+  allowUploadsTo(bucket: s3.IBucket): this {
+    this.allow(['s3:PutObject'], [bucket.arnForObjects('*')]);
+    Validations.of(this.fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(bucket)}.Arn>/*]`,
+      reason: 'Presigned uploads write keys generated per request (<id>/<fileName>): PutObject on this bucket\'s objects only.',
+    });
+    return this;
+  }
+}
+
+/** An alarm that fires when `metric` reaches 1 in one period, notifying `topic`. */
+export function alarm(scope: Construct, id: string, metric: cloudwatch.IMetric, topic: sns.ITopic): cloudwatch.Alarm {
+  const a = new cloudwatch.Alarm(scope, `${id}Alarm`, {
+    metric,
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  a.addAlarmAction(new actions.SnsAction(topic));
+  return a;
+}
+
+/** The CloudFormation logical id of a construct's resource (as cdk-nag names it in findings). */
+export function logicalId(c: Construct): string {
+  return Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
+}
+
+/** ARN of an index of a table (for Query permissions). */
+export function indexArn(tableArn: string, index: string): string {
+  return `${tableArn}/index/${index}`;
+}
+
+/** ARN of the SES identity that sends our email. */
+export function sesIdentityArn(scope: Construct, sender: string): string {
+  return Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: sender });
+}

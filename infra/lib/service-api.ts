@@ -1,0 +1,92 @@
+/** A service's own HTTP API: routes from the declaration, the Cognito JWT authorizer on protected ones. */
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { StageConfig } from './config.js';
+import { ServiceDecl } from './declaration.js';
+import { RustFunction, alarm } from './rust-function.js';
+
+export interface ServiceApiProps {
+  readonly config: StageConfig;
+  readonly service: ServiceDecl;
+  /** Handler of each HTTP function, by its declared `bin`. */
+  readonly handlers: Record<string, RustFunction>;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  readonly alarms: sns.ITopic;
+}
+
+export class ServiceApi extends Construct {
+  readonly api: apigw.HttpApi;
+
+  constructor(scope: Construct, id: string, props: ServiceApiProps) {
+    super(scope, id);
+    const { config, service } = props;
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: `shop-${config.stage}-${service.name}`,
+      corsPreflight: {
+        allowOrigins: [config.corsOrigin],
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
+        allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key'],
+        exposeHeaders: ['x-next-token'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const region = this.api.stack.region;
+    const authorizer = new HttpJwtAuthorizer('Cognito', `https://cognito-idp.${region}.amazonaws.com/${props.userPoolId}`, {
+      jwtAudience: [props.userPoolClientId],
+    });
+    for (const fn of service.functions) {
+      if (!fn.http) continue;
+      const handler = props.handlers[fn.bin];
+      if (!handler) throw new Error(`${service.name}/${fn.bin} is declared but has no function in the stack`);
+      const route = new apigw.HttpRoute(this, `Route-${fn.bin}`, {
+        httpApi: this.api,
+        routeKey: apigw.HttpRouteKey.with(fn.http.path, fn.http.method as apigw.HttpMethod),
+        integration: new HttpLambdaIntegration(`Integration-${fn.bin}`, handler.fn),
+        authorizer: fn.http.auth === 'none' ? undefined : authorizer,
+      });
+      if (fn.http.auth === 'none') {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${fn.http.method} ${fn.http.path} is public by contract (SPEC section 3: no auth).`,
+        });
+      }
+    }
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    const stage = this.api.defaultStage?.node.defaultChild as apigw.CfnStage;
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+        integrationError: '$context.integrationErrorMessage',
+        sub: '$context.authorizer.claims.sub',
+      }),
+    };
+    stage.defaultRouteSettings = { throttlingBurstLimit: 200, throttlingRateLimit: 100 };
+    alarm(
+      this,
+      'Api5xx',
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: '5xx',
+        dimensionsMap: { ApiId: this.api.apiId, Stage: '$default' },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      props.alarms,
+    );
+    new CfnOutput(scope, 'ApiUrl', { value: this.api.apiEndpoint, description: `${service.name} API base URL` });
+  }
+}

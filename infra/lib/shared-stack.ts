@@ -1,0 +1,110 @@
+/** Shared identity and messaging: the Cognito user pool, its client and admins group, the Users table, the SES sender, the SNS topics. */
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { StageConfig } from './config.js';
+
+export interface SharedStackProps extends StackProps {
+  readonly config: StageConfig;
+}
+
+/** A table as every stack wants it: on demand, PITR, encrypted, removal by stage. */
+export function table(scope: Construct, id: string, config: StageConfig, partitionKey: string): dynamodb.TableV2 {
+  return new dynamodb.TableV2(scope, id, {
+    partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+    billing: dynamodb.Billing.onDemand(),
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+    removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    deletionProtection: config.removal === 'retain',
+  });
+}
+
+/** A topic that only accepts TLS and is encrypted. */
+export function topic(scope: Construct, id: string, displayName: string): sns.Topic {
+  const t = new sns.Topic(scope, id, {
+    displayName,
+    enforceSSL: true,
+  });
+  Validations.of(t).acknowledge({
+    id: 'AwsSolutions-SNS2',
+    reason: 'Notices carry counts and order ids only; SSE with a CMK would need a key policy for CloudWatch alarms.',
+  });
+  return t;
+}
+
+export class SharedStack extends Stack {
+  readonly userPool: cognito.UserPool;
+  readonly client: cognito.UserPoolClient;
+  readonly usersTable: dynamodb.TableV2;
+  readonly cleanupTopic: sns.Topic;
+  readonly alertsTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: SharedStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.userPool = new cognito.UserPool(this, 'Users', {
+      userPoolName: `shop-${config.stage}-users`,
+      selfSignUpEnabled: true,
+      signInAliases: { username: true, email: true },
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true }, fullname: { required: true, mutable: true } },
+      passwordPolicy: { minLength: 8, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: config.removal === 'retain',
+    });
+    Validations.of(this.userPool).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason: 'MFA is optional for shoppers by product decision; admins are expected to enable it on their accounts.',
+    });
+    Validations.of(this.userPool).acknowledge({
+      id: 'AwsSolutions-COG8',
+      reason: 'Threat protection needs the Plus feature plan (per-user cost); Essentials is the default, a stage may upgrade.',
+    });
+    this.client = this.userPool.addClient('AppClient', {
+      authFlows: { userPassword: true },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      refreshTokenValidity: Duration.days(30),
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+    });
+    new cognito.CfnUserPoolGroup(this, 'AdminsGroup', {
+      userPoolId: this.userPool.userPoolId,
+      groupName: 'admins',
+      description: 'May upload banners and categories and review products',
+    });
+    this.usersTable = table(this, 'UsersTable', config, 'userId');
+    this.usersTable.addGlobalSecondaryIndex({
+      indexName: 'byEmail',
+      partitionKey: { name: 'email', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['username'],
+    });
+    new ses.EmailIdentity(this, 'Sender', { identity: ses.Identity.email(config.sesSender) });
+    this.cleanupTopic = topic(this, 'CleanupNotices', 'Shop cleanup notices');
+    this.alertsTopic = topic(this, 'Alerts', 'Shop alarms and order alerts');
+    this.alertsTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        actions: ['sns:Publish'],
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        resources: [this.alertsTopic.topicArn],
+        conditions: { ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` } },
+      }),
+    );
+    if (config.opsEmail) {
+      this.alertsTopic.addSubscription(new subs.EmailSubscription(config.opsEmail));
+      this.cleanupTopic.addSubscription(new subs.EmailSubscription(config.opsEmail));
+    }
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.client.userPoolClientId });
+    new CfnOutput(this, 'SesSender', { value: config.sesSender });
+  }
+}

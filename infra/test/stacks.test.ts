@@ -1,0 +1,196 @@
+/** CDK assertion tests: synth every stage without AWS or built code, and check what each stack promises. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadDeclaration } from '../lib/declaration.js';
+import { buildShop, Shop } from '../lib/shop.js';
+
+function synth(stage: string): Shop {
+  const app = new App({ context: { allowMissingCode: 'true', 'aws:cdk:bundling-stacks': [] } });
+  const shop = buildShop(app, stage);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
+  return shop;
+}
+
+const shop = synth('dev');
+const services = { auth: shop.auth, banner: shop.banner, category: shop.category, product: shop.product, order: shop.order };
+type Resources = Record<string, { Type: string; Properties?: any }>;
+const resources = (s: Stack): Resources => Template.fromStack(s).toJSON().Resources as Resources;
+const ofType = (s: Stack, type: string) => Object.entries(resources(s)).filter(([, r]) => r.Type === type);
+/** Our functions carry `<service>/<bin>` as description; CDK's own helpers do not. */
+const isOurs = (f: { Properties?: any }) => typeof f.Properties?.Description === 'string' && /^[a-z]+\/[a-z-]+$/.test(f.Properties.Description);
+
+/** Logical id of the Lambda whose description is `<service>/<bin>`. */
+function functionId(s: Stack, fn: string): string {
+  const found = ofType(s, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Description === fn);
+  assert.ok(found, `no function ${fn}`);
+  return found[0];
+}
+
+/** IAM actions granted to a function's role, logging and tracing left out. */
+function actionsOf(s: Stack, fn: string): string[] {
+  const lambda = resources(s)[functionId(s, fn)];
+  const roleId = lambda.Properties.Role['Fn::GetAtt'][0];
+  const actions = new Set<string>();
+  for (const [, p] of ofType(s, 'AWS::IAM::Policy')) {
+    if (!p.Properties.Roles.some((r: any) => r.Ref === roleId)) continue;
+    for (const st of p.Properties.PolicyDocument.Statement) {
+      for (const a of [st.Action].flat()) {
+        if (!a.startsWith('logs:') && !a.startsWith('xray:')) actions.add(a);
+      }
+    }
+  }
+  return [...actions].sort();
+}
+
+describe('the CDK app', () => {
+  it('synthesizes every stage with no unacknowledged cdk-nag finding', () => {
+    for (const stage of ['staging', 'prod']) assert.doesNotThrow(() => synth(stage));
+  });
+
+  it('creates one function per declared binary and nothing else of ours', () => {
+    for (const svc of loadDeclaration()) {
+      const stack = services[svc.name as keyof typeof services];
+      const declared = svc.functions.map((f) => `${svc.name}/${f.bin}`).sort();
+      const ours = ofType(stack, 'AWS::Lambda::Function')
+        .filter(([, r]) => isOurs(r))
+        .map(([, r]) => r.Properties.Description as string)
+        .filter((d) => d.startsWith(`${svc.name}/`))
+        .sort();
+      assert.deepEqual(ours, declared);
+    }
+  });
+
+  it('puts the JWT authorizer on exactly the protected routes', () => {
+    for (const svc of loadDeclaration()) {
+      const stack = services[svc.name as keyof typeof services];
+      const expected = svc.functions
+        .filter((f) => f.http)
+        .map((f) => `${f.http!.method} ${f.http!.path} ${f.http!.auth === 'none' ? 'NONE' : 'JWT'}`)
+        .sort();
+      const actual = ofType(stack, 'AWS::ApiGatewayV2::Route')
+        .map(([, r]) => `${r.Properties.RouteKey} ${r.Properties.AuthorizationType ?? 'NONE'}`)
+        .sort();
+      assert.deepEqual(actual, expected, svc.name);
+      for (const [, a] of ofType(stack, 'AWS::ApiGatewayV2::Authorizer')) {
+        assert.equal(a.Properties.AuthorizerType, 'JWT');
+      }
+    }
+  });
+
+  it('gives each function only the actions it uses', () => {
+    const expected: Record<string, [Stack, string[]]> = {
+      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'dynamodb:PutItem', 'dynamodb:Query']],
+      'auth/confirm-sign-up': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:PutItem', 'dynamodb:Query']],
+      'auth/sign-in': [shop.auth, ['dynamodb:Query']],
+      'auth/sign-out': [shop.auth, []],
+      'auth/refresh-token': [shop.auth, []],
+      'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:Query']],
+      'banner/upload-url': [shop.banner, ['s3:PutObject']],
+      'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem']],
+      'banner/list-banners': [shop.banner, ['dynamodb:Query']],
+      'category/upload-url': [shop.category, ['dynamodb:PutItem', 's3:PutObject']],
+      'category/image-uploaded': [shop.category, ['dynamodb:UpdateItem']],
+      'category/list-categories': [shop.category, ['dynamodb:Query']],
+      'category/cleanup': [shop.category, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
+      'product/get-upload-url': [shop.product, ['dynamodb:PutItem', 's3:PutObject']],
+      'product/image-uploaded': [shop.product, ['dynamodb:UpdateItem']],
+      'product/approved-products': [shop.product, ['dynamodb:Query']],
+      'product/pending-products': [shop.product, ['dynamodb:Query']],
+      'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'ses:SendEmail']],
+      'product/reject-product': [shop.product, ['dynamodb:UpdateItem', 'ses:SendEmail']],
+      'product/cleanup': [shop.product, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
+      'order/create-order': [shop.order, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ses:SendEmail', 'sqs:SendMessage']],
+      'order/list-orders': [shop.order, ['dynamodb:Query']],
+      'order/get-order': [shop.order, ['dynamodb:GetItem']],
+      'order/queue-consumer': [
+        shop.order,
+        ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'states:StartExecution'],
+      ],
+    };
+    const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));
+    assert.deepEqual(Object.keys(expected).sort(), declared.sort(), 'every declared function has an expectation');
+    for (const [fn, [stack, actions]] of Object.entries(expected)) {
+      assert.deepEqual(actionsOf(stack, fn), actions.sort(), fn);
+    }
+  });
+
+  it('runs every function on provided.al2023 with X-Ray and the stage architecture', () => {
+    for (const stack of Object.values(services)) {
+      for (const [, f] of ofType(stack, 'AWS::Lambda::Function')) {
+        if (!isOurs(f)) continue;
+        assert.equal(f.Properties.Runtime, 'provided.al2023');
+        assert.deepEqual(f.Properties.Architectures, ['arm64']);
+        assert.equal(f.Properties.TracingConfig.Mode, 'Active');
+        assert.equal(f.Properties.Handler, 'bootstrap');
+      }
+    }
+  });
+
+  it('keeps image buckets private, TLS-only and reachable only through CloudFront', () => {
+    for (const stack of [shop.banner, shop.category, shop.product]) {
+      const buckets = ofType(stack, 'AWS::S3::Bucket');
+      assert.equal(buckets.length, 1);
+      const pab = buckets[0][1].Properties.PublicAccessBlockConfiguration;
+      assert.deepEqual(pab, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+      assert.equal(buckets[0][1].Properties.CorsConfiguration.CorsRules[0].AllowedMethods[0], 'PUT');
+      for (const [, policy] of ofType(stack, 'AWS::S3::BucketPolicy')) {
+        const statements = policy.Properties.PolicyDocument.Statement;
+        assert.ok(statements.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'), 'TLS only');
+        for (const s of statements.filter((x: any) => x.Effect === 'Allow')) {
+          assert.notEqual(s.Principal, '*', 'public allow');
+          assert.notDeepEqual(s.Principal, { AWS: '*' }, 'public allow');
+        }
+        assert.ok(statements.some((s: any) => s.Principal?.Service === 'cloudfront.amazonaws.com'), 'CloudFront OAC read');
+      }
+      assert.equal(ofType(stack, 'AWS::CloudFront::Distribution').length, 1);
+    }
+  });
+
+  it('wires alarms: DLQ, failed executions, each function, each API', () => {
+    const all = Object.values(services).flatMap((s) => ofType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties));
+    const metric = (name: string) => all.filter((a) => a.MetricName === name);
+    const functions = Object.values(services).flatMap((s) => ofType(s, 'AWS::Lambda::Function')).filter(([, f]) => isOurs(f));
+    assert.equal(metric('Errors').length, functions.length);
+    assert.equal(metric('Throttles').length, functions.length);
+    assert.equal(metric('5xx').length, Object.values(services).length);
+    assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1);
+    assert.equal(metric('ExecutionsFailed').length, 1);
+    for (const a of all) assert.equal(a.AlarmActions.length, 1, 'every alarm notifies the alerts topic');
+  });
+
+  it('gives the order queue a DLQ and a visibility timeout six times the consumer timeout', () => {
+    const queues = ofType(shop.order, 'AWS::SQS::Queue').map(([, q]) => q.Properties);
+    const main = queues.find((q) => q.RedrivePolicy);
+    assert.ok(main);
+    assert.equal(main.RedrivePolicy.maxReceiveCount, 5);
+    assert.equal(main.SqsManagedSseEnabled, true);
+    const consumer = resources(shop.order)[functionId(shop.order, 'order/queue-consumer')];
+    assert.ok(main.VisibilityTimeout >= 6 * consumer.Properties.Timeout);
+    const mapping = ofType(shop.order, 'AWS::Lambda::EventSourceMapping')[0][1].Properties;
+    assert.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures']);
+  });
+
+  it('builds the state machine from the ASL file with substitutions, logging ALL and tracing', () => {
+    const [, sm] = ofType(shop.order, 'AWS::StepFunctions::StateMachine')[0];
+    assert.equal(sm.Properties.StateMachineType, 'STANDARD');
+    assert.equal(sm.Properties.LoggingConfiguration.Level, 'ALL');
+    assert.equal(sm.Properties.TracingConfiguration.Enabled, true);
+    assert.deepEqual(Object.keys(sm.Properties.DefinitionSubstitutions).sort(), ['AlertsTopicArn', 'OrdersTable', 'ProductsTable', 'Sender']);
+  });
+
+  it('creates tables on demand with PITR and encryption, retained in prod only', () => {
+    const prod = synth('prod');
+    for (const [s, policy] of [[shop.product, 'Delete'], [prod.product, 'Retain']] as const) {
+      for (const [id, t] of ofType(s, 'AWS::DynamoDB::GlobalTable')) {
+        assert.equal(t.Properties.BillingMode, 'PAY_PER_REQUEST');
+        assert.equal(t.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
+        assert.equal(t.Properties.SSESpecification.SSEEnabled, true);
+        assert.equal((Template.fromStack(s).toJSON().Resources as any)[id].DeletionPolicy, policy);
+      }
+    }
+  });
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds every handler once with cargo-lambda into deployable zips for a stage's architecture:
+#   bash scripts/build-lambdas.sh dev            # arm64 (the default of every stage but local)
+#   ARCH=x86_64 bash scripts/build-lambdas.sh dev
+# Output: target/lambda-zips/<arch>/<service>-<function>.zip (what the CDK app deploys).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage=${1:-dev}
+arch=${ARCH:-arm64}
+case "$arch" in
+  arm64) flag=--arm64 ;;
+  x86_64) flag=--x86-64 ;;
+  *) echo "ARCH must be arm64 or x86_64" >&2; exit 2 ;;
+esac
+if ! command -v cargo-lambda >/dev/null 2>&1; then
+  echo "== installing cargo-lambda (pip, pinned)"
+  python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+fi
+echo "== cargo lambda build --release $flag (stage $stage)"
+packages=(-p auth -p banner -p category -p product -p order)
+cargo lambda build --release "$flag" --output-format zip "${packages[@]}"
+out="target/lambda-zips/$arch"
+rm -rf "$out" && mkdir -p "$out"
+for dir in target/lambda/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/bootstrap.zip" ] && cp "$dir/bootstrap.zip" "$out/$name.zip"
+done
+echo "== $(ls "$out" | wc -l) zips in $out:"
+ls -l "$out" | awk 'NR>1 {printf "   %-40s %8d bytes\n", $9, $5}'

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Infra checks that need no AWS account: type-check, CDK assertion tests, synth of every stage
+# (cdk-nag AwsSolutions runs inside synth and fails it on any unacknowledged finding), cfn-lint
+# on every template, asl-validator on every state machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/cdk ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci (pinned in package-lock.json)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if ! command -v cfn-lint >/dev/null 2>&1 || [ "$(cfn-lint --version 2>/dev/null)" != "cfn-lint 1.51.0" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+fi
+
+echo "== tsc --noEmit (infra)"
+npx --no-install tsc --noEmit -p infra
+
+echo "== CDK assertion tests"
+(cd infra && node --import tsx --test test/*.test.ts)
+
+for stage in dev staging prod; do
+  echo "== cdk synth -c stage=$stage (with cdk-nag)"
+  rm -rf "cdk.out/$stage"
+  npx --no-install cdk synth --quiet -c stage="$stage" -c allowMissingCode=true -o "cdk.out/$stage" >/dev/null
+  echo "== cfn-lint cdk.out/$stage"
+  # W3005 (redundant DependsOn) is CDK's own output style.
+  cfn-lint --ignore-checks W3005 -- cdk.out/"$stage"/*.template.json
+done
+
+echo "== asl-validator"
+for f in stepfunctions/*.asl.json; do
+  npx --no-install asl-validator --json-path "$f"
+done
