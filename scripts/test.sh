@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit and integration tests (against moto) and, when present, the infra checks.
+# Runs every test: Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
+# check, the infra checks (tsc, CDK assertions, synth + cdk-nag, cfn-lint, asl-validator) and the
+# contract fuzzing.
 # Uses the emulator at MOTO_ENDPOINT if set; otherwise each test binary starts its own moto server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__ == "5.2.5" else 1)' 2>/dev/null; then
-  echo "== installing pinned Python tools (scripts/requirements.txt)"
-  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
-fi
+echo "== pinned Python tools (scripts/requirements.txt)"
+python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 
 echo "== cargo test (workspace)"
+rm -f target/tmp/e2e-exchanges.jsonl
 cargo test --workspace --locked
 
-if [ -f infra/package.json ]; then
-  echo "== infra checks"
-  bash scripts/infra-check.sh
-fi
+echo "== openapi.yaml: routes == declaration, recorded e2e responses match"
+python3 scripts/openapi_check.py
+
+echo "== infra checks"
+bash scripts/infra-check.sh
+
+echo "== contract fuzzing (schemathesis)"
+bash scripts/fuzz.sh

@@ -88,6 +88,24 @@ pub struct Matched<'a> {
 }
 
 impl Declaration {
+    /// Methods declared for `full_path` (to answer 405 with `Allow` for any other method).
+    pub fn methods_for(&self, full_path: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for s in &self.services {
+            let Some(rest) = full_path.strip_prefix(&s.prefix) else {
+                continue;
+            };
+            for f in &s.functions {
+                if let Some(r) = &f.http {
+                    if rest.starts_with('/') && match_path(&r.path, rest).is_some() {
+                        out.push(r.method.as_str());
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The function serving `method` + `full_path` (`/<prefix>/<service path>`).
     pub fn route(&self, method: &str, full_path: &str) -> Option<Matched<'_>> {
         for s in &self.services {

@@ -1,7 +1,7 @@
 //! `shop-local`: runs the whole backend on this machine.
 //!
 //! ```text
-//! shop-local [--port 3000] [--moto-port 5000] [--reset] [--cleanup-every SECS]
+//! shop-local [--port 3000] [--moto-port 5000] [--reset] [--cleanup-every SECS] [--prefix shop-local]
 //! shop-local make-admin <fullName | email>
 //! ```
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use shop_local::runner::{self, Options};
 use shop_local::stack::StackInfo;
 
-const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS]\n       shop-local make-admin <fullName | email>";
+const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS] [--prefix NAME]\n       shop-local make-admin <fullName | email>";
 
 #[tokio::main]
 async fn main() {
@@ -49,6 +49,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                         .map_err(|_| "bad --cleanup-every".to_owned())?,
                 )
             }
+            "--prefix" => o.prefix = value("--prefix")?,
             "--reset" => o.reset = true,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }

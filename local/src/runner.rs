@@ -230,6 +230,53 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     resp
 }
 
+/// The API description, served at `/_local/openapi.yaml`.
+const OPENAPI: &str = include_str!("../../openapi.yaml");
+
+/// The reference page: Swagger UI from the pinned `swagger-ui-dist` npm package (no CDN).
+const DOCS_PAGE: &str = r##"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop API reference</title>
+<link rel="stylesheet" href="/_local/docs/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="/_local/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: "/_local/openapi.yaml", dom_id: "#ui" });</script>
+</body></html>"##;
+
+fn typed(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
+    cors(&mut resp);
+    resp
+}
+
+/// A file of `node_modules/swagger-ui-dist` (installed by `npm ci`).
+fn docs_asset(name: &str) -> Response {
+    let allowed = ["swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"];
+    if !allowed.contains(&name) {
+        return error(StatusCode::NOT_FOUND, "NoSuchRoute", "no such asset");
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules/swagger-ui-dist");
+    match std::fs::read(dir.join(name)) {
+        Ok(bytes) => {
+            let ctype = if name.ends_with(".css") {
+                "text/css"
+            } else if name.ends_with(".js") {
+                "application/javascript"
+            } else {
+                "image/png"
+            };
+            typed(StatusCode::OK, ctype, bytes)
+        }
+        Err(_) => error(
+            StatusCode::NOT_FOUND,
+            "NoSuchRoute",
+            "viewer not installed: run npm ci at the repository root",
+        ),
+    }
+}
+
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json_response(status, &json!({ "error": message, "code": code }))
 }
@@ -263,13 +310,35 @@ async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) ->
         if let Some(rest) = path.strip_prefix("/_local/cdn/") {
             return cdn(&st, rest).await;
         }
+        if path == "/_local/openapi.yaml" {
+            return typed(StatusCode::OK, "application/yaml", OPENAPI.as_bytes().to_vec());
+        }
+        if path == "/_local/docs" || path == "/_local/docs/" {
+            return typed(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                DOCS_PAGE.as_bytes().to_vec(),
+            );
+        }
+        if let Some(asset) = path.strip_prefix("/_local/docs/") {
+            return docs_asset(asset);
+        }
     }
     let Some(m) = st.decl.route(parts.method.as_str(), &path) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "NoSuchRoute",
-            &format!("no route {} {path}", parts.method),
-        );
+        let allowed = st.decl.methods_for(&path);
+        if allowed.is_empty() {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NoSuchRoute",
+                &format!("no route {} {path}", parts.method),
+            );
+        }
+        let message = format!("{} is not allowed on {path}", parts.method);
+        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &message);
+        if let Ok(v) = HeaderValue::from_str(&format!("{}, OPTIONS", allowed.join(", "))) {
+            resp.headers_mut().insert("allow", v);
+        }
+        return resp;
     };
     let claims = if m.route.auth == Auth::None {
         None

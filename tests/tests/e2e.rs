@@ -58,7 +58,9 @@ impl Api {
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        let text = resp.text().await.unwrap_or_default();
+        record(method, path, status, &text);
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
@@ -113,6 +115,20 @@ impl Api {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+}
+
+/// Appends the exchange to `target/tmp/e2e-exchanges.jsonl`; `scripts/openapi_check.py`
+/// validates every recorded response against `openapi.yaml`.
+fn record(method: &str, path: &str, status: StatusCode, body: &str) {
+    use std::io::Write;
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let path = path.split('?').next().unwrap_or(path);
+    let line = json!({"method": method, "path": path, "status": status.as_u16(), "body": body}).to_string();
+    let _guard = LOCK.lock();
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-exchanges.jsonl");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
+        let _ = writeln!(f, "{line}");
     }
 }
 

@@ -13,7 +13,7 @@ pub type Request = aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 pub type Response = aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 
 /// Largest request body any endpoint accepts; every body of this API is a small JSON object.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// How a service answers: CORS origin and whether errors keep the original's `msg` field.
 #[derive(Clone, Debug)]

@@ -95,13 +95,13 @@ impl Fields {
     }
 }
 
-/// Trims and checks a text value.
+/// Trims and checks a text value. The bound applies to the value as sent, padding included.
 pub fn text(name: &'static str, raw: &str, max_chars: usize) -> Result<String, RequestError> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(RequestError::invalid(name, "must not be empty"));
     }
-    if s.chars().count() > max_chars {
+    if raw.chars().count() > max_chars {
         return Err(RequestError::invalid(
             name,
             format!("must be at most {max_chars} characters"),
@@ -190,6 +190,7 @@ mod tests {
         );
         assert_eq!(f.string("c", 10).unwrap_err().to_string(), "field `c` must be a string");
         assert!(f.string("d", 3).is_err());
+        assert!(text("p", "  ab  ", 3).is_err(), "padding counts towards the bound");
         assert_eq!(f.string("e", 3).unwrap_err(), RequestError::MissingField("e"));
         assert_eq!(f.opt_string("e", 3).unwrap(), None);
     }
