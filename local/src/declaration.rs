@@ -136,8 +136,9 @@ impl Declaration {
 }
 
 fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
-    let p: Vec<&str> = pattern.trim_matches('/').split('/').collect();
-    let a: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // Exact segments, as API Gateway matches: `/orders/` is not `/orders`.
+    let p: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    let a: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if p.len() != a.len() {
         return None;
     }

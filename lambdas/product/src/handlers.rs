@@ -170,6 +170,12 @@ pub async fn pending_products(p: &Products, req: Request) -> Response {
 
 async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     Identity::admin_from_request(req)?;
+    let page = pending_page(p, req).await?;
+    Ok(listing(page.items, page.next_token))
+}
+
+/// One page of the review queue, oldest first (public so its read cost can be measured).
+pub async fn pending_page(p: &Products, req: &Request) -> Result<Page<Product>, Error> {
     let page: PageRequest = page_request(req, 20, 100, &["id", "status", "createdAt"])?;
     let q = IndexQuery {
         table: &p.config.table,
@@ -178,8 +184,7 @@ async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
         pk_value: Status::PendingReview.as_str().to_owned(),
         newest_first: false,
     };
-    let page = query_page::<Product>(&p.db, &q, page).await?;
-    Ok(listing(page.items, page.next_token))
+    Ok(query_page::<Product>(&p.db, &q, page).await?)
 }
 
 /// Why a conditional decision failed: the product is missing or has no image.

@@ -14,8 +14,8 @@ use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{ApiError, Http, RequestError, Upstream};
 
 pub use handlers::{
-    approve_product, approved_page, approved_products, cleanup, get_upload_url, image_uploaded, pending_products,
-    reject_product,
+    approve_product, approved_page, approved_products, cleanup, get_upload_url, image_uploaded, pending_page,
+    pending_products, reject_product,
 };
 
 #[derive(Clone, Debug)]

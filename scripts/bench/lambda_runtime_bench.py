@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Cold start and warm latency, Lambda-faithful.
+
+Runs the release `bootstrap` of every handler the way Lambda does: as a process whose runtime
+polls a Runtime API (ours, below, on 127.0.0.1) at /2018-06-01/runtime/invocation/next, against the
+moto server provisioned by the local runner. For each function it measures
+  init   = process start -> its first `next` poll (what Lambda bills as Init Duration),
+  first  = the first invocation after init (event handed out -> response posted),
+  warm   = the following invocations on the same process.
+Usage: python3 scripts/bench/lambda_runtime_bench.py --stack .local/stack.json [--cold 20] [--warm 200] [--only NAME]
+Prints a Markdown table; --json FILE also writes the raw numbers.
+"""
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import threading
+import time
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RuntimeApi:
+    """The subset of the Lambda Runtime API a Rust runtime uses."""
+
+    def __init__(self):
+        self.events: "queue.Queue[tuple[str, bytes]]" = queue.Queue()
+        self.first_poll = threading.Event()
+        self.first_poll_at = 0.0
+        self.done: dict[str, tuple[float, int, bytes]] = {}
+        self.done_cv = threading.Condition()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_):
+                pass
+
+            def do_GET(self):
+                if self.path.endswith("/runtime/invocation/next"):
+                    if not api.first_poll.is_set():
+                        api.first_poll_at = time.perf_counter()
+                        api.first_poll.set()
+                    rid, body = api.events.get()
+                    self.send_response(200)
+                    self.send_header("Lambda-Runtime-Aws-Request-Id", rid)
+                    self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+                    self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:local:000000000000:function:bench")
+                    self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                parts = self.path.split("/")
+                ok = self.path.endswith("/response")
+                rid = parts[-2] if len(parts) > 2 else "init"
+                with api.done_cv:
+                    api.done[rid] = (time.perf_counter(), 200 if ok else 500, body)
+                    api.done_cv.notify_all()
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def invoke(self, event: dict, timeout: float = 30.0) -> tuple[float, int, bytes]:
+        rid = str(uuid.uuid4())
+        start = time.perf_counter()
+        self.events.put((rid, json.dumps(event).encode()))
+        with self.done_cv:
+            if not self.done_cv.wait_for(lambda: rid in self.done, timeout):
+                raise TimeoutError("no response")
+            end, status, body = self.done.pop(rid)
+        return end - start, status, body
+
+    def close(self):
+        self.server.shutdown()
+
+
+def http_event(method, path, body=None, claims=None, query=None, params=None):
+    ctx = {"http": {"method": method, "path": path}, "requestId": str(uuid.uuid4()), "routeKey": f"{method} {path}", "stage": "$default"}
+    if claims:
+        ctx["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    ev = {"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"content-type": "application/json"},
+          "requestContext": ctx, "isBase64Encoded": False}
+    if body is not None:
+        ev["body"] = json.dumps(body)
+    if query:
+        ev["queryStringParameters"] = query
+    if params:
+        ev["pathParameters"] = params
+    return ev
+
+
+def s3_event(bucket, key):
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                         "eventTime": "2026-01-01T00:00:00.000Z", "eventName": "ObjectCreated:Put",
+                         "userIdentity": {}, "requestParameters": {}, "responseElements": {},
+                         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                                "object": {"key": key, "size": 3}}}]}
+
+
+def api(base, method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def fixtures(stack):
+    """Users, an approved product and an order, made through the running local stack's API."""
+    base = stack["apiUrl"]
+    pw = "Str0ng!Passw0rd"
+    run = uuid.uuid4().hex[:8]
+    email = f"bench-{run}@example.com"
+    name = f"Bench User {run}"
+    api(base, "POST", "/auth/sign-up", {"email": email, "fullName": name, "password": pw})
+    api(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})
+    subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    _, signed = api(base, "POST", "/auth/sign-in", {"email": email, "password": pw})
+    tokens = signed["tokens"]
+    idt = tokens["IdToken"]
+    _, up = api(base, "POST", "/product/get-upload-url", {"fileName": "b.png", "fileType": "image/png", "productName": "Bench",
+                                                        "productPrice": 10, "description": "d", "quantity": 1000000, "category": "Bench"}, idt)
+    req = urllib.request.Request(up["uploadUrl"], method="PUT", data=b"png")
+    req.add_header("content-type", "image/png")
+    urllib.request.urlopen(req).read()
+    for _ in range(100):
+        s, _ = api(base, "POST", "/product/approve-product", {"id": up["productId"]}, idt)
+        if s == 200:
+            break
+        time.sleep(0.2)
+    _, order = api(base, "POST", "/order/create-order", {"id": up["productId"], "quantity": 1}, idt)
+    return {"email": email, "name": name, "password": pw, "tokens": tokens, "product": up["productId"],
+            "order": order["orderId"], "sub": "bench-sub", "run": run}
+
+
+def events_for(stack, fx):
+    user = {"sub": "bench-user", "email": fx["email"], "cognito:groups": "[]"}
+    admin = {"sub": "bench-admin", "email": fx["email"], "cognito:groups": "[admins]"}
+    n = iter(range(10**9))
+    msg = json.dumps({"orderId": fx["order"], "productId": fx["product"], "productName": "Bench", "quantity": 1, "customerEmail": fx["email"]})
+    return {
+        "auth-sign-up": lambda: http_event("POST", "/sign-up", {"email": f"b{next(n)}-{fx['run']}@example.com", "fullName": f"B {next(n)} {fx['run']}", "password": fx["password"]}),
+        "auth-confirm-sign-up": lambda: http_event("POST", "/confirm-sign-up", {"email": fx["email"], "confirmationCode": "1"}),
+        "auth-sign-in": lambda: http_event("POST", "/sign-in", {"email": fx["email"], "password": fx["password"]}),
+        "auth-sign-out": lambda: http_event("POST", "/sign-out", {"accessToken": "expired-or-forged"}),
+        "auth-resend-confirmation-code": lambda: http_event("POST", "/resend-confirmation-code", {"email": fx["email"]}),
+        "auth-refresh-token": lambda: http_event("POST", "/refresh-token", {"refreshToken": fx["tokens"]["RefreshToken"]}),
+        "banner-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "b.png", "fileType": "image/png"}, admin),
+        "banner-list-banners": lambda: http_event("GET", "/banners"),
+        "banner-image-uploaded": lambda: s3_event(stack["bannerBucket"], f"k{next(n)}/b.png"),
+        "category-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "c.png", "fileType": "image/png", "categoryName": f"c{next(n)}-{fx['run']}"}, admin),
+        "category-list-categories": lambda: http_event("GET", "/categories"),
+        "category-image-uploaded": lambda: s3_event(stack["categoryBucket"], "bm9uZQ/c.png"),
+        "category-cleanup": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        "product-get-upload-url": lambda: http_event("POST", "/get-upload-url", {"fileName": "p.png", "fileType": "image/png", "productName": "P", "productPrice": 9.99, "description": "d", "quantity": 5, "category": "Bench"}, user),
+        "product-approved-products": lambda: http_event("GET", "/approve-products"),
+        "product-pending-products": lambda: http_event("GET", "/pending-products", claims=admin),
+        "product-approve-product": lambda: http_event("POST", "/approve-product", {"id": fx["product"]}, admin),
+        "product-reject-product": lambda: http_event("POST", "/reject-product", {"id": "missing", "reason": "bench"}, admin),
+        "product-image-uploaded": lambda: s3_event(stack["productBucket"], f"{fx['product']}/b.png"),
+        "product-cleanup": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        "order-create-order": lambda: http_event("POST", "/create-order", {"id": fx["product"], "quantity": 1}, user),
+        "order-list-orders": lambda: http_event("GET", "/orders", claims=user),
+        "order-get-order": lambda: http_event("GET", f"/orders/{fx['order']}", claims=user, params={"id": fx["order"]}),
+        "order-queue-consumer": lambda: {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "h", "body": msg, "attributes": {},
+                                                      "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": stack["orderQueueArn"]}]},
+    }
+
+
+def environment(stack):
+    base = {
+        "AWS_ENDPOINT_URL": stack["emulatorEndpoint"], "AWS_REGION": stack["region"], "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench", "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_LEVEL": "warn", "PATH": os.environ.get("PATH", ""),
+        "USER_POOL_ID": stack["userPoolId"], "USER_POOL_CLIENT_ID": stack["clientId"], "USERS_TABLE": stack["usersTable"],
+        "BANNER_TABLE": stack["bannersTable"], "BANNER_BUCKET": stack["bannerBucket"],
+        "CATEGORY_TABLE": stack["categoriesTable"], "CATEGORY_BUCKET": stack["categoryBucket"],
+        "PRODUCT_TABLE": stack["productsTable"], "PRODUCT_BUCKET": stack["productBucket"],
+        "PRODUCTS_TABLE": stack["productsTable"], "ORDERS_TABLE": stack["ordersTable"],
+        "ORDER_QUEUE_URL": stack["orderQueue"], "STATE_MACHINE_ARN": stack["stateMachineArn"],
+        "IMAGE_BASE_URL": stack["apiUrl"] + "/_local/cdn", "CLEANUP_TOPIC_ARN": stack["cleanupTopicArn"],
+        "EMAIL_FROM": stack["emailFrom"],
+    }
+    return base
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def bench(binary, event, env, cold, warm):
+    inits, firsts, warms, statuses = [], [], [], set()
+    for i in range(cold + 1):
+        rt = RuntimeApi()
+        e = dict(env, AWS_LAMBDA_RUNTIME_API=rt.address)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([str(binary)], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if not rt.first_poll.wait(30):
+                raise TimeoutError(f"{binary.name} never polled")
+            inits.append(rt.first_poll_at - t0)
+            latency, status, body = rt.invoke(event())
+            firsts.append(latency)
+            statuses.add(status)
+            if i == cold:  # the last process stays warm
+                for _ in range(warm):
+                    latency, status, _ = rt.invoke(event())
+                    warms.append(latency)
+                    statuses.add(status)
+        finally:
+            proc.kill()
+            proc.wait()
+            rt.close()
+    return {"init": inits[:cold], "first": firsts[:cold], "warm": warms, "statuses": sorted(statuses)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stack", default=str(ROOT / ".local/stack.json"))
+    ap.add_argument("--bin-dir", default=str(ROOT / "target/release"))
+    ap.add_argument("--cold", type=int, default=20)
+    ap.add_argument("--warm", type=int, default=200)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--json", default="")
+    a = ap.parse_args()
+    stack = json.loads(Path(a.stack).read_text())
+    fx = fixtures(stack)
+    evs = events_for(stack, fx)
+    env = environment(stack)
+    results = {}
+    print(f"| function | init p50 ms | init p95 ms | first invoke p50 ms | warm p50 ms | warm p95 ms | runtime statuses |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for name, event in evs.items():
+        if a.only and a.only not in name:
+            continue
+        r = bench(Path(a.bin_dir) / name, event, env, a.cold, a.warm)
+        results[name] = r
+        ms = lambda v: f"{v * 1000:.1f}"
+        print(f"| {name} | {ms(statistics.median(r['init']))} | {ms(pct(r['init'], 95))} | {ms(statistics.median(r['first']))} | "
+              f"{ms(statistics.median(r['warm']))} | {ms(pct(r['warm'], 95))} | {','.join(map(str, r['statuses']))} |", flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+//! Cost growth: items DynamoDB reads for one approved-listing page, one pending-listing page and one
+//! cleanup run, at growing table sizes. Each size holds the same 20 approved products, 50 stale
+//! image-less products and 40 pending ones; the rest is filler (fresh products still waiting for
+//! their image). A flat column means cost follows the page, not the table.
+//!
+//! `cargo run --release -p shop-tests --example cost_growth -- 1000 10000 50000`
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use product::model::{Product, Status};
+use product::{ProductConfig, Products};
+use shop_core::money::Money;
+use shop_local::provision;
+use shop_tests::{admin_claims, get, sdk, unique};
+
+fn product(i: usize, status: Status, age: Duration) -> Product {
+    let created = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
+    let approved = status == Status::Approved;
+    Product {
+        id: format!("p{i:06}"),
+        product_name: format!("product {i}"),
+        product_price: Money::from_cents(999),
+        description: "d".into(),
+        quantity: 10,
+        category: "c".into(),
+        file_name: "x.png".into(),
+        object_key: format!("p{i:06}/x.png"),
+        image_url: (status != Status::AwaitingImage).then(|| "http://img/x.png".into()),
+        is_approved: approved,
+        status,
+        seller_id: "s".into(),
+        seller_email: None,
+        created_at: shop_core::time::format(created),
+        approved_category: approved.then(|| "c".into()),
+        rejection_reason: None,
+    }
+}
+
+async fn seed(p: &Products, size: usize) {
+    let mut items = Vec::with_capacity(size);
+    for i in 0..size {
+        let (status, age) = match i {
+            0..20 => (Status::Approved, Duration::from_secs(7200)),
+            20..70 => (Status::AwaitingImage, Duration::from_secs(7200)),
+            70..110 => (Status::PendingReview, Duration::from_secs(600)),
+            _ => (Status::AwaitingImage, Duration::from_secs(60)),
+        };
+        items.push(product(i, status, age));
+    }
+    for chunk in items.chunks(25) {
+        let writes: Vec<WriteRequest> = chunk
+            .iter()
+            .filter_map(|x| serde_dynamo::to_item(x).ok())
+            .filter_map(|item| PutRequest::builder().set_item(Some(item)).build().ok())
+            .map(|put| WriteRequest::builder().put_request(put).build())
+            .collect();
+        if let Err(e) =
+            p.db.batch_write_item()
+                .request_items(&p.config.table, writes)
+                .send()
+                .await
+        {
+            panic!("seeding failed: {e:?}");
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000, 50_000]
+    } else {
+        sizes
+    };
+    let sdk = sdk().await;
+    println!("| products in table | approved page (20): items read | pending page (20): items read | cleanup run: deleted / items read | seed time s |");
+    println!("|---:|---:|---:|---:|---:|");
+    for size in sizes {
+        let table = unique("cost-products");
+        provision::table(&sdk, &table, &provision::products_table())
+            .await
+            .expect("table");
+        let topic = provision::topic(&sdk, &unique("cost-cleanup")).await.expect("topic");
+        let p = Products::new(
+            &sdk,
+            ProductConfig {
+                table,
+                bucket: "unused".into(),
+                image_base_url: "http://img".into(),
+                upload_expires: Duration::from_secs(60),
+                cleanup_topic_arn: topic,
+                cleanup_max_age: Duration::from_secs(3600),
+                email_from: "noreply@example.com".into(),
+            },
+        );
+        let started = Instant::now();
+        seed(&p, size).await;
+        let seeded = started.elapsed().as_secs_f64();
+        let approved = product::approved_page(&p, &get("/approve-products", &[("limit", "20")], None))
+            .await
+            .expect("approved");
+        let pending = product::pending_page(
+            &p,
+            &get("/pending-products", &[("limit", "20")], Some(admin_claims("a"))),
+        )
+        .await
+        .expect("pending");
+        let cleanup = product::cleanup(&p, serde_json::json!({})).await.expect("cleanup");
+        println!(
+            "| {size} | {} | {} | {} / {} | {seeded:.0} |",
+            approved.items_read, pending.items_read, cleanup.deleted, cleanup.items_read
+        );
+    }
+}
