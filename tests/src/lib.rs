@@ -158,3 +158,16 @@ pub async fn emails_to(to: &str) -> Vec<shop_local::emulator::SentEmail> {
     let all = emulator().await.sent_emails().await.unwrap_or_else(|e| panic!("{e}"));
     all.into_iter().filter(|m| m.to.iter().any(|t| t == to)).collect()
 }
+
+/// Emails for `to`, once one whose subject satisfies `wanted` has arrived (workflows send
+/// their emails after the order's status changes); waits up to 20 s.
+pub async fn emails_eventually(to: &str, wanted: impl Fn(&str) -> bool) -> Vec<shop_local::emulator::SentEmail> {
+    let started = std::time::Instant::now();
+    loop {
+        let mails = emails_to(to).await;
+        if mails.iter().any(|m| wanted(&m.subject)) || started.elapsed() > std::time::Duration::from_secs(20) {
+            return mails;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -254,7 +254,12 @@ async fn the_whole_shop_works_end_to_end() {
     let (s, _) = api.get(&format!("/order/orders/{order_id}"), Some(&seller)).await;
     assert_eq!(s, 404, "another user's order must look missing");
 
-    let (_, mails) = api.get("/_local/emails", None).await;
+    // The shipping email follows the status change: wait for it.
+    let mails = api
+        .eventually("/_local/emails", None, |m| {
+            m.to_string().contains("Sneaker now shipping")
+        })
+        .await;
     let to = |who: &str| -> Vec<String> {
         mails["emails"]
             .as_array()

@@ -1,6 +1,6 @@
 //! The auth service's one error type and its HTTP mapping.
 
-use shop_core::{ApiError, RequestError, Upstream};
+use shop_core::{RequestError, Upstream};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -36,37 +36,18 @@ pub enum Error {
     Upstream(#[from] Upstream),
 }
 
-impl ApiError for Error {
-    fn status(&self) -> u16 {
-        match self {
-            Self::Request(e) => e.status(),
-            Self::WeakPassword(_) | Self::InvalidParameter(_) | Self::CodeMismatch | Self::CodeExpired => 400,
-            Self::InvalidCredentials | Self::InvalidToken => 401,
-            Self::UserNotConfirmed | Self::ChallengeRequired(_) => 403,
-            Self::UserNotFound => 404,
-            Self::UserExists(_) | Self::EmailExists | Self::AlreadyConfirmed => 409,
-            Self::TooManyRequests => 429,
-            Self::Upstream(e) => e.status(),
-        }
-    }
-
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Request(e) => e.code(),
-            Self::UserExists(_) => "UserExists",
-            Self::EmailExists => "EmailExists",
-            Self::WeakPassword(_) => "WeakPassword",
-            Self::InvalidParameter(_) => "InvalidParameter",
-            Self::CodeMismatch => "CodeMismatch",
-            Self::CodeExpired => "CodeExpired",
-            Self::UserNotFound => "UserNotFound",
-            Self::AlreadyConfirmed => "AlreadyConfirmed",
-            Self::InvalidCredentials => "InvalidCredentials",
-            Self::UserNotConfirmed => "UserNotConfirmed",
-            Self::ChallengeRequired(_) => "ChallengeRequired",
-            Self::InvalidToken => "InvalidToken",
-            Self::TooManyRequests => "TooManyRequests",
-            Self::Upstream(e) => e.code(),
-        }
-    }
-}
+shop_core::api_error!(Error {
+    Self::UserExists(_) => (409, "UserExists"),
+    Self::EmailExists => (409, "EmailExists"),
+    Self::WeakPassword(_) => (400, "WeakPassword"),
+    Self::InvalidParameter(_) => (400, "InvalidParameter"),
+    Self::CodeMismatch => (400, "CodeMismatch"),
+    Self::CodeExpired => (400, "CodeExpired"),
+    Self::UserNotFound => (404, "UserNotFound"),
+    Self::AlreadyConfirmed => (409, "AlreadyConfirmed"),
+    Self::InvalidCredentials => (401, "InvalidCredentials"),
+    Self::UserNotConfirmed => (403, "UserNotConfirmed"),
+    Self::ChallengeRequired(_) => (403, "ChallengeRequired"),
+    Self::InvalidToken => (401, "InvalidToken"),
+    Self::TooManyRequests => (429, "TooManyRequests"),
+});

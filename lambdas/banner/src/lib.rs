@@ -8,10 +8,10 @@ use std::time::Duration;
 use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use shop_core::config::{parsed_or, required, ConfigError};
-use shop_core::images::{created_objects, presign_put, public_url};
+use shop_core::images::{presign_put, public_url, record_uploads, ImageReport};
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::{file_name, ImageType};
-use shop_core::{http::json_body, ApiError, Http, Identity, Request, RequestError, Response, Upstream};
+use shop_core::{http::json_body, Http, Identity, Request, RequestError, Response, Upstream};
 
 /// GSI (`status`, `uploadedAt`) that lists banners newest first.
 pub const STATUS_INDEX: &str = "byStatus";
@@ -75,20 +75,7 @@ pub enum Error {
     Upstream(#[from] Upstream),
 }
 
-impl ApiError for Error {
-    fn status(&self) -> u16 {
-        match self {
-            Self::Request(e) => e.status(),
-            Self::Upstream(e) => e.status(),
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Request(e) => e.code(),
-            Self::Upstream(e) => e.code(),
-        }
-    }
-}
+shop_core::api_error!(Error {});
 
 /// A banner as stored and as listed (`objectKey` and `status` stay internal).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -128,25 +115,15 @@ async fn upload_url_flow(b: &Banners, req: &Request) -> Result<serde_json::Value
     Ok(serde_json::json!({ "uploadURL": url }))
 }
 
-/// What an S3 event changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImageReport {
-    pub recorded: usize,
-    pub ignored: usize,
-}
-
 /// S3 `ObjectCreated`: records each new banner once; a repeated event changes nothing.
 pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, Error> {
-    let mut report = ImageReport::default();
-    for obj in created_objects(&event) {
+    let report = record_uploads(&event, |obj| async move {
         let Some((_, name)) = obj
             .key
             .split_once('/')
             .filter(|(id, n)| !id.is_empty() && !n.is_empty())
         else {
-            tracing::warn!(key = %obj.key, "object key is not <id>/<fileName>; ignored");
-            report.ignored += 1;
-            continue;
+            return Ok(false);
         };
         let banner = Banner {
             object_key: obj.key.clone(),
@@ -156,26 +133,25 @@ pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, 
             status: READY.to_owned(),
         };
         let item = serde_dynamo::to_item(&banner).map_err(|e| Upstream::internal("dynamodb", e.to_string()))?;
-        match b
-            .db
-            .put_item()
-            .table_name(&b.config.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(objectKey)")
-            .send()
-            .await
-        {
-            Ok(_) => report.recorded += 1,
+        let put =
+            b.db.put_item()
+                .table_name(&b.config.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(objectKey)")
+                .send()
+                .await;
+        match put {
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
             {
-                tracing::info!(key = %obj.key, "banner already recorded");
-                report.ignored += 1;
+                Ok(false)
             }
-            Err(e) => return Err(Upstream::new("dynamodb", e).into()),
+            Err(e) => Err(Error::from(Upstream::new("dynamodb", e))),
         }
-    }
+    })
+    .await?;
     Ok(report)
 }
 

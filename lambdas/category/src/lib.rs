@@ -14,10 +14,10 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
 use shop_core::config::{parsed_or, required, ConfigError};
-use shop_core::images::{created_objects, presign_put, public_url};
+use shop_core::images::{attach_image, presign_put, public_url, record_uploads, ImageReport};
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::{file_name, ImageType};
-use shop_core::{http::json_body, ApiError, Http, Identity, Request, RequestError, Response, Upstream};
+use shop_core::{http::json_body, Http, Identity, Request, RequestError, Response, Upstream};
 
 /// GSI (`status`, `createdAt`): `ready` categories for the listing, `awaitingImage` ones for cleanup.
 pub const STATUS_INDEX: &str = "byStatus";
@@ -91,22 +91,9 @@ pub enum Error {
     Upstream(#[from] Upstream),
 }
 
-impl ApiError for Error {
-    fn status(&self) -> u16 {
-        match self {
-            Self::Request(e) => e.status(),
-            Self::CategoryExists(_) => 409,
-            Self::Upstream(e) => e.status(),
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Request(e) => e.code(),
-            Self::CategoryExists(_) => "CategoryExists",
-            Self::Upstream(e) => e.code(),
-        }
-    }
-}
+shop_core::api_error!(Error {
+    Self::CategoryExists(_) => (409, "CategoryExists"),
+});
 
 /// A category as stored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -175,52 +162,18 @@ async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Va
     Ok(serde_json::json!({ "uploadUrl": url }))
 }
 
-/// What an S3 event changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImageReport {
-    pub recorded: usize,
-    pub ignored: usize,
-}
-
 /// S3 `ObjectCreated`: completes the category waiting for exactly this object; anything else
 /// (unknown key, already completed, replaced upload) is logged and ignored.
 pub async fn image_uploaded(c: &Categories, event: S3Event) -> Result<ImageReport, Error> {
-    let mut report = ImageReport::default();
-    for obj in created_objects(&event) {
+    let report = record_uploads(&event, |obj| async move {
         let Some(category_name) = category_of_key(&obj.key) else {
-            tracing::warn!(key = %obj.key, "object key names no category; ignored");
-            report.ignored += 1;
-            continue;
+            return Ok(false);
         };
-        let updated =
-            c.db.update_item()
-                .table_name(&c.config.table)
-                .key("categoryName", AttributeValue::S(category_name))
-                .update_expression("SET imageUrl = :url, uploadedAt = :now, #s = :ready")
-                .condition_expression("objectKey = :key AND #s = :awaiting")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(
-                    ":url",
-                    AttributeValue::S(public_url(&c.config.image_base_url, &obj.key)),
-                )
-                .expression_attribute_values(":now", AttributeValue::S(shop_core::time::now()))
-                .expression_attribute_values(":ready", AttributeValue::S(READY.to_owned()))
-                .expression_attribute_values(":awaiting", AttributeValue::S(AWAITING_IMAGE.to_owned()))
-                .expression_attribute_values(":key", AttributeValue::S(obj.key.clone()))
-                .send()
-                .await;
-        match updated {
-            Ok(_) => report.recorded += 1,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                tracing::info!(key = %obj.key, "no category waiting for this object; ignored");
-                report.ignored += 1;
-            }
-            Err(e) => return Err(Upstream::new("dynamodb", e).into()),
-        }
-    }
+        let key = [("categoryName".to_owned(), AttributeValue::S(category_name))].into();
+        let url = public_url(&c.config.image_base_url, &obj.key);
+        attach_image(&c.db, &c.config.table, key, &obj.key, url, (AWAITING_IMAGE, READY)).await
+    })
+    .await?;
     Ok(report)
 }
 

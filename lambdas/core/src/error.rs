@@ -119,3 +119,32 @@ impl ApiError for Upstream {
         "ServiceUnavailable"
     }
 }
+
+/// Implements [`ApiError`] for a crate's `Error` enum, which must have the variants
+/// `Request(RequestError)` and `Upstream(Upstream)` (delegated), plus its own, each mapped to a
+/// status and a stable code:
+///
+/// ```ignore
+/// shop_core::api_error!(Error { Self::CategoryExists(_) => (409, "CategoryExists") });
+/// ```
+#[macro_export]
+macro_rules! api_error {
+    ($ty:ty { $($pat:pat => ($status:expr, $code:expr)),* $(,)? }) => {
+        impl $crate::ApiError for $ty {
+            fn status(&self) -> u16 {
+                match self {
+                    Self::Request(e) => $crate::ApiError::status(e),
+                    Self::Upstream(e) => $crate::ApiError::status(e),
+                    $($pat => $status,)*
+                }
+            }
+            fn code(&self) -> &'static str {
+                match self {
+                    Self::Request(e) => $crate::ApiError::code(e),
+                    Self::Upstream(e) => $crate::ApiError::code(e),
+                    $($pat => $code,)*
+                }
+            }
+        }
+    };
+}

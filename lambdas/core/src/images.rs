@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_lambda_events::s3::S3Event;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_s3::presigning::PresigningConfig;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
@@ -71,6 +72,71 @@ pub fn public_url(base: &str, key: &str) -> String {
         .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
         .collect();
     format!("{}/{}", base.trim_end_matches('/'), path.join("/"))
+}
+
+/// What an S3 event changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImageReport {
+    pub recorded: usize,
+    pub ignored: usize,
+}
+
+/// Calls `record` for every created object of the event. `Ok(false)` means nothing waited for
+/// that object (an unknown key, or an event delivered again): it is logged and counted as ignored.
+pub async fn record_uploads<E, F, Fut>(event: &S3Event, mut record: F) -> Result<ImageReport, E>
+where
+    F: FnMut(CreatedObject) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+{
+    let mut report = ImageReport::default();
+    for obj in created_objects(event) {
+        let key = obj.key.clone();
+        if record(obj).await? {
+            report.recorded += 1;
+        } else {
+            tracing::info!(key = %key, "nothing waits for this object; ignored");
+            report.ignored += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Completes the item at `key` that waits for `object_key`: sets `imageUrl`, `uploadedAt` and
+/// `status = done`, only while its status is `awaiting` and its `objectKey` matches, so a repeated
+/// event changes nothing. Answers whether it changed the item.
+pub async fn attach_image(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key: std::collections::HashMap<String, AttributeValue>,
+    object_key: &str,
+    image_url: String,
+    (awaiting, done): (&str, &str),
+) -> Result<bool, Upstream> {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let updated = db
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression("SET imageUrl = :url, uploadedAt = :now, #s = :done")
+        .condition_expression("objectKey = :key AND #s = :awaiting")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":url", AttributeValue::S(image_url))
+        .expression_attribute_values(":now", AttributeValue::S(crate::time::now()))
+        .expression_attribute_values(":done", s(done))
+        .expression_attribute_values(":awaiting", s(awaiting))
+        .expression_attribute_values(":key", s(object_key))
+        .send()
+        .await;
+    match updated {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Upstream::new("dynamodb", e)),
+    }
 }
 
 /// Turns an S3 notification as the emulator delivers it to a queue into an [`S3Event`].

@@ -10,7 +10,7 @@ pub mod handlers;
 pub mod model;
 
 use shop_core::config::{required, ConfigError};
-use shop_core::{ApiError, Http, RequestError, Upstream};
+use shop_core::{Http, RequestError, Upstream};
 
 pub use handlers::{create_order, get_order, list_orders, queue_consumer};
 
@@ -84,24 +84,9 @@ pub enum Error {
     Upstream(#[from] Upstream),
 }
 
-impl ApiError for Error {
-    fn status(&self) -> u16 {
-        match self {
-            Self::Request(e) => e.status(),
-            Self::ProductNotFound(_) | Self::OrderNotFound(_) => 404,
-            Self::InsufficientStock => 400,
-            Self::IdempotencyKeyReused => 422,
-            Self::Upstream(e) => e.status(),
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Request(e) => e.code(),
-            Self::ProductNotFound(_) => "ProductNotFound",
-            Self::InsufficientStock => "InsufficientStock",
-            Self::OrderNotFound(_) => "OrderNotFound",
-            Self::IdempotencyKeyReused => "IdempotencyKeyReused",
-            Self::Upstream(e) => e.code(),
-        }
-    }
-}
+shop_core::api_error!(Error {
+    Self::ProductNotFound(_) => (404, "ProductNotFound"),
+    Self::OrderNotFound(_) => (404, "OrderNotFound"),
+    Self::InsufficientStock => (400, "InsufficientStock"),
+    Self::IdempotencyKeyReused => (422, "IdempotencyKeyReused"),
+});

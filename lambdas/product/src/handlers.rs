@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use aws_lambda_events::s3::S3Event;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use serde::Serialize;
 use serde_json::json;
 use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
 use shop_core::http::{json_body, query};
-use shop_core::images::{created_objects, presign_put, public_url};
+use shop_core::images::{attach_image, presign_put, public_url, record_uploads, ImageReport};
 use shop_core::pagination::{page_request, query_page, IndexQuery, Page, PageRequest};
 use shop_core::validate::text;
 use shop_core::{Identity, Request, RequestError, Response, Upstream};
@@ -65,49 +64,18 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
     Ok(json!({ "uploadUrl": url, "productId": id }))
 }
 
-/// What an S3 event changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ImageReport {
-    pub recorded: usize,
-    pub ignored: usize,
-}
-
 /// S3 `ObjectCreated`: attaches the image to the product named by the key (a key lookup, no
 /// scan); unknown keys and repeated events are logged and ignored.
 pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport, Error> {
-    let mut report = ImageReport::default();
-    for obj in created_objects(&event) {
+    let report = record_uploads(&event, |obj| async move {
         let Some(id) = product_of_key(&obj.key) else {
-            tracing::warn!(key = %obj.key, "object key names no product; ignored");
-            report.ignored += 1;
-            continue;
+            return Ok(false);
         };
-        let updated =
-            p.db.update_item()
-                .table_name(&p.config.table)
-                .set_key(Some(id_key(id)))
-                .update_expression("SET imageUrl = :url, uploadedAt = :now, #s = :pending")
-                .condition_expression("objectKey = :key AND #s = :awaiting")
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":url", s(public_url(&p.config.image_base_url, &obj.key)))
-                .expression_attribute_values(":now", s(shop_core::time::now()))
-                .expression_attribute_values(":pending", s(Status::PendingReview.as_str()))
-                .expression_attribute_values(":awaiting", s(Status::AwaitingImage.as_str()))
-                .expression_attribute_values(":key", s(obj.key.clone()))
-                .send()
-                .await;
-        match updated {
-            Ok(_) => report.recorded += 1,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                tracing::info!(key = %obj.key, "no product waiting for this object; ignored");
-                report.ignored += 1;
-            }
-            Err(e) => return Err(Upstream::new(DB, e).into()),
-        }
-    }
+        let url = public_url(&p.config.image_base_url, &obj.key);
+        let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
+        attach_image(&p.db, &p.config.table, id_key(id), &obj.key, url, states).await
+    })
+    .await?;
     Ok(report)
 }
 

@@ -11,7 +11,7 @@ pub mod model;
 use std::time::Duration;
 
 use shop_core::config::{parsed_or, required, ConfigError};
-use shop_core::{ApiError, Http, RequestError, Upstream};
+use shop_core::{Http, RequestError, Upstream};
 
 pub use handlers::{
     approve_product, approved_page, approved_products, cleanup, get_upload_url, image_uploaded, pending_page,
@@ -90,21 +90,7 @@ pub enum Error {
     Upstream(#[from] Upstream),
 }
 
-impl ApiError for Error {
-    fn status(&self) -> u16 {
-        match self {
-            Self::Request(e) => e.status(),
-            Self::NotFound(_) => 404,
-            Self::ImageMissing(_) => 409,
-            Self::Upstream(e) => e.status(),
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Request(e) => e.code(),
-            Self::NotFound(_) => "ProductNotFound",
-            Self::ImageMissing(_) => "ImageMissing",
-            Self::Upstream(e) => e.code(),
-        }
-    }
-}
+shop_core::api_error!(Error {
+    Self::NotFound(_) => (404, "ProductNotFound"),
+    Self::ImageMissing(_) => (409, "ImageMissing"),
+});

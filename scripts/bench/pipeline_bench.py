@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Order pipeline on the local stack: create-order -> `shipping` latency (p50/p95), sustained orders
+per second, how much of it the emulator's Step Functions takes, and an oversell check at the end.
+
+Needs a running local stack (`bash scripts/local.sh`); reads .local/stack.json.
+Usage: python3 scripts/bench/pipeline_bench.py [--orders 200] [--concurrency 8] [--stock 150]
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def call(base, method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def user(base, admin=False):
+    run = uuid.uuid4().hex[:8]
+    email, pw = f"pipe-{run}@example.com", "Str0ng!Passw0rd"
+    call(base, "POST", "/auth/sign-up", {"email": email, "fullName": f"Pipe {run}", "password": pw})
+    call(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})
+    if admin:
+        subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    _, b = call(base, "POST", "/auth/sign-in", {"email": email, "password": pw})
+    return b["tokens"]["IdToken"]
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=200)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--stock", type=int, default=150)
+    a = ap.parse_args()
+    stack = json.loads((ROOT / ".local/stack.json").read_text())
+    base = stack["apiUrl"]
+    admin = user(base, admin=True)
+    _, up = call(base, "POST", "/product/get-upload-url", {"fileName": "p.png", "fileType": "image/png", "productName": "Pipe",
+                                                         "productPrice": 5, "description": "d", "quantity": a.stock, "category": "Bench"}, admin)
+    req = urllib.request.Request(up["uploadUrl"], method="PUT", data=b"png")
+    req.add_header("content-type", "image/png")
+    urllib.request.urlopen(req).read()
+    pid = up["productId"]
+    for _ in range(200):
+        if call(base, "POST", "/product/approve-product", {"id": pid}, admin)[0] == 200:
+            break
+        time.sleep(0.1)
+    buyers = [user(base) for _ in range(a.concurrency)]
+
+    def order(i):
+        tok = buyers[i % len(buyers)]
+        t0 = time.perf_counter()
+        s, b = call(base, "POST", "/order/create-order", {"id": pid, "quantity": 1}, tok)
+        accepted = time.perf_counter() - t0
+        if s != 201:
+            return None
+        oid = b["orderId"]
+        while True:
+            _, o = call(base, "GET", f"/order/orders/{oid}", None, tok)
+            if o and o.get("status") not in (None, "pending"):
+                return oid, o["status"], time.perf_counter() - t0, accepted
+            if time.perf_counter() - t0 > 120:
+                return oid, "pending", time.perf_counter() - t0, accepted
+            time.sleep(0.05)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(a.concurrency) as pool:
+        results = [r for r in pool.map(order, range(a.orders)) if r]
+    wall = time.perf_counter() - started
+    sfn = boto3.client("stepfunctions", endpoint_url=stack["emulatorEndpoint"], region_name=stack["region"],
+                       aws_access_key_id="bench", aws_secret_access_key="bench")
+    ids = {r[0] for r in results}
+    exec_durations = []
+    paginator = sfn.get_paginator("list_executions")
+    for page in paginator.paginate(stateMachineArn=stack["stateMachineArn"]):
+        for e in page["executions"]:
+            if e["name"] in ids and e.get("stopDate"):
+                exec_durations.append((e["stopDate"] - e["startDate"]).total_seconds())
+    shipped = [r for r in results if r[1] == "shipping"]
+    _, listed = call(base, "GET", "/product/approve-products?category=Bench&limit=100")
+    stock = next((p["quantity"] for p in listed["products"] if p["id"] == pid), None)
+    lat = [r[2] for r in shipped]
+    acc = [r[3] for r in results]
+    print("| measure | value |")
+    print("|---|---:|")
+    print(f"| orders placed / accepted (201) | {a.orders} / {len(results)} |")
+    print(f"| shipping / rejected / other | {len(shipped)} / {sum(r[1] == 'rejected' for r in results)} / {sum(r[1] not in ('shipping', 'rejected') for r in results)} |")
+    print(f"| create-order response p50 / p95 ms | {statistics.median(acc) * 1000:.0f} / {pct(acc, 95) * 1000:.0f} |")
+    if lat:
+        print(f"| create-order -> shipping p50 / p95 ms | {statistics.median(lat) * 1000:.0f} / {pct(lat, 95) * 1000:.0f} |")
+    if exec_durations:
+        print(f"| emulator's workflow execution p50 ms | {statistics.median(exec_durations) * 1000:.0f} |")
+    print(f"| sustained orders per second (concurrency {a.concurrency}) | {len(results) / wall:.1f} |")
+    print(f"| stock left / expected | {stock} / {a.stock - len(shipped)} |")
+    oversold = stock is None or stock < 0 or len(shipped) > a.stock or stock != a.stock - len(shipped)
+    print(f"| oversell | {'YES' if oversold else 'none'} |")
+    raise SystemExit(1 if oversold else 0)
+
+
+if __name__ == "__main__":
+    main()
