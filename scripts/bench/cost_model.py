@@ -54,9 +54,9 @@ def main():
     rows.append(("Lambda duration (arm64)", f"create-order {create_ms} ms + consumer {consumer_ms} ms at {a.memory_mb} MB ({src})", lam_gbs * M * PRICES["lambda_arm64_gb_second"]))
     rows.append(("SQS", "3 requests: send, receive, delete (receive/delete batch up to 10)", 3 * PRICES["sqs_standard_per_million_requests"]))
     rows.append(("DynamoDB writes", "5 WRU: order put (1) + transaction of 2 updates (2 x 2)", 5 * PRICES["dynamodb_on_demand_per_million_wru"]))
-    rows.append(("DynamoDB reads", "1 RRU: strongly consistent product read at create-order", 1 * PRICES["dynamodb_on_demand_per_million_rru"]))
-    std = 2 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]
-    rows.append(("Step Functions Standard", "2 state transitions on the happy path (ReserveStock, ShippingEmail)", std))
+    rows.append(("DynamoDB reads", "2 RRU: strongly consistent product reads (create-order, CheckStock)", 2 * PRICES["dynamodb_on_demand_per_million_rru"]))
+    std = 4 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]
+    rows.append(("Step Functions Standard", "4 state transitions on the happy path (CheckStock, EnoughStock, ReserveStock, ShippingEmail)", std))
     rows.append(("SES", "2 emails (confirmation + shipping)", 2 * M / 1000 * PRICES["ses_per_thousand_emails"]))
     total_std = sum(r[2] for r in rows)
     express = PRICES["sfn_express_per_million_requests"] + M * a.workflow_seconds * (64 / 1024) * PRICES["sfn_express_gb_second"]
