@@ -188,7 +188,8 @@ async fn check_wiring(decl: &Declaration, services: &Services) -> Result<(), Run
         for f in &s.functions {
             let wired = match f.trigger() {
                 Some(Trigger::Http) => {
-                    // An empty request never reaches AWS: every handler rejects it first.
+                    // A bare request: protected and body-taking handlers reject it before any AWS call; public
+                    // listings answer it with one query on the stack just provisioned.
                     let probe: shop_core::Request =
                         serde_json::from_value(json!({"requestContext": {"http": {"method": "GET"}}}))
                             .map_err(|e| RunnerError::Declaration(e.to_string()))?;
