@@ -19,9 +19,10 @@ fi
 echo "== cargo lambda build --release $flag (stage $stage)"
 packages=(-p auth -p banner -p category -p product -p order)
 cargo lambda build --release "$flag" --output-format zip "${packages[@]}"
-out="target/lambda-zips/$arch"
+target_dir=${CARGO_TARGET_DIR:-target}
+out="$target_dir/lambda-zips/$arch"
 rm -rf "$out" && mkdir -p "$out"
-for dir in target/lambda/*/; do
+for dir in "$target_dir"/lambda/*/; do
   name=$(basename "$dir")
   [ -f "$dir/bootstrap.zip" ] && cp "$dir/bootstrap.zip" "$out/$name.zip"
 done

@@ -23,6 +23,10 @@ export interface StageConfig {
   readonly cleanupMaxAgeSeconds: number;
   readonly uploadUrlExpiresSeconds: number;
   readonly orderMaxReceives: number;
+  /** How often the order reconciler runs. */
+  readonly reconcileEveryMinutes: number;
+  /** Age after which a still-pending order is re-driven; above the workflow's TimeoutSeconds (300). */
+  readonly reconcileAfterSeconds: number;
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
   readonly removal: 'destroy' | 'retain';
@@ -41,6 +45,8 @@ const defaults: StageValues = {
   cleanupMaxAgeSeconds: 3600,
   uploadUrlExpiresSeconds: 300,
   orderMaxReceives: 5,
+  reconcileEveryMinutes: 5,
+  reconcileAfterSeconds: 900,
   logRetentionDays: 14,
   removal: 'destroy',
 };

@@ -1,8 +1,10 @@
-/** Order service: create-order, the queue (with DLQ), the consumer, the ASL workflow, order queries. */
+/** Order service: create-order, the queue (with DLQ), the consumer, the ASL workflow, the reconciler, order queries. */
 import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -30,6 +32,13 @@ export class OrderStack extends ServiceStack {
       indexName: 'byCustomer',
       partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+    });
+    // Keys only: the reconciler reads the few old pending orders, then each one consistently.
+    orders.addGlobalSecondaryIndex({
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
     const dlq = new sqs.Queue(this, 'OrderDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -63,6 +72,7 @@ export class OrderStack extends ServiceStack {
     });
     const sender = sesIdentityArn(this, config.sesSender);
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [products.tableArn, orders.tableArn] }));
+    workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [products.tableArn] }));
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [sender] }));
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [shared.alertsTopic.topicArn] }));
     Validations.of(workflow).acknowledge({
@@ -78,8 +88,10 @@ export class OrderStack extends ServiceStack {
         ORDER_QUEUE_URL: queue.queueUrl,
         STATE_MACHINE_ARN: workflow.stateMachineArn,
         EMAIL_FROM: config.sesSender,
+        ALERTS_TOPIC_ARN: shared.alertsTopic.topicArn,
+        RECONCILE_AFTER_SECS: String(config.reconcileAfterSeconds),
       },
-      { 'queue-consumer': CONSUMER_TIMEOUT },
+      { 'queue-consumer': CONSUMER_TIMEOUT, reconcile: Duration.seconds(60) },
     );
     this.fn('create-order')
       .allow(['dynamodb:GetItem'], [products.tableArn])
@@ -89,6 +101,17 @@ export class OrderStack extends ServiceStack {
     this.fn('list-orders').allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byCustomer')]);
     this.fn('get-order').allow(['dynamodb:GetItem'], [orders.tableArn]);
     this.fn('queue-consumer').allow(['states:StartExecution'], [workflow.stateMachineArn]);
+    this.fn('reconcile')
+      .allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byStatus')])
+      .allow(['dynamodb:UpdateItem'], [orders.tableArn])
+      .allow(['states:StartExecution'], [workflow.stateMachineArn])
+      .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
+    for (const bin of this.triggered('schedule')) {
+      new events.Rule(this, `Schedule-${bin}`, {
+        schedule: events.Schedule.rate(Duration.minutes(config.reconcileEveryMinutes)),
+        targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2 })],
+      });
+    }
     for (const bin of this.triggered('sqs')) {
       // The event source mapping adds the receive/delete permissions on this queue only.
       this.fn(bin).fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));

@@ -1,10 +1,12 @@
 /** CDK assertion tests: synth every stage without AWS or built code, and check what each stack promises. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { loadDeclaration } from '../lib/declaration.js';
+import { loadDeclaration, REPO_ROOT } from '../lib/declaration.js';
 import { buildShop, Shop } from '../lib/shop.js';
 
 function synth(stage: string): Shop {
@@ -110,6 +112,7 @@ describe('the CDK app', () => {
         shop.order,
         ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'states:StartExecution'],
       ],
+      'order/reconcile': [shop.order, ['dynamodb:Query', 'dynamodb:UpdateItem', 'sns:Publish', 'states:StartExecution']],
     };
     const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));
     assert.deepEqual(Object.keys(expected).sort(), declared.sort(), 'every declared function has an expectation');
@@ -180,6 +183,19 @@ describe('the CDK app', () => {
     assert.equal(sm.Properties.LoggingConfiguration.Level, 'ALL');
     assert.equal(sm.Properties.TracingConfiguration.Enabled, true);
     assert.deepEqual(Object.keys(sm.Properties.DefinitionSubstitutions).sort(), ['AlertsTopicArn', 'OrdersTable', 'ProductsTable', 'Sender']);
+  });
+
+  it('re-drives stuck orders only after every execution for them has timed out, on a schedule', () => {
+    const asl = JSON.parse(readFileSync(join(REPO_ROOT, 'stepfunctions', 'order-processing.asl.json'), 'utf8'));
+    const reconcile = resources(shop.order)[functionId(shop.order, 'order/reconcile')];
+    const after = Number(reconcile.Properties.Environment.Variables.RECONCILE_AFTER_SECS);
+    assert.ok(asl.TimeoutSeconds > 0 && after > asl.TimeoutSeconds, `reconcile after ${after}s, workflow timeout ${asl.TimeoutSeconds}s`);
+    const rules = ofType(shop.order, 'AWS::Events::Rule').map(([, r]) => r.Properties);
+    assert.equal(rules.length, 1);
+    assert.equal(rules[0].ScheduleExpression, 'rate(5 minutes)');
+    const [, table] = ofType(shop.order, 'AWS::DynamoDB::GlobalTable')[0];
+    const byStatus = table.Properties.GlobalSecondaryIndexes.find((i: any) => i.IndexName === 'byStatus');
+    assert.equal(byStatus.Projection.ProjectionType, 'KEYS_ONLY');
   });
 
   it('creates tables on demand with PITR and encryption, retained in prod only', () => {

@@ -112,6 +112,7 @@ pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<(), 
     for i in &spec.indexes {
         let projection = match i.include {
             None => Projection::builder().projection_type(ProjectionType::All).build(),
+            Some([]) => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
             Some(extra) => Projection::builder()
                 .projection_type(ProjectionType::Include)
                 .set_non_key_attributes(Some(extra.iter().map(|s| s.to_string()).collect()))
@@ -373,12 +374,20 @@ pub fn orders_table() -> TableSpec {
     TableSpec {
         pk: s("id"),
         sk: None,
-        indexes: vec![Index {
-            name: "byCustomer",
-            pk: s("customerId"),
-            sk: Some(s("createdAt")),
-            include: None,
-        }],
+        indexes: vec![
+            Index {
+                name: "byCustomer",
+                pk: s("customerId"),
+                sk: Some(s("createdAt")),
+                include: None,
+            },
+            Index {
+                name: "byStatus",
+                pk: s("status"),
+                sk: Some(s("createdAt")),
+                include: Some(&[]),
+            },
+        ],
     }
 }
 

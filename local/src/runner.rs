@@ -37,6 +37,8 @@ pub struct Options {
     pub email_from: String,
     pub cleanup_interval: Duration,
     pub cleanup_max_age: Duration,
+    /// Age after which the reconciler re-drives a pending order (the stage default on AWS).
+    pub reconcile_after: Duration,
 }
 
 impl Default for Options {
@@ -50,6 +52,7 @@ impl Default for Options {
             email_from: "noreply@example.com".into(),
             cleanup_interval: Duration::from_secs(120),
             cleanup_max_age: Duration::from_secs(3600),
+            reconcile_after: Duration::from_secs(order::DEFAULT_RECONCILE_AFTER_SECS),
         }
     }
 }
@@ -109,6 +112,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         api_url: format!("http://{addr}"),
         email_from: opts.email_from.clone(),
         cleanup_max_age: opts.cleanup_max_age,
+        reconcile_after: opts.reconcile_after,
         order_max_receives: 5,
     };
     let state_file = opts.state_dir.join("stack.json");
@@ -163,7 +167,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     tasks.push(tokio::spawn(poll_images(state.clone(), "category", rx.clone())));
     tasks.push(tokio::spawn(poll_images(state.clone(), "product", rx.clone())));
     tasks.push(tokio::spawn(poll_orders(state.clone(), rx.clone())));
-    tasks.push(tokio::spawn(cleanups(state.clone(), opts.cleanup_interval, rx)));
+    tasks.push(tokio::spawn(schedules(state.clone(), opts.cleanup_interval, rx)));
     Ok(Running {
         info,
         emulator,
@@ -183,6 +187,7 @@ async fn check_wiring(decl: &Declaration, services: &Services) -> Result<(), Run
         ("category", "cleanup", Trigger::Schedule),
         ("product", "cleanup", Trigger::Schedule),
         ("order", "queue-consumer", Trigger::Sqs),
+        ("order", "reconcile", Trigger::Schedule),
     ];
     for s in &decl.services {
         for f in &s.functions {
@@ -570,8 +575,8 @@ async fn poll_orders(st: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// The EventBridge schedule: both cleanups every `interval`.
-async fn cleanups(st: Arc<AppState>, interval: Duration, mut stop: watch::Receiver<bool>) {
+/// The EventBridge schedules: both cleanups and the order reconciler every `interval`.
+async fn schedules(st: Arc<AppState>, interval: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
     loop {
@@ -586,6 +591,10 @@ async fn cleanups(st: Arc<AppState>, interval: Duration, mut stop: watch::Receiv
         match product::cleanup(&st.services.product, json!({})).await {
             Ok(r) => tracing::info!(deleted = r.deleted, "product cleanup"),
             Err(e) => tracing::warn!(error = %e, "product cleanup failed"),
+        }
+        match order::reconcile(&st.services.order, json!({})).await {
+            Ok(r) => tracing::info!(redriven = r.redriven, failed = r.failed, "order reconcile"),
+            Err(e) => tracing::warn!(error = %e, "order reconcile failed"),
         }
     }
 }

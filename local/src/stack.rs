@@ -48,6 +48,7 @@ pub struct LocalSettings {
     pub api_url: String,
     pub email_from: String,
     pub cleanup_max_age: Duration,
+    pub reconcile_after: Duration,
     pub order_max_receives: u32,
 }
 
@@ -201,6 +202,8 @@ impl Services {
                     queue_url: info.order_queue.clone(),
                     state_machine_arn: info.state_machine_arn.clone(),
                     email_from: info.email_from.clone(),
+                    alerts_topic_arn: info.alerts_topic_arn.clone(),
+                    reconcile_after: s.reconcile_after,
                 },
             ),
         }

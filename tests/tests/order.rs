@@ -17,6 +17,7 @@ use shop_tests::{
 
 const SENDER: &str = "orders@example.com";
 const ASL: &str = include_str!("../../stepfunctions/order-processing.asl.json");
+const RECONCILE_AFTER: Duration = Duration::from_secs(900);
 
 struct Fixture {
     svc: Orders,
@@ -63,6 +64,8 @@ async fn fixture() -> Fixture {
         queue_url,
         state_machine_arn: sm,
         email_from: SENDER.to_owned(),
+        alerts_topic_arn: topic,
+        reconcile_after: RECONCILE_AFTER,
     };
     Fixture {
         svc: Orders::new(&sdk, config),
@@ -205,6 +208,11 @@ impl Fixture {
         serde_json::from_value(json!(item["status"].as_s().unwrap())).ok()
     }
 
+    /// Waits until the order has left `pending`; answers its final status.
+    async fn outcome(&self, id: &str) -> Option<OrderStatus> {
+        self.settled(&[id.to_owned()]).await.remove(id)
+    }
+
     /// Waits until every order has left `pending`; answers their final statuses.
     async fn settled(&self, ids: &[String]) -> HashMap<String, OrderStatus> {
         let started = Instant::now();
@@ -231,6 +239,48 @@ impl Fixture {
         }
     }
 
+    /// One approved product with `stock`, one customer, one accepted order of `quantity` (queued,
+    /// not yet consumed): (product id, customer, order id).
+    async fn one_order(&self, stock: u64, quantity: u64) -> (String, Customer, String) {
+        let product = self.product(stock, true).await;
+        let buyer = customer();
+        let (s, b) = self.place(&buyer, &product, quantity, None).await;
+        assert_eq!(s, 201, "{b}");
+        let id = b["orderId"].as_str().unwrap_or_default().to_owned();
+        (product, buyer, id)
+    }
+
+    /// Makes the order look `age` old to the reconciler; `redriven` = (re-drives so far, how long
+    /// ago the last one was).
+    async fn age(&self, order_id: &str, age: Duration, redriven: Option<(u32, Duration)>) {
+        let mut update = self
+            .svc
+            .db
+            .update_item()
+            .table_name(&self.svc.config.orders_table)
+            .key("id", AttributeValue::S(order_id.into()))
+            .update_expression("SET createdAt = :old")
+            .expression_attribute_values(":old", AttributeValue::S(shop_core::time::ago(age)));
+        if let Some((count, ago)) = redriven {
+            update = update
+                .update_expression("SET createdAt = :old, redrives = :n, redrivenAt = :at")
+                .expression_attribute_values(":n", AttributeValue::N(count.to_string()))
+                .expression_attribute_values(":at", AttributeValue::S(shop_core::time::ago(ago)));
+        }
+        update.send().await.unwrap();
+    }
+
+    async fn executions_ended(&self) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+        let started = Instant::now();
+        loop {
+            let all = self.executions().await;
+            if all.iter().all(|e| e.status().as_str() != "RUNNING") || started.elapsed() > Duration::from_secs(60) {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn executions(&self) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
         aws_sdk_sfn::Client::new(&sdk().await)
             .list_executions()
@@ -254,10 +304,7 @@ async fn an_order_ships_decrements_stock_once_and_emails_twice() {
     assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
 
     assert_eq!(f.drain_queue().await, 1);
-    assert_eq!(
-        f.settled(std::slice::from_ref(&id)).await.get(&id),
-        Some(&OrderStatus::Shipping)
-    );
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.stock(&product).await, 7);
 
     let (s, o) = parts(&order::get_order(&f.svc, order_path(&id, &buyer.claims)).await);
@@ -294,10 +341,7 @@ async fn stock_short_at_processing_time_rejects_the_order_and_keeps_stock() {
     // Someone else bought one in between.
     f.set_stock(&product, AttributeValue::N("1".into())).await;
     f.drain_queue().await;
-    assert_eq!(
-        f.settled(std::slice::from_ref(&id)).await.get(&id),
-        Some(&OrderStatus::Rejected)
-    );
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Rejected));
     assert_eq!(f.stock(&product).await, 1);
     let mails = emails_eventually(&buyer.email, |s| s == "gucci is out of stock").await;
     assert!(mails.iter().any(|m| m.subject == "gucci is out of stock"), "{mails:?}");
@@ -336,10 +380,7 @@ async fn sixty_concurrent_orders_against_stock_25_never_oversell() {
 #[tokio::test]
 async fn a_message_delivered_three_times_starts_one_execution_and_sends_one_shipping_email() {
     let f = fixture().await;
-    let product = f.product(5, true).await;
-    let buyer = customer();
-    let (_, b) = f.place(&buyer, &product, 1, None).await;
-    let id = b["orderId"].as_str().unwrap().to_owned();
+    let (product, buyer, id) = f.one_order(5, 1).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk().await);
     let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
     assert_eq!(msgs.len(), 1);
@@ -353,10 +394,7 @@ async fn a_message_delivered_three_times_starts_one_execution_and_sends_one_ship
         );
     }
     bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &[]).await;
-    assert_eq!(
-        f.settled(std::slice::from_ref(&id)).await.get(&id),
-        Some(&OrderStatus::Shipping)
-    );
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.executions().await.len(), 1);
     assert_eq!(f.stock(&product).await, 4);
     emails_eventually(&buyer.email, |s| s.ends_with("now shipping")).await;
@@ -386,10 +424,7 @@ async fn an_idempotency_key_replay_returns_the_same_order() {
     // Both deliveries of the replayed order end in one execution.
     f.drain_queue().await;
     let id = a["orderId"].as_str().unwrap().to_owned();
-    assert_eq!(
-        f.settled(std::slice::from_ref(&id)).await.get(&id),
-        Some(&OrderStatus::Shipping)
-    );
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.executions().await.len(), 1);
     assert_eq!(f.stock(&product).await, 3);
 }
@@ -573,10 +608,7 @@ async fn a_poison_message_ends_in_the_dead_letter_queue() {
 #[tokio::test]
 async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
     let f = fixture().await;
-    let product = f.product(5, true).await;
-    let buyer = customer();
-    let (_, b) = f.place(&buyer, &product, 1, None).await;
-    let id = b["orderId"].as_str().unwrap().to_owned();
+    let (_, _, id) = f.one_order(5, 1).await;
     // An error no retry can fix: the products table is gone (a broken deployment).
     f.svc
         .db
@@ -586,10 +618,7 @@ async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
         .await
         .unwrap();
     f.drain_queue().await;
-    assert_eq!(
-        f.settled(std::slice::from_ref(&id)).await.get(&id),
-        Some(&OrderStatus::Failed)
-    );
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Failed));
     let alerts = receive(&sdk().await, &f.alerts, 1, Duration::from_secs(10)).await;
     assert_eq!(alerts.len(), 1);
     assert!(alerts[0].starts_with(&format!("Order {id} failed")), "{alerts:?}");
@@ -602,4 +631,122 @@ async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
         assert!(started.elapsed() < Duration::from_secs(20), "execution ended {status}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn a_product_deleted_before_processing_rejects_the_order_instead_of_failing_it() {
+    let f = fixture().await;
+    let (product, _, id) = f.one_order(5, 1).await;
+    f.svc
+        .db
+        .delete_item()
+        .table_name(&f.svc.config.products_table)
+        .key("id", AttributeValue::S(product.clone()))
+        .send()
+        .await
+        .unwrap();
+    f.drain_queue().await;
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Rejected));
+    let ended = f.executions_ended().await;
+    assert_eq!(ended[0].status().as_str(), "SUCCEEDED");
+}
+
+#[tokio::test]
+async fn a_pending_order_whose_message_was_lost_is_started_by_the_reconciler() {
+    let f = fixture().await;
+    let (product, buyer, id) = f.one_order(5, 2).await;
+    // The queue message is not consumed yet (lost, or stuck behind a broken consumer).
+    f.age(&id, Duration::from_secs(3600), None).await;
+
+    let report = order::reconcile(&f.svc, json!({})).await.unwrap();
+    assert_eq!((report.items_read, report.redriven, report.failed), (1, 1, 0));
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!(f.stock(&product).await, 3);
+    // The message shows up after all: the consumer finds the execution and starts nothing.
+    assert_eq!(f.drain_queue().await, 1);
+    let names: Vec<String> = f.executions_ended().await.iter().map(|e| e.name().to_owned()).collect();
+    assert_eq!(names, std::slice::from_ref(&id));
+    let mails = emails_eventually(&buyer.email, |s| s == "gucci now shipping").await;
+    assert_eq!(mails.iter().filter(|m| m.subject == "gucci now shipping").count(), 1);
+    // A second run finds nothing pending.
+    let again = order::reconcile(&f.svc, json!({})).await.unwrap();
+    assert_eq!((again.items_read, again.redriven), (0, 0));
+}
+
+#[tokio::test]
+async fn an_order_left_pending_by_an_ended_execution_is_redriven_once_under_a_new_name() {
+    let f = fixture().await;
+    let (product, buyer, id) = f.one_order(5, 1).await;
+    // An execution under the order's name that ended without deciding it (as one killed by a
+    // States.Runtime error or a timeout does): it worked on an order that does not exist.
+    let ghost = json!({
+        "orderId": unique("ghost"), "productId": product, "productName": "gucci", "quantity": 1,
+        "customerEmail": buyer.email, "attempt": 0
+    });
+    aws_sdk_sfn::Client::new(&sdk().await)
+        .start_execution()
+        .state_machine_arn(&f.svc.config.state_machine_arn)
+        .name(&id)
+        .input(ghost.to_string())
+        .send()
+        .await
+        .unwrap();
+    let ended = f.executions_ended().await;
+    assert_eq!(
+        ended[0].status().as_str(),
+        "SUCCEEDED",
+        "a withdrawn order ends the workflow quietly"
+    );
+    assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
+    assert_eq!(f.stock(&product).await, 5);
+    f.age(&id, Duration::from_secs(3600), None).await;
+
+    // Two reconcilers at once (an overlapping schedule): one claims the order, the other skips it.
+    let (a, b) = tokio::join!(order::reconcile(&f.svc, json!({})), order::reconcile(&f.svc, json!({})));
+    assert_eq!(a.unwrap().redriven + b.unwrap().redriven, 1);
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!(f.stock(&product).await, 4);
+    let mut names: Vec<String> = f.executions_ended().await.iter().map(|e| e.name().to_owned()).collect();
+    names.sort();
+    assert_eq!(names, [id.clone(), format!("{id}-r1")]);
+    let mails = emails_eventually(&buyer.email, |s| s == "gucci now shipping").await;
+    assert_eq!(mails.iter().filter(|m| m.subject == "gucci now shipping").count(), 1);
+}
+
+#[tokio::test]
+async fn an_order_still_pending_after_three_redrives_is_marked_failed_and_alerted() {
+    let f = fixture().await;
+    let (product, _, id) = f.one_order(5, 1).await;
+    f.age(&id, Duration::from_secs(7200), Some((3, Duration::from_secs(3000))))
+        .await;
+
+    let report = order::reconcile(&f.svc, json!({})).await.unwrap();
+    assert_eq!((report.redriven, report.failed), (0, 1));
+    assert_eq!(f.status(&id).await, Some(OrderStatus::Failed));
+    let alerts = receive(&sdk().await, &f.alerts, 1, Duration::from_secs(10)).await;
+    assert_eq!(alerts.len(), 1);
+    assert!(
+        alerts[0].starts_with(&format!("Order {id} failed: still pending after 3 re-drives")),
+        "{alerts:?}"
+    );
+    assert!(f.executions().await.is_empty());
+    assert_eq!(f.stock(&product).await, 5);
+}
+
+#[tokio::test]
+async fn recent_and_recently_redriven_orders_are_left_alone() {
+    let f = fixture().await;
+    let (_, _, id) = f.one_order(5, 1).await;
+    let fresh = order::reconcile(&f.svc, json!({})).await.unwrap();
+    assert_eq!(
+        (fresh.items_read, fresh.redriven),
+        (0, 0),
+        "a new order is the queue's, not ours"
+    );
+
+    f.age(&id, Duration::from_secs(3600), Some((1, Duration::ZERO))).await;
+    let redriven_recently = order::reconcile(&f.svc, json!({})).await.unwrap();
+    assert_eq!((redriven_recently.items_read, redriven_recently.redriven), (1, 0));
+    assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
+    assert!(f.executions().await.is_empty());
 }

@@ -75,12 +75,8 @@ pub async fn sweep(db: &aws_sdk_dynamodb::Client, s: &Sweep<'_>) -> Result<Sweep
                 .expression_attribute_values(":stale", AttributeValue::S(s.stale_status.to_owned()))
                 .send()
                 .await;
-            match deleted {
-                Ok(_) => report.deleted += 1,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|x| x.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(Upstream::new("dynamodb", e)),
+            if crate::conditional(deleted)?.is_some() {
+                report.deleted += 1;
             }
             if report.deleted >= s.max_per_run {
                 return Ok(report);

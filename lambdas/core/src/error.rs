@@ -80,6 +80,19 @@ pub struct Upstream {
     pub detail: String,
 }
 
+/// The result of a conditional DynamoDB write: `Some(output)` when it was written, `None` when
+/// its condition did not hold (`ConditionalCheckFailedException`), anything else as [`Upstream`].
+pub fn conditional<T, E>(result: Result<T, E>) -> Result<Option<T>, Upstream>
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+{
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
+        Err(e) => Err(Upstream::new("dynamodb", e)),
+    }
+}
+
 impl Upstream {
     /// Wraps any SDK error (or operation error) of `service`.
     pub fn new<E>(service: &'static str, err: E) -> Self

@@ -127,16 +127,7 @@ pub async fn attach_image(
         .expression_attribute_values(":key", s(object_key))
         .send()
         .await;
-    match updated {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(Upstream::new("dynamodb", e)),
-    }
+    Ok(crate::conditional(updated)?.is_some())
 }
 
 /// Turns an S3 notification as the emulator delivers it to a queue into an [`S3Event`].

@@ -29,6 +29,6 @@ pub mod telemetry;
 pub mod time;
 pub mod validate;
 
-pub use error::{ApiError, RequestError, Upstream};
+pub use error::{conditional, ApiError, RequestError, Upstream};
 pub use http::{Http, Request, Response};
 pub use identity::Identity;

@@ -8,9 +8,12 @@ use serde_json::json;
 use shop_core::http::{header, json_body, path_param};
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::text;
-use shop_core::{Identity, Request, RequestError, Response, Upstream};
+use shop_core::{conditional, Identity, Request, RequestError, Response, Upstream};
 
-use crate::model::{order_id, CreateOrder, Order, OrderMessage, OrderStatus, OrderView, ProductStock, CUSTOMER_INDEX};
+use crate::model::{
+    order_id, CreateOrder, Order, OrderMessage, OrderStatus, OrderView, ProductStock, CUSTOMER_INDEX, MAX_REDRIVES,
+    STATUS_INDEX,
+};
 use crate::{Error, Orders};
 
 const DB: &str = "dynamodb";
@@ -193,30 +196,185 @@ pub async fn queue_consumer(o: &Orders, event: SqsEvent) -> Result<SqsBatchRespo
 }
 
 async fn start_execution(o: &Orders, m: &OrderMessage) -> bool {
-    let mut input = serde_json::to_value(m).unwrap_or_default();
+    match start(o, m, &m.order_id).await {
+        Ok(Started::New) => {
+            tracing::info!(order_id = %m.order_id, "workflow started");
+            true
+        }
+        Ok(Started::AlreadyExists) => {
+            tracing::info!(order_id = %m.order_id, "workflow already started; duplicate delivery");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+enum Started {
+    New,
+    /// An execution of that name exists (running or ended): Standard workflows keep names unique.
+    AlreadyExists,
+}
+
+async fn start(o: &Orders, m: &OrderMessage, name: &str) -> Result<Started, Upstream> {
+    let mut input = serde_json::to_value(m).map_err(|e| Upstream::internal("stepfunctions", e.to_string()))?;
     input["attempt"] = json!(0);
     let started = o
         .sfn
         .start_execution()
         .state_machine_arn(&o.config.state_machine_arn)
-        .name(&m.order_id)
+        .name(name)
         .input(input.to_string())
         .send()
         .await;
     match started {
-        Ok(_) => {
-            tracing::info!(order_id = %m.order_id, "workflow started");
-            true
+        Ok(_) => Ok(Started::New),
+        Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => Ok(Started::AlreadyExists),
+        Err(e) => Err(Upstream::new("stepfunctions", e)),
+    }
+}
+
+/// What one reconciler run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileReport {
+    /// Index entries DynamoDB read: the stuck orders, not the table.
+    pub items_read: usize,
+    pub redriven: usize,
+    pub failed: usize,
+}
+
+/// Scheduled: every order still `pending` [`crate::OrderConfig::reconcile_after`] after it was
+/// created (or last re-driven) gets a new execution; after [`MAX_REDRIVES`] it is marked failed
+/// and operations are alerted. The workflow's `TimeoutSeconds` is below that age, so no
+/// execution for the order is still running: a message lost between the queue and the workflow,
+/// an execution that failed without reaching its own error path (`States.Runtime`, a timeout, a
+/// manual stop), all end here instead of leaving the order pending for ever.
+pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<ReconcileReport, Error> {
+    let cutoff = shop_core::time::ago(o.config.reconcile_after);
+    let mut report = ReconcileReport::default();
+    let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let out =
+            o.db.query()
+                .table_name(&o.config.orders_table)
+                .index_name(STATUS_INDEX)
+                .key_condition_expression("#s = :pending AND createdAt < :cutoff")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+                .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.clone()))
+                .limit(100)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|e| Upstream::new(DB, e))?;
+        report.items_read += usize::try_from(out.scanned_count()).unwrap_or(0);
+        for item in out.items() {
+            let Some(AttributeValue::S(id)) = item.get("id") else {
+                continue;
+            };
+            match redrive(o, id, &cutoff).await? {
+                Redrive::Skipped => {}
+                Redrive::Started => report.redriven += 1,
+                Redrive::GaveUp => report.failed += 1,
+            }
         }
-        Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => {
-            tracing::info!(order_id = %m.order_id, "workflow already started; duplicate delivery");
-            true
-        }
-        Err(e) => {
-            let _ = Upstream::new("stepfunctions", e);
-            false
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start_key = Some(k),
+            _ => break,
         }
     }
+    tracing::info!(
+        items_read = report.items_read,
+        redriven = report.redriven,
+        failed = report.failed,
+        "order reconcile done"
+    );
+    Ok(report)
+}
+
+enum Redrive {
+    /// Decided, or re-driven recently (by this reconciler or a concurrent one), meanwhile.
+    Skipped,
+    Started,
+    GaveUp,
+}
+
+async fn redrive(o: &Orders, id: &str, cutoff: &str) -> Result<Redrive, Error> {
+    // Claim the order: only one reconciler acts on it per period, and only while it is pending.
+    let claimed =
+        o.db.update_item()
+            .table_name(&o.config.orders_table)
+            .set_key(Some(id_key(id)))
+            .update_expression("SET redrives = if_not_exists(redrives, :zero) + :one, redrivenAt = :now")
+            .condition_expression("#s = :pending AND (attribute_not_exists(redrivenAt) OR redrivenAt < :cutoff)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::S(shop_core::time::now()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+    let Some(claimed) = conditional(claimed)? else {
+        return Ok(Redrive::Skipped);
+    };
+    let item = claimed.attributes.unwrap_or_default();
+    let redrives = match item.get("redrives") {
+        Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(u64::MAX),
+        _ => u64::MAX,
+    };
+    let order: Order =
+        serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, format!("unreadable order: {e}")))?;
+    if redrives > MAX_REDRIVES {
+        give_up(o, &order, redrives - 1).await?;
+        return Ok(Redrive::GaveUp);
+    }
+    let message = OrderMessage::from(&order);
+    // Its own name first: if the queue never delivered it, this is its first execution.
+    let name = match start(o, &message, &order.id).await? {
+        Started::New => order.id.clone(),
+        Started::AlreadyExists => {
+            let name = format!("{}-r{redrives}", order.id);
+            start(o, &message, &name).await?;
+            name
+        }
+    };
+    tracing::warn!(order_id = %order.id, redrives, execution = %name, "pending order re-driven");
+    Ok(Redrive::Started)
+}
+
+/// The order was re-driven [`MAX_REDRIVES`] times and is still pending: stop, mark it failed,
+/// tell operations (the same outcome as the workflow's own failure path).
+async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> {
+    let marked =
+        o.db.update_item()
+            .table_name(&o.config.orders_table)
+            .set_key(Some(id_key(&order.id)))
+            .update_expression("SET #s = :failed, updatedAt = :now")
+            .condition_expression("#s = :pending")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":now", AttributeValue::S(shop_core::time::now()))
+            .send()
+            .await;
+    if conditional(marked)?.is_none() {
+        return Ok(());
+    }
+    o.sns
+        .publish()
+        .topic_arn(&o.config.alerts_topic_arn)
+        .subject("Order failed")
+        .message(format!(
+            "Order {} failed: still pending after {redrives} re-drives of its workflow",
+            order.id
+        ))
+        .send()
+        .await
+        .map_err(|e| Upstream::new("sns", e))?;
+    tracing::error!(order_id = %order.id, redrives, "order marked failed by the reconciler; alert sent");
+    Ok(())
 }
 
 /// `GET /orders?limit&nextToken`: the caller's orders, newest first.

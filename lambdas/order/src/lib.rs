@@ -1,7 +1,8 @@
 //! Order service: `POST /create-order` records a pending order and queues it; the queue consumer
 //! starts one Step Functions execution per order (named by the order id); the state machine in
-//! `stepfunctions/order-processing.asl.json` reserves stock and moves the order on. Customers
-//! read their orders back.
+//! `stepfunctions/order-processing.asl.json` reserves stock and moves the order on. A scheduled
+//! reconciler re-drives any order still pending after every execution for it must have ended.
+//! Customers read their orders back.
 //!
 //! - [`model`]: orders, statuses, the queue message, request validation, idempotency.
 //! - [`handlers`]: one public async function per Lambda.
@@ -9,14 +10,20 @@
 pub mod handlers;
 pub mod model;
 
-use shop_core::config::{required, ConfigError};
+use std::time::Duration;
+
+use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
-pub use handlers::{create_order, get_order, list_orders, queue_consumer};
+pub use handlers::{create_order, get_order, list_orders, queue_consumer, reconcile, ReconcileReport};
+
+/// Default of `RECONCILE_AFTER_SECS`: three times the workflow's `TimeoutSeconds`.
+pub const DEFAULT_RECONCILE_AFTER_SECS: u64 = 900;
 
 #[derive(Clone, Debug)]
 pub struct OrderConfig {
-    /// `ORDERS_TABLE`: partition key `id`, GSI [`model::CUSTOMER_INDEX`].
+    /// `ORDERS_TABLE`: partition key `id`, GSIs [`model::CUSTOMER_INDEX`] and
+    /// [`model::STATUS_INDEX`].
     pub orders_table: String,
     /// `PRODUCTS_TABLE`: read to check the product at order time.
     pub products_table: String,
@@ -26,6 +33,12 @@ pub struct OrderConfig {
     pub state_machine_arn: String,
     /// `EMAIL_FROM`: verified SES sender of the confirmation email.
     pub email_from: String,
+    /// `ALERTS_TOPIC_ARN`: where the reconciler reports an order it gave up on.
+    pub alerts_topic_arn: String,
+    /// `RECONCILE_AFTER_SECS` (default 900): an order still pending this long after it was
+    /// created (or last re-driven) is re-driven. Must exceed the workflow's `TimeoutSeconds`
+    /// (300), so every execution for the order has ended by then.
+    pub reconcile_after: Duration,
 }
 
 impl OrderConfig {
@@ -36,6 +49,8 @@ impl OrderConfig {
             queue_url: required("ORDER_QUEUE_URL")?,
             state_machine_arn: required("STATE_MACHINE_ARN")?,
             email_from: required("EMAIL_FROM")?,
+            alerts_topic_arn: required("ALERTS_TOPIC_ARN")?,
+            reconcile_after: Duration::from_secs(parsed_or("RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?),
         })
     }
 }
@@ -46,6 +61,7 @@ pub struct Orders {
     pub sqs: aws_sdk_sqs::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub sns: aws_sdk_sns::Client,
     pub config: OrderConfig,
     pub http: Http,
 }
@@ -62,6 +78,7 @@ impl Orders {
             sqs: aws_sdk_sqs::Client::new(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
             ses: shop_core::aws::ses(sdk),
+            sns: shop_core::aws::sns(sdk),
             config,
             http: Http::from_env(false),
         }

@@ -7,6 +7,11 @@ use shop_core::RequestError;
 
 /// GSI (`customerId`, `createdAt`): a customer's orders, newest first.
 pub const CUSTOMER_INDEX: &str = "byCustomer";
+/// GSI (`status`, `createdAt`), keys only: the reconciler finds old pending orders without
+/// reading the rest of the table.
+pub const STATUS_INDEX: &str = "byStatus";
+/// How many times the reconciler re-drives one order before it marks it failed and alerts.
+pub const MAX_REDRIVES: u64 = 3;
 pub const MAX_ORDER_QUANTITY: u64 = 1000;
 pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 

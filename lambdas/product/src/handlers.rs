@@ -10,7 +10,7 @@ use shop_core::http::{json_body, query};
 use shop_core::images::{attach_image, presign_put, public_url, record_uploads, ImageReport};
 use shop_core::pagination::{page_request, query_page, IndexQuery, Page, PageRequest};
 use shop_core::validate::text;
-use shop_core::{Identity, Request, RequestError, Response, Upstream};
+use shop_core::{conditional, Identity, Request, RequestError, Response, Upstream};
 
 use crate::model::{
     product_of_key, NewProduct, Product, ProductView, Status, CATEGORY_INDEX, MAX_CATEGORY, MAX_REASON, STATUS_INDEX,
@@ -207,15 +207,9 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
         .return_values(ReturnValue::AllOld)
         .send()
         .await;
-    let old = match out {
-        Ok(o) => o.attributes.unwrap_or_default(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-        {
-            return Err(explain(p, &id).await)
-        }
-        Err(e) => return Err(Upstream::new(DB, e).into()),
+    let old = match conditional(out)? {
+        Some(o) => o.attributes.unwrap_or_default(),
+        None => return Err(explain(p, &id).await),
     };
     let before: Product = serde_dynamo::from_item(old).map_err(|e| Upstream::internal(DB, e.to_string()))?;
     if before.status != Status::Approved {
@@ -256,15 +250,9 @@ async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
         .return_values(ReturnValue::AllNew)
         .send()
         .await;
-    let new = match out {
-        Ok(o) => o.attributes.unwrap_or_default(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-        {
-            return Err(Error::NotFound(id))
-        }
-        Err(e) => return Err(Upstream::new(DB, e).into()),
+    let new = match conditional(out)? {
+        Some(o) => o.attributes.unwrap_or_default(),
+        None => return Err(Error::NotFound(id)),
     };
     let product: Product = serde_dynamo::from_item(new).map_err(|e| Upstream::internal(DB, e.to_string()))?;
     tracing::info!(product_id = %id, admin = %admin.sub, "product rejected");
