@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Zipped size of every function for arm64 and x86_64 (release profile of Cargo.toml:
-# opt-level=3, lto="thin", codegen-units=1, strip=true, panic="abort"). Builds with cargo-lambda.
+# Binary and zipped size of every function for arm64 and x86_64 (release profile of Cargo.toml:
+# opt-level=3, lto="thin", codegen-units=1, strip=true, panic="abort"). Builds with cargo-lambda
+# (about 25 minutes per architecture on 2 cores, cold).
 #   bash scripts/bench/artifact_sizes.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ARCH=arm64 bash scripts/build-lambdas.sh bench >/dev/null
 ARCH=x86_64 bash scripts/build-lambdas.sh bench >/dev/null
 zips=${CARGO_TARGET_DIR:-target}/lambda-zips
-echo "| function | arm64 zip KiB | x86_64 zip KiB |"
-echo "|---|---:|---:|"
+bins() { echo "${CARGO_TARGET_DIR:-target}/$1/release"; }
+kib() { if [ -f "$1" ]; then echo $(( $(stat -c %s "$1") / 1024 )); else echo "-"; fi; }
+echo "| function | arm64 binary KiB | arm64 zip KiB | x86_64 binary KiB | x86_64 zip KiB |"
+echo "|---|---:|---:|---:|---:|"
 for z in "$zips"/arm64/*.zip; do
   name=$(basename "$z" .zip)
-  a=$(stat -c %s "$z"); x=$(stat -c %s "$zips/x86_64/$name.zip" 2>/dev/null || echo 0)
-  printf "| %s | %d | %d |\n" "$name" $((a / 1024)) $((x / 1024))
+  printf "| %s | %s | %s | %s | %s |\n" "$name" \
+    "$(kib "$(bins aarch64-unknown-linux-gnu)/$name")" "$(kib "$z")" \
+    "$(kib "$(bins x86_64-unknown-linux-gnu)/$name")" "$(kib "$zips/x86_64/$name.zip")"
 done

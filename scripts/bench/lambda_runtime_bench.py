@@ -191,6 +191,7 @@ def events_for(stack, fx):
         "order-get-order": lambda: http_event("GET", f"/orders/{fx['order']}", claims=user, params={"id": fx["order"]}),
         "order-queue-consumer": lambda: {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "h", "body": msg, "attributes": {},
                                                       "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": stack["orderQueueArn"]}]},
+        "order-reconcile": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
     }
 
 
@@ -206,7 +207,7 @@ def environment(stack):
         "PRODUCTS_TABLE": stack["productsTable"], "ORDERS_TABLE": stack["ordersTable"],
         "ORDER_QUEUE_URL": stack["orderQueue"], "STATE_MACHINE_ARN": stack["stateMachineArn"],
         "IMAGE_BASE_URL": stack["apiUrl"] + "/_local/cdn", "CLEANUP_TOPIC_ARN": stack["cleanupTopicArn"],
-        "EMAIL_FROM": stack["emailFrom"],
+        "EMAIL_FROM": stack["emailFrom"], "ALERTS_TOPIC_ARN": stack["alertsTopicArn"],
     }
     return base
 
@@ -255,6 +256,11 @@ def main():
     fx = fixtures(stack)
     evs = events_for(stack, fx)
     env = environment(stack)
+    declared = [f"{sv['name']}-{f['bin']}" for sv in json.loads((ROOT / "lambdas/services.json").read_text())["services"]
+                for f in sv["functions"]]
+    missing = sorted(set(declared) - set(evs))
+    if missing:
+        raise SystemExit(f"no benchmark event for declared functions: {', '.join(missing)}")
     results = {}
     print(f"| function | init p50 ms | init p95 ms | first invoke p50 ms | warm p50 ms | warm p95 ms | runtime statuses |")
     print("|---|---:|---:|---:|---:|---:|---|")

@@ -253,6 +253,7 @@ pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<Reconcil
     let cutoff = shop_core::time::ago(o.config.reconcile_after);
     let mut report = ReconcileReport::default();
     let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+    let mut first_error: Option<Error> = None;
     loop {
         let out =
             o.db.query()
@@ -272,10 +273,16 @@ pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<Reconcil
             let Some(AttributeValue::S(id)) = item.get("id") else {
                 continue;
             };
-            match redrive(o, id, &cutoff).await? {
-                Redrive::Skipped => {}
-                Redrive::Started => report.redriven += 1,
-                Redrive::GaveUp => report.failed += 1,
+            // One order's failure does not stop the others; the run still fails at the end (Lambda
+            // error alarm), and the order is retried once its claim is older than the cutoff.
+            match redrive(o, id, &cutoff).await {
+                Ok(Redrive::Skipped) => {}
+                Ok(Redrive::Started) => report.redriven += 1,
+                Ok(Redrive::GaveUp) => report.failed += 1,
+                Err(e) => {
+                    tracing::error!(order_id = %id, error = %e, "re-drive failed");
+                    first_error.get_or_insert(e);
+                }
             }
         }
         match out.last_evaluated_key {
@@ -289,7 +296,10 @@ pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<Reconcil
         failed = report.failed,
         "order reconcile done"
     );
-    Ok(report)
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 enum Redrive {
