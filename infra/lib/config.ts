@@ -25,7 +25,7 @@ export interface StageConfig {
   readonly orderMaxReceives: number;
   /** How often the order reconciler runs. */
   readonly reconcileEveryMinutes: number;
-  /** Age after which a still-pending order is re-driven; above the workflow's TimeoutSeconds (300). */
+  /** Age after which a still-pending order is re-driven: above the queue's redelivery window plus the workflow's TimeoutSeconds. */
   readonly reconcileAfterSeconds: number;
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
@@ -46,7 +46,7 @@ const defaults: StageValues = {
   uploadUrlExpiresSeconds: 300,
   orderMaxReceives: 5,
   reconcileEveryMinutes: 5,
-  reconcileAfterSeconds: 900,
+  reconcileAfterSeconds: 1800,
   logRetentionDays: 14,
   removal: 'destroy',
 };

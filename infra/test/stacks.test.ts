@@ -189,7 +189,11 @@ describe('the CDK app', () => {
     const asl = JSON.parse(readFileSync(join(REPO_ROOT, 'stepfunctions', 'order-processing.asl.json'), 'utf8'));
     const reconcile = resources(shop.order)[functionId(shop.order, 'order/reconcile')];
     const after = Number(reconcile.Properties.Environment.Variables.RECONCILE_AFTER_SECS);
-    assert.ok(asl.TimeoutSeconds > 0 && after > asl.TimeoutSeconds, `reconcile after ${after}s, workflow timeout ${asl.TimeoutSeconds}s`);
+    // The last moment an execution can still run: the consumer starts it on the last receive the
+    // queue allows, then it runs up to the workflow's timeout.
+    const queue = ofType(shop.order, 'AWS::SQS::Queue').map(([, q]) => q.Properties).find((q) => q.RedrivePolicy);
+    const lastStart = queue.RedrivePolicy.maxReceiveCount * queue.VisibilityTimeout;
+    assert.ok(asl.TimeoutSeconds > 0 && after > lastStart + asl.TimeoutSeconds, `reconcile after ${after}s, last start ${lastStart}s, workflow timeout ${asl.TimeoutSeconds}s`);
     const rules = ofType(shop.order, 'AWS::Events::Rule').map(([, r]) => r.Properties);
     assert.equal(rules.length, 1);
     assert.equal(rules[0].ScheduleExpression, 'rate(5 minutes)');

@@ -17,8 +17,10 @@ use shop_core::{Http, RequestError, Upstream};
 
 pub use handlers::{create_order, get_order, list_orders, queue_consumer, reconcile, ReconcileReport};
 
-/// Default of `RECONCILE_AFTER_SECS`: three times the workflow's `TimeoutSeconds`.
-pub const DEFAULT_RECONCILE_AFTER_SECS: u64 = 900;
+/// Default of `RECONCILE_AFTER_SECS`. The latest an execution can still be running is the queue's
+/// whole redelivery window (5 receives x 180 s visibility = 900 s) plus the workflow's
+/// `TimeoutSeconds` (300 s): 1200 s. 1800 s leaves a margin.
+pub const DEFAULT_RECONCILE_AFTER_SECS: u64 = 1800;
 
 #[derive(Clone, Debug)]
 pub struct OrderConfig {
@@ -35,9 +37,10 @@ pub struct OrderConfig {
     pub email_from: String,
     /// `ALERTS_TOPIC_ARN`: where the reconciler reports an order it gave up on.
     pub alerts_topic_arn: String,
-    /// `RECONCILE_AFTER_SECS` (default 900): an order still pending this long after it was
-    /// created (or last re-driven) is re-driven. Must exceed the workflow's `TimeoutSeconds`
-    /// (300), so every execution for the order has ended by then.
+    /// `RECONCILE_AFTER_SECS` (default [`DEFAULT_RECONCILE_AFTER_SECS`]): an order still pending
+    /// this long after it was created (or last re-driven) is re-driven. Must exceed the queue's
+    /// redelivery window plus the workflow's `TimeoutSeconds`, so every execution for the order
+    /// has ended by then (a late one could otherwise send a second email; stock stays safe).
     pub reconcile_after: Duration,
 }
 
