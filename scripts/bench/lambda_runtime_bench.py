@@ -18,12 +18,11 @@ import statistics
 import subprocess
 import threading
 import time
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from local_api import PASSWORD, ROOT, approved_product, call, pct, sign_up
 
 
 class RuntimeApi:
@@ -120,44 +119,14 @@ def s3_event(bucket, key):
                                 "object": {"key": key, "size": 3}}}]}
 
 
-def api(base, method, path, body=None, token=None):
-    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
 def fixtures(stack):
     """Users, an approved product and an order, made through the running local stack's API."""
     base = stack["apiUrl"]
-    pw = "Str0ng!Passw0rd"
-    run = uuid.uuid4().hex[:8]
-    email = f"bench-{run}@example.com"
-    name = f"Bench User {run}"
-    api(base, "POST", "/auth/sign-up", {"email": email, "fullName": name, "password": pw})
-    api(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})
-    subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    _, signed = api(base, "POST", "/auth/sign-in", {"email": email, "password": pw})
-    tokens = signed["tokens"]
-    idt = tokens["IdToken"]
-    _, up = api(base, "POST", "/product/get-upload-url", {"fileName": "b.png", "fileType": "image/png", "productName": "Bench",
-                                                        "productPrice": 10, "description": "d", "quantity": 1000000, "category": "Bench"}, idt)
-    req = urllib.request.Request(up["uploadUrl"], method="PUT", data=b"png")
-    req.add_header("content-type", "image/png")
-    urllib.request.urlopen(req).read()
-    for _ in range(100):
-        s, _ = api(base, "POST", "/product/approve-product", {"id": up["productId"]}, idt)
-        if s == 200:
-            break
-        time.sleep(0.2)
-    _, order = api(base, "POST", "/order/create-order", {"id": up["productId"], "quantity": 1}, idt)
-    return {"email": email, "name": name, "password": pw, "tokens": tokens, "product": up["productId"],
-            "order": order["orderId"], "sub": "bench-sub", "run": run}
+    email, name, tokens = sign_up(base, "bench", admin=True)
+    product = approved_product(base, tokens["IdToken"], "Bench", 1_000_000, price=10)
+    _, order = call(base, "POST", "/order/create-order", {"id": product, "quantity": 1}, tokens["IdToken"])
+    return {"email": email, "name": name, "password": PASSWORD, "tokens": tokens, "product": product,
+            "order": order["orderId"], "sub": "bench-sub", "run": uuid.uuid4().hex[:8]}
 
 
 def events_for(stack, fx):
@@ -210,11 +179,6 @@ def environment(stack):
         "EMAIL_FROM": stack["emailFrom"], "ALERTS_TOPIC_ARN": stack["alertsTopicArn"],
     }
     return base
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def bench(binary, event, env, cold, warm):

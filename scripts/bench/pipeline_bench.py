@@ -12,45 +12,13 @@ that long for the reconciler to decide them (start the runner with a short sched
 import argparse
 import json
 import statistics
-from collections import Counter
-import subprocess
 import time
-import urllib.request
-import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import boto3
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def call(base, method, path, body=None, token=None):
-    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
-def user(base, admin=False):
-    run = uuid.uuid4().hex[:8]
-    email, pw = f"pipe-{run}@example.com", "Str0ng!Passw0rd"
-    call(base, "POST", "/auth/sign-up", {"email": email, "fullName": f"Pipe {run}", "password": pw})
-    call(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})
-    if admin:
-        subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    _, b = call(base, "POST", "/auth/sign-in", {"email": email, "password": pw})
-    return b["tokens"]["IdToken"]
-
-
-def pct(v, p):
-    v = sorted(v)
-    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+from local_api import ROOT, approved_product, call, pct, sign_up
 
 
 def main():
@@ -62,18 +30,9 @@ def main():
     a = ap.parse_args()
     stack = json.loads((ROOT / ".local/stack.json").read_text())
     base = stack["apiUrl"]
-    admin = user(base, admin=True)
-    _, up = call(base, "POST", "/product/get-upload-url", {"fileName": "p.png", "fileType": "image/png", "productName": "Pipe",
-                                                         "productPrice": 5, "description": "d", "quantity": a.stock, "category": "Bench"}, admin)
-    req = urllib.request.Request(up["uploadUrl"], method="PUT", data=b"png")
-    req.add_header("content-type", "image/png")
-    urllib.request.urlopen(req).read()
-    pid = up["productId"]
-    for _ in range(200):
-        if call(base, "POST", "/product/approve-product", {"id": pid}, admin)[0] == 200:
-            break
-        time.sleep(0.1)
-    buyers = [user(base) for _ in range(a.concurrency)]
+    admin = sign_up(base, "pipe", admin=True)[2]["IdToken"]
+    pid = approved_product(base, admin, "Pipe", a.stock)
+    buyers = [sign_up(base, "pipe")[2]["IdToken"] for _ in range(a.concurrency)]
 
     def order(i):
         tok = buyers[i % len(buyers)]

@@ -1,0 +1,57 @@
+"""What the benchmarks share: calls to the running local stack's API, test users, an approved
+product, and the percentile they report. Import it from a script in this directory."""
+import json
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "Str0ng!Passw0rd"
+
+
+def call(base, method, path, body=None, token=None):
+    """(status, parsed JSON body) of one API call; HTTP errors are answers, not exceptions."""
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def sign_up(base, prefix, admin=False):
+    """A confirmed user (in the admins group if `admin`), signed in: (email, full name, tokens)."""
+    run = uuid.uuid4().hex[:8]
+    email, name = f"{prefix}-{run}@example.com", f"{prefix.capitalize()} User {run}"
+    call(base, "POST", "/auth/sign-up", {"email": email, "fullName": name, "password": PASSWORD})
+    call(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})  # moto accepts any code
+    if admin:
+        subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    _, signed = call(base, "POST", "/auth/sign-in", {"email": email, "password": PASSWORD})
+    return email, name, signed["tokens"]
+
+
+def approved_product(base, admin_token, name, quantity, price=5):
+    """Uploads a product with its image and approves it (once the image event has landed): its id."""
+    _, up = call(base, "POST", "/product/get-upload-url", {"fileName": "p.png", "fileType": "image/png", "productName": name,
+                                                         "productPrice": price, "description": "d", "quantity": quantity,
+                                                         "category": "Bench"}, admin_token)
+    req = urllib.request.Request(up["uploadUrl"], method="PUT", data=b"png")
+    req.add_header("content-type", "image/png")
+    urllib.request.urlopen(req).read()
+    for _ in range(200):
+        if call(base, "POST", "/product/approve-product", {"id": up["productId"]}, admin_token)[0] == 200:
+            break
+        time.sleep(0.1)
+    return up["productId"]
+
+
+def pct(values, p):
+    """The p-th percentile (nearest rank)."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
