@@ -28,6 +28,9 @@ for stage in dev staging prod; do
   cfn-lint --ignore-checks W3005 -- cdk.out/"$stage"/*.template.json
 done
 
+echo "== cost model: ours at most half of the original per order, without SES"
+python3 scripts/bench/cost_model.py --check-half | tail -2
+
 echo "== asl-validator"
 for f in stepfunctions/*.asl.json; do
   npx --no-install asl-validator --json-path "$f"

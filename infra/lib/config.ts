@@ -17,7 +17,11 @@ export interface StageConfig {
   readonly corsOrigin: string;
   readonly architecture: Architecture;
   readonly memoryMb: number;
-  /** STANDARD: exactly-once step execution, full history. EXPRESS: cheaper at volume, at-least-once. */
+  /**
+   * EXPRESS (default): about $1 per million executions instead of $25 per million transitions;
+   * at-least-once, which the workflow is built for (every decision is a conditional write that
+   * names its execution). STANDARD: exactly-once steps and 90 days of execution history.
+   */
   readonly workflowType: 'STANDARD' | 'EXPRESS';
   readonly cleanupEveryMinutes: number;
   readonly cleanupMaxAgeSeconds: number;
@@ -40,7 +44,7 @@ const defaults: StageValues = {
   corsOrigin: '*',
   architecture: 'arm64',
   memoryMb: 256,
-  workflowType: 'STANDARD',
+  workflowType: 'EXPRESS',
   cleanupEveryMinutes: 2,
   cleanupMaxAgeSeconds: 3600,
   uploadUrlExpiresSeconds: 300,

@@ -112,7 +112,7 @@ describe('the CDK app', () => {
         shop.order,
         ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'states:StartExecution'],
       ],
-      'order/reconcile': [shop.order, ['dynamodb:Query', 'dynamodb:UpdateItem', 'sns:Publish', 'states:StartExecution']],
+      'order/reconcile': [shop.order, ['dynamodb:Query', 'dynamodb:UpdateItem', 'ses:SendEmail', 'sns:Publish', 'states:StartExecution']],
     };
     const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));
     assert.deepEqual(Object.keys(expected).sort(), declared.sort(), 'every declared function has an expectation');
@@ -177,12 +177,70 @@ describe('the CDK app', () => {
     assert.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures']);
   });
 
-  it('builds the state machine from the ASL file with substitutions, logging ALL and tracing', () => {
+  it('builds an Express state machine from the ASL file with substitutions, error logs without execution data, tracing', () => {
     const [, sm] = ofType(shop.order, 'AWS::StepFunctions::StateMachine')[0];
-    assert.equal(sm.Properties.StateMachineType, 'STANDARD');
-    assert.equal(sm.Properties.LoggingConfiguration.Level, 'ALL');
+    assert.equal(sm.Properties.StateMachineType, 'EXPRESS');
+    assert.equal(sm.Properties.LoggingConfiguration.Level, 'ERROR');
+    assert.equal(sm.Properties.LoggingConfiguration.IncludeExecutionData, false);
     assert.equal(sm.Properties.TracingConfiguration.Enabled, true);
     assert.deepEqual(Object.keys(sm.Properties.DefinitionSubstitutions).sort(), ['AlertsTopicArn', 'OrdersTable', 'ProductsTable', 'Sender']);
+    const standard = buildShop(new App({ context: { allowMissingCode: 'true', workflowType: 'STANDARD', 'aws:cdk:bundling-stacks': [] } }), 'dev');
+    assert.equal(ofType(standard.order, 'AWS::StepFunctions::StateMachine')[0][1].Properties.StateMachineType, 'STANDARD');
+  });
+
+  it('grants the workflow role exactly what the ASL tasks call, on the resources they name', () => {
+    const asl = JSON.parse(readFileSync(join(REPO_ROOT, 'stepfunctions', 'order-processing.asl.json'), 'utf8'));
+    const [, sm] = ofType(shop.order, 'AWS::StepFunctions::StateMachine')[0];
+    const subs = sm.Properties.DefinitionSubstitutions;
+    const sub = (v: string) => subs[/^\$\{(\w+)\}$/.exec(v)?.[1] ?? ''];
+    /** Does the grant's resource (an ARN expression) name the table whose name expression is given? */
+    const isTable = (nameExpr: any) => (arn: any): boolean => {
+      if (nameExpr?.Ref) return arn?.['Fn::GetAtt']?.[0] === nameExpr.Ref && arn['Fn::GetAtt'][1] === 'Arn';
+      const ref = /^(.*):ExportsOutputRef(.+)[0-9A-F]{8}$/.exec(nameExpr?.['Fn::ImportValue'] ?? '');
+      const att = /^(.*):ExportsOutputFnGetAtt(.+)Arn[0-9A-F]{8}$/.exec(arn?.['Fn::ImportValue'] ?? '');
+      return !!ref && !!att && ref[1] === att[1] && ref[2] === att[2];
+    };
+    const needed: { what: string; action: string; matches: (arn: any) => boolean }[] = [];
+    const ddbAction = (api: string) => `dynamodb:${api[0].toUpperCase()}${api.slice(1)}`;
+    for (const [name, st] of Object.entries<any>(asl.States)) {
+      if (st.Type !== 'Task') continue;
+      const [, service, api] = /^arn:aws:states:::(?:aws-sdk:)?([a-z0-9]+):([A-Za-z]+)$/.exec(st.Resource) ?? [];
+      const p = st.Parameters;
+      if (service === 'dynamodb' && api === 'transactWriteItems') {
+        for (const item of p.TransactItems) {
+          const [kind, body] = Object.entries<any>(item)[0];
+          const action = { Update: 'dynamodb:UpdateItem', Put: 'dynamodb:PutItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem' }[kind];
+          assert.ok(action, `${name}: ${kind}`);
+          needed.push({ what: `${name} ${kind} ${body.TableName}`, action, matches: isTable(sub(body.TableName)) });
+        }
+      } else if (service === 'dynamodb') {
+        needed.push({ what: `${name} ${p.TableName}`, action: ddbAction(api), matches: isTable(sub(p.TableName)) });
+      } else if (service === 'sesv2' && api === 'sendEmail') {
+        const sender = sub(p.FromEmailAddress);
+        needed.push({ what: name, action: 'ses:SendEmail', matches: (arn) => JSON.stringify(arn).includes(`:identity/${sender}`) });
+      } else if (service === 'sns' && api === 'publish') {
+        needed.push({ what: name, action: 'sns:Publish', matches: (arn) => JSON.stringify(arn) === JSON.stringify(sub(p.TopicArn)) });
+      } else {
+        assert.fail(`${name}: no IAM mapping for ${st.Resource}`);
+      }
+    }
+    const roleId = sm.Properties.RoleArn['Fn::GetAtt'][0];
+    const grants: { action: string; resource: any }[] = [];
+    for (const [, pol] of ofType(shop.order, 'AWS::IAM::Policy')) {
+      if (!pol.Properties.Roles.some((r: any) => r.Ref === roleId)) continue;
+      for (const st of pol.Properties.PolicyDocument.Statement) {
+        for (const action of [st.Action].flat()) {
+          if (action.startsWith('logs:') || action.startsWith('xray:')) continue;
+          for (const resource of [st.Resource].flat()) grants.push({ action, resource });
+        }
+      }
+    }
+    for (const n of needed) {
+      assert.ok(grants.some((g) => g.action === n.action && n.matches(g.resource)), `the workflow role lacks ${n.action} for ${n.what}`);
+    }
+    for (const g of grants) {
+      assert.ok(needed.some((n) => n.action === g.action && n.matches(g.resource)), `the workflow role grants ${g.action} on ${JSON.stringify(g.resource)}, which no task uses`);
+    }
   });
 
   it('re-drives stuck orders only after every execution for them has timed out, on a schedule', () => {

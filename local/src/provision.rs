@@ -443,12 +443,13 @@ pub fn account_of(arn: &str) -> Result<&str, ProvisionError> {
         .ok_or_else(|| fail("account id", format!("not an ARN: {arn}")))
 }
 
-/// A Standard state machine from an ASL definition; answers its ARN.
+/// A state machine from an ASL definition, Standard or Express (the stage default); answers its ARN.
 pub async fn state_machine(
     sdk: &SdkConfig,
     name: &str,
     definition: &str,
     account: &str,
+    kind: aws_sdk_sfn::types::StateMachineType,
 ) -> Result<String, ProvisionError> {
     let role = format!("arn:aws:iam::{account}:role/{name}-role");
     let out = aws_sdk_sfn::Client::new(sdk)
@@ -456,6 +457,7 @@ pub async fn state_machine(
         .name(name)
         .definition(definition)
         .role_arn(role)
+        .r#type(kind)
         .send()
         .await
         .map_err(|e| fail(format!("state machine {name}"), e))?;

@@ -114,6 +114,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         cleanup_max_age: opts.cleanup_max_age,
         reconcile_after: opts.reconcile_after,
         order_max_receives: 5,
+        workflow_type: aws_sdk_sfn::types::StateMachineType::Express,
     };
     let state_file = opts.state_dir.join("stack.json");
     if opts.reset {

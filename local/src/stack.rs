@@ -50,6 +50,8 @@ pub struct LocalSettings {
     pub cleanup_max_age: Duration,
     pub reconcile_after: Duration,
     pub order_max_receives: u32,
+    /// The order workflow's type: Express, as the CDK app's default stage configuration.
+    pub workflow_type: aws_sdk_sfn::types::StateMachineType,
 }
 
 /// Creates every resource of the backend on the emulator.
@@ -84,7 +86,14 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
         ],
     )?;
     let account = provision::account_of(&alerts_topic_arn)?.to_owned();
-    let state_machine_arn = provision::state_machine(&sdk, &n("order-processing"), &definition, &account).await?;
+    let state_machine_arn = provision::state_machine(
+        &sdk,
+        &n("order-processing"),
+        &definition,
+        &account,
+        s.workflow_type.clone(),
+    )
+    .await?;
     Ok(StackInfo {
         api_url: s.api_url.clone(),
         emulator_endpoint: emu.endpoint.clone(),

@@ -1,88 +1,158 @@
 #!/usr/bin/env python3
-"""AWS list-price cost per 1 million orders, from the measured numbers.
+"""AWS list-price cost per 1 million orders: the original design and ours, side by side.
 
-Usage: python3 scripts/bench/cost_model.py [--lambda-json target/bench/lambda.json] [--memory-mb 256]
-Every input is printed with where it comes from. Prices: us-east-1 list prices, arm64 Lambda, as
-published on the AWS pricing pages (2026); update PRICES when they change.
+Usage: python3 scripts/bench/cost_model.py [--lambda-json target/bench/lambda.json] [--products 1000]
+       [--workflow STANDARD|EXPRESS] [--check-half]
+
+Every line is counted calls x list prices, and says where its numbers come from. Prices:
+us-east-1 list prices (2026); update PRICES when they change. Ours: the default stage
+configuration (infra/lib/config.ts: Express workflow, arm64, 256 MB, X-Ray tracing on). The
+original: the seed's Serverless services (Node 22 on x86_64 at the Serverless default of 1024 MB;
+placeOrder calls the product service's HTTP API, whose handler scans the whole products table; SQS;
+processOrder starts a Standard workflow of one Lambda task, updateOrderStatus, and a Pass state).
+--check-half exits 1 unless ours, without SES, costs at most half of the original's.
 """
 import argparse
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 
 PRICES = {
     "api_gateway_http_per_million": 1.00,           # HTTP API, first 300M requests/month
     "lambda_requests_per_million": 0.20,
     "lambda_arm64_gb_second": 0.0000133334,
+    "lambda_x86_gb_second": 0.0000166667,
     "sqs_standard_per_million_requests": 0.40,
     "dynamodb_on_demand_per_million_wru": 0.625,
     "dynamodb_on_demand_per_million_rru": 0.125,
     "sfn_standard_per_thousand_transitions": 0.025,
     "sfn_express_per_million_requests": 1.00,
-    "sfn_express_gb_second": 0.00001667,
+    "sfn_express_gb_second": 0.00001667,            # billed in 64 MB, 100 ms steps
     "ses_per_thousand_emails": 0.10,
+    "xray_per_million_traces": 5.00,
+    "cloudwatch_logs_per_gb_ingested": 0.50,
 }
+M = 1_000_000
 
 
 def billed_ms(samples_s):
     return math.ceil(statistics.median(samples_s) * 1000)  # Lambda bills per 1 ms
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--lambda-json", default="target/bench/lambda.json")
-    ap.add_argument("--memory-mb", type=int, default=256)
-    ap.add_argument("--consumer-batch", type=float, default=1.0, help="orders per consumer invocation (1 = worst case, up to 10)")
-    ap.add_argument("--workflow-seconds", type=float, default=0.3)
-    ap.add_argument("--reconcile-every-minutes", type=float, default=5)
-    a = ap.parse_args()
-    measured = {}
-    p = Path(a.lambda_json)
-    if p.exists():
-        data = json.loads(p.read_text())
-        measured = {k: billed_ms(v["warm"]) for k, v in data.items()}
+def per_million(price_per_unit_million, units):
+    return units * price_per_unit_million
+
+
+def lambda_gbs(ms, memory_mb):
+    return ms / 1000 * memory_mb / 1024
+
+
+def logs(bytes_per_order):
+    return bytes_per_order * M / 1024**3 * PRICES["cloudwatch_logs_per_gb_ingested"]
+
+
+def ours(a, measured):
+    """Rows (item, basis, $ per 1M orders) of our order path, by design."""
     create_ms = measured.get("order-create-order", 50)
     consumer_ms = measured.get("order-queue-consumer", 30)
     src = f"warm p50 from {a.lambda_json}" if measured else "assumed (run lambda_runtime_bench.py --json first)"
-    gb = a.memory_mb / 1024
-    rows = []
-    M = 1_000_000
-    rows.append(("API Gateway HTTP API", "1 request (POST /create-order)", PRICES["api_gateway_http_per_million"]))
-    lam_req = 1 + 1 / a.consumer_batch
-    lam_gbs = (create_ms + consumer_ms / a.consumer_batch) / 1000 * gb
-    rows.append(("Lambda requests", f"{lam_req:g} invocations (create-order + consumer/{a.consumer_batch:g})", lam_req * PRICES["lambda_requests_per_million"]))
-    rows.append(("Lambda duration (arm64)", f"create-order {create_ms} ms + consumer {consumer_ms} ms at {a.memory_mb} MB ({src})", lam_gbs * M * PRICES["lambda_arm64_gb_second"]))
-    rows.append(("SQS", "3 requests: send, receive, delete (receive/delete batch up to 10)", 3 * PRICES["sqs_standard_per_million_requests"]))
-    # Items < 1 KB. Transactional writes cost 2 WRU per item; a GSI write is a plain write, and an
-    # update that changes an index key costs that index 2 (delete + put).
+    invocations = 1 + 1 / a.consumer_batch
+    rows = [
+        ("API Gateway HTTP API", "1 request (POST /create-order)", PRICES["api_gateway_http_per_million"]),
+        ("Lambda requests", f"{invocations:g} (create-order + consumer/{a.consumer_batch:g})", invocations * PRICES["lambda_requests_per_million"]),
+        ("Lambda duration", f"arm64 {a.memory_mb} MB: create-order {create_ms} ms + consumer {consumer_ms} ms ({src})",
+         lambda_gbs(create_ms + consumer_ms / a.consumer_batch, a.memory_mb) * M * PRICES["lambda_arm64_gb_second"]),
+        ("SQS", "3 requests: send, receive, delete", 3 * PRICES["sqs_standard_per_million_requests"]),
+    ]
+    # Items < 1 KB. A transactional write costs 2 WRU per item; a GSI write is a plain write, and an
+    # update that changes an index key costs that index 2 (delete + put). `decidedBy` rides on the
+    # order update the transaction makes anyway.
     writes = [
         ("order put", 1), ("its byCustomer entry", 1), ("its byStatus entry", 1),
         ("transaction: product + order update", 2 * 2),
-        ("product byStatus + approvedByCategory entries (quantity changed)", 2),
-        ("order byCustomer entry (status changed)", 1), ("order byStatus entry moved pending -> shipping", 2),
+        ("product byStatus + approvedByCategory entries", 2),
+        ("order byCustomer entry", 1), ("order byStatus entry pending -> shipping", 2),
     ]
     wru = sum(n for _, n in writes)
-    rows.append(("DynamoDB writes", f"{wru} WRU: " + ", ".join(f"{what} ({n})" for what, n in writes), wru * PRICES["dynamodb_on_demand_per_million_wru"]))
-    rows.append(("DynamoDB reads", "2 RRU: strongly consistent product reads (create-order, CheckStock)", 2 * PRICES["dynamodb_on_demand_per_million_rru"]))
-    std = 4 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]
-    rows.append(("Step Functions Standard", "4 state transitions on the happy path (CheckStock, EnoughStock, ReserveStock, ShippingEmail)", std))
+    rows.append(("DynamoDB writes", f"{wru} WRU: " + ", ".join(f"{w} ({n})" for w, n in writes), wru * PRICES["dynamodb_on_demand_per_million_wru"]))
+    rows.append(("DynamoDB reads", "2 RRU: strongly consistent product reads (create-order GetItem, CheckStock query); independent of the catalog size", 2 * PRICES["dynamodb_on_demand_per_million_rru"]))
+    transitions = 5  # CheckInput, CheckStock, EnoughStock, ReserveStock, ShippingEmail
+    if a.workflow == "EXPRESS":
+        chunks = math.ceil(a.workflow_seconds * 10) / 10
+        wf = PRICES["sfn_express_per_million_requests"] + M * chunks * (64 / 1024) * PRICES["sfn_express_gb_second"]
+        rows.append(("Step Functions Express", f"1 execution, {chunks:g} s at 64 MB (logs: ERROR level, nothing on success)", wf))
+    else:
+        rows.append(("Step Functions Standard", f"{transitions} state transitions on the happy path", transitions * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]))
+    rows.append(("X-Ray", "at most 1 trace per order (create-order -> queue -> workflow share it; default sampling 1/s + 5 %, counted as every order)", PRICES["xray_per_million_traces"]))
+    rows.append(("CloudWatch Logs", f"{a.our_log_bytes} B per order: platform lines of 2 invocations + our JSON lines", logs(a.our_log_bytes)))
     rows.append(("SES", "2 emails (confirmation + shipping)", 2 * M / 1000 * PRICES["ses_per_thousand_emails"]))
-    total_std = sum(r[2] for r in rows)
-    express = PRICES["sfn_express_per_million_requests"] + M * a.workflow_seconds * (64 / 1024) * PRICES["sfn_express_gb_second"]
-    print("| item | per order | $ per 1M orders |")
-    print("|---|---|---:|")
-    for name, basis, cost in rows:
-        print(f"| {name} | {basis} | {cost:,.2f} |")
-    print(f"| **total (Standard workflow)** | | **{total_std:,.2f}** |")
-    print(f"| Step Functions Express instead | 1 request + {a.workflow_seconds} s at 64 MB | {express:,.2f} |")
-    print(f"| **total (Express workflow)** | | **{total_std - std + express:,.2f}** |")
-    print(f"| total without SES (the one cost not ours) | Standard | {total_std - rows[-1][2]:,.2f} |")
+    return rows
+
+
+def original(a):
+    """Rows of the seed's order path at a catalog of `a.products` products."""
+    ms = a.original_ms
+    gbs = lambda_gbs(sum(ms.values()), 1024)
+    scan_kb = a.products * a.product_item_bytes / 1024
+    scan_rru = math.ceil(scan_kb / 4) * 0.5  # eventually consistent scan: 0.5 RRU per 4 KB read
+    return [
+        ("API Gateway HTTP API", "2 requests (POST /create-order; placeOrder's GET /approve-products)", 2 * PRICES["api_gateway_http_per_million"]),
+        ("Lambda requests", "4 (placeOrder, getApprovedProducts, processOrder, updateOrderStatus)", 4 * PRICES["lambda_requests_per_million"]),
+        ("Lambda duration", "x86_64 1024 MB: " + ", ".join(f"{k} {v} ms" for k, v in ms.items()) + " (assumed warm Node 22 durations)",
+         gbs * M * PRICES["lambda_x86_gb_second"]),
+        ("SQS", "3 requests: send, receive, delete", 3 * PRICES["sqs_standard_per_million_requests"]),
+        ("DynamoDB writes", "2 WRU: order put, status update (no indexes)", 2 * PRICES["dynamodb_on_demand_per_million_wru"]),
+        ("DynamoDB reads", f"{scan_rru:g} RRU: a full scan of {a.products:,} products x {a.product_item_bytes} B, eventually consistent", scan_rru * PRICES["dynamodb_on_demand_per_million_rru"]),
+        ("Step Functions Standard", "2 state transitions (updateOrderStatus task, Pass)", 2 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]),
+        ("X-Ray", "off (Serverless default)", 0.0),
+        ("CloudWatch Logs", f"{a.original_log_bytes} B per order: platform lines of 4 invocations", logs(a.original_log_bytes)),
+        ("SES", "1 email (now shipping)", 1 * M / 1000 * PRICES["ses_per_thousand_emails"]),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lambda-json", default="target/bench/lambda.json")
+    ap.add_argument("--memory-mb", type=int, default=256, help="our functions' memory (dev and staging default)")
+    ap.add_argument("--consumer-batch", type=float, default=1.0, help="orders per consumer invocation (1 = worst case, up to 10)")
+    ap.add_argument("--workflow", choices=["EXPRESS", "STANDARD"], default="EXPRESS")
+    ap.add_argument("--workflow-seconds", type=float, default=0.3)
+    ap.add_argument("--products", type=int, default=1000, help="catalog size: the original scans it on every order")
+    ap.add_argument("--product-item-bytes", type=int, default=400)
+    ap.add_argument("--our-log-bytes", type=int, default=1200)
+    ap.add_argument("--original-log-bytes", type=int, default=1400)
+    ap.add_argument("--reconcile-every-minutes", type=float, default=5)
+    ap.add_argument("--check-half", action="store_true")
+    a = ap.parse_args()
+    a.original_ms = {"placeOrder": 250, "getApprovedProducts": 150, "processOrder": 60, "updateOrderStatus": 40}
+    measured = {}
+    p = Path(a.lambda_json)
+    if p.exists():
+        measured = {k: billed_ms(v["warm"]) for k, v in json.loads(p.read_text()).items()}
+
+    o, u = original(a), ours(a, measured)
+    print(f"Per 1 million orders, catalog of {a.products:,} products; ours with a {a.workflow} workflow.\n")
+    print("| item | original: per order | $ | ours: per order | $ |")
+    print("|---|---|---:|---|---:|")
+    for (name, ob, oc), (_, ub, uc) in zip(o, u):
+        print(f"| {name} | {ob} | {oc:,.2f} | {ub} | {uc:,.2f} |")
+    total_o, total_u = sum(r[2] for r in o), sum(r[2] for r in u)
+    no_ses_o, no_ses_u = total_o - o[-1][2], total_u - u[-1][2]
+    print(f"| **total** | | **{total_o:,.2f}** | | **{total_u:,.2f}** |")
+    print(f"| **total without SES** | | **{no_ses_o:,.2f}** | | **{no_ses_u:,.2f}** |")
+    ratio = no_ses_u / no_ses_o
+    print(f"\nOurs without SES: {ratio:.2f} x the original's (goal: at most 0.50).")
     runs = 30 * 24 * 60 / a.reconcile_every_minutes
     reconcile_ms = measured.get("order-reconcile", 10)
-    fixed = runs * (PRICES["lambda_requests_per_million"] / M + reconcile_ms / 1000 * gb * PRICES["lambda_arm64_gb_second"]
+    fixed = runs * (PRICES["lambda_requests_per_million"] / M
+                    + lambda_gbs(reconcile_ms, a.memory_mb) * PRICES["lambda_arm64_gb_second"]
                     + 0.5 * PRICES["dynamodb_on_demand_per_million_rru"] / M)
-    print(f"| reconciler, fixed per month whatever the volume | {runs:,.0f} runs x (1 invocation, {reconcile_ms} ms, 1 eventually consistent index query) | {fixed:,.4f} |")
+    print(f"Reconciler, fixed per month whatever the volume: {runs:,.0f} runs x (1 invocation, {reconcile_ms} ms, 1 index query) = ${fixed:,.4f}.")
+    if a.check_half and ratio > 0.5:
+        print("FAIL: ours costs more than half of the original per order", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

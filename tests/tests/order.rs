@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sfn::types::StateMachineType;
 use order::model::OrderStatus;
 use order::{OrderConfig, Orders};
 use product::model::{Product, Status};
@@ -27,6 +28,12 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_of(StateMachineType::Standard).await
+}
+
+/// The pipeline with its workflow of `kind` (the stage default is Express; Standard keeps
+/// execution names unique, which some tests count on).
+async fn fixture_of(kind: StateMachineType) -> Fixture {
     let sdk = sdk().await;
     let products = unique("products");
     let orders = unique("orders");
@@ -55,7 +62,7 @@ async fn fixture() -> Fixture {
     )
     .unwrap();
     let account = provision::account_of(&topic).unwrap().to_owned();
-    let sm = provision::state_machine(&sdk, &unique("order-processing"), &definition, &account)
+    let sm = provision::state_machine(&sdk, &unique("order-processing"), &definition, &account, kind)
         .await
         .unwrap();
     let config = OrderConfig {
@@ -606,9 +613,9 @@ async fn a_poison_message_ends_in_the_dead_letter_queue() {
 }
 
 #[tokio::test]
-async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
+async fn an_unrecoverable_error_fails_the_order_emails_the_customer_and_raises_an_alert() {
     let f = fixture().await;
-    let (_, _, id) = f.one_order(5, 1).await;
+    let (_, buyer, id) = f.one_order(5, 1).await;
     // An error no retry can fix: the products table is gone (a broken deployment).
     f.svc
         .db
@@ -622,6 +629,8 @@ async fn an_unrecoverable_error_fails_the_order_and_raises_an_alert() {
     let alerts = receive(&sdk().await, &f.alerts, 1, Duration::from_secs(10)).await;
     assert_eq!(alerts.len(), 1);
     assert!(alerts[0].starts_with(&format!("Order {id} failed")), "{alerts:?}");
+    let mails = emails_eventually(&buyer.email, |s| s.ends_with("could not be processed")).await;
+    assert!(mails.iter().all(|m| !m.subject.contains("shipping")), "{mails:?}");
     let started = Instant::now();
     loop {
         let status = f.executions().await[0].status().as_str().to_owned();
@@ -714,9 +723,9 @@ async fn an_order_left_pending_by_an_ended_execution_is_redriven_once_under_a_ne
 }
 
 #[tokio::test]
-async fn an_order_still_pending_after_three_redrives_is_marked_failed_and_alerted() {
+async fn an_order_still_pending_after_three_redrives_is_marked_failed_emailed_and_alerted() {
     let f = fixture().await;
-    let (product, _, id) = f.one_order(5, 1).await;
+    let (product, buyer, id) = f.one_order(5, 1).await;
     f.age(&id, Duration::from_secs(7200), Some((3, Duration::from_secs(3000))))
         .await;
 
@@ -731,6 +740,14 @@ async fn an_order_still_pending_after_three_redrives_is_marked_failed_and_alerte
     );
     assert!(f.executions().await.is_empty());
     assert_eq!(f.stock(&product).await, 5);
+    let mails = emails_eventually(&buyer.email, |s| s == "Your order of gucci could not be processed").await;
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.subject.ends_with("could not be processed"))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -749,4 +766,40 @@ async fn recent_and_recently_redriven_orders_are_left_alone() {
     assert_eq!((redriven_recently.items_read, redriven_recently.redriven), (1, 0));
     assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
     assert!(f.executions().await.is_empty());
+}
+
+#[tokio::test]
+async fn on_express_one_order_run_three_times_under_different_names_moves_stock_once_and_emails_once() {
+    let f = fixture_of(StateMachineType::Express).await;
+    let (product, buyer, id) = f.one_order(5, 2).await;
+    // Express keeps no names and runs at least once: a redelivered message, a re-drive and a
+    // duplicate run each start a full execution of the same order.
+    let input = json!({
+        "orderId": id, "productId": product, "productName": "gucci", "quantity": 2,
+        "customerEmail": buyer.email, "attempt": 0
+    });
+    let sfn = aws_sdk_sfn::Client::new(&sdk().await);
+    for name in ["a", "b", "c"] {
+        sfn.start_execution()
+            .state_machine_arn(&f.svc.config.state_machine_arn)
+            .name(format!("{id}-{name}"))
+            .input(input.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    // And the queue delivers the order's message: a fourth execution (Express never answers
+    // ExecutionAlreadyExists, so the consumer just starts it).
+    assert_eq!(f.drain_queue().await, 1);
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    emails_eventually(&buyer.email, |s| s == "gucci now shipping").await;
+    // Let the slower executions finish too before counting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(f.stock(&product).await, 3);
+    let shipping = emails_to(&buyer.email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject == "gucci now shipping")
+        .count();
+    assert_eq!(shipping, 1);
 }

@@ -168,8 +168,10 @@ async fn confirm_by_email(o: &Orders, order: &Order) {
     }
 }
 
-/// SQS batch: one execution per order, named by the order id. A redelivered message finds its
-/// execution already there, which counts as done. Failed records are reported individually so
+/// SQS batch: one execution per order, named by the order id. Under a Standard workflow a
+/// redelivered message finds its execution already there, which counts as done; under Express it
+/// starts another, which the workflow's conditional writes make harmless (stock moves once, one
+/// email). Failed records are reported individually so
 /// the rest of the batch is not retried; after the queue's max receives they go to the DLQ.
 pub async fn queue_consumer(o: &Orders, event: SqsEvent) -> Result<SqsBatchResponse, Error> {
     let mut response = SqsBatchResponse::default();
@@ -211,7 +213,8 @@ async fn start_execution(o: &Orders, m: &OrderMessage) -> bool {
 
 enum Started {
     New,
-    /// An execution of that name exists (running or ended): Standard workflows keep names unique.
+    /// An execution of that name exists (running or ended): Standard workflows keep names unique
+    /// (Express ones never answer this).
     AlreadyExists,
 }
 
@@ -355,7 +358,7 @@ async fn redrive(o: &Orders, id: &str, cutoff: &str) -> Result<Redrive, Error> {
 }
 
 /// The order was re-driven [`MAX_REDRIVES`] times and is still pending: stop, mark it failed,
-/// tell operations (the same outcome as the workflow's own failure path).
+/// email the customer, tell operations (the same outcome as the workflow's own failure path).
 async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> {
     let marked =
         o.db.update_item()
@@ -371,6 +374,19 @@ async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> 
             .await;
     if conditional(marked)?.is_none() {
         return Ok(());
+    }
+    // The customer hears it from us, as from the workflow's own failure path; a lost email does
+    // not stop the alert.
+    let subject = format!("Your order of {} could not be processed", order.product_name);
+    let text = format!(
+        "Sorry, we could not process your order {} of {} x {}. You have not been charged.",
+        order.id, order.quantity, order.product_name
+    );
+    if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
+        .await
+        .is_err()
+    {
+        tracing::error!(order_id = %order.id, "failure email not sent");
     }
     o.sns
         .publish()

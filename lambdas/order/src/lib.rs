@@ -40,7 +40,7 @@ pub struct OrderConfig {
     /// `RECONCILE_AFTER_SECS` (default [`DEFAULT_RECONCILE_AFTER_SECS`]): an order still pending
     /// this long after it was created (or last re-driven) is re-driven. Must exceed the queue's
     /// redelivery window plus the workflow's `TimeoutSeconds`, so every execution for the order
-    /// has ended by then (a late one could otherwise send a second email; stock stays safe).
+    /// has ended by then (a late one would only find the order decided: stock and emails stay once).
     pub reconcile_after: Duration,
 }
 

@@ -1,0 +1,351 @@
+/**
+ * The order workflow under AWS semantics, not moto's: the real ASL file in aws-local-stepfunctions
+ * (a missing path is an uncatchable States.Runtime), every Task answered by an in-memory AWS that
+ * evaluates the expressions the workflow sends and raises AWS's error names. moto's run of the
+ * same file stays the integration test (tests/tests/order.rs).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FakeAws, Item } from './workflow/fake-aws.js';
+import { ALERTS, definition, executionArn, Outcome, run, SENDER, TABLES } from './workflow/run.js';
+
+const S = (s: string) => ({ S: s });
+const N = (n: number) => ({ N: String(n) });
+
+function product(aws: FakeAws, id: string, stock: number, approved = true): void {
+  aws.put(TABLES.products, { id: S(id), productName: S('gucci'), quantity: N(stock), isApproved: { BOOL: approved } });
+}
+
+function order(aws: FakeAws, id: string, productId: string, quantity: number, status = 'pending'): Record<string, unknown> {
+  aws.put(TABLES.orders, { id: S(id), productId: S(productId), quantity: N(quantity), status: S(status), customerEmail: S(`${id}@buyer.test`) });
+  return { orderId: id, productId, productName: 'gucci', quantity, customerEmail: `${id}@buyer.test`, attempt: 0 };
+}
+
+const stock = (aws: FakeAws, id: string) => Number((aws.get(TABLES.products, id)?.quantity as { N: string }).N);
+const status = (aws: FakeAws, id: string) => (aws.get(TABLES.orders, id)?.status as { S: string } | undefined)?.S;
+const decidedBy = (aws: FakeAws, id: string) => (aws.get(TABLES.orders, id)?.decidedBy as { S: string } | undefined)?.S;
+const subjects = (aws: FakeAws) => aws.emails.map((e) => e.subject);
+
+/** A shop with product p1 (stock 5) and order o1 (quantity 2, pending). */
+function shop(): { aws: FakeAws; input: Record<string, unknown> } {
+  const aws = new FakeAws();
+  product(aws, 'p1', 5);
+  return { aws, input: order(aws, 'o1', 'p1', 2) };
+}
+
+/** Ends well for the customer: exactly the emails listed, no alert. */
+function quiet(aws: FakeAws, expected: string[]): void {
+  assert.deepEqual(subjects(aws), expected);
+  assert.deepEqual(aws.alerts, []);
+}
+
+describe('the order workflow under AWS semantics', () => {
+  it('ships an order whose reservation succeeds: stock once, one email, decided by this execution', async () => {
+    const { aws, input } = shop();
+    const id = executionArn();
+    const out = await run(aws, input, { executionId: id });
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.deepEqual(out.path, ['CheckInput', 'CheckStock', 'EnoughStock', 'ReserveStock', 'ShippingEmail']);
+    assert.equal(status(aws, 'o1'), 'shipping');
+    assert.equal(decidedBy(aws, 'o1'), id);
+    assert.equal(stock(aws, 'p1'), 3);
+    quiet(aws, ['gucci now shipping']);
+    assert.deepEqual(aws.emails[0].to, ['o1@buyer.test']);
+  });
+
+  it('ships after TransactionConflict three times, with growing jittered waits', async () => {
+    const { aws, input } = shop();
+    aws.inject('ReserveStock', 'TransactionConflict', 3);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(status(aws, 'o1'), 'shipping');
+    assert.equal(stock(aws, 'p1'), 3);
+    quiet(aws, ['gucci now shipping']);
+    assert.equal(out.waits.length, 3);
+    const caps = [1, 2, 4];
+    out.waits.forEach((w, i) => assert.ok(w >= 1 && w <= caps[i], `wait ${i} = ${w}s, cap ${caps[i]}`));
+  });
+
+  it('leaves the order pending for the reconciler when conflicts never stop, within the time budget and quietly', async () => {
+    const { aws, input } = shop();
+    aws.inject('ReserveStock', 'TransactionConflict', 1000);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED', 'contention is not a failure: no page, no failed order');
+    assert.equal(out.path.at(-1), 'LeftForReconciler');
+    assert.equal(status(aws, 'o1'), 'pending');
+    assert.equal(stock(aws, 'p1'), 5);
+    quiet(aws, []);
+    assert.equal(out.waits.length, 8);
+    assert.equal(aws.calls.filter((c) => c === 'ReserveStock').length, 9);
+  });
+
+  it('keeps the worst case of backoff inside the execution timeout', () => {
+    const def = definition();
+    const plan: string = def.States.PlanBackoff.Parameters['seconds.$'];
+    const caps = (plan.match(/States\.Array\(([^)]*)\)/)?.[1] ?? '').split(',').map(Number);
+    const limit = def.States.TooManyAttempts.Choices[0].NumericGreaterThanEquals;
+    assert.equal(caps.length, limit, 'one cap per attempt');
+    const waited = caps.reduce((a, b) => a + b, 0);
+    // Each attempt also runs CheckStock, ReserveStock and ReadOrder: allow 10 s for them.
+    assert.ok(waited + limit * 10 < def.TimeoutSeconds, `${waited} s of waits + ${limit * 10} s of work >= ${def.TimeoutSeconds} s`);
+  });
+
+  it('rejects an order whose product is short, without moving stock', async () => {
+    const { aws, input } = shop();
+    product(aws, 'p1', 1);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(status(aws, 'o1'), 'rejected');
+    assert.equal(stock(aws, 'p1'), 1);
+    quiet(aws, ['gucci is out of stock']);
+    assert.ok(!aws.calls.includes('ReserveStock'), 'a short product is rejected without a transaction');
+  });
+
+  it('rejects an order whose product was withdrawn or deleted', async () => {
+    for (const change of ['withdrawn', 'deleted']) {
+      const { aws, input } = shop();
+      if (change === 'withdrawn') product(aws, 'p1', 5, false);
+      else aws.table(TABLES.products).delete('p1');
+      const out = await run(aws, input);
+      assert.equal(out.status, 'SUCCEEDED', change);
+      assert.equal(status(aws, 'o1'), 'rejected', change);
+      quiet(aws, ['gucci is out of stock']);
+    }
+  });
+
+  it('rejects when stock is taken between the check and the transaction', async () => {
+    const { aws, input } = shop();
+    // Another order takes the stock right after CheckStock read it.
+    aws.after('CheckStock', () => product(aws, 'p1', 1));
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.deepEqual(out.path.slice(3, 8), ['ReserveStock', 'ReadOrder', 'OrderState', 'TooManyAttempts', 'PlanBackoff']);
+    assert.equal(status(aws, 'o1'), 'rejected');
+    assert.equal(stock(aws, 'p1'), 1);
+    quiet(aws, ['gucci is out of stock']);
+  });
+
+  it('does nothing for an order that was withdrawn (deleted) before processing', async () => {
+    const { aws, input } = shop();
+    aws.table(TABLES.orders).delete('o1');
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(out.path.at(-1), 'AlreadyDecided');
+    assert.equal(stock(aws, 'p1'), 5);
+    assert.equal(aws.get(TABLES.orders, 'o1'), undefined, 'no order is created by the workflow');
+    quiet(aws, []);
+  });
+
+  it('does nothing for an order another execution already decided', async () => {
+    for (const decided of ['shipping', 'rejected', 'failed']) {
+      const aws = new FakeAws();
+      product(aws, 'p1', 5);
+      const input = order(aws, 'o1', 'p1', 2, decided);
+      aws.put(TABLES.orders, { ...(aws.get(TABLES.orders, 'o1') as Item), decidedBy: S(executionArn('someone-else')) });
+      const out = await run(aws, input);
+      assert.equal(out.status, 'SUCCEEDED', decided);
+      assert.equal(out.path.at(-1), 'AlreadyDecided', decided);
+      assert.equal(status(aws, 'o1'), decided);
+      assert.equal(stock(aws, 'p1'), 5, decided);
+      quiet(aws, []);
+    }
+  });
+
+  it('retries throttling and 5xx, then ships', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ThrottlingException', 2);
+    aws.inject('ReserveStock', 'InternalServerErrorException', 2);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(status(aws, 'o1'), 'shipping');
+    assert.equal(stock(aws, 'p1'), 3);
+    quiet(aws, ['gucci now shipping']);
+  });
+
+  it('sends the shipping email when the transaction committed but its response was lost', async () => {
+    const { aws, input } = shop();
+    aws.inject('ReserveStock', 'InternalServerErrorException', 1, true);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.ok(out.path.includes('ShippedByMe'), out.path.join(' > '));
+    assert.equal(stock(aws, 'p1'), 3, 'the retry reserved nothing more');
+    quiet(aws, ['gucci now shipping']);
+  });
+
+  it('fails the order, emails the customer and alerts when throttling outlasts the retries', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ThrottlingException', 100);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'FAILED');
+    assert.equal(out.error, 'OrderFailed');
+    assert.equal(status(aws, 'o1'), 'failed');
+    assert.equal(stock(aws, 'p1'), 5);
+    assert.deepEqual(subjects(aws), ['Your order of gucci could not be processed']);
+    assert.equal(aws.alerts.length, 1);
+    assert.match(aws.alerts[0].message, /^Order o1 failed: DynamoDb\.ThrottlingException/);
+    assert.equal(aws.calls.filter((c) => c === 'CheckStock').length, 4, 'three retries, then give up');
+  });
+
+  it('fails an order on an error no retry fixes, without retrying it', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    const out = await run(aws, input);
+    assert.equal(out.error, 'OrderFailed');
+    assert.equal(aws.calls.filter((c) => c === 'CheckStock').length, 1);
+    assert.equal(status(aws, 'o1'), 'failed');
+  });
+
+  it('does not retry MarkFailed on a failed condition: an order decided meanwhile is left as it is', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    // Meanwhile another execution shipped it.
+    aws.put(TABLES.orders, { ...(aws.get(TABLES.orders, 'o1') as Item), status: S('shipping'), decidedBy: S(executionArn('other')) });
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(out.path.at(-1), 'AlreadyDecided');
+    assert.equal(aws.calls.filter((c) => c === 'MarkFailed').length, 1);
+    assert.equal(status(aws, 'o1'), 'shipping');
+    quiet(aws, []);
+  });
+
+  it('retries MarkFailed on throttling', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('MarkFailed', 'ThrottlingException', 2);
+    const out = await run(aws, input);
+    assert.equal(out.error, 'OrderFailed');
+    assert.equal(aws.calls.filter((c) => c === 'MarkFailed').length, 3);
+    assert.equal(status(aws, 'o1'), 'failed');
+  });
+
+  it('keeps a shipped order shipping and alerts when SES fails after the decision', async () => {
+    const { aws, input } = shop();
+    aws.inject('ShippingEmail', 'BadRequestException', 10);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(status(aws, 'o1'), 'shipping');
+    assert.deepEqual(subjects(aws), []);
+    assert.equal(aws.alerts.length, 1);
+    assert.match(aws.alerts[0].message, /^Order o1 was decided but its email failed: SesV2\.BadRequestException/);
+  });
+
+  it('sends one email when SES throttles before accepting it', async () => {
+    const { aws, input } = shop();
+    aws.inject('ShippingEmail', 'TooManyRequestsException', 2);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    quiet(aws, ['gucci now shipping']);
+  });
+
+  it('alerts when the rejection email fails, the order stays rejected', async () => {
+    const { aws, input } = shop();
+    product(aws, 'p1', 0);
+    aws.inject('RejectionEmail', 'BadRequestException', 10);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(status(aws, 'o1'), 'rejected');
+    assert.equal(aws.alerts.length, 1);
+  });
+
+  it('still fails the execution (alarm) when SNS fails on the alert path', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('FailureAlert', 'InternalErrorException', 100);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'FAILED');
+    assert.equal(out.error, 'SNS.InternalErrorException');
+    assert.equal(status(aws, 'o1'), 'failed');
+    assert.deepEqual(subjects(aws), ['Your order of gucci could not be processed']);
+    assert.equal(aws.calls.filter((c) => c === 'FailureAlert').length, 6, 'five retries');
+  });
+
+  it('still alerts when the failure email fails', async () => {
+    const { aws, input } = shop();
+    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('FailureEmail', 'BadRequestException', 10);
+    const out = await run(aws, input);
+    assert.equal(out.error, 'OrderFailed');
+    assert.equal(aws.alerts.length, 1);
+    assert.match(aws.alerts[0].message, /DynamoDb\.ResourceNotFoundException/);
+  });
+
+  it('fails an input missing a field before any call, leaving the order to the reconciler', async () => {
+    for (const field of ['orderId', 'productId', 'productName', 'quantity', 'customerEmail', 'attempt']) {
+      const { aws, input } = shop();
+      delete input[field];
+      const out = await run(aws, input);
+      assert.equal(out.status, 'FAILED', field);
+      assert.equal(out.error, 'InvalidInput', field);
+      assert.deepEqual(aws.calls, [], field);
+      assert.equal(status(aws, 'o1'), 'pending');
+    }
+  });
+
+  it('moves stock once and sends one shipping email when one order runs three times (at-least-once Express)', async () => {
+    for (const concurrent of [false, true]) {
+      const { aws, input } = shop();
+      const ids = ['a', 'b', 'c'].map((n) => executionArn(`o1-${n}-${concurrent}`));
+      const outs: Outcome[] = concurrent
+        ? await Promise.all(ids.map((executionId) => run(aws, input, { executionId })))
+        : await ids.reduce<Promise<Outcome[]>>(async (acc, executionId) => [...(await acc), await run(aws, input, { executionId })], Promise.resolve([]));
+      assert.ok(outs.every((o) => o.status === 'SUCCEEDED'), `concurrent=${concurrent}`);
+      assert.equal(stock(aws, 'p1'), 3, `concurrent=${concurrent}`);
+      quiet(aws, ['gucci now shipping']);
+      assert.ok(ids.includes(decidedBy(aws, 'o1') ?? ''));
+    }
+  });
+
+  it('rejects once when one short order runs three times', async () => {
+    const { aws, input } = shop();
+    product(aws, 'p1', 1);
+    for (const n of ['a', 'b', 'c']) await run(aws, input, { executionId: executionArn(`r-${n}`) });
+    assert.equal(status(aws, 'o1'), 'rejected');
+    quiet(aws, ['gucci is out of stock']);
+  });
+
+  it('ends a flash sale right: 40 orders racing for 15 units on one hot item ship or reject, stock exact', async () => {
+    const aws = new FakeAws();
+    // Every transaction holds the product for 5 ms of real time; one workflow second lasts 20 ms,
+    // so a transaction takes a quarter of a second: far more contention than DynamoDB's ~10 ms.
+    aws.transactionMs = 5;
+    product(aws, 'hot', 15);
+    const inputs = Array.from({ length: 40 }, (_, i) => order(aws, `o${i}`, 'hot', 1));
+    // The reconciler's part: an order an execution left pending gets a new execution (at most 3).
+    let redrives = 0;
+    const process = async (input: Record<string, unknown>): Promise<Outcome[]> => {
+      const outs: Outcome[] = [];
+      for (let round = 0; round <= 3; round++) {
+        outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: 20 }));
+        if (status(aws, String(input.orderId)) !== 'pending') break;
+        redrives += 1;
+      }
+      return outs;
+    };
+    const started = Date.now();
+    const all = (await Promise.all(inputs.map(process))).flat();
+    const statuses = inputs.map((i) => status(aws, String(i.orderId)));
+    const count = (s: string) => statuses.filter((x) => x === s).length;
+    const conflicts = all.reduce((n, o) => n + o.waits.length, 0);
+    const summary = `shipping ${count('shipping')}, rejected ${count('rejected')}, pending ${count('pending')}, failed ${count('failed')}, stock ${stock(aws, 'hot')}, backoffs ${conflicts}, re-drives ${redrives}, ${Date.now() - started} ms`;
+    console.log(`flash sale: ${summary}`);
+    assert.equal(count('shipping'), 15, summary);
+    assert.equal(count('rejected'), 25, summary);
+    assert.equal(stock(aws, 'hot'), 0, summary);
+    assert.ok(all.every((o) => o.status === 'SUCCEEDED'), summary);
+    assert.ok(conflicts > 0, 'the model produced no contention');
+    assert.equal(aws.emails.filter((e) => e.subject === 'gucci now shipping').length, 15);
+    assert.equal(aws.emails.filter((e) => e.subject === 'gucci is out of stock').length, 25);
+    assert.deepEqual(aws.alerts, []);
+  });
+
+  it('never asks the interpreter for IsPresent: false, which aws-local-stepfunctions 3.0.0 never matches', () => {
+    const text = JSON.stringify(definition());
+    assert.ok(!/"IsPresent":false/.test(text), 'use Not + IsPresent: true');
+  });
+
+  it('names only the substituted resources', () => {
+    const text = JSON.stringify(definition());
+    for (const v of [TABLES.products, TABLES.orders, SENDER, ALERTS]) assert.ok(text.includes(v));
+  });
+
+});
