@@ -532,6 +532,34 @@ async fn orders_are_listed_newest_first_and_only_to_their_owner() {
 
     let (_, empty) = parts(&order::list_orders(&f.svc, get("/orders", &[], Some(bob.claims.clone()))).await);
     assert_eq!(empty["orders"], json!([]));
+    // Alice's token in Bob's request starts outside Bob's partition, and a token with the right
+    // names but a number for a string: DynamoDB rejects both start keys (moto does not), so they
+    // must be 400s here, never a 5xx from DynamoDB.
+    assert_error(
+        &order::list_orders(
+            &f.svc,
+            get("/orders", &[("nextToken", token)], Some(bob.claims.clone())),
+        )
+        .await,
+        400,
+        "InvalidPageToken",
+    );
+    let retyped = {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut key: Value = serde_json::from_slice(&engine.decode(token).unwrap()).unwrap();
+        key["createdAt"] = json!({"N": "1"});
+        engine.encode(key.to_string())
+    };
+    assert_error(
+        &order::list_orders(
+            &f.svc,
+            get("/orders", &[("nextToken", &retyped)], Some(alice.claims.clone())),
+        )
+        .await,
+        400,
+        "InvalidPageToken",
+    );
     assert_error(
         &order::get_order(&f.svc, order_path(&ids[0], &bob.claims)).await,
         404,

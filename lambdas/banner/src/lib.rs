@@ -161,7 +161,6 @@ pub async fn list_banners(b: &Banners, req: Request) -> Response {
 }
 
 async fn list_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Error> {
-    let page = page_request(req, 50, 100, PAGE_KEY)?;
     let q = IndexQuery {
         table: &b.config.table,
         index: STATUS_INDEX,
@@ -169,6 +168,7 @@ async fn list_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Erro
         pk_value: READY.to_owned(),
         newest_first: true,
     };
+    let page = page_request(req, 50, 100, PAGE_KEY, &q)?;
     let page = query_page::<Banner>(&b.db, &q, page).await?;
     let banners: Vec<BannerView> = page
         .items

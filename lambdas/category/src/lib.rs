@@ -201,7 +201,6 @@ pub async fn list_categories(c: &Categories, req: Request) -> Response {
 }
 
 async fn list_flow(c: &Categories, req: &Request) -> Result<(Vec<CategoryView>, Option<String>), Error> {
-    let page = page_request(req, 50, 100, PAGE_KEY)?;
     let q = IndexQuery {
         table: &c.config.table,
         index: STATUS_INDEX,
@@ -209,6 +208,7 @@ async fn list_flow(c: &Categories, req: &Request) -> Result<(Vec<CategoryView>, 
         pk_value: READY.to_owned(),
         newest_first: true,
     };
+    let page = page_request(req, 50, 100, PAGE_KEY, &q)?;
     let page = query_page::<Category>(&c.db, &q, page).await?;
     let items = page
         .items

@@ -1,7 +1,10 @@
 //! Pagination: `limit` and an opaque `nextToken` that carries DynamoDB's `LastEvaluatedKey`.
 //!
-//! The token is base64url of a small JSON object of the key's string and number attributes. A
-//! token that does not decode, or names other attributes than the index's key, is a 400.
+//! The token is base64url of a small JSON object of the key's attributes. Every key attribute of
+//! our tables and indexes is a string. A token that does not decode, names other attributes than
+//! the index's key, gives one of them another type, or starts in another partition than the query
+//! is a 400: DynamoDB would reject such a start key (`ValidationException`, a 5xx for the client),
+//! although the emulator accepts it.
 
 use std::collections::HashMap;
 
@@ -23,8 +26,14 @@ pub struct PageRequest {
 }
 
 /// Reads `limit` (1..=`max`, default `default`) and `nextToken` whose key must have exactly
-/// `key_attrs`.
-pub fn page_request(req: &Request, default: i32, max: i32, key_attrs: &[&str]) -> Result<PageRequest, RequestError> {
+/// `key_attrs`, all strings, and lie in the partition `q` reads.
+pub fn page_request(
+    req: &Request,
+    default: i32,
+    max: i32,
+    key_attrs: &[&str],
+    q: &IndexQuery<'_>,
+) -> Result<PageRequest, RequestError> {
     let limit = match query(req, "limit") {
         None => default,
         Some(raw) => match raw.trim().parse::<i32>() {
@@ -40,7 +49,13 @@ pub fn page_request(req: &Request, default: i32, max: i32, key_attrs: &[&str]) -
     let start = match query(req, "nextToken") {
         None => None,
         Some("") => None,
-        Some(t) => Some(decode_token(t, key_attrs)?),
+        Some(t) => {
+            let key = decode_token(t, key_attrs)?;
+            if key.get(q.pk_attr) != Some(&AttributeValue::S(q.pk_value.clone())) {
+                return Err(RequestError::BadPageToken);
+            }
+            Some(key)
+        }
     };
     Ok(PageRequest { limit, start })
 }
@@ -50,18 +65,17 @@ pub fn encode_token(last: Option<&Key>) -> Option<String> {
     let last = last.filter(|k| !k.is_empty())?;
     let mut m = Map::new();
     for (k, v) in last {
-        let tagged = match v {
-            AttributeValue::S(s) => serde_json::json!({ "S": s }),
-            AttributeValue::N(n) => serde_json::json!({ "N": n }),
-            _ => return None,
+        let AttributeValue::S(s) = v else {
+            return None;
         };
+        let tagged = serde_json::json!({ "S": s });
         m.insert(k.clone(), tagged);
     }
     let json = Value::Object(m).to_string();
     Some(URL_SAFE_NO_PAD.encode(json))
 }
 
-/// Decodes a token, accepting only the expected key attributes.
+/// Decodes a token, accepting only the expected key attributes, each a non-empty string.
 pub fn decode_token(token: &str, key_attrs: &[&str]) -> Result<Key, RequestError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim().trim_end_matches('='))
@@ -74,9 +88,8 @@ pub fn decode_token(token: &str, key_attrs: &[&str]) -> Result<Key, RequestError
     }
     let mut key = Key::new();
     for (k, v) in m {
-        let value = match (v.get("S").and_then(Value::as_str), v.get("N").and_then(Value::as_str)) {
-            (Some(s), None) if !s.is_empty() && s.len() <= 1024 => AttributeValue::S(s.to_owned()),
-            (None, Some(n)) if n.parse::<f64>().is_ok_and(f64::is_finite) => AttributeValue::N(n.to_owned()),
+        let value = match v.as_object().map(|o| (o.len(), o.get("S"))) {
+            Some((1, Some(Value::String(s)))) if !s.is_empty() && s.len() <= 1024 => AttributeValue::S(s.clone()),
             _ => return Err(RequestError::BadPageToken),
         };
         key.insert(k, value);
@@ -92,9 +105,33 @@ mod tests {
     fn a_token_round_trips_the_key() {
         let mut key = Key::new();
         key.insert("id".into(), AttributeValue::S("abc".into()));
-        key.insert("createdAt".into(), AttributeValue::N("17".into()));
+        key.insert("createdAt".into(), AttributeValue::S("2026-11-28T04:00:00Z".into()));
         let token = encode_token(Some(&key)).unwrap();
         assert_eq!(decode_token(&token, &["id", "createdAt"]).unwrap(), key);
+    }
+
+    fn raw(json: serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    #[test]
+    fn a_token_with_the_right_names_but_wrong_types_is_a_bad_page_token() {
+        // DynamoDB answers ValidationException for each of these start keys; the emulator accepts them.
+        for bad in [
+            serde_json::json!({"id": {"N": "5"}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"B": "AAAA"}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": 5}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": "a", "N": "1"}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": "a", "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": ""}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": "a".repeat(1025)}, "createdAt": {"S": "x"}}),
+        ] {
+            assert_eq!(
+                decode_token(&raw(bad.clone()), &["id", "createdAt"]).unwrap_err(),
+                RequestError::BadPageToken,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -410,7 +410,6 @@ pub async fn list_orders(o: &Orders, req: Request) -> Response {
 
 async fn list_flow(o: &Orders, req: &Request) -> Result<serde_json::Value, Error> {
     let who = Identity::from_request(req)?;
-    let page = page_request(req, 20, 100, &["id", "customerId", "createdAt"])?;
     let q = IndexQuery {
         table: &o.config.orders_table,
         index: CUSTOMER_INDEX,
@@ -418,6 +417,7 @@ async fn list_flow(o: &Orders, req: &Request) -> Result<serde_json::Value, Error
         pk_value: who.sub,
         newest_first: true,
     };
+    let page = page_request(req, 20, 100, &["id", "customerId", "createdAt"], &q)?;
     let page = query_page::<Order>(&o.db, &q, page).await?;
     let orders: Vec<OrderView> = page.items.into_iter().map(OrderView::from).collect();
     Ok(json!({ "orders": orders, "nextToken": page.next_token }))

@@ -119,7 +119,7 @@ pub async fn approved_page(p: &Products, req: &Request) -> Result<Page<Product>,
             &["id", "status", "createdAt"],
         ),
     };
-    let page = page_request(req, 20, 100, key)?;
+    let page = page_request(req, 20, 100, key, &q)?;
     Ok(query_page(&p.db, &q, page).await?)
 }
 
@@ -144,7 +144,6 @@ async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
 
 /// One page of the review queue, oldest first (public so its read cost can be measured).
 pub async fn pending_page(p: &Products, req: &Request) -> Result<Page<Product>, Error> {
-    let page: PageRequest = page_request(req, 20, 100, &["id", "status", "createdAt"])?;
     let q = IndexQuery {
         table: &p.config.table,
         index: STATUS_INDEX,
@@ -152,6 +151,7 @@ pub async fn pending_page(p: &Products, req: &Request) -> Result<Page<Product>, 
         pk_value: Status::PendingReview.as_str().to_owned(),
         newest_first: false,
     };
+    let page: PageRequest = page_request(req, 20, 100, &["id", "status", "createdAt"], &q)?;
     Ok(query_page::<Product>(&p.db, &q, page).await?)
 }
 
