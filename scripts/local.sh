@@ -8,5 +8,10 @@ if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__ == "5.2.5" els
   echo "== installing pinned Python tools (scripts/requirements.txt)"
   python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi
+if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
+  # The API reference page at /_local/docs serves Swagger UI from this pinned npm package.
+  echo "== npm ci (pinned in package-lock.json: Swagger UI for /_local/docs, the CDK for infra)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 echo "== building and starting the local runner (first build takes a few minutes)"
 exec cargo run --quiet --locked -p shop-local -- "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
-# check, the infra checks (tsc, CDK assertions, synth + cdk-nag, cfn-lint, asl-validator) and the
-# contract fuzzing.
+# check, the infra checks (tsc, CDK assertions, the workflow under AWS semantics, synth + cdk-nag,
+# cfn-lint with the serverless rules, the cost goal, asl-validator), the contract fuzzing, and the
+# API reference page in a headless browser (Debian's chromium, installed when missing).
 # Uses the emulator at MOTO_ENDPOINT if set; otherwise each test binary starts its own moto server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,14 @@ bash scripts/infra-check.sh
 
 echo "== contract fuzzing (schemathesis)"
 bash scripts/fuzz.sh
+
+echo "== the API reference page in a headless browser"
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium (apt)"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+bash scripts/docs_page_check.sh

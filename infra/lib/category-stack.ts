@@ -1,8 +1,6 @@
 /** Category service: admin uploads with pending records, the image handler, the listing, the cleanup. */
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
@@ -44,11 +42,6 @@ export class CategoryStack extends ServiceStack {
       .allow(['dynamodb:DeleteItem'], [categories.tableArn])
       .allow(['sns:Publish'], [shared.cleanupTopic.topicArn]);
     for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
-    for (const bin of this.triggered('schedule')) {
-      new events.Rule(this, `Schedule-${bin}`, {
-        schedule: events.Schedule.rate(Duration.minutes(config.cleanupEveryMinutes)),
-        targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2 })],
-      });
-    }
+    for (const bin of this.triggered('schedule')) this.schedule(bin, config.cleanupEveryMinutes);
   }
 }

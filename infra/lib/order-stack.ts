@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPO_ROOT } from './declaration.js';
+import { lintAck } from './lint.js';
 import { alarm, indexArn, sesIdentityArn } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
 import { table } from './shared-stack.js';
@@ -40,12 +40,15 @@ export class OrderStack extends ServiceStack {
       sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+    // Kept with the stage's data: accepted orders that could not start may still be in it.
     const dlq = new sqs.Queue(this, 'OrderDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This is the dead-letter queue of the order queue.' });
+    lintAck(dlq, ['ES6000'], 'This is the dead-letter queue of the order queue; operators re-drive it with shop-ops.');
     const queue = new sqs.Queue(this, 'OrderQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -115,15 +118,13 @@ export class OrderStack extends ServiceStack {
       .allow(['states:StartExecution'], [workflow.stateMachineArn])
       .allow(['ses:SendEmail'], [sender])
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
-    for (const bin of this.triggered('schedule')) {
-      new events.Rule(this, `Schedule-${bin}`, {
-        schedule: events.Schedule.rate(Duration.minutes(config.reconcileEveryMinutes)),
-        targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2 })],
-      });
-    }
+    for (const bin of this.triggered('schedule')) this.schedule(bin, config.reconcileEveryMinutes);
     for (const bin of this.triggered('sqs')) {
       // The event source mapping adds the receive/delete permissions on this queue only.
       this.fn(bin).fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+      for (const mapping of this.fn(bin).fn.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {
+        lintAck(mapping, ['ES1001'], 'Records that keep failing move to the order DLQ by the queue\'s redrive policy (maxReceiveCount), which an on-failure destination would duplicate.');
+      }
     }
 
     alarm(this, 'DlqNotEmpty', dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), shared.alertsTopic);
@@ -131,14 +132,19 @@ export class OrderStack extends ServiceStack {
     alarm(
       this,
       'WorkflowTimedOut',
+      // Step Functions reports each metric only when it happens: without FILL a timeout alone
+      // leaves `aborted` without a data point, the sum has none, and the alarm never fires.
       new cloudwatch.MathExpression({
-        expression: 'timedOut + aborted',
+        expression: 'FILL(timedOut, 0) + FILL(aborted, 0)',
         usingMetrics: { timedOut: workflow.metricTimedOut(), aborted: workflow.metricAborted() },
         period: Duration.minutes(5),
       }),
       shared.alertsTopic,
     );
+    // What the operator command (shop-ops) needs for this stage.
     new CfnOutput(this, 'OrderQueueUrl', { value: queue.queueUrl });
+    new CfnOutput(this, 'OrderDlqUrl', { value: dlq.queueUrl });
+    new CfnOutput(this, 'OrdersTableName', { value: orders.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: workflow.stateMachineArn });
   }
 }

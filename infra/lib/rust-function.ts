@@ -12,6 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { REPO_ROOT, ServiceDecl, binaryName } from './declaration.js';
+import { lintAck } from './lint.js';
 
 export interface RustFunctionProps {
   readonly config: StageConfig;
@@ -78,6 +79,7 @@ export class RustFunction extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource scoping.',
     });
+    lintAck(this.fn, ['WS1004'], 'The function logs to its own log group (LoggingConfig) with the stage retention; the rule only knows /aws/lambda/<name> groups.');
     alarm(this, 'Errors', this.fn.metricErrors({ period: Duration.minutes(5) }), props.alarms);
     alarm(this, 'Throttles', this.fn.metricThrottles({ period: Duration.minutes(5) }), props.alarms);
   }

@@ -1,10 +1,18 @@
-/** What every service stack has: its functions (one per declared binary) and its own HTTP API. */
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+/**
+ * What every service stack has: its functions (one per declared binary), its own HTTP API, and,
+ * for functions invoked asynchronously (S3 events, schedules), a queue that keeps what failed.
+ */
+import { Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { ServiceDecl, service } from './declaration.js';
+import { lintAck } from './lint.js';
 import { ServiceApi } from './service-api.js';
-import { RustFunction } from './rust-function.js';
+import { alarm, RustFunction } from './rust-function.js';
 import { SharedStack } from './shared-stack.js';
 
 export interface ServiceStackProps extends StackProps {
@@ -16,6 +24,9 @@ export abstract class ServiceStack extends Stack {
   readonly decl: ServiceDecl;
   readonly fns: Record<string, RustFunction> = {};
   api?: ServiceApi;
+  private failures?: sqs.Queue;
+  private stageConfig?: StageConfig;
+  private alerts?: ServiceStackProps['shared']['alertsTopic'];
 
   constructor(scope: Construct, id: string, name: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -24,6 +35,8 @@ export abstract class ServiceStack extends Stack {
 
   /** Creates every declared function with the same environment, then the API over the HTTP ones. */
   protected functions(props: ServiceStackProps, environment: Record<string, string>, timeouts: Record<string, Duration> = {}): void {
+    this.stageConfig = props.config;
+    this.alerts = props.shared.alertsTopic;
     for (const f of this.decl.functions) {
       this.fns[f.bin] = new RustFunction(this, f.bin, {
         config: props.config,
@@ -33,6 +46,11 @@ export abstract class ServiceStack extends Stack {
         alarms: props.shared.alertsTopic,
         timeout: timeouts[f.bin],
       });
+      // S3 and EventBridge invoke asynchronously: after Lambda's two retries the event is kept
+      // in the failure queue (alarm) instead of being dropped.
+      if (f.s3 || f.schedule) {
+        this.fns[f.bin].fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
+      }
     }
     if (this.decl.functions.some((f) => f.http)) {
       this.api = new ServiceApi(this, 'Http', {
@@ -51,6 +69,36 @@ export abstract class ServiceStack extends Stack {
     const f = this.fns[bin];
     if (!f) throw new Error(`${this.decl.name}/${bin} is not declared`);
     return f;
+  }
+
+  /**
+   * The queue where this service keeps asynchronous invocations that failed every attempt (and
+   * schedule events EventBridge could not deliver), with an alarm on its depth. Retained with the
+   * stage's data; re-driven with `shop-ops` (README, runbook).
+   */
+  failureQueue(): sqs.Queue {
+    if (!this.failures) {
+      const config = this.stageConfig;
+      if (!config || !this.alerts) throw new Error('failureQueue() before functions()');
+      this.failures = new sqs.Queue(this, 'AsyncFailures', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+      Validations.of(this.failures).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself where failed events end; nothing consumes it automatically.' });
+      lintAck(this.failures, ['ES6000'], 'A failure queue is a dead end by design; operators read and re-drive it.');
+      alarm(this, 'AsyncFailures', this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), this.alerts);
+    }
+    return this.failures;
+  }
+
+  /** Runs `bin` every `minutes`; an event that cannot be delivered goes to the failure queue. */
+  protected schedule(bin: string, minutes: number): void {
+    new events.Rule(this, `Schedule-${bin}`, {
+      schedule: events.Schedule.rate(Duration.minutes(minutes)),
+      targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2, deadLetterQueue: this.failureQueue() })],
+    });
   }
 
   /** The declared triggers of `kind`, by binary. */

@@ -3,6 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { AuthStack } from './auth-stack.js';
 import { BannerStack } from './banner-stack.js';
 import { CategoryStack } from './category-stack.js';
+import { ackAsyncPermissions, expireHelperLogs } from './helper-functions.js';
 import { stageConfig } from './config.js';
 import { OrderStack } from './order-stack.js';
 import { ProductStack } from './product-stack.js';
@@ -24,7 +25,7 @@ export function buildShop(app: App, stage: string): Shop {
   const shared = new SharedStack(app, name('Shared'), { env, config });
   const props = { env, config, shared };
   const product = new ProductStack(app, name('Product'), props);
-  return {
+  const shop = {
     shared,
     auth: new AuthStack(app, name('Auth'), props),
     banner: new BannerStack(app, name('Banner'), props),
@@ -32,4 +33,9 @@ export function buildShop(app: App, stage: string): Shop {
     product,
     order: new OrderStack(app, name('Order'), { ...props, products: product.products }),
   };
+  for (const stack of Object.values(shop)) {
+    expireHelperLogs(stack, config);
+    ackAsyncPermissions(stack);
+  }
+  return shop;
 }

@@ -116,8 +116,12 @@ describe('the CDK app', () => {
     };
     const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));
     assert.deepEqual(Object.keys(expected).sort(), declared.sort(), 'every declared function has an expectation');
+    // Lambda delivers a failed asynchronous invocation with the function's own role.
+    const asyncFns = loadDeclaration().flatMap((s) => s.functions.filter((f) => f.s3 || f.schedule).map((f) => `${s.name}/${f.bin}`));
+    const onFailure = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
     for (const [fn, [stack, actions]] of Object.entries(expected)) {
-      assert.deepEqual(actionsOf(stack, fn), actions.sort(), fn);
+      const all = asyncFns.includes(fn) ? [...actions, ...onFailure] : actions;
+      assert.deepEqual(actionsOf(stack, fn), all.sort(), fn);
     }
   });
 
@@ -160,9 +164,75 @@ describe('the CDK app', () => {
     assert.equal(metric('Errors').length, functions.length);
     assert.equal(metric('Throttles').length, functions.length);
     assert.equal(metric('5xx').length, Object.values(services).length);
-    assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1);
+    // The order DLQ and one failure queue per service with asynchronously invoked functions.
+    assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1 + 4);
     assert.equal(metric('ExecutionsFailed').length, 1);
     for (const a of all) assert.equal(a.AlarmActions.length, 1, 'every alarm notifies the alerts topic');
+  });
+
+  it('alarms on a workflow timeout or abort alone: each metric is filled when it has no data point', () => {
+    const alarms = ofType(shop.order, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((a) => a.Metrics);
+    assert.equal(alarms.length, 1);
+    const [expr] = alarms[0].Metrics.filter((m: any) => m.Expression);
+    const inputs = alarms[0].Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat.Metric.MetricName]);
+    assert.deepEqual(inputs.map(([, n]: string[]) => n).sort(), ['ExecutionsAborted', 'ExecutionsTimedOut']);
+    for (const [id] of inputs) assert.match(expr.Expression, new RegExp(`FILL\\(${id}, 0\\)`), `${id} is not filled in ${expr.Expression}`);
+    assert.equal(alarms[0].TreatMissingData, 'notBreaching');
+  });
+
+  it('keeps every failed asynchronous invocation and undeliverable schedule event in a queue with an alarm', () => {
+    for (const stack of Object.values(services)) {
+      const res = resources(stack);
+      const alarmed = new Set(
+        ofType(stack, 'AWS::CloudWatch::Alarm')
+          .map(([, a]) => a.Properties)
+          .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')
+          .map((a) => a.Dimensions[0].Value['Fn::GetAtt'][0]),
+      );
+      const configs = ofType(stack, 'AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
+      for (const [id, p] of ofType(stack, 'AWS::Lambda::Permission')) {
+        if (!['s3.amazonaws.com', 'events.amazonaws.com'].includes(p.Properties.Principal)) continue;
+        const fn = p.Properties.FunctionName['Fn::GetAtt'][0];
+        const config = configs.find((c) => c.FunctionName.Ref === fn);
+        const queue = config?.DestinationConfig?.OnFailure?.Destination?.['Fn::GetAtt']?.[0];
+        assert.ok(queue && res[queue].Type === 'AWS::SQS::Queue', `${id}: ${fn} has no on-failure queue`);
+        assert.ok(alarmed.has(queue), `${queue} has no alarm`);
+      }
+      for (const [id, rule] of ofType(stack, 'AWS::Events::Rule')) {
+        for (const t of rule.Properties.Targets) {
+          const dlq = t.DeadLetterConfig?.Arn?.['Fn::GetAtt']?.[0];
+          assert.ok(dlq && alarmed.has(dlq), `${id}: a target without an alarmed dead-letter queue`);
+        }
+      }
+    }
+    assert.ok(ofType(shop.order, 'AWS::Lambda::EventInvokeConfig').length >= 1);
+  });
+
+  it('retains the order DLQ and the failure queues with the data in prod, not in dev', () => {
+    const prod = synth('prod');
+    for (const [stack, policy] of [[shop.order, 'Delete'], [prod.order, 'Retain'], [prod.product, 'Retain']] as const) {
+      const queues = Object.entries(Template.fromStack(stack).toJSON().Resources as Record<string, any>).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+      const kept = queues.filter(([id]) => id.startsWith('OrderDlq') || id.startsWith('AsyncFailures'));
+      assert.ok(kept.length >= 1);
+      for (const [id, q] of kept) assert.equal(q.DeletionPolicy, policy, id);
+    }
+  });
+
+  it('gives the functions CDK adds a log group with the stage retention, created before they run', () => {
+    for (const stack of Object.values(services)) {
+      const res = resources(stack);
+      const helpers = ofType(stack, 'AWS::Lambda::Function').filter(([, f]) => !isOurs(f));
+      for (const [id] of helpers) {
+        const group = Object.entries(res).find(
+          ([, r]) => r.Type === 'AWS::Logs::LogGroup' && JSON.stringify(r.Properties?.LogGroupName ?? '').includes(`{"Ref":"${id}"}`),
+        );
+        assert.ok(group, `${id} has no log group`);
+        assert.equal(group[1].Properties.RetentionInDays, 14);
+        for (const [cid, c] of Object.entries(res).filter(([, r]) => r.Type.startsWith('Custom::S3'))) {
+          assert.ok([(c as any).DependsOn ?? []].flat().includes(group[0]), `${cid} may run before ${group[0]} exists`);
+        }
+      }
+    }
   });
 
   it('gives the order queue a DLQ and a visibility timeout six times the consumer timeout', () => {

@@ -831,3 +831,80 @@ async fn on_express_one_order_run_three_times_under_different_names_moves_stock_
         .count();
     assert_eq!(shipping, 1);
 }
+
+#[tokio::test]
+async fn an_operator_redrives_the_dlq_and_reprocesses_failed_orders_after_a_dry_run() {
+    let f = fixture().await;
+    let sdk = sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let op = order::ops::Operator::new(
+        &sdk,
+        &f.svc.config.queue_url,
+        &f.dlq_url,
+        &f.svc.config.orders_table,
+        &f.svc.config.state_machine_arn,
+    );
+    // An accepted order whose message ended in the DLQ (its consumer kept failing), and a poison message.
+    let (product, _, stuck) = f.one_order(5, 1).await;
+    let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
+    assert_eq!(msgs.len(), 1);
+    for body in [msgs[0].body().unwrap(), "{not an order"] {
+        sqs.send_message()
+            .queue_url(&f.dlq_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &[]).await;
+
+    let dry = op.redrive_dlq(10, true).await.unwrap();
+    assert_eq!(dry.len(), 2, "{dry:?}");
+    assert!(dry.iter().all(|m| !m.moved));
+    assert_eq!(
+        dry.iter().filter_map(|m| m.order_id.as_deref()).collect::<Vec<_>>(),
+        [stuck.as_str()]
+    );
+    let done = op.redrive_dlq(10, false).await.unwrap();
+    assert_eq!(done.iter().filter(|m| m.moved).count(), 1, "{done:?}");
+    assert_eq!(f.drain_queue().await, 1);
+    assert_eq!(f.outcome(&stuck).await, Some(OrderStatus::Shipping));
+    let left = receive(&sdk, &f.dlq_url, 1, Duration::from_secs(3)).await;
+    assert_eq!(left, ["{not an order"], "the poison message stays for a person to read");
+
+    // An order the workflow gave up on, once its cause is fixed.
+    let (_, _, failed) = f.one_order(5, 2).await;
+    f.svc
+        .db
+        .update_item()
+        .table_name(&f.svc.config.orders_table)
+        .key("id", AttributeValue::S(failed.clone()))
+        .update_expression("SET #s = :failed")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
+        .send()
+        .await
+        .unwrap();
+    let dry = op.reprocess_failed(10, true).await.unwrap();
+    assert_eq!(dry.len(), 1);
+    assert_eq!(
+        (dry[0].order_id.as_str(), dry[0].execution.as_deref()),
+        (failed.as_str(), None)
+    );
+    assert_eq!(
+        f.status(&failed).await,
+        Some(OrderStatus::Failed),
+        "a dry run changes nothing"
+    );
+    let done = op.reprocess_failed(10, false).await.unwrap();
+    assert!(done[0]
+        .execution
+        .as_deref()
+        .is_some_and(|n| n.starts_with(&format!("{failed}-ops-"))));
+    assert_eq!(f.outcome(&failed).await, Some(OrderStatus::Shipping));
+    assert_eq!(f.stock(&product).await, 4);
+    assert!(
+        op.reprocess_failed(10, false).await.unwrap().is_empty(),
+        "nothing is failed any more"
+    );
+}

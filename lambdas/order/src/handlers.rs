@@ -18,7 +18,7 @@ use crate::{Error, Orders};
 
 const DB: &str = "dynamodb";
 
-fn id_key(id: &str) -> HashMap<String, AttributeValue> {
+pub(crate) fn id_key(id: &str) -> HashMap<String, AttributeValue> {
     [("id".to_owned(), AttributeValue::S(id.to_owned()))].into()
 }
 
@@ -211,7 +211,7 @@ async fn start_execution(o: &Orders, m: &OrderMessage) -> bool {
     }
 }
 
-enum Started {
+pub(crate) enum Started {
     New,
     /// An execution of that name exists (running or ended): Standard workflows keep names unique
     /// (Express ones never answer this).
@@ -219,12 +219,21 @@ enum Started {
 }
 
 async fn start(o: &Orders, m: &OrderMessage, name: &str) -> Result<Started, Upstream> {
+    start_workflow(&o.sfn, &o.config.state_machine_arn, m, name).await
+}
+
+/// Starts the order workflow for `m` under `name` (its input: the message and `attempt: 0`).
+pub(crate) async fn start_workflow(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine_arn: &str,
+    m: &OrderMessage,
+    name: &str,
+) -> Result<Started, Upstream> {
     let mut input = serde_json::to_value(m).map_err(|e| Upstream::internal("stepfunctions", e.to_string()))?;
     input["attempt"] = json!(0);
-    let started = o
-        .sfn
+    let started = sfn
         .start_execution()
-        .state_machine_arn(&o.config.state_machine_arn)
+        .state_machine_arn(state_machine_arn)
         .name(name)
         .input(input.to_string())
         .send()

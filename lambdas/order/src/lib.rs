@@ -9,6 +9,7 @@
 
 pub mod handlers;
 pub mod model;
+pub mod ops;
 
 use std::time::Duration;
 

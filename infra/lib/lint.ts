@@ -1,0 +1,17 @@
+/**
+ * Acknowledgements for cfn-lint rules (the serverless rules of `cfn-lint-serverless` included),
+ * written next to the resource they excuse, with the reason, as cdk-nag's are. cfn-lint reads
+ * them from the resource's `Metadata.cfn-lint.config.ignore_checks`.
+ */
+import { CfnResource } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** Tells cfn-lint to skip `rules` on the resource of `c`, for `reason` (kept in the template too). */
+export function lintAck(c: IConstruct, rules: string[], reason: string): void {
+  const resource = c instanceof CfnResource ? c : (c.node.defaultChild as CfnResource | undefined);
+  if (!resource) throw new Error(`${c.node.path} has no CloudFormation resource to acknowledge`);
+  const existing = (resource.getMetadata('cfn-lint') as { config?: { ignore_checks?: string[] } } | undefined)?.config?.ignore_checks ?? [];
+  resource.addMetadata('cfn-lint', { config: { ignore_checks: [...new Set([...existing, ...rules])] } });
+  const reasons = (resource.getMetadata('cfn-lint-reasons') as Record<string, string> | undefined) ?? {};
+  resource.addMetadata('cfn-lint-reasons', { ...reasons, ...Object.fromEntries(rules.map((r) => [r, reason])) });
+}

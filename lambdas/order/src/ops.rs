@@ -1,0 +1,195 @@
+//! Operator repairs, run by people (the `shop-ops` command), never by a trigger: move the order
+//! dead-letter queue back onto the order queue, and give `failed` orders another execution. Both
+//! have a dry run that changes nothing and reports what would be done.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use shop_core::{conditional, Upstream};
+
+use crate::handlers::{id_key, start_workflow};
+use crate::model::{Order, OrderMessage, STATUS_INDEX};
+
+/// Where the operator acts: the clients (the caller's credentials) and the stage's resources.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub sqs: aws_sdk_sqs::Client,
+    pub db: aws_sdk_dynamodb::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub orders_table: String,
+    pub state_machine_arn: String,
+}
+
+/// One message found in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub message_id: String,
+    /// The order it carries, when the body is an order message.
+    pub order_id: Option<String>,
+    /// Moved back onto the order queue (false in a dry run, or for a body that is no order).
+    pub moved: bool,
+}
+
+/// One failed order found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reprocessed {
+    pub order_id: String,
+    /// The execution started for it (none in a dry run, or when the order left `failed` meanwhile).
+    pub execution: Option<String>,
+}
+
+impl Operator {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        queue_url: &str,
+        dlq_url: &str,
+        orders_table: &str,
+        state_machine_arn: &str,
+    ) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            db: shop_core::aws::dynamodb(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            queue_url: queue_url.to_owned(),
+            dlq_url: dlq_url.to_owned(),
+            orders_table: orders_table.to_owned(),
+            state_machine_arn: state_machine_arn.to_owned(),
+        }
+    }
+
+    /// Moves up to `max` messages from the DLQ to the order queue (the consumer then starts their
+    /// workflows; an order already decided is left as it is by the workflow). A body that is not an
+    /// order message stays in the DLQ. A dry run makes every message it saw visible again at once.
+    pub async fn redrive_dlq(&self, max: usize, dry_run: bool) -> Result<Vec<DeadLetter>, Upstream> {
+        let mut seen = Vec::new();
+        while seen.len() < max {
+            let batch = i32::try_from((max - seen.len()).min(10)).unwrap_or(10);
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.dlq_url)
+                .max_number_of_messages(batch)
+                .visibility_timeout(60)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .map_err(|e| Upstream::new("sqs", e))?;
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                let body = m.body().unwrap_or_default();
+                let order_id = serde_json::from_str::<OrderMessage>(body).ok().map(|o| o.order_id);
+                let receipt = m.receipt_handle().unwrap_or_default();
+                let moved = if dry_run || order_id.is_none() {
+                    // Leave it where it was, visible again for the next look.
+                    self.sqs
+                        .change_message_visibility()
+                        .queue_url(&self.dlq_url)
+                        .receipt_handle(receipt)
+                        .visibility_timeout(0)
+                        .send()
+                        .await
+                        .map_err(|e| Upstream::new("sqs", e))?;
+                    false
+                } else {
+                    // Send first, delete after: a crash in between leaves a duplicate, never a loss.
+                    self.sqs
+                        .send_message()
+                        .queue_url(&self.queue_url)
+                        .message_body(body)
+                        .send()
+                        .await
+                        .map_err(|e| Upstream::new("sqs", e))?;
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.dlq_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map_err(|e| Upstream::new("sqs", e))?;
+                    true
+                };
+                seen.push(DeadLetter {
+                    message_id: m.message_id().unwrap_or_default().to_owned(),
+                    order_id,
+                    moved,
+                });
+            }
+            if dry_run {
+                // Every message was made visible again: another receive would see the same ones.
+                break;
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Gives up to `max` `failed` orders another execution: each goes back to `pending` (a
+    /// conditional update, so two operators never double up) with its re-drive count reset, and
+    /// starts under `<orderId>-ops-<unix seconds>`. A dry run only lists them.
+    pub async fn reprocess_failed(&self, max: usize, dry_run: bool) -> Result<Vec<Reprocessed>, Upstream> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.orders_table)
+            .index_name(STATUS_INDEX)
+            .key_condition_expression("#s = :failed")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
+            .limit(i32::try_from(max).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| Upstream::new("dynamodb", e))?;
+        let ids: Vec<String> = out
+            .items()
+            .iter()
+            .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
+            .collect();
+        let mut done = Vec::new();
+        for id in ids {
+            let execution = if dry_run { None } else { self.reprocess(&id).await? };
+            done.push(Reprocessed {
+                order_id: id,
+                execution,
+            });
+        }
+        Ok(done)
+    }
+
+    async fn reprocess(&self, id: &str) -> Result<Option<String>, Upstream> {
+        let now = shop_core::time::now();
+        let reopened = self
+            .db
+            .update_item()
+            .table_name(&self.orders_table)
+            .set_key(Some(id_key(id)))
+            .update_expression(
+                "SET #s = :pending, updatedAt = :now, redrives = :zero, redrivenAt = :now REMOVE decidedBy",
+            )
+            .condition_expression("#s = :failed")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":now", AttributeValue::S(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let Some(reopened) = conditional(reopened)? else {
+            return Ok(None);
+        };
+        let order: Order = serde_dynamo::from_item(reopened.attributes.unwrap_or_default())
+            .map_err(|e| Upstream::internal("dynamodb", format!("unreadable order: {e}")))?;
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let name = format!("{id}-ops-{seconds}");
+        start_workflow(&self.sfn, &self.state_machine_arn, &OrderMessage::from(&order), &name).await?;
+        tracing::warn!(order_id = %id, execution = %name, "failed order re-processed by an operator");
+        Ok(Some(name))
+    }
+}
