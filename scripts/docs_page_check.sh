@@ -10,17 +10,9 @@ if [ -z "$browser" ]; then
   echo "chromium is not installed (Debian: apt-get install chromium); .ci/run installs it" >&2
   exit 1
 fi
-state=$(mktemp -d)
-cargo build --quiet --locked -p shop-local
-echo "== starting the local runner on 127.0.0.1:$port"
-(cd "$state" && exec "$OLDPWD/target/debug/shop-local" --port "$port" --moto-port "${DOCS_MOTO_PORT:-5391}" --prefix "docs-$$") >"$state/runner.log" 2>&1 &
-runner=$!
-trap 'kill $runner 2>/dev/null || true; wait $runner 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$port/_local/stack" >/dev/null 2>&1 && break
-  kill -0 $runner 2>/dev/null || { cat "$state/runner.log"; exit 1; }
-  sleep 0.2
-done
+# shellcheck source=scripts/start-runner.sh
+source scripts/start-runner.sh
+start_runner "$port" "${DOCS_MOTO_PORT:-5391}" "docs-$$"
 echo "== $browser --headless: http://127.0.0.1:$port/_local/docs"
 dom="$state/dom.html"
 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir="$state/profile" \

@@ -7,18 +7,10 @@ cd "$(dirname "$0")/.."
 examples=${1:-${FUZZ_EXAMPLES:-25}}
 port=${FUZZ_PORT:-3390}
 api="http://127.0.0.1:$port"
-state=$(mktemp -d)
 
-cargo build --quiet --locked -p shop-local
-echo "== starting the local runner on $api"
-(cd "$state" && exec "$OLDPWD/target/debug/shop-local" --port "$port" --moto-port "${FUZZ_MOTO_PORT:-5390}" --prefix "fuzz-$$") >"$state/runner.log" 2>&1 &
-runner=$!
-trap 'kill $runner 2>/dev/null || true; wait $runner 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  curl -fs "$api/_local/stack" >/dev/null 2>&1 && break
-  kill -0 $runner 2>/dev/null || { cat "$state/runner.log"; exit 1; }
-  sleep 0.2
-done
+# shellcheck source=scripts/start-runner.sh
+source scripts/start-runner.sh
+start_runner "$port" "${FUZZ_MOTO_PORT:-5390}" "fuzz-$$"
 
 post() { curl -fsS -X POST "$api$1" -H 'content-type: application/json' -d "$2"; }
 token() {  # sign up, confirm and sign in a user; print its ID token
