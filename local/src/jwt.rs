@@ -1,8 +1,11 @@
 //! Verifies Cognito JWTs as the API Gateway JWT authorizer does: RS256 against the pool's JWKS,
-//! issuer, audience (`aud` on ID tokens, `client_id` on access tokens) and expiry; then hands the
-//! claims on flattened to strings, the way API Gateway passes them to Lambda.
+//! issuer (required), audience (`aud` on ID tokens, `client_id` on access tokens), expiry and
+//! not-before; then hands the claims on flattened to strings, the way API Gateway passes them to
+//! Lambda. A token naming a key id the JWKS lacks refetches the JWKS at most once a minute, so
+//! forged key ids cannot turn the runner into a JWKS request loop.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -16,6 +19,8 @@ pub enum JwtError {
     Invalid(String),
     #[error("token has expired")]
     Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
     #[error("token is for another issuer or client")]
     WrongAudience,
 }
@@ -27,7 +32,12 @@ pub struct Verifier {
     issuer: String,
     client_id: String,
     keys: RwLock<HashMap<String, DecodingKey>>,
+    /// When the JWKS was last fetched: unknown key ids do not refetch it sooner than [`REFETCH`].
+    fetched: tokio::sync::Mutex<Option<Instant>>,
 }
+
+/// The shortest time between two JWKS fetches.
+const REFETCH: Duration = Duration::from_secs(60);
 
 impl Verifier {
     /// `endpoint` serves `/<pool>/.well-known/jwks.json` (Cognito or the emulator).
@@ -37,12 +47,20 @@ impl Verifier {
             issuer: format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}"),
             client_id: client_id.to_owned(),
             keys: RwLock::new(HashMap::new()),
+            fetched: tokio::sync::Mutex::new(None),
         }
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, JwtError> {
         if let Some(k) = self.keys.read().await.get(kid) {
             return Ok(k.clone());
+        }
+        {
+            let mut fetched = self.fetched.lock().await;
+            if fetched.is_some_and(|at| at.elapsed() < REFETCH) {
+                return Err(JwtError::Invalid("unknown key id".into()));
+            }
+            *fetched = Some(Instant::now());
         }
         let jwks: Value = reqwest::get(&self.jwks_url)
             .await
@@ -80,7 +98,8 @@ impl Verifier {
         // Expiry is checked below against `now`; audience by token use (ID vs access token).
         validation.validate_exp = false;
         validation.validate_aud = false;
-        validation.required_spec_claims.clear();
+        validation.validate_nbf = false;
+        validation.required_spec_claims = ["iss".to_owned()].into();
         validation.set_issuer(&[&self.issuer]);
         let data = decode::<HashMap<String, Value>>(token, &key, &validation).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::InvalidIssuer => JwtError::WrongAudience,
@@ -90,6 +109,12 @@ impl Verifier {
         let exp = claims.get("exp").and_then(Value::as_u64).ok_or(JwtError::Expired)?;
         if exp <= now {
             return Err(JwtError::Expired);
+        }
+        if claims
+            .get("nbf")
+            .is_some_and(|nbf| nbf.as_u64().is_none_or(|nbf| nbf > now))
+        {
+            return Err(JwtError::NotYetValid);
         }
         let audience = match claims.get("token_use").and_then(Value::as_str) {
             Some("access") => claims.get("client_id"),
@@ -125,6 +150,102 @@ pub fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A throwaway RSA key made for these tests (PKCS#1 DER, base64; it signs nothing anywhere else).
+    const TEST_KEY_DER: &str = "MIIEogIBAAKCAQEAxqICgpR7kPTj4nxnGMwZneDhUmwdzb5u1P7I5uXvZsRDFLhIwkJPwIBr5yQ+vj6NIM9dGzlvZm9hyHsSpiEioTeETjWFFMmfqEiMrkX9/8WinLKAnkn5kvTsJAuVWPtP3TDoawPi3P5sArwWAH8ZfnGu+mrlpL242+DmNUFztfXLqs+vmMW0Z93Xh5nauA3PFxoW1moaOIDQ7BqKqnhCPToAZjXKgx8awWoPcGBjkUwwuCoGJRuChZpYMI+urXQDcyGAPblZEmKjImqjlXDyQKkNq3rmS80y9+cJdp78d4bLCcWHXz2uEDP7zhjMyuQGPVRyxAFanOYqXpdZk484rQIDAQABAoIBADXtjGLpbzbm1ewKvG7mEtpjUKlxAxJ17l9ToTXXHY04IcJBWjeriz2HYERL+eDq2KQcyHl4uX8FJHYqu+BwxJcinIAjVbNUHk2xDMjP5esIPGLwr6zKBsFYT7hlkLGs4Xz7J07Oqkw3oxmG+S4/U6uZr9j7Jsf4XnUL9VRmJcUzsRF5ImJbnqbx+Ir8D64Mw5t34VPwiQoMrBsu6+vCRd0cIk+qZS5nI0CeAG+hHa//G1N0CJKVjPqebfVmDM/TLDDYnO1V44oO84hxxT4U2xYGXJlsJGWVfaXv/mlr0etEO0NCTh/P4D8gtLb9H1wrFrmlqlHMgdYvJLdU8FrnVj0CgYEA5xCDX8n9u6zqwtMUydq0oEbmRUtoSbuMuPRL2TRtgzoI8COowPiMyeP9CyBTfUFOkzDI+dJAbF8lSluIM/wHgLltewaIYHabFL8D7QQ2TR1irQRUE0UMOYEyOfMspLlfIrGJsoSuprLmCoBZsDVfvtuEBSc8rC1TUtK04L9rfjsCgYEA3BGGoIepq8beMoResuH5jYnW8vB8QP3I8VbSv8Cutq0uoD2IqmYCAyzMjN8ZYjQCdZhO56erXm52Ml1snyOME7W0zPI0e8ghMoRqpT8lXP/q/g6pDMDyRxfs5zQ5iQijRNjHi3I0cW4ukLk9PlGob8Wot/nCI9f/6ppvgSlRrjcCgYBsLtMTmiLuJ7uSk/l7uKYxFIDjmLavLtxoDBknDODpO9bLeCaeksB4FgJ3nx732gfL6l9ud/4pvzJaahiPHkT1A9w6aYiYgW+Cexx/cCVsXYHBt/EVRJLAqbi2YSBZz2C3gaASsQSEj+YcrJNRaOv3FBfvwbsqcd49POHrCDRv2QKBgH6qE7vn+a+mOhQHfl4llLZzpOWVp17c88B9AbZel/ELAvA2GqhBKF1ddqqKapjMaLH4pUnOhuNGXv+kKDX8hs59YoAn1C9+xCTIdH2CN+YsYrwyAfkWQRzMV43H0GngL+EbiNbpN+gly+V+yRJKe9FBilfCCI0K8QC+PPmxp5LHAoGAZqG/Ya743uJ6gnK+3elFawfDVzGQ7d25hSmOEkN8kKte3N6Z49al2GAK9twGiYu2/Xzfiz/wmxQ1FZ0jei2UX0g4uD1fvCAbZzp6yTI1bzAx4H7ltgSEIcTg6X/GYB+k+pIQQUL5aeVsr8jSYfT5qs1YDf4Y/I70Uocb8tCAvFg=";
+    const TEST_N: &str = "xqICgpR7kPTj4nxnGMwZneDhUmwdzb5u1P7I5uXvZsRDFLhIwkJPwIBr5yQ-vj6NIM9dGzlvZm9hyHsSpiEioTeETjWFFMmfqEiMrkX9_8WinLKAnkn5kvTsJAuVWPtP3TDoawPi3P5sArwWAH8ZfnGu-mrlpL242-DmNUFztfXLqs-vmMW0Z93Xh5nauA3PFxoW1moaOIDQ7BqKqnhCPToAZjXKgx8awWoPcGBjkUwwuCoGJRuChZpYMI-urXQDcyGAPblZEmKjImqjlXDyQKkNq3rmS80y9-cJdp78d4bLCcWHXz2uEDP7zhjMyuQGPVRyxAFanOYqXpdZk484rQ";
+    const POOL: &str = "eu-west-1_test";
+    const CLIENT: &str = "client-1";
+
+    /// Serves a JWKS with the test key as `kid` "k1" on a loopback port; counts the fetches.
+    async fn jwks_server() -> (String, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            let body =
+                serde_json::json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "n": TEST_N, "e": "AQAB"}]})
+                    .to_string();
+            while let Ok((mut sock, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        (url, hits)
+    }
+
+    fn token(kid: &str, claims: serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, TEST_KEY_DER).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_rsa_der(&der);
+        format!("Bearer {}", jsonwebtoken::encode(&header, &claims, &key).unwrap())
+    }
+
+    fn issuer() -> String {
+        format!("https://cognito-idp.eu-west-1.amazonaws.com/{POOL}")
+    }
+
+    #[tokio::test]
+    async fn a_token_without_iss_or_before_its_nbf_is_refused_like_the_authorizer_does() {
+        let (url, _) = jwks_server().await;
+        let v = Verifier::new(&url, "eu-west-1", POOL, CLIENT);
+        let now = 1_800_000_000;
+        let good = serde_json::json!({"sub": "s", "aud": CLIENT, "iss": issuer(), "exp": now + 600, "token_use": "id"});
+        assert!(v.verify(Some(&token("k1", good.clone())), now).await.is_ok());
+
+        let mut no_iss = good.clone();
+        no_iss.as_object_mut().unwrap().remove("iss");
+        assert!(matches!(
+            v.verify(Some(&token("k1", no_iss)), now).await,
+            Err(JwtError::Invalid(_))
+        ));
+
+        let mut later = good.clone();
+        later["nbf"] = serde_json::json!(now + 60);
+        assert_eq!(
+            v.verify(Some(&token("k1", later.clone())), now).await,
+            Err(JwtError::NotYetValid)
+        );
+        assert!(
+            v.verify(Some(&token("k1", later)), now + 60).await.is_ok(),
+            "valid from nbf on"
+        );
+
+        let mut other_issuer = good;
+        other_issuer["iss"] = serde_json::json!("https://cognito-idp.eu-west-1.amazonaws.com/other");
+        assert_eq!(
+            v.verify(Some(&token("k1", other_issuer)), now).await,
+            Err(JwtError::WrongAudience)
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_key_ids_fetch_the_jwks_at_most_once_a_minute() {
+        let (url, hits) = jwks_server().await;
+        let v = Verifier::new(&url, "eu-west-1", POOL, CLIENT);
+        let now = 1_800_000_000;
+        let claims = serde_json::json!({"sub": "s", "aud": CLIENT, "iss": issuer(), "exp": now + 600});
+        for i in 0..20 {
+            let forged = token(&format!("nope-{i}"), claims.clone());
+            assert!(matches!(v.verify(Some(&forged), now).await, Err(JwtError::Invalid(_))));
+        }
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "one JWKS fetch for twenty unknown key ids"
+        );
+    }
 
     #[test]
     fn claims_are_flattened_like_api_gateway_does() {
