@@ -18,6 +18,8 @@ export interface FunctionDecl {
   readonly s3?: { bucket: string };
   readonly sqs?: { queue: string };
   readonly schedule?: { every: string };
+  /** A DynamoDB table's change stream. */
+  readonly stream?: { table: string };
 }
 
 export interface ServiceDecl {

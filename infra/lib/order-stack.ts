@@ -5,13 +5,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPO_ROOT } from './declaration.js';
 import { lintAck } from './lint.js';
+import { metricsNamespace } from './dashboard.js';
 import { alarm, indexArn, sesIdentityArn } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
 import { table } from './shared-stack.js';
@@ -24,10 +25,15 @@ export interface OrderStackProps extends ServiceStackProps {
 const CONSUMER_TIMEOUT = Duration.seconds(30);
 
 export class OrderStack extends ServiceStack {
+  readonly queue: sqs.Queue;
+  readonly dlq: sqs.Queue;
+  readonly workflow: sfn.StateMachine;
+
   constructor(scope: Construct, id: string, props: OrderStackProps) {
     super(scope, id, 'order', props);
     const { config, shared, products } = props;
-    const orders = table(this, 'Orders', config, 'id');
+    // The stream feeds the business metrics (status-changed): every acceptance and decision.
+    const orders = table(this, 'Orders', config, 'id', dynamodb.StreamViewType.NEW_AND_OLD_IMAGES);
     orders.addGlobalSecondaryIndex({
       indexName: 'byCustomer',
       partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING },
@@ -41,27 +47,27 @@ export class OrderStack extends ServiceStack {
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
     // Kept with the stage's data: accepted orders that could not start may still be in it.
-    const dlq = new sqs.Queue(this, 'OrderDlq', {
+    const dlq = (this.dlq = new sqs.Queue(this, 'OrderDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
       removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
+    }));
     Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This is the dead-letter queue of the order queue.' });
     lintAck(dlq, ['ES6000'], 'This is the dead-letter queue of the order queue; operators re-drive it with shop-ops.');
-    const queue = new sqs.Queue(this, 'OrderQueue', {
+    const queue = (this.queue = new sqs.Queue(this, 'OrderQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(CONSUMER_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: dlq, maxReceiveCount: config.orderMaxReceives },
-    });
+    }));
 
     const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
-    const workflow = new sfn.StateMachine(this, 'OrderProcessing', {
+    const workflow = (this.workflow = new sfn.StateMachine(this, 'OrderProcessing', {
       definitionBody: sfn.DefinitionBody.fromFile(join(REPO_ROOT, 'stepfunctions', 'order-processing.asl.json')),
       definitionSubstitutions: {
         ProductsTable: products.tableName,
@@ -74,7 +80,7 @@ export class OrderStack extends ServiceStack {
       // Express's per-execution log cost to the executions that need a look.
       logs: { destination: workflowLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
       tracingEnabled: true,
-    });
+    }));
     const sender = sesIdentityArn(this, config.sesSender);
     // Products: CheckStock's query and the transaction's update. Orders: the transaction's and the
     // decisions' updates, ReadOrder's get.
@@ -101,6 +107,7 @@ export class OrderStack extends ServiceStack {
         EMAIL_FROM: config.sesSender,
         ALERTS_TOPIC_ARN: shared.alertsTopic.topicArn,
         RECONCILE_AFTER_SECS: String(config.reconcileAfterSeconds),
+        METRICS_NAMESPACE: metricsNamespace(config),
       },
       { 'queue-consumer': CONSUMER_TIMEOUT, reconcile: Duration.seconds(60) },
     );
@@ -119,6 +126,21 @@ export class OrderStack extends ServiceStack {
       .allow(['ses:SendEmail'], [sender])
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
     for (const bin of this.triggered('schedule')) this.schedule(bin, config.reconcileEveryMinutes);
+    for (const bin of this.triggered('stream')) {
+      // Only inserts and updates can be outcomes; a batch that keeps failing goes to the failure
+      // queue (the mapping's on-failure destination) instead of blocking the shard.
+      this.fn(bin).fn.addEventSource(
+        new DynamoEventSource(orders, {
+          startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+          batchSize: 100,
+          maxBatchingWindow: Duration.seconds(5),
+          retryAttempts: 2,
+          bisectBatchOnError: true,
+          onFailure: new SqsDlq(this.failureQueue()),
+          filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or('INSERT', 'MODIFY') })],
+        }),
+      );
+    }
     for (const bin of this.triggered('sqs')) {
       // The event source mapping adds the receive/delete permissions on this queue only.
       this.fn(bin).fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));

@@ -24,7 +24,8 @@ export abstract class ServiceStack extends Stack {
   readonly decl: ServiceDecl;
   readonly fns: Record<string, RustFunction> = {};
   api?: ServiceApi;
-  private failures?: sqs.Queue;
+  /** Created with the first asynchronously invoked function; see [`failureQueue`]. */
+  failures?: sqs.Queue;
   private stageConfig?: StageConfig;
   private alerts?: ServiceStackProps['shared']['alertsTopic'];
 
@@ -102,7 +103,7 @@ export abstract class ServiceStack extends Stack {
   }
 
   /** The declared triggers of `kind`, by binary. */
-  protected triggered(kind: 's3' | 'sqs' | 'schedule'): string[] {
+  protected triggered(kind: 's3' | 'sqs' | 'schedule' | 'stream'): string[] {
     return this.decl.functions.filter((f) => f[kind]).map((f) => f.bin);
   }
 }

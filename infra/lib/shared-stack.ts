@@ -14,8 +14,15 @@ export interface SharedStackProps extends StackProps {
 }
 
 /** A table as every stack wants it: on demand, PITR, encrypted, removal by stage. */
-export function table(scope: Construct, id: string, config: StageConfig, partitionKey: string): dynamodb.TableV2 {
+export function table(
+  scope: Construct,
+  id: string,
+  config: StageConfig,
+  partitionKey: string,
+  dynamoStream?: dynamodb.StreamViewType,
+): dynamodb.TableV2 {
   return new dynamodb.TableV2(scope, id, {
+    dynamoStream,
     partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
     billing: dynamodb.Billing.onDemand(),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -3,6 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { AuthStack } from './auth-stack.js';
 import { BannerStack } from './banner-stack.js';
 import { CategoryStack } from './category-stack.js';
+import { DashboardStack } from './dashboard.js';
 import { ackAsyncPermissions, expireHelperLogs } from './helper-functions.js';
 import { stageConfig } from './config.js';
 import { OrderStack } from './order-stack.js';
@@ -16,6 +17,7 @@ export interface Shop {
   category: CategoryStack;
   product: ProductStack;
   order: OrderStack;
+  dashboard: DashboardStack;
 }
 
 export function buildShop(app: App, stage: string): Shop {
@@ -37,5 +39,11 @@ export function buildShop(app: App, stage: string): Shop {
     expireHelperLogs(stack, config);
     ackAsyncPermissions(stack);
   }
-  return shop;
+  const dashboard = new DashboardStack(app, name('Dashboard'), {
+    env,
+    config,
+    services: [shop.auth, shop.banner, shop.category, shop.product, shop.order],
+    order: shop.order,
+  });
+  return { ...shop, dashboard };
 }

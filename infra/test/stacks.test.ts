@@ -7,6 +7,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeclaration, REPO_ROOT } from '../lib/declaration.js';
+import { ORDER_METRICS } from '../lib/dashboard.js';
 import { buildShop, Shop } from '../lib/shop.js';
 
 function synth(stage: string): Shop {
@@ -113,6 +114,11 @@ describe('the CDK app', () => {
         ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'states:StartExecution'],
       ],
       'order/reconcile': [shop.order, ['dynamodb:Query', 'dynamodb:UpdateItem', 'ses:SendEmail', 'sns:Publish', 'states:StartExecution']],
+      // The stream's event source mapping reads the stream; its on-failure queue takes what keeps failing.
+      'order/status-changed': [
+        shop.order,
+        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+      ],
     };
     const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));
     assert.deepEqual(Object.keys(expected).sort(), declared.sort(), 'every declared function has an expectation');
@@ -206,6 +212,31 @@ describe('the CDK app', () => {
       }
     }
     assert.ok(ofType(shop.order, 'AWS::Lambda::EventInvokeConfig').length >= 1);
+  });
+
+  it('builds one dashboard per stage with the business metrics, APIs, queues, workflow and functions', () => {
+    const [[, dash]] = ofType(shop.dashboard, 'AWS::CloudWatch::Dashboard');
+    assert.equal(dash.Properties.DashboardName, 'shop-dev');
+    // The body is a JSON document with tokens spliced in: read its literal parts.
+    const body = (dash.Properties.DashboardBody['Fn::Join'][1] as unknown[]).filter((p) => typeof p === 'string').join('');
+    for (const name of ORDER_METRICS) assert.ok(body.includes(`"Shop/dev","${name}","Service","order"`), `${name} missing`);
+    for (const m of ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ApproximateAgeOfOldestMessage']) {
+      assert.ok(body.includes(`"${m}"`), `${m} missing`);
+    }
+    const count = (needle: string) => body.split(needle).length - 1;
+    const apis = Object.values(services).filter((s) => s.api).length;
+    assert.equal(count('"AWS/ApiGateway","5xx"'), apis);
+    assert.equal(count('"AWS/ApiGateway","4xx"'), apis);
+    assert.equal(count('"AWS/ApiGateway","Latency"'), apis);
+    const fns = Object.values(services).flatMap((s) => ofType(s, 'AWS::Lambda::Function')).filter(([, f]) => isOurs(f)).length;
+    for (const m of ['Errors', 'Throttles', 'Duration']) assert.equal(count(`"AWS/Lambda","${m}"`), fns, m);
+    // The order DLQ and every failure queue.
+    assert.equal(count('"AWS/SQS","ApproximateNumberOfMessagesVisible"'), 1 + 4);
+    // The functions emit what the dashboard reads.
+    const emitted = readFileSync(join(REPO_ROOT, 'lambdas', 'order', 'src', 'outcomes.rs'), 'utf8');
+    for (const name of ORDER_METRICS) assert.ok(emitted.includes(`"${name}"`), `order/status-changed never emits ${name}`);
+    const emitter = resources(shop.order)[functionId(shop.order, 'order/status-changed')];
+    assert.equal(emitter.Properties.Environment.Variables.METRICS_NAMESPACE, 'Shop/dev');
   });
 
   it('retains the order DLQ and the failure queues with the data in prod, not in dev', () => {

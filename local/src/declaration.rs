@@ -30,6 +30,9 @@ pub struct Function {
     pub sqs: Option<serde_json::Value>,
     #[serde(default)]
     pub schedule: Option<serde_json::Value>,
+    /// A DynamoDB table's change stream.
+    #[serde(default)]
+    pub stream: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -54,6 +57,7 @@ pub enum Trigger {
     S3,
     Sqs,
     Schedule,
+    Stream,
 }
 
 impl Function {
@@ -63,6 +67,7 @@ impl Function {
             (self.s3.is_some(), Trigger::S3),
             (self.sqs.is_some(), Trigger::Sqs),
             (self.schedule.is_some(), Trigger::Schedule),
+            (self.stream.is_some(), Trigger::Stream),
         ];
         let mut it = set.iter().filter(|(on, _)| *on).map(|(_, t)| *t);
         match (it.next(), it.next()) {

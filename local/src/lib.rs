@@ -6,12 +6,16 @@
 //! - [`stack`]: the whole backend provisioned under one prefix, and its services.
 //! - [`jwt`]: the API Gateway JWT authorizer's checks.
 //! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
+//! - [`streams`]: the Orders table's change stream -> Lambda DynamoDB events.
+//! - [`metrics`]: the business metrics, counted from the handlers' EMF lines.
 //! - [`runner`]: the HTTP API and the event pollers.
 
 pub mod bridge;
 pub mod declaration;
 pub mod emulator;
 pub mod jwt;
+pub mod metrics;
 pub mod provision;
 pub mod runner;
 pub mod stack;
+pub mod streams;

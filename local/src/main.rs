@@ -14,7 +14,7 @@ const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--c
 
 #[tokio::main]
 async fn main() {
-    shop_core::telemetry::init();
+    shop_local::metrics::init_telemetry();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("make-admin") => make_admin(args.get(1..).map(|a| a.join(" ")).unwrap_or_default()).await,

@@ -10,7 +10,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,8 @@ pub struct TableSpec {
     pub pk: Attr,
     pub sk: Option<Attr>,
     pub indexes: Vec<Index>,
+    /// A change stream with new and old images (the Orders table: the business metrics).
+    pub stream: bool,
 }
 
 fn key_schema(pk: Attr, sk: Option<Attr>) -> Result<Vec<KeySchemaElement>, ProvisionError> {
@@ -77,8 +79,8 @@ fn key_schema(pk: Attr, sk: Option<Attr>) -> Result<Vec<KeySchemaElement>, Provi
     Ok(keys)
 }
 
-/// Creates an on-demand table with its indexes.
-pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<(), ProvisionError> {
+/// Creates an on-demand table with its indexes; answers its stream's ARN when it has one.
+pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<Option<String>, ProvisionError> {
     let db = aws_sdk_dynamodb::Client::new(sdk);
     let mut attrs: Vec<Attr> = vec![spec.pk];
     attrs.extend(spec.sk);
@@ -127,8 +129,20 @@ pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<(), 
                 .map_err(|e| fail(i.name, e))?,
         );
     }
-    req.send().await.map_err(|e| fail(format!("table {name}"), e))?;
-    Ok(())
+    if spec.stream {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| fail(name, e))?,
+        );
+    }
+    let out = req.send().await.map_err(|e| fail(format!("table {name}"), e))?;
+    Ok(out
+        .table_description
+        .and_then(|d| d.latest_stream_arn)
+        .filter(|_| spec.stream))
 }
 
 /// The Users table: `userId`, GSI `byEmail` projecting `username`.
@@ -142,6 +156,7 @@ pub fn users_table() -> TableSpec {
             sk: None,
             include: Some(&["username"]),
         }],
+        stream: false,
     }
 }
 
@@ -232,6 +247,7 @@ pub fn banners_table() -> TableSpec {
             sk: Some(s("uploadedAt")),
             include: None,
         }],
+        stream: false,
     }
 }
 
@@ -246,6 +262,7 @@ pub fn categories_table() -> TableSpec {
             sk: Some(s("createdAt")),
             include: None,
         }],
+        stream: false,
     }
 }
 
@@ -355,6 +372,7 @@ pub fn products_table() -> TableSpec {
                 include: None,
             },
         ],
+        stream: false,
     }
 }
 
@@ -388,6 +406,7 @@ pub fn orders_table() -> TableSpec {
                 include: Some(&[]),
             },
         ],
+        stream: true,
     }
 }
 

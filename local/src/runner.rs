@@ -78,6 +78,8 @@ struct AppState {
     emulator: Emulator,
     info: StackInfo,
     s3: aws_sdk_s3::Client,
+    /// The stack's name prefix (its metrics namespace is derived from it).
+    prefix: String,
 }
 
 /// A running local stack.
@@ -101,6 +103,7 @@ impl Running {
 
 /// Starts everything; answers once the API accepts connections.
 pub async fn start(opts: Options) -> Result<Running, RunnerError> {
+    crate::metrics::init_telemetry();
     let decl = declaration::load().map_err(|e| RunnerError::Declaration(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
         .await
@@ -151,6 +154,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         emulator: emulator.clone(),
         info: info.clone(),
         s3: shop_core::aws::s3(&sdk),
+        prefix: opts.prefix.clone(),
     });
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -168,6 +172,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     tasks.push(tokio::spawn(poll_images(state.clone(), "category", rx.clone())));
     tasks.push(tokio::spawn(poll_images(state.clone(), "product", rx.clone())));
     tasks.push(tokio::spawn(poll_orders(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(poll_order_stream(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(schedules(state.clone(), opts.cleanup_interval, rx)));
     Ok(Running {
         info,
@@ -189,6 +194,7 @@ async fn check_wiring(decl: &Declaration, services: &Services) -> Result<(), Run
         ("product", "cleanup", Trigger::Schedule),
         ("order", "queue-consumer", Trigger::Sqs),
         ("order", "reconcile", Trigger::Schedule),
+        ("order", "status-changed", Trigger::Stream),
     ];
     for s in &decl.services {
         for f in &s.functions {
@@ -310,6 +316,11 @@ async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) ->
                 Ok(m) => json_response(StatusCode::OK, &json!({ "emails": m })),
                 Err(e) => error(StatusCode::BAD_GATEWAY, "EmulatorUnavailable", &e.to_string()),
             };
+        }
+        if path == "/_local/metrics" {
+            let namespace = crate::stack::metrics_namespace(&st.prefix);
+            let counts = crate::metrics::snapshot(&namespace);
+            return json_response(StatusCode::OK, &json!({ "namespace": namespace, "metrics": counts }));
         }
         if path == "/_local/stack" {
             return json_response(StatusCode::OK, &serde_json::to_value(&st.info).unwrap_or_default());
@@ -573,6 +584,35 @@ async fn poll_orders(st: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                 .collect::<Vec<_>>(),
         };
         bridge::ack(&sqs, &queue, &msgs, &failed).await;
+    }
+}
+
+/// The Orders table's stream -> `order/status-changed` (the business metrics), in batches.
+async fn poll_order_stream(st: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let arn = st.info.orders_stream_arn.clone();
+    let reader = if arn.is_empty() {
+        None
+    } else {
+        crate::streams::StreamReader::open(&st.emulator.endpoint, &st.emulator.region, &arn).await
+    };
+    let Some(mut reader) = reader else {
+        tracing::warn!("the Orders table has no stream (a stack from before streams?): run with --reset for metrics");
+        return;
+    };
+    while !*stop.borrow() {
+        match reader.next_event().await {
+            Some(event) => {
+                if let Err(e) = order::status_changed(&st.services.order, event).await {
+                    tracing::warn!(error = %e, "order status-changed failed");
+                }
+            }
+            None => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        }
     }
 }
 

@@ -39,6 +39,14 @@ pub struct StackInfo {
     pub cleanup_topic_arn: String,
     pub alerts_topic_arn: String,
     pub state_machine_arn: String,
+    /// The Orders table's change stream (feeds `order/status-changed`).
+    #[serde(default)]
+    pub orders_stream_arn: String,
+}
+
+/// The CloudWatch namespace of a local stack's business metrics (`Shop/<stage>` on AWS).
+pub fn metrics_namespace(prefix: &str) -> String {
+    format!("Shop/{prefix}")
 }
 
 /// Local settings that on AWS come from the stage configuration.
@@ -64,7 +72,9 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
     provision::table(&sdk, &banners, &provision::banners_table()).await?;
     provision::table(&sdk, &categories, &provision::categories_table()).await?;
     provision::table(&sdk, &products, &provision::products_table()).await?;
-    provision::table(&sdk, &orders, &provision::orders_table()).await?;
+    let orders_stream_arn = provision::table(&sdk, &orders, &provision::orders_table())
+        .await?
+        .unwrap_or_default();
     let pool = provision::user_pool(&sdk, &n("users")).await?;
     let (banner_bucket, category_bucket, product_bucket) =
         (n("banner-images"), n("category-images"), n("product-images"));
@@ -118,6 +128,7 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
         cleanup_topic_arn,
         alerts_topic_arn,
         state_machine_arn,
+        orders_stream_arn,
     })
 }
 
@@ -213,6 +224,7 @@ impl Services {
                     email_from: info.email_from.clone(),
                     alerts_topic_arn: info.alerts_topic_arn.clone(),
                     reconcile_after: s.reconcile_after,
+                    metrics_namespace: metrics_namespace(&s.prefix),
                 },
             ),
         }

@@ -82,9 +82,14 @@ def ours(a, measured):
     if a.workflow == "EXPRESS":
         chunks = math.ceil(a.workflow_seconds * 10) / 10
         wf = PRICES["sfn_express_per_million_requests"] + M * chunks * (64 / 1024) * PRICES["sfn_express_gb_second"]
-        rows.append(("Step Functions Express", f"1 execution, {chunks:g} s at 64 MB (logs: ERROR level, nothing on success)", wf))
+        rows.append(("Step Functions", f"Express: 1 execution, {chunks:g} s at 64 MB (logs: ERROR level, nothing on success)", wf))
     else:
-        rows.append(("Step Functions Standard", f"{transitions} state transitions on the happy path", transitions * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]))
+        rows.append(("Step Functions", f"Standard: {transitions} state transitions on the happy path", transitions * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]))
+    stream_ms = measured.get("order-status-changed", 5)
+    metrics = (per_million(PRICES["lambda_requests_per_million"], a.stream_invocations)
+               + lambda_gbs(stream_ms * a.stream_invocations, a.memory_mb) * M * PRICES["lambda_arm64_gb_second"]
+               + logs(a.stream_invocations * 2 * 350))
+    rows.append(("Business metrics", f"Orders stream -> status-changed: {a.stream_invocations:g} invocations of {stream_ms} ms (batches of up to 100 records; 2 = one per record, the low-volume worst case), 2 EMF lines of 350 B each; stream reads by Lambda are free", metrics))
     rows.append(("X-Ray", "at most 1 trace per order (create-order -> queue -> workflow share it; default sampling 1/s + 5 %, counted as every order)", PRICES["xray_per_million_traces"]))
     rows.append(("CloudWatch Logs", f"{a.our_log_bytes} B per order: platform lines of 2 invocations + our JSON lines", logs(a.our_log_bytes)))
     rows.append(("SES", "2 emails (confirmation + shipping)", 2 * M / 1000 * PRICES["ses_per_thousand_emails"]))
@@ -105,7 +110,8 @@ def original(a):
         ("SQS", "3 requests: send, receive, delete", 3 * PRICES["sqs_standard_per_million_requests"]),
         ("DynamoDB writes", "2 WRU: order put, status update (no indexes)", 2 * PRICES["dynamodb_on_demand_per_million_wru"]),
         ("DynamoDB reads", f"{scan_rru:g} RRU: a full scan of {a.products:,} products x {a.product_item_bytes} B, eventually consistent", scan_rru * PRICES["dynamodb_on_demand_per_million_rru"]),
-        ("Step Functions Standard", "2 state transitions (updateOrderStatus task, Pass)", 2 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]),
+        ("Step Functions", "Standard: 2 state transitions (updateOrderStatus task, Pass)", 2 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]),
+        ("Business metrics", "none", 0.0),
         ("X-Ray", "off (Serverless default)", 0.0),
         ("CloudWatch Logs", f"{a.original_log_bytes} B per order: platform lines of 4 invocations", logs(a.original_log_bytes)),
         ("SES", "1 email (now shipping)", 1 * M / 1000 * PRICES["ses_per_thousand_emails"]),
@@ -122,6 +128,7 @@ def main():
     ap.add_argument("--products", type=int, default=1000, help="catalog size: the original scans it on every order")
     ap.add_argument("--product-item-bytes", type=int, default=400)
     ap.add_argument("--our-log-bytes", type=int, default=1200)
+    ap.add_argument("--stream-invocations", type=float, default=2.0, help="status-changed invocations per order")
     ap.add_argument("--original-log-bytes", type=int, default=1400)
     ap.add_argument("--reconcile-every-minutes", type=float, default=5)
     ap.add_argument("--check-half", action="store_true")
@@ -136,6 +143,7 @@ def main():
     print(f"Per 1 million orders, catalog of {a.products:,} products; ours with a {a.workflow} workflow.\n")
     print("| item | original: per order | $ | ours: per order | $ |")
     print("|---|---|---:|---|---:|")
+    assert [r[0] for r in o] == [r[0] for r in u], "the two designs' rows must pair up"
     for (name, ob, oc), (_, ub, uc) in zip(o, u):
         print(f"| {name} | {ob} | {oc:,.2f} | {ub} | {uc:,.2f} |")
     total_o, total_u = sum(r[2] for r in o), sum(r[2] for r in u)

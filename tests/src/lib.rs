@@ -153,9 +153,22 @@ pub async fn s3_events(
     events
 }
 
-/// Emails the emulator's SES accepted for `to`.
+/// Emails the emulator's SES accepted for `to`. The emulator serializes its whole state for this,
+/// which fails now and then while executions write to it (an HTML 500): such a read is retried.
 pub async fn emails_to(to: &str) -> Vec<shop_local::emulator::SentEmail> {
-    let all = emulator().await.sent_emails().await.unwrap_or_else(|e| panic!("{e}"));
+    let emu = emulator().await;
+    let mut attempt = 0;
+    let all = loop {
+        match emu.sent_emails().await {
+            Ok(all) => break all,
+            Err(e) if attempt < 10 => {
+                attempt += 1;
+                eprintln!("emulator state unreadable ({e}); reading again");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     all.into_iter().filter(|m| m.to.iter().any(|t| t == to)).collect()
 }
 
@@ -168,6 +181,7 @@ pub async fn emails_eventually(to: &str, wanted: impl Fn(&str) -> bool) -> Vec<s
         if mails.iter().any(|m| wanted(&m.subject)) || started.elapsed() > std::time::Duration::from_secs(20) {
             return mails;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // The read is the emulator's whole state: do not hammer it while workflows run.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }

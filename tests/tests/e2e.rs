@@ -276,6 +276,17 @@ async fn the_whole_shop_works_end_to_end() {
     );
     assert!(to(&seller_email).iter().any(|s| s.contains("approved")), "{mails}");
 
+    // The business metrics, counted from the EMF lines order/status-changed emits for this stack's
+    // own stream: one order accepted, one shipped, nothing else.
+    let metrics = api
+        .eventually("/_local/metrics", None, |m| m["metrics"]["OrdersShipped"] == 1)
+        .await;
+    assert_eq!(
+        metrics["metrics"],
+        json!({"OrdersAccepted": 1, "OrdersShipped": 1}),
+        "{metrics}"
+    );
+
     // Sign-out revokes the refresh token.
     let (s, _) = api
         .post(

@@ -73,6 +73,7 @@ async fn fixture_of(kind: StateMachineType) -> Fixture {
         email_from: SENDER.to_owned(),
         alerts_topic_arn: topic,
         reconcile_after: RECONCILE_AFTER,
+        metrics_namespace: "Shop/test".to_owned(),
     };
     Fixture {
         svc: Orders::new(&sdk, config),

@@ -23,6 +23,7 @@ pub mod identity;
 #[cfg(feature = "s3")]
 pub mod images;
 pub mod lambda;
+pub mod metrics;
 pub mod money;
 pub mod pagination;
 pub mod telemetry;

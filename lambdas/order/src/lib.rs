@@ -10,6 +10,7 @@
 pub mod handlers;
 pub mod model;
 pub mod ops;
+pub mod outcomes;
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
 pub use handlers::{create_order, get_order, list_orders, queue_consumer, reconcile, ReconcileReport};
+pub use outcomes::status_changed;
 
 /// Default of `RECONCILE_AFTER_SECS`. The latest an execution can still be running is the queue's
 /// whole redelivery window (5 receives x 180 s visibility = 900 s) plus the workflow's
@@ -43,6 +45,8 @@ pub struct OrderConfig {
     /// redelivery window plus the workflow's `TimeoutSeconds`, so every execution for the order
     /// has ended by then (a late one would only find the order decided: stock and emails stay once).
     pub reconcile_after: Duration,
+    /// `METRICS_NAMESPACE` (default `Shop`): the CloudWatch namespace of the business metrics.
+    pub metrics_namespace: String,
 }
 
 impl OrderConfig {
@@ -55,6 +59,7 @@ impl OrderConfig {
             email_from: required("EMAIL_FROM")?,
             alerts_topic_arn: required("ALERTS_TOPIC_ARN")?,
             reconcile_after: Duration::from_secs(parsed_or("RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?),
+            metrics_namespace: parsed_or("METRICS_NAMESPACE", "Shop".to_owned())?,
         })
     }
 }

@@ -1,0 +1,112 @@
+//! Business metrics of the order pipeline, from the Orders table's stream: every order accepted
+//! (inserted `pending`), and every decision (`pending` -> `shipping`, `rejected`, `failed`), as
+//! CloudWatch EMF data points. The decisions are taken inside the workflow, where no code of ours
+//! runs; the table's change stream sees each one exactly as stored, whoever made it.
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use serde_dynamo::AttributeValue;
+
+use crate::{Error, Orders};
+
+/// What one stream batch counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeReport {
+    pub accepted: u64,
+    pub shipped: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+fn status(image: &serde_dynamo::Item) -> Option<&str> {
+    match image.get("status") {
+        Some(AttributeValue::S(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// The metric a stream record counts toward, if any.
+pub fn outcome(record: &EventRecord) -> Option<&'static str> {
+    let old = status(&record.change.old_image);
+    let new = status(&record.change.new_image);
+    match (record.event_name.as_str(), old, new) {
+        ("INSERT", _, Some("pending")) => Some("OrdersAccepted"),
+        ("MODIFY", Some("pending"), Some("shipping")) => Some("OrdersShipped"),
+        ("MODIFY", Some("pending"), Some("rejected")) => Some("OrdersRejected"),
+        ("MODIFY", Some("pending"), Some("failed")) => Some("OrdersFailed"),
+        _ => None,
+    }
+}
+
+/// Stream trigger of the Orders table: one EMF data point per outcome in the batch.
+pub async fn status_changed(o: &Orders, event: Event) -> Result<OutcomeReport, Error> {
+    let mut report = OutcomeReport::default();
+    for record in &event.records {
+        let Some(metric) = outcome(record) else { continue };
+        match metric {
+            "OrdersAccepted" => report.accepted += 1,
+            "OrdersShipped" => report.shipped += 1,
+            "OrdersRejected" => report.rejected += 1,
+            _ => report.failed += 1,
+        }
+    }
+    for (metric, n) in [
+        ("OrdersAccepted", report.accepted),
+        ("OrdersShipped", report.shipped),
+        ("OrdersRejected", report.rejected),
+        ("OrdersFailed", report.failed),
+    ] {
+        if n > 0 {
+            shop_core::metrics::count(&o.config.metrics_namespace, "order", metric, n);
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, old: Option<&str>, new: Option<&str>) -> EventRecord {
+        let image = |s: Option<&str>| match s {
+            Some(s) => serde_json::json!({ "id": { "S": "o1" }, "status": { "S": s } }),
+            None => serde_json::json!({}),
+        };
+        serde_json::from_value(serde_json::json!({
+            "eventID": "1", "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+            "awsRegion": "eu-west-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1.8e9, "Keys": { "id": { "S": "o1" } },
+                "OldImage": image(old), "NewImage": image(new),
+                "SequenceNumber": "1", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"
+            },
+            "eventSourceARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/orders/stream/x"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_acceptance_and_decisions_count() {
+        assert_eq!(
+            outcome(&record("INSERT", None, Some("pending"))),
+            Some("OrdersAccepted")
+        );
+        assert_eq!(
+            outcome(&record("MODIFY", Some("pending"), Some("shipping"))),
+            Some("OrdersShipped")
+        );
+        assert_eq!(
+            outcome(&record("MODIFY", Some("pending"), Some("rejected"))),
+            Some("OrdersRejected")
+        );
+        assert_eq!(
+            outcome(&record("MODIFY", Some("pending"), Some("failed"))),
+            Some("OrdersFailed")
+        );
+        // A re-drive claim, an operator's re-open, a withdrawal, a repeated decision: no outcome.
+        assert_eq!(outcome(&record("MODIFY", Some("pending"), Some("pending"))), None);
+        assert_eq!(outcome(&record("MODIFY", Some("failed"), Some("pending"))), None);
+        assert_eq!(outcome(&record("REMOVE", Some("pending"), None)), None);
+        assert_eq!(outcome(&record("MODIFY", Some("shipping"), Some("shipping"))), None);
+    }
+}
