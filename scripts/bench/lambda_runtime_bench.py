@@ -56,6 +56,8 @@ class RuntimeApi:
                     self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
                     self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:local:account:function:bench")
                     self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+                    # The real Runtime API sends it; the official Node runtime client crashes without it.
+                    self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
@@ -161,6 +163,13 @@ def events_for(stack, fx):
         "order-queue-consumer": lambda: {"Records": [{"messageId": str(uuid.uuid4()), "receiptHandle": "h", "body": msg, "attributes": {},
                                                       "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": stack["orderQueueArn"]}]},
         "order-reconcile": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        "order-status-changed": lambda: {"Records": [{
+            "eventID": str(uuid.uuid4()), "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+            "awsRegion": stack["region"], "eventSourceARN": stack.get("ordersStreamArn", "arn:aws:dynamodb:local:0:table/orders/stream/x"),
+            "dynamodb": {"ApproximateCreationDateTime": time.time(), "Keys": {"id": {"S": "o"}}, "SequenceNumber": "1",
+                         "SizeBytes": 50, "StreamViewType": "NEW_AND_OLD_IMAGES",
+                         "OldImage": {"id": {"S": "o"}, "status": {"S": "pending"}},
+                         "NewImage": {"id": {"S": "o"}, "status": {"S": "shipping"}}}}]},
     }
 
 
