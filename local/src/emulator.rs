@@ -100,8 +100,10 @@ fn start_moto(port: u16) -> Result<String, EmulatorError> {
         port
     };
     // A watchdog shell stops moto when this process exits, so no emulator outlives its owner.
+    // moto with DynamoDB writes serialized (local/emulator/moto_server.py says why).
+    let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator/moto_server.py");
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+        "python3 {launcher} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
          while kill -0 {owner} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null",
         owner = std::process::id()
     );

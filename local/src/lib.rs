@@ -8,6 +8,7 @@
 //! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
 //! - [`streams`]: the Orders table's change stream -> Lambda DynamoDB events.
 //! - [`metrics`]: the business metrics, counted from the handlers' EMF lines.
+//! - [`recorder`]: every AWS call a handler makes, for the least-privilege check.
 //! - [`runner`]: the HTTP API and the event pollers.
 
 pub mod bridge;
@@ -16,6 +17,7 @@ pub mod emulator;
 pub mod jwt;
 pub mod metrics;
 pub mod provision;
+pub mod recorder;
 pub mod runner;
 pub mod stack;
 pub mod streams;

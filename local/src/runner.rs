@@ -20,6 +20,7 @@ use crate::bridge;
 use crate::declaration::{self, Auth, Declaration, Trigger};
 use crate::emulator::Emulator;
 use crate::jwt::{self, Verifier};
+use crate::recorder;
 use crate::stack::{self, LocalSettings, Services, StackInfo};
 
 #[derive(Debug, Clone)]
@@ -382,7 +383,8 @@ async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) ->
             "request could not be represented",
         );
     };
-    match st.services.call_http(m.service, &m.function.bin, event).await {
+    let call = st.services.call_http(m.service, &m.function.bin, event);
+    match recorder::scope(m.service, &m.function.bin, call).await {
         Some(r) => to_http(r),
         None => error(
             StatusCode::NOT_IMPLEMENTED,
@@ -539,18 +541,30 @@ async fn poll_images(st: Arc<AppState>, service: &'static str, mut stop: watch::
                 continue; // s3:TestEvent and the like
             };
             let ok = match service {
-                "banner" => banner::image_uploaded(&st.services.banner, event)
-                    .await
-                    .map(|r| r.recorded)
-                    .map_err(|e| e.to_string()),
-                "category" => category::image_uploaded(&st.services.category, event)
-                    .await
-                    .map(|r| r.recorded)
-                    .map_err(|e| e.to_string()),
-                _ => product::image_uploaded(&st.services.product, event)
-                    .await
-                    .map(|r| r.recorded)
-                    .map_err(|e| e.to_string()),
+                "banner" => recorder::scope(
+                    service,
+                    "image-uploaded",
+                    banner::image_uploaded(&st.services.banner, event),
+                )
+                .await
+                .map(|r| r.recorded)
+                .map_err(|e| e.to_string()),
+                "category" => recorder::scope(
+                    service,
+                    "image-uploaded",
+                    category::image_uploaded(&st.services.category, event),
+                )
+                .await
+                .map(|r| r.recorded)
+                .map_err(|e| e.to_string()),
+                _ => recorder::scope(
+                    service,
+                    "image-uploaded",
+                    product::image_uploaded(&st.services.product, event),
+                )
+                .await
+                .map(|r| r.recorded)
+                .map_err(|e| e.to_string()),
             };
             match ok {
                 Ok(n) => tracing::info!(service, recorded = n, "image event handled"),
@@ -576,7 +590,8 @@ async fn poll_orders(st: Arc<AppState>, mut stop: watch::Receiver<bool>) {
         if msgs.is_empty() {
             continue;
         }
-        let failed = match order::queue_consumer(&st.services.order, bridge::sqs_event(&msgs, &arn)).await {
+        let consumed = order::queue_consumer(&st.services.order, bridge::sqs_event(&msgs, &arn));
+        let failed = match recorder::scope("order", "queue-consumer", consumed).await {
             Ok(r) => r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
             Err(_) => msgs
                 .iter()
@@ -602,7 +617,8 @@ async fn poll_order_stream(st: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         match reader.next_event().await {
             Some(event) => {
-                if let Err(e) = order::status_changed(&st.services.order, event).await {
+                let handled = order::status_changed(&st.services.order, event);
+                if let Err(e) = recorder::scope("order", "status-changed", handled).await {
                     tracing::warn!(error = %e, "order status-changed failed");
                 }
             }
@@ -625,15 +641,21 @@ async fn schedules(st: Arc<AppState>, interval: Duration, mut stop: watch::Recei
             _ = tick.tick() => {}
             _ = stop.changed() => break,
         }
-        match category::cleanup(&st.services.category, json!({})).await {
+        match recorder::scope(
+            "category",
+            "cleanup",
+            category::cleanup(&st.services.category, json!({})),
+        )
+        .await
+        {
             Ok(r) => tracing::info!(deleted = r.deleted, "category cleanup"),
             Err(e) => tracing::warn!(error = %e, "category cleanup failed"),
         }
-        match product::cleanup(&st.services.product, json!({})).await {
+        match recorder::scope("product", "cleanup", product::cleanup(&st.services.product, json!({}))).await {
             Ok(r) => tracing::info!(deleted = r.deleted, "product cleanup"),
             Err(e) => tracing::warn!(error = %e, "product cleanup failed"),
         }
-        match order::reconcile(&st.services.order, json!({})).await {
+        match recorder::scope("order", "reconcile", order::reconcile(&st.services.order, json!({}))).await {
             Ok(r) => tracing::info!(redriven = r.redriven, failed = r.failed, "order reconcile"),
             Err(e) => tracing::warn!(error = %e, "order reconcile failed"),
         }

@@ -1,0 +1,209 @@
+//! Records every AWS request a handler sends, for the least-privilege check
+//! (`scripts/iam_check.py`): which function sent it (the runner scopes each handler call), the IAM
+//! action and the resource. It wraps the HTTP client of the SDK configuration the runner hands
+//! the handlers, so production code knows nothing of it. On when `SHOP_RECORD_AWS_CALLS` names a
+//! file; each call is one JSON line appended to it.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use serde_json::{json, Value};
+
+tokio::task_local! {
+    /// The declared function (`service/bin`) whose handler is running in this task.
+    static FUNCTION: String;
+}
+
+/// Runs `fut` as function `service/bin`: the AWS calls it makes are recorded under that name.
+pub async fn scope<F: std::future::Future>(service: &str, bin: &str, fut: F) -> F::Output {
+    FUNCTION.scope(format!("{service}/{bin}"), fut).await
+}
+
+/// The file calls are recorded to, when recording is on.
+pub fn target() -> Option<std::path::PathBuf> {
+    std::env::var_os("SHOP_RECORD_AWS_CALLS").map(Into::into)
+}
+
+/// `inner`, recording every request to `file` under the stack `prefix` (stripped from resource names
+/// by the checker, so recordings of many test stacks read alike).
+pub fn recording(inner: SharedHttpClient, file: std::path::PathBuf, prefix: &str) -> SharedHttpClient {
+    SharedHttpClient::new(Recording {
+        inner,
+        sink: std::sync::Arc::new(Sink {
+            file,
+            prefix: prefix.to_owned(),
+            lock: Mutex::new(()),
+        }),
+    })
+}
+
+#[derive(Debug)]
+struct Sink {
+    file: std::path::PathBuf,
+    prefix: String,
+    lock: Mutex<()>,
+}
+
+impl Sink {
+    fn write(&self, function: &str, calls: Vec<(String, String)>) {
+        let Ok(_guard) = self.lock.lock() else { return };
+        let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.file) else {
+            return;
+        };
+        for (action, resource) in calls {
+            let line = json!({ "function": function, "action": action, "resource": resource, "stack": self.prefix });
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Recording {
+    inner: SharedHttpClient,
+    sink: std::sync::Arc<Sink>,
+}
+
+impl HttpClient for Recording {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(RecordingConnector {
+            inner: self.inner.http_connector(settings, components),
+            sink: self.sink.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RecordingConnector {
+    inner: SharedHttpConnector,
+    sink: std::sync::Arc<Sink>,
+}
+
+impl HttpConnector for RecordingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        // Calls outside a handler (provisioning, pollers receiving messages) are the runner's own.
+        if let Ok(function) = FUNCTION.try_with(Clone::clone) {
+            self.sink.write(&function, classify(&request));
+        }
+        self.inner.call(request)
+    }
+}
+
+/// The IAM actions and resources of one request: `(action, resource)`, resources in the form of
+/// their ARN's tail (`table/<name>/index/<index>`, `<queue>`, `<bucket>/<key>`, ...).
+pub fn classify(req: &HttpRequest) -> Vec<(String, String)> {
+    let body = req.body().bytes().unwrap_or_default();
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    if let Some(target) = req.headers().get("x-amz-target") {
+        let (service, op) = target.split_once('.').unwrap_or((target, ""));
+        return match service {
+            s_ if s_.starts_with("DynamoDB_") => dynamodb(op, &json),
+            "AmazonSQS" => vec![(format!("sqs:{op}"), tail_after_slash(&s(&json["QueueUrl"])))],
+            "AWSStepFunctions" => vec![(format!("states:{op}"), arn_tail(&s(&json["stateMachineArn"])))],
+            "AWSCognitoIdentityProviderService" => {
+                let pool = s(&json["UserPoolId"]);
+                let resource = if pool.is_empty() {
+                    "*".to_owned()
+                } else {
+                    format!("userpool/{pool}")
+                };
+                vec![(format!("cognito-idp:{op}"), resource)]
+            }
+            other => vec![(format!("{other}:{op}"), "*".to_owned())],
+        };
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(action) = form_value(&text, "Action") {
+        // The query protocol (SNS).
+        let topic = form_value(&text, "TopicArn").unwrap_or_default();
+        return vec![(format!("sns:{action}"), arn_tail(&topic))];
+    }
+    let path = req
+        .uri()
+        .split("://")
+        .nth(1)
+        .and_then(|r| r.split_once('/'))
+        .map(|(_, p)| p)
+        .unwrap_or_default();
+    let path = path.split('?').next().unwrap_or_default();
+    if path.starts_with("v2/email/outbound-emails") {
+        return vec![(
+            "ses:SendEmail".into(),
+            format!("identity/{}", s(&json["FromEmailAddress"])),
+        )];
+    }
+    // Everything else on the emulator is S3, path-style: /<bucket>/<key>.
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned();
+    let (bucket, key) = decoded.split_once('/').unwrap_or((&decoded, ""));
+    let object = format!("{bucket}/{key}");
+    match (req.method(), key.is_empty()) {
+        ("GET" | "HEAD", false) => vec![("s3:GetObject".into(), object)],
+        ("PUT", false) => {
+            let mut calls = vec![("s3:PutObject".into(), object)];
+            if let Some(src) = req.headers().get("x-amz-copy-source") {
+                let src = percent_encoding::percent_decode_str(src.trim_start_matches('/'))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                calls.push(("s3:GetObject".into(), src));
+            }
+            calls
+        }
+        ("DELETE", false) => vec![("s3:DeleteObject".into(), object)],
+        (m, _) => vec![(format!("s3:{m}Bucket"), bucket.to_owned())],
+    }
+}
+
+fn dynamodb(op: &str, json: &Value) -> Vec<(String, String)> {
+    let table = |v: &Value| format!("table/{}", v.as_str().unwrap_or_default());
+    match op {
+        "TransactWriteItems" => json["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let (kind, body) = item.as_object()?.iter().next()?;
+                let action = match kind.as_str() {
+                    "Put" => "PutItem",
+                    "Update" => "UpdateItem",
+                    "Delete" => "DeleteItem",
+                    _ => "ConditionCheckItem",
+                };
+                Some((format!("dynamodb:{action}"), table(&body["TableName"])))
+            })
+            .collect(),
+        _ => {
+            let mut resource = table(&json["TableName"]);
+            if let Some(index) = json["IndexName"].as_str() {
+                resource = format!("{resource}/index/{index}");
+            }
+            vec![(format!("dynamodb:{op}"), resource)]
+        }
+    }
+}
+
+/// `arn:aws:sns:region:account:name` -> `name`; `...:stateMachine:name` -> `stateMachine:name`.
+fn arn_tail(arn: &str) -> String {
+    arn.splitn(6, ':').nth(5).unwrap_or(arn).to_owned()
+}
+
+fn tail_after_slash(url: &str) -> String {
+    url.rsplit('/').next().unwrap_or(url).to_owned()
+}
+
+fn form_value(form: &str, key: &str) -> Option<String> {
+    form.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}

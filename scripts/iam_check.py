@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Least privilege, proven: every AWS call a function made locally is allowed by the role it deploys with.
+
+Usage: python3 scripts/iam_check.py [--calls target/tmp/aws-calls.jsonl] [--templates cdk.out/dev]
+
+The calls come from the local runner's recorder (`SHOP_RECORD_AWS_CALLS`, local/src/recorder.rs):
+one JSON line per (function, action, resource) a handler sent. The roles come from the synthesized
+CloudFormation templates: for each function (its Description is `<service>/<bin>`), the Allow
+statements of the IAM policies attached to its role, with their resources resolved to the local
+resource names. A call no statement allows fails the check with the function, the action, the
+resource and the statements the role has. Then, per function, the granted actions no recorded call
+used: each is either explained below (EXPLAINED) or reported as possible excess privilege, and an
+unexplained one also fails the check.
+"""
+import argparse
+import fnmatch
+import glob
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+# Template resource (logical id prefix, resource type) -> the local resource's name after the stack
+# prefix (local/src/stack.rs names every resource `<prefix>-<suffix>`).
+LOCAL_NAMES = {
+    ("Users", "AWS::Cognito::UserPool"): "users",
+    ("UsersTable", "AWS::DynamoDB::GlobalTable"): "users",
+    ("Banners", "AWS::DynamoDB::GlobalTable"): "banners",
+    ("Categories", "AWS::DynamoDB::GlobalTable"): "categories",
+    ("Products", "AWS::DynamoDB::GlobalTable"): "products",
+    ("Orders", "AWS::DynamoDB::GlobalTable"): "orders",
+    ("BannerImagesBucket", "AWS::S3::Bucket"): "banner-images",
+    ("CategoryImagesBucket", "AWS::S3::Bucket"): "category-images",
+    ("ProductImagesBucket", "AWS::S3::Bucket"): "product-images",
+    ("OrderQueue", "AWS::SQS::Queue"): "orders",
+    ("OrderDlq", "AWS::SQS::Queue"): "orders-dlq",
+    ("OrderProcessing", "AWS::StepFunctions::StateMachine"): "order-processing",
+    ("CleanupNotices", "AWS::SNS::Topic"): "cleanup",
+    ("Alerts", "AWS::SNS::Topic"): "alerts",
+}
+# Queues with no local twin (the runner keeps failed events in its pollers instead).
+NO_LOCAL_TWIN = {("AsyncFailures", "AWS::SQS::Queue")}
+
+# Calls that need no IAM permission: Cognito's public user APIs authorize by client id or token.
+NO_IAM = {"cognito-idp:SignUp", "cognito-idp:ConfirmSignUp", "cognito-idp:InitiateAuth",
+          "cognito-idp:GlobalSignOut", "cognito-idp:ResendConfirmationCode", "cognito-idp:RespondToAuthChallenge"}
+
+# Granted actions no local call can exercise, and why. Anything else granted but unused fails.
+EXPLAINED = {
+    "s3:PutObject": "presigned uploads: the function signs the URL with its role, the client sends the PUT",
+    "sqs:ReceiveMessage": "the event source mapping polls the queue with the function's role",
+    "sqs:DeleteMessage": "the event source mapping deletes handled messages with the function's role",
+    "sqs:ChangeMessageVisibility": "the event source mapping returns failed messages with the function's role",
+    "sqs:GetQueueAttributes": "event source mappings and on-failure destinations read queue attributes",
+    "sqs:GetQueueUrl": "on-failure destinations resolve their queue",
+    "dynamodb:DescribeStream": "the stream's event source mapping",
+    "dynamodb:GetRecords": "the stream's event source mapping",
+    "dynamodb:GetShardIterator": "the stream's event source mapping",
+    "dynamodb:ListStreams": "the stream's event source mapping",
+}
+# sqs:SendMessage to a failure queue is Lambda delivering a failed asynchronous event.
+EXPLAINED_ON = {("sqs:SendMessage", "AsyncFailures"): "on-failure destination: Lambda delivers a failed event with the function's role"}
+
+
+def load_templates(folder):
+    stacks = {}
+    for f in sorted(glob.glob(str(Path(folder) / "*.template.json"))):
+        stacks[Path(f).name.split(".")[0]] = json.loads(Path(f).read_text())
+    if not stacks:
+        sys.exit(f"iam_check: no templates in {folder} (run scripts/infra-check.sh or cdk synth first)")
+    exports = {}
+    for name, t in stacks.items():
+        for out in t.get("Outputs", {}).values():
+            export = out.get("Export", {}).get("Name")
+            if isinstance(export, str):
+                exports[export] = (name, out["Value"])
+    return stacks, exports
+
+
+class Resolver:
+    """Turns CloudFormation expressions of ARNs into the local resources' ARN tails, with `*`."""
+
+    def __init__(self, stacks, exports):
+        self.stacks, self.exports = stacks, exports
+
+    def local(self, stack, logical):
+        r = self.stacks[stack]["Resources"].get(logical)
+        if r is None:
+            raise KeyError(f"{stack}: no resource {logical}")
+        for (prefix, rtype), name in LOCAL_NAMES.items():
+            if r["Type"] == rtype and re.fullmatch(prefix + r"[0-9A-F]{8}", logical):
+                return rtype, name
+        for prefix, rtype in NO_LOCAL_TWIN:
+            if r["Type"] == rtype and logical.startswith(prefix):
+                return rtype, None
+        raise KeyError(f"{stack}/{logical} ({r['Type']}) has no local twin in LOCAL_NAMES: add it")
+
+    def arn(self, stack, rtype, name):
+        """The ARN of a resource, with `{R}`/`{A}` for region and account; name None = no twin."""
+        if name is None:
+            return "arn:aws:none:{R}:{A}:no-local-twin"
+        return {
+            "AWS::DynamoDB::GlobalTable": f"arn:aws:dynamodb:{{R}}:{{A}}:table/{{P}}-{name}",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{{P}}-{name}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{{R}}:{{A}}:{{P}}-{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:{{R}}:{{A}}:{{P}}-{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:aws:states:{{R}}:{{A}}:stateMachine:{{P}}-{name}",
+            "AWS::Cognito::UserPool": "arn:aws:cognito-idp:{R}:{A}:userpool/{POOL}",
+        }[rtype]
+
+    def resolve(self, stack, expr):
+        if isinstance(expr, str):
+            return expr
+        if isinstance(expr, list):
+            return [self.resolve(stack, e) for e in expr]
+        (fn, arg), = expr.items()
+        if fn == "Ref":
+            pseudo = {"AWS::Partition": "aws", "AWS::Region": "{R}", "AWS::AccountId": "{A}", "AWS::URLSuffix": "amazonaws.com"}
+            if arg in pseudo:
+                return pseudo[arg]
+            rtype, name = self.local(stack, arg)
+            # Ref of a topic or a state machine is its ARN; of a queue its URL (not used in policies).
+            return self.arn(stack, rtype, name) if rtype in ("AWS::SNS::Topic", "AWS::StepFunctions::StateMachine") else f"{{P}}-{name}"
+        if fn == "Fn::GetAtt":
+            logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+            rtype, name = self.local(stack, logical)
+            if attr in ("Arn", "StreamArn"):
+                return self.arn(stack, rtype, name) + ("/stream/*" if attr == "StreamArn" else "")
+            raise KeyError(f"{stack}: cannot resolve GetAtt {logical}.{attr}")
+        if fn == "Fn::Join":
+            sep, parts = arg
+            return sep.join(self.resolve(stack, p) for p in parts)
+        if fn == "Fn::ImportValue":
+            name = self.resolve(stack, arg)
+            if name not in self.exports:
+                raise KeyError(f"{stack}: no export {name}")
+            other, value = self.exports[name]
+            return self.resolve(other, value)
+        raise KeyError(f"{stack}: cannot resolve {fn}")
+
+
+def tail(arn):
+    """The part of an ARN after region and account: what the recorder writes."""
+    if arn == "*":
+        return "*"
+    parts = arn.split(":", 5)
+    return parts[5] if len(parts) == 6 else arn
+
+
+def functions(stacks, resolver):
+    """{function: [(actions, resource patterns, statement text)]} of every role of ours."""
+    out = {}
+    for stack, t in stacks.items():
+        res = t["Resources"]
+        for lid, r in res.items():
+            desc = r.get("Properties", {}).get("Description", "")
+            if r["Type"] != "AWS::Lambda::Function" or not re.fullmatch(r"[a-z]+/[a-z-]+", str(desc)):
+                continue
+            role = r["Properties"]["Role"]["Fn::GetAtt"][0]
+            statements = []
+            for pid, p in res.items():
+                if p["Type"] != "AWS::IAM::Policy" or not any(x.get("Ref") == role for x in p["Properties"].get("Roles", [])):
+                    continue
+                for st in p["Properties"]["PolicyDocument"]["Statement"]:
+                    if st.get("Effect") != "Allow":
+                        continue
+                    actions = [a for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+                               if not a.startswith(("logs:", "xray:"))]
+                    if not actions:
+                        continue
+                    raw = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                    patterns = [tail(resolver.resolve(stack, x)) for x in raw]
+                    statements.append((actions, patterns, raw))
+            out[desc] = statements
+    return out
+
+
+def allows(statement, action, resource):
+    actions, patterns, _ = statement
+    if not any(fnmatch.fnmatchcase(action, a) for a in actions):
+        return False
+    return any(fnmatch.fnmatchcase(resource, p.replace("{P}-", "")) for p in patterns)
+
+
+def normalize(call):
+    """A recorded call's resource with its stack prefix stripped (and the pool id, one per stack)."""
+    r = call["resource"].replace(call["stack"] + "-", "")
+    r = re.sub(r"^userpool/.+$", "userpool/{POOL}", r)
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", default="target/tmp/aws-calls.jsonl")
+    ap.add_argument("--templates", default="cdk.out/dev")
+    ap.add_argument("--quiet", action="store_true", help="print failures and the summary only")
+    a = ap.parse_args()
+    calls_file = Path(a.calls)
+    if not calls_file.exists():
+        sys.exit(f"iam_check: no recorded calls at {calls_file} (run the tests or a local stack with SHOP_RECORD_AWS_CALLS)")
+    stacks, exports = load_templates(a.templates)
+    roles = functions(stacks, Resolver(stacks, exports))
+
+    recorded = defaultdict(set)
+    for line in calls_file.read_text().splitlines():
+        if line.strip():
+            c = json.loads(line)
+            recorded[c["function"]].add((c["action"], normalize(c)))
+    if not recorded:
+        sys.exit("iam_check: the recording is empty: no handler call was checked")
+
+    denied = []
+    for fn, calls in sorted(recorded.items()):
+        if fn not in roles:
+            denied.append(f"{fn}: recorded calls, but no function with that description in {a.templates}")
+            continue
+        for action, resource in sorted(calls):
+            if action in NO_IAM:
+                continue
+            if not any(allows(st, action, resource) for st in roles[fn]):
+                have = "; ".join(f"{','.join(acts)} on {','.join(p.replace('{P}-', '') for p in pats)}" for acts, pats, _ in roles[fn]) or "none"
+                denied.append(f"{fn}: {action} on {resource} is not allowed by its role. Statements it has: {have}")
+
+    unexplained = []
+    print("| function | calls recorded | granted, never exercised |")
+    print("|---|---|---|")
+    for fn in sorted(roles):
+        used = {act for act, _ in recorded.get(fn, set())}
+        unused = []
+        for acts, pats, raw in roles[fn]:
+            for act in acts:
+                if act in used:
+                    continue
+                why = EXPLAINED.get(act) or next((w for (x, prefix), w in EXPLAINED_ON.items()
+                                                  if x == act and prefix in json.dumps(raw)), None)
+                if why is None:
+                    unexplained.append(f"{fn}: {act} granted on {','.join(p.replace('{P}-', '') for p in pats)} but never exercised, and no reason is recorded")
+                    unused.append(f"**{act}** (unexplained)")
+                else:
+                    unused.append(f"{act} ({why})")
+        calls = ", ".join(f"{act} {res}" for act, res in sorted(recorded.get(fn, set()))) or "none recorded"
+        if not a.quiet:
+            print(f"| {fn} | {calls} | {'; '.join(sorted(set(unused))) or 'none'} |")
+
+    for d in denied:
+        print(f"DENIED {d}", file=sys.stderr)
+    for u in unexplained:
+        print(f"UNUSED {u}", file=sys.stderr)
+    n_calls = sum(len(v) for v in recorded.values())
+    print(f"\niam_check: {n_calls} distinct calls of {len(recorded)} functions checked against {len(roles)} roles: "
+          f"{len(denied)} denied, {len(unexplained)} unexplained unused grants")
+    sys.exit(1 if denied or unexplained else 0)
+
+
+if __name__ == "__main__":
+    main()
