@@ -13,5 +13,9 @@ if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
   echo "== npm ci (pinned in package-lock.json: Swagger UI for /_local/docs, the CDK for infra)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# Every AWS call a handler makes is recorded: `python3 scripts/iam_check.py --calls .local/aws-calls.jsonl`
+# checks them against the roles the CDK app deploys (README, "Least privilege").
+export SHOP_RECORD_AWS_CALLS=${SHOP_RECORD_AWS_CALLS:-$PWD/.local/aws-calls.jsonl}
+mkdir -p .local
 echo "== building and starting the local runner (first build takes a few minutes)"
 exec cargo run --quiet --locked -p shop-local -- "$@"

@@ -2,13 +2,18 @@
 # Runs every test: Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
 # check, the infra checks (tsc, CDK assertions, the workflow under AWS semantics, synth + cdk-nag,
 # cfn-lint with the serverless rules, the cost goal, asl-validator), the contract fuzzing, and the
-# API reference page in a headless browser (Debian's chromium, installed when missing).
+# API reference page in a headless browser (Debian's chromium, installed when missing), and the
+# least-privilege check of every AWS call the handlers made against their synthesized roles.
 # Uses the emulator at MOTO_ENDPOINT if set; otherwise each test binary starts its own moto server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== pinned Python tools (scripts/requirements.txt)"
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+
+# Every AWS call a handler sends through a local runner is recorded for the least-privilege check.
+export SHOP_RECORD_AWS_CALLS="$PWD/target/tmp/aws-calls.jsonl"
+mkdir -p target/tmp && rm -f "$SHOP_RECORD_AWS_CALLS"
 
 echo "== cargo test (workspace)"
 rm -f target/tmp/e2e-exchanges.jsonl
@@ -33,3 +38,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 bash scripts/docs_page_check.sh
+
+echo "== least privilege: every recorded AWS call is allowed by its function's role (cdk.out/dev)"
+python3 scripts/iam_check.py --calls "$SHOP_RECORD_AWS_CALLS" --templates cdk.out/dev --quiet

@@ -26,6 +26,8 @@ pub fn init_telemetry() {
             tracing_subscriber::fmt::layer()
                 .compact()
                 .with_target(false)
+                // print!, so a test harness running runners in-process captures the lines.
+                .with_test_writer()
                 .with_filter(filter)
                 .with_filter(filter_fn(move |m| m.target() != emf)),
         )

@@ -37,27 +37,29 @@ pub fn recording(inner: SharedHttpClient, file: std::path::PathBuf, prefix: &str
         sink: std::sync::Arc::new(Sink {
             file,
             prefix: prefix.to_owned(),
-            lock: Mutex::new(()),
         }),
     })
 }
+
+static WRITES: Mutex<()> = Mutex::new(());
 
 #[derive(Debug)]
 struct Sink {
     file: std::path::PathBuf,
     prefix: String,
-    lock: Mutex<()>,
 }
 
 impl Sink {
     fn write(&self, function: &str, calls: Vec<(String, String)>) {
-        let Ok(_guard) = self.lock.lock() else { return };
-        let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.file) else {
-            return;
-        };
+        let mut lines = String::new();
         for (action, resource) in calls {
             let line = json!({ "function": function, "action": action, "resource": resource, "stack": self.prefix });
-            let _ = writeln!(f, "{line}");
+            lines.push_str(&format!("{line}\n"));
+        }
+        // One lock for every runner of the process (tests run several), one write per request.
+        let Ok(_guard) = WRITES.lock() else { return };
+        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.file) {
+            let _ = f.write_all(lines.as_bytes());
         }
     }
 }

@@ -402,3 +402,174 @@ async fn every_declared_route_is_served_and_every_binary_is_declared() {
     assert_eq!((s.as_u16(), b["code"].as_str()), (404, Some("NoSuchRoute")));
     r.stop().await;
 }
+
+/// A runner whose schedules run every second and find everything stale at once: cleanups and the
+/// reconciler act on what this test leaves for them.
+async fn eager_runner() -> Running {
+    emulator().await;
+    let opts = Options {
+        port: 0,
+        moto_port: 0,
+        reset: false,
+        state_dir: std::env::temp_dir().join(unique("shop-e2e")),
+        prefix: unique("e2e"),
+        cleanup_interval: Duration::from_secs(1),
+        cleanup_max_age: Duration::ZERO,
+        reconcile_after: Duration::ZERO,
+        ..Options::default()
+    };
+    runner::start(opts)
+        .await
+        .unwrap_or_else(|e| panic!("runner did not start: {e}"))
+}
+
+/// The paths the whole-shop walk does not take, through the runner (so the least-privilege check
+/// sees their AWS calls): rejection, a failed approval, resend, both cleanups deleting, the
+/// reconciler re-driving one order and giving up on another.
+#[tokio::test]
+async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
+    let r = eager_runner().await;
+    let api = Api::new(&r);
+    let db = aws_sdk_dynamodb::Client::new(&r.emulator.sdk_config());
+    let admin_name = format!("Admin {}", unique("a"));
+    let (admin_email, _) = api.user(&admin_name).await;
+    make_admin(&r, &admin_name).await;
+    let admin = id_token(&api.sign_in(&admin_email).await);
+    let (_, seller_tokens) = api.user(&format!("Seller {}", unique("s"))).await;
+    let seller = id_token(&seller_tokens);
+
+    // Resend for an existing user (the emulator lacks ResendConfirmationCode: any clean answer).
+    let (s, b) = api
+        .post("/auth/resend-confirmation-code", None, json!({"email": admin_email}))
+        .await;
+    assert!(s.as_u16() < 500 || b["code"] == "ServiceUnavailable", "{s} {b}");
+
+    // A product waiting for review, rejected with a reason; an approval of a missing one.
+    let product = product::model::Product {
+        id: unique("p"),
+        product_name: "Boot".into(),
+        product_price: shop_core::money::Money::from_cents(2500),
+        description: "d".into(),
+        quantity: 3,
+        category: "Shoes".into(),
+        file_name: "b.png".into(),
+        object_key: "x/b.png".into(),
+        image_url: Some("http://img/b.png".into()),
+        is_approved: false,
+        status: product::model::Status::PendingReview,
+        seller_id: "seller".into(),
+        seller_email: Some(admin_email.clone()),
+        created_at: shop_core::time::now(),
+        approved_category: None,
+        rejection_reason: None,
+    };
+    db.put_item()
+        .table_name(&r.info.products_table)
+        .set_item(Some(serde_dynamo::to_item(&product).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = api
+        .post(
+            "/product/reject-product",
+            Some(&admin),
+            json!({"id": product.id, "reason": "blurry"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api
+        .post("/product/approve-product", Some(&admin), json!({"id": "missing"}))
+        .await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (404, Some("ProductNotFound")), "{b}");
+
+    // Upload URLs nobody uses: both cleanups delete the records (maximum age zero here).
+    let category = format!("c{}", unique("x").replace('-', ""));
+    let (s, b) = api
+        .post(
+            "/category/upload-url",
+            Some(&admin),
+            json!({"fileName": "c.png", "fileType": "image/png", "categoryName": category}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api
+        .post(
+            "/product/get-upload-url",
+            Some(&seller),
+            json!({"fileName": "p.png", "fileType": "image/png", "productName": "Hat", "productPrice": 5,
+                   "description": "d", "quantity": 1, "category": "Hats"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let stale_product = b["productId"].as_str().unwrap().to_owned();
+
+    // Two orders the queue never saw: one to re-drive, one whose re-drives ran out.
+    let order = |id: &str, redrives: u32| {
+        json!({
+            "id": id, "productId": "gone", "productName": "Gone", "quantity": 1, "unitPrice": 1, "total": 1,
+            "status": "pending", "customerId": "c", "customerEmail": admin_email,
+            "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+            "redrives": redrives, "redrivenAt": "2026-01-01T00:00:00Z"
+        })
+    };
+    let (redrive, give_up) = (unique("o"), unique("o"));
+    for (id, n) in [(&redrive, 0), (&give_up, 3)] {
+        db.put_item()
+            .table_name(&r.info.orders_table)
+            .set_item(Some(serde_dynamo::to_item(order(id, n)).unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let get = |table: String, id: String| {
+        let db = db.clone();
+        async move {
+            db.get_item()
+                .table_name(table)
+                .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    let started = Instant::now();
+    loop {
+        let failed = get(r.info.orders_table.clone(), give_up.clone())
+            .await
+            .and_then(|i| i.get("status").and_then(|s| s.as_s().ok().cloned()));
+        let redriven = get(r.info.orders_table.clone(), redrive.clone())
+            .await
+            .and_then(|i| i.get("redrives").and_then(|n| n.as_n().ok().cloned()));
+        let product_gone = get(r.info.products_table.clone(), stale_product.clone())
+            .await
+            .is_none();
+        let category_gone = db
+            .get_item()
+            .table_name(&r.info.categories_table)
+            .key(
+                "categoryName",
+                aws_sdk_dynamodb::types::AttributeValue::S(category.clone()),
+            )
+            .send()
+            .await
+            .unwrap()
+            .item
+            .is_none();
+        if failed.as_deref() == Some("failed")
+            && redriven.as_deref().is_some_and(|n| n != "0")
+            && product_gone
+            && category_gone
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "schedules did not act: failed={failed:?} redriven={redriven:?} product_gone={product_gone} category_gone={category_gone}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    r.stop().await;
+}
