@@ -909,3 +909,21 @@ async fn an_operator_redrives_the_dlq_and_reprocesses_failed_orders_after_a_dry_
         "nothing is failed any more"
     );
 }
+
+#[tokio::test]
+async fn an_order_is_accepted_and_ships_when_its_confirmation_email_fails() {
+    let mut f = fixture().await;
+    // SES refuses the confirmation (an unverified sender: MessageRejected) before any decision.
+    f.svc.config.email_from = format!("{}@unverified.example.com", unique("nobody"));
+    let (product, buyer, id) = f.one_order(5, 1).await;
+    assert_eq!(f.drain_queue().await, 1);
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!(f.stock(&product).await, 4);
+    let mails = emails_eventually(&buyer.email, |s| s == "gucci now shipping").await;
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["gucci now shipping"],
+        "the confirmation was never sent, the decision's email was"
+    );
+}
