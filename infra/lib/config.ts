@@ -23,6 +23,11 @@ export interface StageConfig {
    * names its execution). STANDARD: exactly-once steps and 90 days of execution history.
    */
   readonly workflowType: 'STANDARD' | 'EXPRESS';
+  /** Who sends Cognito's emails: COGNITO (about 50 a day: dev only) or SES with `sesSender`. */
+  readonly cognitoEmail: 'COGNITO' | 'SES';
+  /** Requests per second (and burst) on sign-in, sign-up and resend: stricter than the other routes. */
+  readonly authRateLimit: number;
+  readonly authBurstLimit: number;
   readonly cleanupEveryMinutes: number;
   readonly cleanupMaxAgeSeconds: number;
   readonly uploadUrlExpiresSeconds: number;
@@ -45,6 +50,9 @@ const defaults: StageValues = {
   architecture: 'arm64',
   memoryMb: 256,
   workflowType: 'EXPRESS',
+  cognitoEmail: 'COGNITO',
+  authRateLimit: 10,
+  authBurstLimit: 20,
   cleanupEveryMinutes: 2,
   cleanupMaxAgeSeconds: 3600,
   uploadUrlExpiresSeconds: 300,
@@ -57,8 +65,8 @@ const defaults: StageValues = {
 
 export const STAGES: Record<string, StageValues> = {
   dev: { ...defaults },
-  staging: { ...defaults, logRetentionDays: 30, removal: 'retain' },
-  prod: { ...defaults, memoryMb: 512, logRetentionDays: 90, removal: 'retain' },
+  staging: { ...defaults, cognitoEmail: 'SES', logRetentionDays: 30, removal: 'retain' },
+  prod: { ...defaults, cognitoEmail: 'SES', memoryMb: 512, logRetentionDays: 90, removal: 'retain' },
   /** What the local runner uses (kept here so both sides read one table). */
   local: { ...defaults, architecture: 'x86_64', cleanupEveryMinutes: 2 },
 };

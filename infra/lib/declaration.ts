@@ -10,6 +10,8 @@ export interface HttpRoute {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly auth: AuthKind;
+  /** `strict`: the stage's stricter throttling (authRateLimit / authBurstLimit). */
+  readonly limit?: 'strict';
 }
 
 export interface FunctionDecl {

@@ -75,6 +75,14 @@ export class ServiceApi extends Construct {
       }),
     };
     stage.defaultRouteSettings = { throttlingBurstLimit: 200, throttlingRateLimit: 100 };
+    // Password guessing and email floods: the routes the declaration marks strict get the stage's lower limits.
+    const strict = service.functions.filter((f) => f.http?.limit === 'strict');
+    if (strict.length > 0) {
+      stage.routeSettings = Object.fromEntries(
+        // A JSON map in CloudFormation: its values keep CloudFormation's own (Pascal) case.
+        strict.map((f) => [`${f.http!.method} ${f.http!.path}`, { ThrottlingBurstLimit: config.authBurstLimit, ThrottlingRateLimit: config.authRateLimit }]),
+      );
+    }
     alarm(
       this,
       'Api5xx',

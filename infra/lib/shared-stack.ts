@@ -59,6 +59,13 @@ export class SharedStack extends Stack {
       userPoolName: `shop-${config.stage}-users`,
       selfSignUpEnabled: true,
       signInAliases: { username: true, email: true },
+      // "Ada_Lovelace" and "ada_lovelace" are one user (set at creation: changing it replaces the pool).
+      signInCaseSensitive: false,
+      // Cognito's own sender allows about 50 emails a day: staging and prod send through SES.
+      email:
+        config.cognitoEmail === 'SES'
+          ? cognito.UserPoolEmail.withSES({ fromEmail: config.sesSender, sesRegion: config.region ?? this.region })
+          : cognito.UserPoolEmail.withCognito(),
       autoVerify: { email: true },
       standardAttributes: { email: { required: true, mutable: true }, fullname: { required: true, mutable: true } },
       passwordPolicy: { minLength: 8, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
@@ -69,7 +76,7 @@ export class SharedStack extends Stack {
     });
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG2',
-      reason: 'MFA is optional for shoppers by product decision; admins are expected to enable it on their accounts.',
+      reason: 'MFA is not offered yet: shoppers and admins sign in with a password only (TOTP for admins is planned work).',
     });
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG8',
@@ -78,6 +85,10 @@ export class SharedStack extends Stack {
     this.client = this.userPool.addClient('AppClient', {
       authFlows: { userPassword: true },
       generateSecret: false,
+      // No hosted UI: no OAuth flows, so no callback URL to guess or abuse.
+      disableOAuth: true,
+      // The app may change the full name; `email` stays what was verified (mail goes only there).
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ fullname: true }),
       preventUserExistenceErrors: true,
       refreshTokenValidity: Duration.days(30),
       idTokenValidity: Duration.hours(1),

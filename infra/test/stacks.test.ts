@@ -239,6 +239,28 @@ describe('the CDK app', () => {
     assert.equal(emitter.Properties.Environment.Variables.METRICS_NAMESPACE, 'Shop/dev');
   });
 
+  it('runs Cognito as production needs: SES mail outside dev, case-insensitive names, no OAuth, email not writable, strict throttling on auth', () => {
+    const pool = (stage: Shop) => ofType(stage.shared, 'AWS::Cognito::UserPool')[0][1].Properties;
+    const prod = synth('prod');
+    assert.notEqual(pool(shop).EmailConfiguration?.EmailSendingAccount, 'DEVELOPER', 'dev keeps Cognito\'s sender');
+    const mail = pool(prod).EmailConfiguration;
+    assert.equal(mail.EmailSendingAccount, 'DEVELOPER');
+    assert.match(JSON.stringify(mail.SourceArn), /identity\/noreply@example.com/);
+    for (const stage of [shop, prod]) assert.deepEqual(pool(stage).UsernameConfiguration, { CaseSensitive: false });
+    const [[, client]] = ofType(shop.shared, 'AWS::Cognito::UserPoolClient');
+    assert.equal(client.Properties.AllowedOAuthFlowsUserPoolClient, false);
+    assert.equal(client.Properties.CallbackURLs, undefined);
+    assert.deepEqual(client.Properties.WriteAttributes, ['name'], 'email is not writable by the app');
+    const [[, stage]] = ofType(shop.auth, 'AWS::ApiGatewayV2::Stage');
+    const limited = Object.keys(stage.Properties.RouteSettings).sort();
+    assert.deepEqual(limited, ['POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up']);
+    for (const key of limited) {
+      const r = stage.Properties.RouteSettings[key];
+      assert.ok(r.ThrottlingRateLimit < stage.Properties.DefaultRouteSettings.ThrottlingRateLimit, key);
+      assert.ok(r.ThrottlingBurstLimit < stage.Properties.DefaultRouteSettings.ThrottlingBurstLimit, key);
+    }
+  });
+
   it('retains the order DLQ and the failure queues with the data in prod, not in dev', () => {
     const prod = synth('prod');
     for (const [stack, policy] of [[shop.order, 'Delete'], [prod.order, 'Retain'], [prod.product, 'Retain']] as const) {

@@ -100,8 +100,15 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let f = json_body(req)?;
     let login = Login::parse(&f)?;
     let code = f.string("confirmationCode", MAX_CODE)?;
-    let username = resolve(a, login, Error::UserNotFound).await?;
-    cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code).await?;
+    // An unknown user gets the answer a wrong code gets (Cognito's own posture with user existence
+    // errors prevented): confirm-sign-up must not tell who has an account.
+    let username = resolve(a, login, Error::CodeMismatch).await?;
+    cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code)
+        .await
+        .map_err(|e| match e {
+            Error::UserNotFound => Error::CodeMismatch,
+            other => other,
+        })?;
     ensure_user_record(a, &username).await?;
     tracing::info!("user confirmed");
     Ok(msg("User successfully confirmed!"))
@@ -140,17 +147,34 @@ pub async fn resend_confirmation_code(a: &Auth, req: Request) -> Response {
     a.http.respond(200, resend_flow(a, &req).await)
 }
 
+/// The one answer of resend-confirmation-code, whoever asks: it must not tell who has an account,
+/// nor whether it is confirmed.
+const RESENT: &str = "A new confirmation code has been sent if the account exists and is not confirmed yet.";
+
 async fn resend_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let login = Login::parse(&json_body(req)?)?;
-    let username = resolve(a, login, Error::UserNotFound).await?;
-    if cognito::get_user(&a.cognito, &a.config.user_pool_id, &username)
-        .await?
-        .confirmed
-    {
-        return Err(Error::AlreadyConfirmed);
+    let Some(username) = resolve(a, login, Error::UserNotFound)
+        .await
+        .map(Some)
+        .or_else(|e| match e {
+            Error::UserNotFound => Ok(None),
+            other => Err(other),
+        })?
+    else {
+        return Ok(msg(RESENT));
+    };
+    let pool_user = match cognito::get_user(&a.cognito, &a.config.user_pool_id, &username).await {
+        Ok(u) => u,
+        Err(Error::UserNotFound) => return Ok(msg(RESENT)),
+        Err(e) => return Err(e),
+    };
+    if !pool_user.confirmed {
+        match cognito::resend_code(&a.cognito, &a.config.client_id, &username).await {
+            Ok(()) | Err(Error::UserNotFound) => {}
+            Err(e) => return Err(e),
+        }
     }
-    cognito::resend_code(&a.cognito, &a.config.client_id, &username).await?;
-    Ok(msg("A new confirmation code has been sent."))
+    Ok(msg(RESENT))
 }
 
 /// `POST /refresh-token {refreshToken}`: new access and ID tokens.
