@@ -257,7 +257,14 @@ async fn the_whole_shop_works_end_to_end() {
     // The shipping email follows the status change: wait for it.
     let mails = api
         .eventually("/_local/emails", None, |m| {
-            m.to_string().contains("Sneaker now shipping")
+            m["emails"].as_array().is_some_and(|all| {
+                all.iter().any(|e| {
+                    e["subject"] == "Sneaker now shipping"
+                        && e["to"]
+                            .as_array()
+                            .is_some_and(|to| to.iter().any(|t| t == &buyer_email))
+                })
+            })
         })
         .await;
     let to = |who: &str| -> Vec<String> {

@@ -278,11 +278,14 @@ impl Fixture {
         update.send().await.unwrap();
     }
 
+    /// Waits until at least one execution exists and none is running.
     async fn executions_ended(&self) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
         let started = Instant::now();
         loop {
             let all = self.executions().await;
-            if all.iter().all(|e| e.status().as_str() != "RUNNING") || started.elapsed() > Duration::from_secs(60) {
+            let done = !all.is_empty() && all.iter().all(|e| e.status().as_str() != "RUNNING");
+            if done || started.elapsed() > Duration::from_secs(60) {
+                assert!(!all.is_empty(), "no execution started");
                 return all;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -429,8 +432,12 @@ async fn an_idempotency_key_replay_returns_the_same_order() {
     assert_eq!(list["orders"].as_array().unwrap().len(), 1, "{list}");
     let (s, e) = f.place(&buyer, &product, 3, Some("retry-42")).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("IdempotencyKeyReused")));
-    // Both deliveries of the replayed order end in one execution.
-    f.drain_queue().await;
+    // The replay queued the order again: both deliveries end in one execution.
+    assert_eq!(
+        f.drain_queue().await,
+        2,
+        "the replay did not queue the pending order again"
+    );
     let id = a["orderId"].as_str().unwrap().to_owned();
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.executions().await.len(), 1);
@@ -454,14 +461,14 @@ async fn unknown_or_unapproved_products_are_404_and_bad_requests_4xx() {
         "{b}"
     );
 
-    for body in [
-        json!({"id": approved, "quantity": 0}),
-        json!({"id": approved, "quantity": -1}),
-        json!({"id": approved, "quantity": 1.5}),
-        json!({"id": approved, "quantity": "1"}),
-        json!({"id": approved}),
-        json!({"quantity": 1}),
-        json!({"id": "", "quantity": 1}),
+    for (body, code) in [
+        (json!({"id": approved, "quantity": 0}), "InvalidField"),
+        (json!({"id": approved, "quantity": -1}), "InvalidField"),
+        (json!({"id": approved, "quantity": 1.5}), "InvalidField"),
+        (json!({"id": approved, "quantity": "1"}), "InvalidField"),
+        (json!({"id": approved}), "MissingField"),
+        (json!({"quantity": 1}), "MissingField"),
+        (json!({"id": "", "quantity": 1}), "InvalidField"),
     ] {
         let req = api_request(
             "POST",
@@ -470,7 +477,7 @@ async fn unknown_or_unapproved_products_are_404_and_bad_requests_4xx() {
             Some(buyer.claims.clone()),
         );
         let (s, b) = parts(&order::create_order(&f.svc, req).await);
-        assert_eq!(s, 400, "{body} -> {b}");
+        assert_eq!((s, b["code"].as_str()), (400, Some(code)), "{body} -> {b}");
     }
     let req = api_request("POST", "/create-order", Some("{nope"), Some(buyer.claims.clone()));
     assert_error(&order::create_order(&f.svc, req).await, 400, "MalformedJson");
