@@ -150,7 +150,9 @@ describe('the CDK app', () => {
       const pab = buckets[0][1].Properties.PublicAccessBlockConfiguration;
       assert.deepEqual(pab, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
       assert.equal(buckets[0][1].Properties.CorsConfiguration.CorsRules[0].AllowedMethods[0], 'PUT');
-      for (const [, policy] of ofType(stack, 'AWS::S3::BucketPolicy')) {
+      const policies = ofType(stack, 'AWS::S3::BucketPolicy');
+      assert.ok(policies.length >= 1, 'the image bucket has a policy');
+      for (const [, policy] of policies) {
         const statements = policy.Properties.PolicyDocument.Statement;
         assert.ok(statements.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'), 'TLS only');
         for (const s of statements.filter((x: any) => x.Effect === 'Allow')) {
@@ -173,7 +175,10 @@ describe('the CDK app', () => {
     // The order DLQ and one failure queue per service with asynchronously invoked functions.
     assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1 + 4);
     assert.equal(metric('ExecutionsFailed').length, 1);
-    for (const a of all) assert.equal(a.AlarmActions.length, 1, 'every alarm notifies the alerts topic');
+    // Every alarm notifies the shared alerts topic, and nothing else.
+    const alerts = JSON.stringify({ 'Fn::ImportValue': Object.values(Template.fromStack(shop.shared).toJSON().Outputs as Record<string, any>)
+      .find((o) => JSON.stringify(o.Value).includes('Alerts'))?.Export?.Name });
+    for (const a of all) assert.deepEqual(a.AlarmActions.map((x: unknown) => JSON.stringify(x)), [alerts], JSON.stringify(a.AlarmActions));
   });
 
   it('alarms on a workflow timeout or abort alone: each metric is filled when it has no data point', () => {
@@ -383,15 +388,38 @@ describe('the CDK app', () => {
     assert.equal(byStatus.Projection.ProjectionType, 'KEYS_ONLY');
   });
 
-  it('creates tables on demand with PITR and encryption, retained in prod only', () => {
-    const prod = synth('prod');
-    for (const [s, policy] of [[shop.product, 'Delete'], [prod.product, 'Retain']] as const) {
-      for (const [id, t] of ofType(s, 'AWS::DynamoDB::GlobalTable')) {
-        assert.equal(t.Properties.BillingMode, 'PAY_PER_REQUEST');
-        assert.equal(t.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
-        assert.equal(t.Properties.SSESpecification.SSEEnabled, true);
-        assert.equal((Template.fromStack(s).toJSON().Resources as any)[id].DeletionPolicy, policy);
+  it('creates every table on demand with PITR and encryption, retained and deletion-protected in staging and prod only', () => {
+    const stages = [['dev', shop, 'Delete', false], ['staging', synth('staging'), 'Retain', true], ['prod', synth('prod'), 'Retain', true]] as const;
+    for (const [stage, built, policy, protectedTables] of stages) {
+      const stacks = [built.shared, built.auth, built.banner, built.category, built.product, built.order];
+      const tables = stacks.flatMap((s) => ofType(s, 'AWS::DynamoDB::GlobalTable').map(([id, t]) => [s, id, t] as const));
+      assert.equal(tables.length, 5, `${stage}: users, banners, categories, products, orders`);
+      for (const [s, id, t] of tables) {
+        const what = `${stage} ${id}`;
+        assert.equal(t.Properties.BillingMode, 'PAY_PER_REQUEST', what);
+        assert.equal(t.Properties.Replicas[0].PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true, what);
+        assert.equal(t.Properties.SSESpecification.SSEEnabled, true, what);
+        assert.equal(t.Properties.Replicas[0].DeletionProtectionEnabled ?? false, protectedTables, what);
+        assert.equal((Template.fromStack(s).toJSON().Resources as any)[id].DeletionPolicy, policy, what);
       }
+    }
+  });
+
+  it('gives every protected route the Cognito JWT authorizer of this pool: issuer and audience', () => {
+    for (const s of Object.values(services)) {
+      const authorizers = ofType(s, 'AWS::ApiGatewayV2::Authorizer').map(([, a]) => a.Properties);
+      const routes = ofType(s, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+      const protectedRoutes = routes.filter((r) => r.AuthorizationType === 'JWT');
+      const declared = loadDeclaration().find((d) => d.name === s.decl.name)!.functions.filter((f) => f.http && f.http.auth !== 'none');
+      assert.equal(protectedRoutes.length, declared.length, s.decl.name);
+      if (declared.length === 0) continue;
+      assert.equal(authorizers.length, 1, s.decl.name);
+      const jwt = authorizers[0].JwtConfiguration;
+      const issuer = JSON.stringify(jwt.Issuer);
+      assert.match(issuer, /https:\/\/cognito-idp\./, 'issuer is the Cognito pool URL');
+      assert.match(issuer, /ExportsOutputRefUsers/, 'issuer names this stage\'s user pool');
+      assert.equal(jwt.Audience.length, 1);
+      assert.match(JSON.stringify(jwt.Audience[0]), /ExportsOutputRefUsersAppClient/, 'audience is the app client');
     }
   });
 });

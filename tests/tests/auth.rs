@@ -222,7 +222,14 @@ async fn sign_up_with_bad_bodies_is_400_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_failed_users_record_removes_the_cognito_user_again() {
-    let f = fixture_with_table(Some(unique("missing-table"))).await;
+    // A Users table whose key is not `userId`: the email lookup (its byEmail index) answers, the
+    // Cognito sign-up goes through, and only the record's put fails, as a throttled or failing
+    // table would make it.
+    let broken = unique("users-wrong-key");
+    let mut spec = provision::users_table();
+    spec.pk = provision::s("id");
+    provision::table(&sdk().await, &broken, &spec).await.unwrap();
+    let f = fixture_with_table(Some(broken)).await;
     let (s, b) = f.sign_up("Half Way", &email()).await;
     assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
     assert!(
@@ -451,4 +458,12 @@ async fn responses_carry_cors_headers() {
     let r = f.raw("/sign-in", "{}").await;
     assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "*");
     assert_eq!(r.headers.get("content-type").unwrap(), "application/json");
+}
+
+#[tokio::test]
+async fn a_body_over_128_kib_is_413_payload_too_large() {
+    let f = fixture().await;
+    let big = json!({"email": email(), "fullName": "x".repeat(129 * 1024), "password": PASSWORD});
+    let (s, b) = f.call("/sign-up", big).await;
+    assert_eq!((s, b["code"].as_str()), (413, Some("PayloadTooLarge")), "{b}");
 }

@@ -185,8 +185,23 @@ async fn a_seller_product_is_reviewed_approved_and_listed() {
     assert_eq!(p["quantity"], 40);
     assert_eq!(p["isApproved"], true);
     assert!(p["imageUrl"].as_str().unwrap().ends_with("/shoes.png"));
-    let fields: Vec<&String> = p.as_object().unwrap().keys().collect();
-    assert_eq!(fields.len(), 9, "public product JSON has other fields: {fields:?}");
+    let mut fields: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "category",
+            "createdAt",
+            "description",
+            "id",
+            "imageUrl",
+            "isApproved",
+            "productName",
+            "productPrice",
+            "quantity"
+        ],
+        "the public product JSON is exactly the spec's fields"
+    );
     assert!(p.get("sellerEmail").is_none() && p.get("email").is_none());
     assert_eq!(f.pending().await["products"], json!([]));
     assert_eq!(
@@ -220,6 +235,22 @@ async fn a_rejected_product_is_not_listed_and_the_seller_learns_why() {
     assert_eq!(parts(&resp).0, 200);
     assert_eq!(f.approved(&[]).await["products"], json!([]));
     assert_eq!(f.pending().await["products"], json!([]));
+    // Kept, not deleted: rejected, with the reason the seller was told.
+    let stored = f
+        .svc
+        .db
+        .get_item()
+        .table_name(&f.svc.config.table)
+        .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("a rejected product is kept");
+    assert_eq!(stored["status"].as_s().unwrap(), "rejected");
+    assert_eq!(stored["rejectionReason"].as_s().unwrap(), "counterfeit");
+    assert_eq!(stored["isApproved"].as_bool().unwrap(), &false);
     let mails = emails_to(&s.email).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].body.contains("counterfeit"), "{mails:?}");
@@ -421,4 +452,36 @@ async fn cleanup_removes_exactly_the_stale_products_without_an_image_and_notifie
     let second = product::cleanup(&f.svc, json!({})).await.unwrap();
     assert_eq!((second.deleted, second.notified), (0, false));
     assert!(receive(&sdk, &f.notices, 1, Duration::from_secs(2)).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_review_queue_is_oldest_first_and_the_shop_newest_first() {
+    let f = fixture().await;
+    let s = seller();
+    let mut ids = Vec::new();
+    for name in ["first", "second", "third"] {
+        ids.push(f.product_with_image(&s, name).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let listed = |page: &Value, key: &str| -> Vec<String> {
+        page["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed(&f.pending().await, "id"), ids, "pending: oldest first");
+    for id in &ids {
+        assert_eq!(
+            parts(&f.decide("/approve-product", json!({"id": id}), admin()).await).0,
+            200
+        );
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(
+        listed(&f.approved(&[]).await, "id"),
+        newest_first,
+        "approved: newest first"
+    );
 }

@@ -3,6 +3,7 @@
 use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
 use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::operation::confirm_sign_up::ConfirmSignUpError;
+use aws_sdk_cognitoidentityprovider::operation::resend_confirmation_code::ResendConfirmationCodeError;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, AuthenticationResultType, UserStatusType};
 use aws_sdk_cognitoidentityprovider::Client;
 use serde::Serialize;
@@ -168,13 +169,19 @@ pub async fn resend_code(c: &Client, client_id: &str, username: &str) -> Result<
         .username(username)
         .send()
         .await
-        .map_err(|e| match e.as_service_error() {
-            Some(x) if x.is_user_not_found_exception() => Error::UserNotFound,
-            Some(x) if x.is_invalid_parameter_exception() => Error::AlreadyConfirmed,
-            Some(x) if x.is_too_many_requests_exception() || x.is_limit_exceeded_exception() => Error::TooManyRequests,
-            _ => Upstream::new(SERVICE, e).into(),
-        })?;
+        .map_err(resend_error)?;
     Ok(())
+}
+
+/// Cognito's answers to ResendConfirmationCode as our errors.
+pub fn resend_error(e: SdkError<ResendConfirmationCodeError, HttpResponse>) -> Error {
+    match e.as_service_error() {
+        Some(x) if x.is_user_not_found_exception() => Error::UserNotFound,
+        // Cognito answers InvalidParameter when the user is already confirmed.
+        Some(x) if x.is_invalid_parameter_exception() => Error::AlreadyConfirmed,
+        Some(x) if x.is_too_many_requests_exception() || x.is_limit_exceeded_exception() => Error::TooManyRequests,
+        _ => Upstream::new(SERVICE, e).into(),
+    }
 }
 
 /// The user's `sub`, attributes and status.
@@ -227,6 +234,43 @@ mod tests {
     fn service_error(e: ConfirmSignUpError) -> SdkError<ConfirmSignUpError, HttpResponse> {
         let raw = HttpResponse::new(400u16.try_into().unwrap(), aws_smithy_types::body::SdkBody::empty());
         SdkError::service_error(e, raw)
+    }
+
+    fn resend_service_error(e: ResendConfirmationCodeError) -> SdkError<ResendConfirmationCodeError, HttpResponse> {
+        let raw = HttpResponse::new(400u16.try_into().unwrap(), aws_smithy_types::body::SdkBody::empty());
+        SdkError::service_error(e, raw)
+    }
+
+    #[test]
+    fn an_already_confirmed_user_is_409_on_confirm_and_on_resend() {
+        use aws_sdk_cognitoidentityprovider::types::error::{InvalidParameterException, NotAuthorizedException};
+        let confirm = confirm_error(service_error(ConfirmSignUpError::NotAuthorizedException(
+            NotAuthorizedException::builder()
+                .message("User cannot be confirmed. Current status is CONFIRMED")
+                .build(),
+        )));
+        assert_eq!((confirm.status(), confirm.code()), (409, "AlreadyConfirmed"));
+        let resend = resend_error(resend_service_error(
+            ResendConfirmationCodeError::InvalidParameterException(
+                InvalidParameterException::builder()
+                    .message("User is already confirmed.")
+                    .build(),
+            ),
+        ));
+        assert!(matches!(resend, Error::AlreadyConfirmed), "{resend:?}");
+    }
+
+    #[test]
+    fn resend_maps_unknown_users_and_throttling() {
+        use aws_sdk_cognitoidentityprovider::types::error::{LimitExceededException, UserNotFoundException};
+        let unknown = resend_error(resend_service_error(
+            ResendConfirmationCodeError::UserNotFoundException(UserNotFoundException::builder().build()),
+        ));
+        assert!(matches!(unknown, Error::UserNotFound), "{unknown:?}");
+        let limited = resend_error(resend_service_error(
+            ResendConfirmationCodeError::LimitExceededException(LimitExceededException::builder().build()),
+        ));
+        assert_eq!((limited.status(), limited.code()), (429, "TooManyRequests"));
     }
 
     #[test]

@@ -170,7 +170,8 @@ async fn resend_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     };
     if !pool_user.confirmed {
         match cognito::resend_code(&a.cognito, &a.config.client_id, &username).await {
-            Ok(()) | Err(Error::UserNotFound) => {}
+            // Gone or confirmed meanwhile: the same answer as for everyone.
+            Ok(()) | Err(Error::UserNotFound | Error::AlreadyConfirmed) => {}
             Err(e) => return Err(e),
         }
     }
