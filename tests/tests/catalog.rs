@@ -450,3 +450,86 @@ async fn category_listing_pages_through_the_next_token_header() {
         "InvalidPageToken",
     );
 }
+
+#[tokio::test]
+async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
+    let f = categories().await;
+    put_category(&f, "late", Duration::from_secs(7200), false).await;
+    // The image lands between the cleanup's query and its delete: the race the conditional
+    // delete exists for, made to happen every time.
+    let plain = f.svc.clone();
+    let racing_sdk = shop_tests::interpose::interpose(&sdk().await, move |req, _| {
+        if shop_tests::interpose::operation(req) != "DeleteItem" {
+            return shop_tests::interpose::Act::Pass;
+        }
+        let db = plain.db.clone();
+        let table = plain.config.table.clone();
+        shop_tests::interpose::Act::Before(Box::pin(async move {
+            db.update_item()
+                .table_name(table)
+                .key(
+                    "categoryName",
+                    aws_sdk_dynamodb::types::AttributeValue::S("late".into()),
+                )
+                .update_expression("SET #s = :ready, imageUrl = :url")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(
+                    ":ready",
+                    aws_sdk_dynamodb::types::AttributeValue::S(category::READY.into()),
+                )
+                .expression_attribute_values(
+                    ":url",
+                    aws_sdk_dynamodb::types::AttributeValue::S("http://img/late.png".into()),
+                )
+                .send()
+                .await
+                .unwrap();
+        }))
+    });
+    let racing = Categories::new(&racing_sdk, f.svc.config.clone());
+    let report = category::cleanup(&racing, json!({})).await.unwrap();
+    assert_eq!((report.items_read, report.deleted, report.notified), (1, 0, false));
+    let kept = f
+        .svc
+        .db
+        .get_item()
+        .table_name(&f.svc.config.table)
+        .key(
+            "categoryName",
+            aws_sdk_dynamodb::types::AttributeValue::S("late".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the category whose image arrived was deleted");
+    assert_eq!(kept["status"].as_s().unwrap(), category::READY);
+}
+
+#[tokio::test]
+async fn a_listing_answers_through_throttling_and_a_server_error() {
+    let f = categories().await;
+    put_category(&f, "shoes", Duration::from_secs(60), true).await;
+    // DynamoDB throttles the first query and fails the second with a 500; the SDK's standard
+    // retry (3 attempts, backoff with jitter) carries the third through.
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let flaky_sdk = shop_tests::interpose::interpose(&sdk().await, move |req, _| {
+        if shop_tests::interpose::operation(req) != "Query" {
+            return shop_tests::interpose::Act::Pass;
+        }
+        let error =
+            |name: &str| format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{name}","message":"injected"}}"#);
+        match seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => shop_tests::interpose::Act::Answer(400, error("ThrottlingException")),
+            1 => shop_tests::interpose::Act::Answer(500, error("InternalServerError")),
+            _ => shop_tests::interpose::Act::Pass,
+        }
+    });
+    let flaky = Categories::new(&flaky_sdk, f.svc.config.clone());
+    let (s, b) = parts(&category::list_categories(&flaky, get("/categories", &[], None)).await);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b[0]["categoryName"], "shoes");
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
