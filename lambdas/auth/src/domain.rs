@@ -98,15 +98,19 @@ pub enum Login {
 }
 
 impl Login {
-    /// `fullName` wins when both are given; one of them is required.
+    /// `fullName` wins when both are given; one of them is required. A field that is given must
+    /// be valid even when the other one wins (found by fuzzing: an oversized `email` beside a
+    /// `fullName` was accepted).
     pub fn parse(f: &Fields) -> Result<Self, RequestError> {
+        let mail = if f.has("email") {
+            Some(email("email", &f.string("email", MAX_EMAIL)?)?)
+        } else {
+            None
+        };
         if f.has("fullName") {
             return Ok(Self::Username(username_for(&f.string("fullName", MAX_FULL_NAME)?)));
         }
-        if f.has("email") {
-            return Ok(Self::Email(email("email", &f.string("email", MAX_EMAIL)?)?));
-        }
-        Err(RequestError::MissingField("fullName"))
+        mail.map(Self::Email).ok_or(RequestError::MissingField("fullName"))
     }
 }
 
@@ -119,6 +123,21 @@ mod tests {
         assert_eq!(username_for("Jay S Prajapati"), "Jay_S_Prajapati");
         assert_eq!(username_for("  Ada \t Lovelace "), "Ada_Lovelace");
         assert_eq!(username_for("Zoë"), "Zoë");
+    }
+
+    #[test]
+    fn a_given_login_field_must_be_valid_even_when_the_other_one_wins() {
+        let parse = |j: serde_json::Value| Login::parse(&Fields::parse(&j.to_string()).unwrap());
+        assert!(matches!(
+            parse(serde_json::json!({"fullName": "Ada", "email": "x".repeat(300)})),
+            Err(RequestError::InvalidField { field: "email", .. })
+        ));
+        assert!(
+            matches!(parse(serde_json::json!({"fullName": "Ada", "email": null})), Ok(Login::Username(u)) if u == "Ada")
+        );
+        assert!(
+            matches!(parse(serde_json::json!({"email": "Ada@Example.com"})), Ok(Login::Email(e)) if e == "ada@example.com")
+        );
     }
 
     #[test]
