@@ -17,7 +17,12 @@ pub async fn emulator() -> &'static Emulator {
     EMULATOR
         .get_or_init(|| async {
             match Emulator::find_or_start(0).await {
-                Ok(e) => e,
+                Ok(e) => {
+                    // Local runners the tests start find it too, instead of each starting its own
+                    // moto (three or four on 2 cores compete with the tests' own timing).
+                    std::env::set_var("MOTO_ENDPOINT", &e.endpoint);
+                    e
+                }
                 Err(e) => panic!("no emulator for the tests: {e}"),
             }
         })
