@@ -15,15 +15,18 @@ export class AuthStack extends ServiceStack {
     const byEmail = indexArn(usersTable.tableArn, 'byEmail');
     // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public
     // Cognito APIs (the client id or the user's token authorizes them): no IAM needed.
+    // An email's claim item (`email#<address>`) lives in the Users table: read at sign-up and
+    // sign-in, written (and released on a failed confirmation) at confirmation.
     this.fn('sign-up')
-      .allow(['dynamodb:Query'], [byEmail])
-      .allow(['dynamodb:PutItem'], [usersTable.tableArn])
+      .allow(['dynamodb:GetItem', 'dynamodb:PutItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminDeleteUser'], [userPool.userPoolArn]);
     this.fn('confirm-sign-up')
       .allow(['dynamodb:Query'], [byEmail])
-      .allow(['dynamodb:PutItem'], [usersTable.tableArn])
+      .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
-    this.fn('sign-in').allow(['dynamodb:Query'], [byEmail]);
+    this.fn('sign-in')
+      .allow(['dynamodb:Query'], [byEmail])
+      .allow(['dynamodb:GetItem'], [usersTable.tableArn]);
     this.fn('resend-confirmation-code')
       .allow(['dynamodb:Query'], [byEmail])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);

@@ -103,6 +103,8 @@ export class SharedStack extends Stack {
     this.usersTable.addGlobalSecondaryIndex({
       indexName: 'byEmail',
       partitionKey: { name: 'email', type: dynamodb.AttributeType.STRING },
+      // Several unconfirmed sign-ups may share an email: the newest is the one a person means.
+      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: ['username'],
     });

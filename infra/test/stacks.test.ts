@@ -86,9 +86,9 @@ describe('the CDK app', () => {
 
   it('gives each function only the actions it uses', () => {
     const expected: Record<string, [Stack, string[]]> = {
-      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'dynamodb:PutItem', 'dynamodb:Query']],
-      'auth/confirm-sign-up': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:PutItem', 'dynamodb:Query']],
-      'auth/sign-in': [shop.auth, ['dynamodb:Query']],
+      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'dynamodb:GetItem', 'dynamodb:PutItem']],
+      'auth/confirm-sign-up': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
+      'auth/sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
       'auth/sign-out': [shop.auth, []],
       'auth/refresh-token': [shop.auth, []],
       'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:Query']],

@@ -145,7 +145,7 @@ pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<Opti
         .filter(|_| spec.stream))
 }
 
-/// The Users table: `userId`, GSI `byEmail` projecting `username`.
+/// The Users table: `userId`, GSI `byEmail` (`email`, `createdAt`) projecting `username`.
 pub fn users_table() -> TableSpec {
     TableSpec {
         pk: s("userId"),
@@ -153,7 +153,7 @@ pub fn users_table() -> TableSpec {
         indexes: vec![Index {
             name: "byEmail",
             pk: s("email"),
-            sk: None,
+            sk: Some(s("createdAt")),
             include: Some(&["username"]),
         }],
         stream: false,

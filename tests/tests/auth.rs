@@ -86,6 +86,7 @@ impl Fixture {
         b["tokens"].clone()
     }
 
+    /// The Users records (an email's claim item, `email#<address>`, is not one).
     async fn users(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         self.auth
             .dynamodb
@@ -96,6 +97,9 @@ impl Fixture {
             .unwrap()
             .items
             .unwrap_or_default()
+            .into_iter()
+            .filter(|i| !i["userId"].as_s().unwrap().starts_with("email#"))
+            .collect()
     }
 
     async fn pool_user_exists(&self, username: &str) -> bool {
@@ -158,13 +162,58 @@ async fn sign_up_with_a_taken_full_name_is_409() {
 }
 
 #[tokio::test]
-async fn sign_up_with_a_taken_email_is_409() {
+async fn sign_up_with_the_email_of_a_confirmed_account_is_409_whatever_its_case() {
     let f = fixture().await;
     let mail = email();
-    assert_eq!(f.sign_up("Alan Turing", &mail).await.0, 200);
+    f.signed_up_and_confirmed("Alan Turing", &mail).await;
     let (s, b) = f.sign_up("Someone Else", &mail.to_uppercase()).await;
     assert_eq!((s, b["code"].as_str()), (409, Some("EmailExists")), "{b}");
     assert!(!f.pool_user_exists("Someone_Else").await);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_sign_up_does_not_lock_its_email() {
+    let f = fixture().await;
+    let mail = email();
+    // A squatter signs up with a stranger's address and never confirms.
+    assert_eq!(f.sign_up("Squatter Sam", &mail).await.0, 200);
+    // The owner signs up at once, confirms, and signs in with the email.
+    f.signed_up_and_confirmed("Real Owner", &mail).await;
+    let (s, b) = f
+        .call("/sign-in", json!({"email": mail.to_uppercase(), "password": PASSWORD}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // The squatter's account can no longer take it.
+    let (s, b) = f
+        .call(
+            "/confirm-sign-up",
+            json!({"fullName": "Squatter Sam", "confirmationCode": "1"}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("EmailExists")), "{b}");
+}
+
+#[tokio::test]
+async fn six_concurrent_sign_ups_with_one_email_end_with_exactly_one_confirmed_account() {
+    let f = fixture().await;
+    let mail = email();
+    let names: Vec<String> = (0..6).map(|i| format!("Racer Number{i}")).collect();
+    let signed = futures::future::join_all(names.iter().map(|n| f.sign_up(n, &mail))).await;
+    assert!(signed.iter().all(|(s, _)| *s == 200), "{signed:?}");
+    let confirmed = futures::future::join_all(
+        names
+            .iter()
+            .map(|n| f.call("/confirm-sign-up", json!({"fullName": n, "confirmationCode": "1"}))),
+    )
+    .await;
+    let ok = confirmed.iter().filter(|(s, _)| *s == 200).count();
+    let taken = confirmed
+        .iter()
+        .filter(|(s, b)| *s == 409 && b["code"] == "EmailExists")
+        .count();
+    assert_eq!((ok, taken), (1, 5), "{confirmed:?}");
+    let (s, b) = f.sign_up("Latecomer Lee", &mail).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("EmailExists")), "{b}");
 }
 
 #[tokio::test]

@@ -38,7 +38,9 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         .password_policy
         .check(&s.password)
         .map_err(Error::WeakPassword)?;
-    if users::username_for_email(&a.dynamodb, &a.config.users_table, &s.email)
+    // Only a confirmed account holds an email (its claim, read consistently): an unconfirmed
+    // sign-up never locks one, so nobody can squat a stranger's address.
+    if users::email_owner(&a.dynamodb, &a.config.users_table, &s.email)
         .await?
         .is_some()
     {
@@ -65,13 +67,21 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     Ok(msg("Account created. Please verify your email."))
 }
 
-/// The username a request names; `not_found` when an email matches no user.
-async fn resolve(a: &Auth, login: Login, not_found: Error) -> Result<String, Error> {
+/// The username a request names; `not_found` when an email matches no user. An email means the
+/// confirmed account that holds it when `owner_first` (sign-in), else the newest sign-up with it.
+async fn resolve(a: &Auth, login: Login, not_found: Error, owner_first: bool) -> Result<String, Error> {
     match login {
         Login::Username(u) => Ok(u),
-        Login::Email(e) => users::username_for_email(&a.dynamodb, &a.config.users_table, &e)
-            .await?
-            .ok_or(not_found),
+        Login::Email(e) => {
+            if owner_first {
+                if let Some(owner) = users::email_owner(&a.dynamodb, &a.config.users_table, &e).await? {
+                    return Ok(owner);
+                }
+            }
+            users::username_for_email(&a.dynamodb, &a.config.users_table, &e)
+                .await?
+                .ok_or(not_found)
+        }
     }
 }
 
@@ -102,13 +112,27 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let code = f.string("confirmationCode", MAX_CODE)?;
     // An unknown user gets the answer a wrong code gets (Cognito's own posture with user existence
     // errors prevented): confirm-sign-up must not tell who has an account.
-    let username = resolve(a, login, Error::CodeMismatch).await?;
-    cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code)
+    let username = resolve(a, login, Error::CodeMismatch, false).await?;
+    let unknown_as_wrong_code = |e: Error| match e {
+        Error::UserNotFound => Error::CodeMismatch,
+        other => other,
+    };
+    let pool_user = cognito::get_user(&a.cognito, &a.config.user_pool_id, &username)
         .await
-        .map_err(|e| match e {
-            Error::UserNotFound => Error::CodeMismatch,
-            other => other,
-        })?;
+        .map_err(unknown_as_wrong_code)?;
+    // The email goes to the first account confirmed with it: a conditional write decides, so of
+    // concurrent confirmations with one email exactly one succeeds.
+    let email = pool_user.email.unwrap_or_default().to_lowercase();
+    let claim = users::claim_email(&a.dynamodb, &a.config.users_table, &email, &username).await?;
+    if claim == users::Claim::Taken {
+        return Err(Error::EmailExists);
+    }
+    if let Err(e) = cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code).await {
+        if claim == users::Claim::Made {
+            users::release_email(&a.dynamodb, &a.config.users_table, &email, &username).await?;
+        }
+        return Err(unknown_as_wrong_code(e));
+    }
     ensure_user_record(a, &username).await?;
     tracing::info!("user confirmed");
     Ok(msg("User successfully confirmed!"))
@@ -123,7 +147,7 @@ async fn sign_in_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let f = json_body(req)?;
     let login = Login::parse(&f)?;
     let password = f.secret("password", MAX_PASSWORD)?;
-    let username = resolve(a, login, Error::InvalidCredentials).await?;
+    let username = resolve(a, login, Error::InvalidCredentials, true).await?;
     let tokens = cognito::sign_in(&a.cognito, &a.config.client_id, &username, &password).await?;
     Ok(Reply {
         msg: "User successfully signed in!",
@@ -153,7 +177,7 @@ const RESENT: &str = "A new confirmation code has been sent if the account exist
 
 async fn resend_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let login = Login::parse(&json_body(req)?)?;
-    let Some(username) = resolve(a, login, Error::UserNotFound)
+    let Some(username) = resolve(a, login, Error::UserNotFound, false)
         .await
         .map(Some)
         .or_else(|e| match e {
