@@ -63,6 +63,9 @@ EXPLAINED = {
 EXPLAINED_FOR = {
     ("auth/sign-up", "cognito-idp:AdminDeleteUser"):
         "undoes a sign-up whose Users record could not be written (tests/tests/auth.rs, handler called directly)",
+    ("auth/confirm-sign-up", "dynamodb:DeleteItem"):
+        "releases the email claim when Cognito refuses the code, which the emulator never does "
+        "(tests/tests/auth.rs a_refused_confirmation_releases_its_email_claim injects the refusal)",
     ("order/create-order", "dynamodb:DeleteItem"):
         "withdraws an order the queue refused (tests/tests/order.rs an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept)",
 }

@@ -516,3 +516,31 @@ async fn a_body_over_128_kib_is_413_payload_too_large() {
     let (s, b) = f.call("/sign-up", big).await;
     assert_eq!((s, b["code"].as_str()), (413, Some("PayloadTooLarge")), "{b}");
 }
+
+#[tokio::test]
+async fn a_refused_confirmation_releases_its_email_claim() {
+    let f = fixture().await;
+    let mail = email();
+    assert_eq!(f.sign_up("Wrong Code", &mail).await.0, 200);
+    // Cognito refuses the code (the emulator accepts any, so the refusal is injected).
+    let refusing_sdk = shop_tests::interpose::interpose(&sdk().await, |req, _| {
+        if shop_tests::interpose::operation(req) == "ConfirmSignUp" {
+            let body = r#"{"__type":"CodeMismatchException","message":"Invalid verification code provided, please try again."}"#;
+            shop_tests::interpose::Act::Answer(400, body.to_owned())
+        } else {
+            shop_tests::interpose::Act::Pass
+        }
+    });
+    let refusing = Fixture {
+        auth: Auth::new(&refusing_sdk, f.auth.config.clone()),
+    };
+    let (s, b) = refusing
+        .call(
+            "/confirm-sign-up",
+            json!({"fullName": "Wrong Code", "confirmationCode": "1"}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("CodeMismatch")), "{b}");
+    // The email is free again: another account can confirm with it.
+    f.signed_up_and_confirmed("Right Person", &mail).await;
+}
