@@ -86,8 +86,7 @@ async fn resolve(a: &Auth, login: Login, not_found: Error, owner_first: bool) ->
 }
 
 /// Writes the Users record of a pool user if it is missing (idempotent).
-async fn ensure_user_record(a: &Auth, username: &str) -> Result<(), Error> {
-    let pool_user = cognito::get_user(&a.cognito, &a.config.user_pool_id, username).await?;
+async fn ensure_user_record(a: &Auth, username: &str, pool_user: cognito::PoolUser) -> Result<(), Error> {
     let user = User {
         user_id: pool_user.sub.clone(),
         username: username.to_owned(),
@@ -122,8 +121,13 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         .map_err(unknown_as_wrong_code)?;
     // The email goes to the first account confirmed with it: a conditional write decides, so of
     // concurrent confirmations with one email exactly one succeeds.
-    let email = pool_user.email.unwrap_or_default().to_lowercase();
-    let claim = users::claim_email(&a.dynamodb, &a.config.users_table, &email, &username).await?;
+    // The pool requires an email; a user without one has nothing to claim.
+    let email = pool_user.email.as_deref().unwrap_or_default().to_lowercase();
+    let claim = if email.is_empty() {
+        users::Claim::AlreadyMine
+    } else {
+        users::claim_email(&a.dynamodb, &a.config.users_table, &email, &username).await?
+    };
     if claim == users::Claim::Taken {
         return Err(Error::EmailExists);
     }
@@ -133,7 +137,8 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         }
         return Err(unknown_as_wrong_code(e));
     }
-    ensure_user_record(a, &username).await?;
+    // Confirmation changes none of what the record takes from the pool user read above.
+    ensure_user_record(a, &username, pool_user).await?;
     tracing::info!("user confirmed");
     Ok(msg("User successfully confirmed!"))
 }
