@@ -131,14 +131,27 @@ pub struct SentEmail {
 }
 
 impl Emulator {
+    /// The emulator's whole state (`/moto-api/data.json`). moto serializes it while executions
+    /// write to it and now and then fails (an HTML 500): such a read is retried with backoff.
+    async fn state(&self) -> Result<serde_json::Value, EmulatorError> {
+        let url = format!("{}/moto-api/data.json", self.endpoint);
+        let mut attempt = 0;
+        loop {
+            let read = async { reqwest::get(&url).await?.error_for_status()?.json().await };
+            match read.await {
+                Ok(v) => return Ok(v),
+                Err(_) if attempt < 10 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => return Err(EmulatorError::Config(self.endpoint.clone(), e.to_string())),
+            }
+        }
+    }
+
     /// Every email sent so far, by any service or state machine task.
     pub async fn sent_emails(&self) -> Result<Vec<SentEmail>, EmulatorError> {
-        let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", self.endpoint))
-            .await
-            .map_err(|e| EmulatorError::Config(self.endpoint.clone(), e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| EmulatorError::Config(self.endpoint.clone(), e.to_string()))?;
+        let data = self.state().await?;
         let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
         let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
         Ok(messages

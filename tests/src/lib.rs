@@ -160,22 +160,9 @@ pub async fn s3_events(
     events
 }
 
-/// Emails the emulator's SES accepted for `to`. The emulator serializes its whole state for this,
-/// which fails now and then while executions write to it (an HTML 500): such a read is retried.
+/// Emails the emulator's SES accepted for `to`.
 pub async fn emails_to(to: &str) -> Vec<shop_local::emulator::SentEmail> {
-    let emu = emulator().await;
-    let mut attempt = 0;
-    let all = loop {
-        match emu.sent_emails().await {
-            Ok(all) => break all,
-            Err(e) if attempt < 10 => {
-                attempt += 1;
-                eprintln!("emulator state unreadable ({e}); reading again");
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let all = emulator().await.sent_emails().await.unwrap_or_else(|e| panic!("{e}"));
     all.into_iter().filter(|m| m.to.iter().any(|t| t == to)).collect()
 }
 
