@@ -8,12 +8,14 @@
 //! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
 //! - [`streams`]: the Orders table's change stream -> Lambda DynamoDB events.
 //! - [`metrics`]: the business metrics, counted from the handlers' EMF lines.
+//! - [`http_hook`]: answer, or act before, chosen AWS requests of an SDK configuration.
 //! - [`recorder`]: every AWS call a handler makes, for the least-privilege check.
 //! - [`runner`]: the HTTP API and the event pollers.
 
 pub mod bridge;
 pub mod declaration;
 pub mod emulator;
+pub mod http_hook;
 pub mod jwt;
 pub mod metrics;
 pub mod provision;

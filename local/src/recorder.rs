@@ -1,18 +1,15 @@
 //! Records every AWS request a handler sends, for the least-privilege check
 //! (`scripts/iam_check.py`): which function sent it (the runner scopes each handler call), the IAM
-//! action and the resource. It wraps the HTTP client of the SDK configuration the runner hands
-//! the handlers, so production code knows nothing of it. On when `SHOP_RECORD_AWS_CALLS` names a
+//! action and the resource. It observes through the [`crate::http_hook`] of the SDK configuration
+//! the runner hands the handlers, so production code knows nothing of it. On when `SHOP_RECORD_AWS_CALLS` names a
 //! file; each call is one JSON line appended to it.
 
 use std::io::Write;
 use std::sync::Mutex;
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use serde_json::{json, Value};
+
+use crate::http_hook::{hooked, Act, HttpRequest};
 
 tokio::task_local! {
     /// The declared function (`service/bin`) whose handler is running in this task.
@@ -29,15 +26,19 @@ pub fn target() -> Option<std::path::PathBuf> {
     std::env::var_os("SHOP_RECORD_AWS_CALLS").map(Into::into)
 }
 
-/// `inner`, recording every request to `file` under the stack `prefix` (stripped from resource names
+/// `sdk`, recording every request to `file` under the stack `prefix` (stripped from resource names
 /// by the checker, so recordings of many test stacks read alike).
-pub fn recording(inner: SharedHttpClient, file: std::path::PathBuf, prefix: &str) -> SharedHttpClient {
-    SharedHttpClient::new(Recording {
-        inner,
-        sink: std::sync::Arc::new(Sink {
-            file,
-            prefix: prefix.to_owned(),
-        }),
+pub fn recording(sdk: &aws_config::SdkConfig, file: std::path::PathBuf, prefix: &str) -> aws_config::SdkConfig {
+    let sink = Sink {
+        file,
+        prefix: prefix.to_owned(),
+    };
+    hooked(sdk, move |req, _| {
+        // Calls outside a handler (provisioning, pollers receiving messages) are the runner's own.
+        if let Ok(function) = FUNCTION.try_with(Clone::clone) {
+            sink.write(&function, classify(req));
+        }
+        Act::Pass
     })
 }
 
@@ -61,37 +62,6 @@ impl Sink {
         if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.file) {
             let _ = f.write_all(lines.as_bytes());
         }
-    }
-}
-
-#[derive(Debug)]
-struct Recording {
-    inner: SharedHttpClient,
-    sink: std::sync::Arc<Sink>,
-}
-
-impl HttpClient for Recording {
-    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
-        SharedHttpConnector::new(RecordingConnector {
-            inner: self.inner.http_connector(settings, components),
-            sink: self.sink.clone(),
-        })
-    }
-}
-
-#[derive(Debug)]
-struct RecordingConnector {
-    inner: SharedHttpConnector,
-    sink: std::sync::Arc<Sink>,
-}
-
-impl HttpConnector for RecordingConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        // Calls outside a handler (provisioning, pollers receiving messages) are the runner's own.
-        if let Ok(function) = FUNCTION.try_with(Clone::clone) {
-            self.sink.write(&function, classify(&request));
-        }
-        self.inner.call(request)
     }
 }
 

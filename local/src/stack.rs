@@ -170,18 +170,8 @@ pub struct Services {
 impl Services {
     pub fn new(emu: &Emulator, info: &StackInfo, s: &LocalSettings) -> Self {
         let sdk = match crate::recorder::target() {
-            // The handlers' calls go through a recording HTTP client (least-privilege check).
-            Some(file) => {
-                let inner = aws_smithy_http_client::Builder::new()
-                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-                    ))
-                    .build_https();
-                emu.sdk_config()
-                    .to_builder()
-                    .http_client(crate::recorder::recording(inner, file, &s.prefix))
-                    .build()
-            }
+            // The handlers' calls are recorded for the least-privilege check.
+            Some(file) => crate::recorder::recording(&emu.sdk_config(), file, &s.prefix),
             None => emu.sdk_config(),
         };
         let cdn = |bucket: &str| format!("{}/_local/cdn/{bucket}", info.api_url);

@@ -11,8 +11,6 @@ use tokio::sync::OnceCell;
 static EMULATOR: OnceCell<Emulator> = OnceCell::const_new();
 
 /// The shared emulator (started on first use).
-pub mod interpose;
-
 pub async fn emulator() -> &'static Emulator {
     EMULATOR
         .get_or_init(|| async {

@@ -523,12 +523,12 @@ async fn a_refused_confirmation_releases_its_email_claim() {
     let mail = email();
     assert_eq!(f.sign_up("Wrong Code", &mail).await.0, 200);
     // Cognito refuses the code (the emulator accepts any, so the refusal is injected).
-    let refusing_sdk = shop_tests::interpose::interpose(&sdk().await, |req, _| {
-        if shop_tests::interpose::operation(req) == "ConfirmSignUp" {
+    let refusing_sdk = shop_local::http_hook::hooked(&sdk().await, |req, _| {
+        if shop_local::http_hook::operation(req) == "ConfirmSignUp" {
             let body = r#"{"__type":"CodeMismatchException","message":"Invalid verification code provided, please try again."}"#;
-            shop_tests::interpose::Act::Answer(400, body.to_owned())
+            shop_local::http_hook::Act::Answer(400, body.to_owned())
         } else {
-            shop_tests::interpose::Act::Pass
+            shop_local::http_hook::Act::Pass
         }
     });
     let refusing = Fixture {

@@ -458,13 +458,13 @@ async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
     // The image lands between the cleanup's query and its delete: the race the conditional
     // delete exists for, made to happen every time.
     let plain = f.svc.clone();
-    let racing_sdk = shop_tests::interpose::interpose(&sdk().await, move |req, _| {
-        if shop_tests::interpose::operation(req) != "DeleteItem" {
-            return shop_tests::interpose::Act::Pass;
+    let racing_sdk = shop_local::http_hook::hooked(&sdk().await, move |req, _| {
+        if shop_local::http_hook::operation(req) != "DeleteItem" {
+            return shop_local::http_hook::Act::Pass;
         }
         let db = plain.db.clone();
         let table = plain.config.table.clone();
-        shop_tests::interpose::Act::Before(Box::pin(async move {
+        shop_local::http_hook::Act::Before(Box::pin(async move {
             db.update_item()
                 .table_name(table)
                 .key(
@@ -515,16 +515,16 @@ async fn a_listing_answers_through_throttling_and_a_server_error() {
     // retry (3 attempts, backoff with jitter) carries the third through.
     let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = attempts.clone();
-    let flaky_sdk = shop_tests::interpose::interpose(&sdk().await, move |req, _| {
-        if shop_tests::interpose::operation(req) != "Query" {
-            return shop_tests::interpose::Act::Pass;
+    let flaky_sdk = shop_local::http_hook::hooked(&sdk().await, move |req, _| {
+        if shop_local::http_hook::operation(req) != "Query" {
+            return shop_local::http_hook::Act::Pass;
         }
         let error =
             |name: &str| format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{name}","message":"injected"}}"#);
         match seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-            0 => shop_tests::interpose::Act::Answer(400, error("ThrottlingException")),
-            1 => shop_tests::interpose::Act::Answer(500, error("InternalServerError")),
-            _ => shop_tests::interpose::Act::Pass,
+            0 => shop_local::http_hook::Act::Answer(400, error("ThrottlingException")),
+            1 => shop_local::http_hook::Act::Answer(500, error("InternalServerError")),
+            _ => shop_local::http_hook::Act::Pass,
         }
     });
     let flaky = Categories::new(&flaky_sdk, f.svc.config.clone());

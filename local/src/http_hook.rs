@@ -1,6 +1,8 @@
-//! Faults and races the emulator cannot make on its own, injected at the HTTP layer of the SDK
-//! configuration a test hands a handler: answer a chosen request with an AWS error (throttling, a
-//! 5xx), or run something just before it goes out (another writer winning a race).
+//! A hook in the HTTP client of an SDK configuration: for every request a rule decides to send it
+//! on, to answer it without sending (an AWS error: throttling, a 5xx, a refusal), or to run
+//! something just before it goes out (another writer winning a race). The least-privilege
+//! recorder observes through it; tests inject the faults and races the emulator cannot make.
+//! Handlers get the configuration as usual and know nothing of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +12,8 @@ use std::sync::Arc;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+pub use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// What to do with one request.
@@ -26,16 +29,17 @@ pub enum Act {
 type Rule = dyn Fn(&HttpRequest, usize) -> Act + Send + Sync;
 
 /// `sdk`, with `rule` consulted for every request (with the number of requests seen before it).
-pub fn interpose(
+pub fn hooked(
     sdk: &aws_config::SdkConfig,
     rule: impl Fn(&HttpRequest, usize) -> Act + Send + Sync + 'static,
 ) -> aws_config::SdkConfig {
+    // The same client the SDK builds by default (hyper, rustls on aws-lc), wrapped.
     let inner = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build_https();
-    let client = Interposer {
+    let client = Hooked {
         inner,
         rule: Arc::new(rule),
         seen: Arc::new(AtomicUsize::new(0)),
@@ -51,19 +55,19 @@ pub fn operation(req: &HttpRequest) -> &str {
         .unwrap_or_default()
 }
 
-struct Interposer {
+struct Hooked {
     inner: SharedHttpClient,
     rule: Arc<Rule>,
     seen: Arc<AtomicUsize>,
 }
 
-impl std::fmt::Debug for Interposer {
+impl std::fmt::Debug for Hooked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Interposer")
+        f.write_str("hooked HTTP client")
     }
 }
 
-impl HttpClient for Interposer {
+impl HttpClient for Hooked {
     fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
         SharedHttpConnector::new(Connector {
             inner: self.inner.http_connector(settings, components),
@@ -81,7 +85,7 @@ struct Connector {
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Interposer connector")
+        f.write_str("hooked HTTP connector")
     }
 }
 
@@ -90,7 +94,15 @@ impl HttpConnector for Connector {
         let n = self.seen.fetch_add(1, Ordering::SeqCst);
         match (self.rule)(&request, n) {
             Act::Pass => self.inner.call(request),
-            Act::Answer(status, body) => HttpConnectorFuture::ready(Ok(answer(status, body))),
+            Act::Answer(status, body) => match status.try_into() {
+                Ok(status) => {
+                    let mut resp = HttpResponse::new(status, aws_smithy_types::body::SdkBody::from(body));
+                    resp.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+                    HttpConnectorFuture::ready(Ok(resp))
+                }
+                // Not an HTTP status: nothing to answer with, so the request goes out as it is.
+                Err(_) => self.inner.call(request),
+            },
             Act::Before(first) => {
                 let inner = self.inner.clone();
                 HttpConnectorFuture::new(async move {
@@ -100,15 +112,4 @@ impl HttpConnector for Connector {
             }
         }
     }
-}
-
-fn answer(status: u16, body: String) -> HttpResponse {
-    let mut resp = HttpResponse::new(
-        status
-            .try_into()
-            .unwrap_or_else(|_| 500u16.try_into().expect("500 is a status")),
-        aws_smithy_types::body::SdkBody::from(body),
-    );
-    resp.headers_mut().insert("content-type", "application/x-amz-json-1.0");
-    resp
 }
