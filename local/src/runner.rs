@@ -540,32 +540,23 @@ async fn poll_images(st: Arc<AppState>, service: &'static str, mut stop: watch::
             let Some(event) = m.body().and_then(shop_core::images::normalize_notification) else {
                 continue; // s3:TestEvent and the like
             };
-            let ok = match service {
-                "banner" => recorder::scope(
-                    service,
-                    "image-uploaded",
-                    banner::image_uploaded(&st.services.banner, event),
-                )
-                .await
-                .map(|r| r.recorded)
-                .map_err(|e| e.to_string()),
-                "category" => recorder::scope(
-                    service,
-                    "image-uploaded",
-                    category::image_uploaded(&st.services.category, event),
-                )
-                .await
-                .map(|r| r.recorded)
-                .map_err(|e| e.to_string()),
-                _ => recorder::scope(
-                    service,
-                    "image-uploaded",
-                    product::image_uploaded(&st.services.product, event),
-                )
-                .await
-                .map(|r| r.recorded)
-                .map_err(|e| e.to_string()),
+            let handled = async {
+                match service {
+                    "banner" => banner::image_uploaded(&st.services.banner, event)
+                        .await
+                        .map(|r| r.recorded)
+                        .map_err(|e| e.to_string()),
+                    "category" => category::image_uploaded(&st.services.category, event)
+                        .await
+                        .map(|r| r.recorded)
+                        .map_err(|e| e.to_string()),
+                    _ => product::image_uploaded(&st.services.product, event)
+                        .await
+                        .map(|r| r.recorded)
+                        .map_err(|e| e.to_string()),
+                }
             };
+            let ok = recorder::scope(service, "image-uploaded", handled).await;
             match ok {
                 Ok(n) => tracing::info!(service, recorded = n, "image event handled"),
                 Err(e) => {
