@@ -156,7 +156,8 @@ mod tests {
     /// A throwaway RSA key made for these tests (PKCS#1 DER, base64; it signs nothing anywhere else).
     const TEST_KEY_DER: &str = "MIIEogIBAAKCAQEAxqICgpR7kPTj4nxnGMwZneDhUmwdzb5u1P7I5uXvZsRDFLhIwkJPwIBr5yQ+vj6NIM9dGzlvZm9hyHsSpiEioTeETjWFFMmfqEiMrkX9/8WinLKAnkn5kvTsJAuVWPtP3TDoawPi3P5sArwWAH8ZfnGu+mrlpL242+DmNUFztfXLqs+vmMW0Z93Xh5nauA3PFxoW1moaOIDQ7BqKqnhCPToAZjXKgx8awWoPcGBjkUwwuCoGJRuChZpYMI+urXQDcyGAPblZEmKjImqjlXDyQKkNq3rmS80y9+cJdp78d4bLCcWHXz2uEDP7zhjMyuQGPVRyxAFanOYqXpdZk484rQIDAQABAoIBADXtjGLpbzbm1ewKvG7mEtpjUKlxAxJ17l9ToTXXHY04IcJBWjeriz2HYERL+eDq2KQcyHl4uX8FJHYqu+BwxJcinIAjVbNUHk2xDMjP5esIPGLwr6zKBsFYT7hlkLGs4Xz7J07Oqkw3oxmG+S4/U6uZr9j7Jsf4XnUL9VRmJcUzsRF5ImJbnqbx+Ir8D64Mw5t34VPwiQoMrBsu6+vCRd0cIk+qZS5nI0CeAG+hHa//G1N0CJKVjPqebfVmDM/TLDDYnO1V44oO84hxxT4U2xYGXJlsJGWVfaXv/mlr0etEO0NCTh/P4D8gtLb9H1wrFrmlqlHMgdYvJLdU8FrnVj0CgYEA5xCDX8n9u6zqwtMUydq0oEbmRUtoSbuMuPRL2TRtgzoI8COowPiMyeP9CyBTfUFOkzDI+dJAbF8lSluIM/wHgLltewaIYHabFL8D7QQ2TR1irQRUE0UMOYEyOfMspLlfIrGJsoSuprLmCoBZsDVfvtuEBSc8rC1TUtK04L9rfjsCgYEA3BGGoIepq8beMoResuH5jYnW8vB8QP3I8VbSv8Cutq0uoD2IqmYCAyzMjN8ZYjQCdZhO56erXm52Ml1snyOME7W0zPI0e8ghMoRqpT8lXP/q/g6pDMDyRxfs5zQ5iQijRNjHi3I0cW4ukLk9PlGob8Wot/nCI9f/6ppvgSlRrjcCgYBsLtMTmiLuJ7uSk/l7uKYxFIDjmLavLtxoDBknDODpO9bLeCaeksB4FgJ3nx732gfL6l9ud/4pvzJaahiPHkT1A9w6aYiYgW+Cexx/cCVsXYHBt/EVRJLAqbi2YSBZz2C3gaASsQSEj+YcrJNRaOv3FBfvwbsqcd49POHrCDRv2QKBgH6qE7vn+a+mOhQHfl4llLZzpOWVp17c88B9AbZel/ELAvA2GqhBKF1ddqqKapjMaLH4pUnOhuNGXv+kKDX8hs59YoAn1C9+xCTIdH2CN+YsYrwyAfkWQRzMV43H0GngL+EbiNbpN+gly+V+yRJKe9FBilfCCI0K8QC+PPmxp5LHAoGAZqG/Ya743uJ6gnK+3elFawfDVzGQ7d25hSmOEkN8kKte3N6Z49al2GAK9twGiYu2/Xzfiz/wmxQ1FZ0jei2UX0g4uD1fvCAbZzp6yTI1bzAx4H7ltgSEIcTg6X/GYB+k+pIQQUL5aeVsr8jSYfT5qs1YDf4Y/I70Uocb8tCAvFg=";
     const TEST_N: &str = "xqICgpR7kPTj4nxnGMwZneDhUmwdzb5u1P7I5uXvZsRDFLhIwkJPwIBr5yQ-vj6NIM9dGzlvZm9hyHsSpiEioTeETjWFFMmfqEiMrkX9_8WinLKAnkn5kvTsJAuVWPtP3TDoawPi3P5sArwWAH8ZfnGu-mrlpL242-DmNUFztfXLqs-vmMW0Z93Xh5nauA3PFxoW1moaOIDQ7BqKqnhCPToAZjXKgx8awWoPcGBjkUwwuCoGJRuChZpYMI-urXQDcyGAPblZEmKjImqjlXDyQKkNq3rmS80y9-cJdp78d4bLCcWHXz2uEDP7zhjMyuQGPVRyxAFanOYqXpdZk484rQ";
-    const POOL: &str = "eu-west-1_test";
+    const REGION: &str = "test-region-1";
+    const POOL: &str = "test-region-1_pool";
     const CLIENT: &str = "client-1";
 
     /// Serves a JWKS with the test key as `kid` "k1" on a loopback port; counts the fetches.
@@ -193,13 +194,13 @@ mod tests {
     }
 
     fn issuer() -> String {
-        format!("https://cognito-idp.eu-west-1.amazonaws.com/{POOL}")
+        format!("https://cognito-idp.{REGION}.amazonaws.com/{POOL}")
     }
 
     #[tokio::test]
     async fn a_token_without_iss_or_before_its_nbf_is_refused_like_the_authorizer_does() {
         let (url, _) = jwks_server().await;
-        let v = Verifier::new(&url, "eu-west-1", POOL, CLIENT);
+        let v = Verifier::new(&url, REGION, POOL, CLIENT);
         let now = 1_800_000_000;
         let good = serde_json::json!({"sub": "s", "aud": CLIENT, "iss": issuer(), "exp": now + 600, "token_use": "id"});
         assert!(v.verify(Some(&token("k1", good.clone())), now).await.is_ok());
@@ -223,7 +224,7 @@ mod tests {
         );
 
         let mut other_issuer = good;
-        other_issuer["iss"] = serde_json::json!("https://cognito-idp.eu-west-1.amazonaws.com/other");
+        other_issuer["iss"] = serde_json::json!(format!("https://cognito-idp.{REGION}.amazonaws.com/other"));
         assert_eq!(
             v.verify(Some(&token("k1", other_issuer)), now).await,
             Err(JwtError::WrongAudience)
@@ -233,7 +234,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_key_ids_fetch_the_jwks_at_most_once_a_minute() {
         let (url, hits) = jwks_server().await;
-        let v = Verifier::new(&url, "eu-west-1", POOL, CLIENT);
+        let v = Verifier::new(&url, REGION, POOL, CLIENT);
         let now = 1_800_000_000;
         let claims = serde_json::json!({"sub": "s", "aud": CLIENT, "iss": issuer(), "exp": now + 600});
         for i in 0..20 {

@@ -26,7 +26,10 @@ const { StateMachine } = await import('aws-local-stepfunctions');
 
 export const TABLES = { products: 'Products', orders: 'Orders' };
 export const SENDER = 'orders@shop.test';
-export const ALERTS = 'arn:aws:sns:eu-west-1:000000000000:alerts';
+/** Stand-in region and account of the fake AWS: no real deployment's values. */
+const REGION = 'test-region-1';
+const ACCOUNT = 'test-account';
+export const ALERTS = `arn:aws:sns:${REGION}:${ACCOUNT}:alerts`;
 
 /** The ASL file as CDK deploys it, with its `${...}` substitutions filled. */
 export function definition(): any {
@@ -58,7 +61,7 @@ export interface RunOptions {
 }
 
 let sequence = 0;
-export const executionArn = (name = `exec-${++sequence}`) => `arn:aws:states:eu-west-1:000000000000:execution:order-processing:${name}`;
+export const executionArn = (name = `exec-${++sequence}`) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:order-processing:${name}`;
 
 export async function run(aws: FakeAws, input: Record<string, unknown>, opts: RunOptions = { executionId: executionArn() }): Promise<Outcome> {
   const def = definition();

@@ -74,13 +74,13 @@ mod tests {
         };
         serde_json::from_value(serde_json::json!({
             "eventID": "1", "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-            "awsRegion": "eu-west-1",
+            "awsRegion": "test-region-1",
             "dynamodb": {
                 "ApproximateCreationDateTime": 1.8e9, "Keys": { "id": { "S": "o1" } },
                 "OldImage": image(old), "NewImage": image(new),
                 "SequenceNumber": "1", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"
             },
-            "eventSourceARN": "arn:aws:dynamodb:eu-west-1:000000000000:table/orders/stream/x"
+            "eventSourceARN": "arn:aws:dynamodb:test-region-1:test-account:table/orders/stream/x"
         }))
         .unwrap()
     }
