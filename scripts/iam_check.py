@@ -66,6 +66,16 @@ EXPLAINED_FOR = {
     ("auth/confirm-sign-up", "dynamodb:DeleteItem"):
         "releases the email claim when Cognito refuses the code, which the emulator never does "
         "(tests/tests/auth.rs a_refused_confirmation_releases_its_email_claim injects the refusal)",
+    ("product/pending-products", "s3:GetObject"):
+        "review links are presigned GETs signed with the role; the admin's browser sends the GET "
+        "(tests/tests/e2e.rs fetches one through the emulator)",
+    ("category/image-uploaded", "dynamodb:GetItem"):
+        "tells a repeated event from an orphan upload after the conditional completion failed "
+        "(tests/tests/catalog.rs a_category_uploaded_through_its_presigned_url_appears_in_the_listing, "
+        "an_image_with_no_waiting_category_is_ignored_and_not_left_published)",
+    ("product/approve-product", "s3:DeleteObject"):
+        "withdraws the copy it just published when the product was rejected between the read and the "
+        "conditional approval; a race no test provokes (the grant is public/* only)",
     ("order/create-order", "dynamodb:DeleteItem"):
         "withdraws an order the queue refused (tests/tests/order.rs an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept)",
 }

@@ -17,14 +17,9 @@ export class BannerStack extends ServiceStack {
       sortKey: { name: 'uploadedAt', type: dynamodb.AttributeType.STRING },
     });
     const images = new ImageBucket(this, 'BannerImages', props.config);
-    this.functions(props, {
-      BANNER_TABLE: banners.tableName,
-      BANNER_BUCKET: images.bucket.bucketName,
-      IMAGE_BASE_URL: images.publicBaseUrl,
-      UPLOAD_URL_EXPIRES_SECS: String(props.config.uploadUrlExpiresSeconds),
-    });
-    this.fn('upload-url').allowUploadsTo(images.bucket);
-    this.fn('image-uploaded').allow(['dynamodb:PutItem'], [banners.tableArn]);
+    this.functions(props, { BANNER_TABLE: banners.tableName, ...images.environment('BANNER_BUCKET', props.config) });
+    this.fn('upload-url').allowUploadsTo(images);
+    this.fn('image-uploaded').allowChecking(images, 'public').allow(['dynamodb:PutItem'], [banners.tableArn]);
     this.fn('list-banners').allow(['dynamodb:Query'], [indexArn(banners.tableArn, 'byStatus')]);
     for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
   }

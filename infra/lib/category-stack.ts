@@ -23,9 +23,7 @@ export class CategoryStack extends ServiceStack {
       props,
       {
         CATEGORY_TABLE: categories.tableName,
-        CATEGORY_BUCKET: images.bucket.bucketName,
-        IMAGE_BASE_URL: images.publicBaseUrl,
-        UPLOAD_URL_EXPIRES_SECS: String(config.uploadUrlExpiresSeconds),
+        ...images.environment('CATEGORY_BUCKET', config),
         CLEANUP_TOPIC_ARN: shared.cleanupTopic.topicArn,
         CLEANUP_MAX_AGE_SECS: String(config.cleanupMaxAgeSeconds),
       },
@@ -33,9 +31,14 @@ export class CategoryStack extends ServiceStack {
     );
     const byStatus = indexArn(categories.tableArn, 'byStatus');
     this.fn('upload-url')
-      .allowUploadsTo(images.bucket)
+      .allowUploadsTo(images)
       .allow(['dynamodb:PutItem'], [categories.tableArn]);
-    this.fn('image-uploaded').allow(['dynamodb:UpdateItem'], [categories.tableArn]);
+    // It withdraws a copy it published when no category waits for it (DeleteObject on public/),
+    // after a consistent read that tells a repeated event from an orphan (GetItem).
+    this.fn('image-uploaded')
+      .allowObjects(['s3:GetObject', 's3:DeleteObject'], images, 'uploads')
+      .allowObjects(['s3:PutObject', 's3:DeleteObject'], images, 'public')
+      .allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [categories.tableArn]);
     this.fn('list-categories').allow(['dynamodb:Query'], [byStatus]);
     this.fn('cleanup')
       .allow(['dynamodb:Query'], [byStatus])

@@ -31,6 +31,8 @@ export interface StageConfig {
   readonly cleanupEveryMinutes: number;
   readonly cleanupMaxAgeSeconds: number;
   readonly uploadUrlExpiresSeconds: number;
+  /** The largest image upload accepted, in bytes (checked by the image handlers; signed into the URL when the client states its size). */
+  readonly uploadMaxBytes: number;
   readonly orderMaxReceives: number;
   /** How often the order reconciler runs. */
   readonly reconcileEveryMinutes: number;
@@ -56,6 +58,7 @@ const defaults: StageValues = {
   cleanupEveryMinutes: 2,
   cleanupMaxAgeSeconds: 3600,
   uploadUrlExpiresSeconds: 300,
+  uploadMaxBytes: 5 * 1024 * 1024,
   orderMaxReceives: 5,
   reconcileEveryMinutes: 5,
   reconcileAfterSeconds: 1800,
@@ -99,4 +102,9 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
     workflowType: (str('workflowType', 'SHOP_WORKFLOW_TYPE') ?? values.workflowType) as 'STANDARD' | 'EXPRESS',
     codeDir: str('codeDir', 'SHOP_CODE_DIR') ?? `target/lambda-zips/${architecture}`,
   };
+}
+
+/** The CloudWatch namespace of the stage's business metrics (EMF lines of the Rust handlers). */
+export function metricsNamespace(config: StageConfig): string {
+  return `Shop/${config.stage}`;
 }

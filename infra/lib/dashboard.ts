@@ -7,14 +7,11 @@
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { StageConfig } from './config.js';
+import { StageConfig, metricsNamespace } from './config.js';
 import { OrderStack } from './order-stack.js';
 import { ServiceStack } from './service-stack.js';
 
-/** The CloudWatch namespace of the stage's business metrics. */
-export function metricsNamespace(config: StageConfig): string {
-  return `Shop/${config.stage}`;
-}
+export { metricsNamespace };
 
 /** The order outcomes the `order/status-changed` function counts (`lambdas/order/src/outcomes.rs`). */
 export const ORDER_METRICS = ['OrdersAccepted', 'OrdersShipped', 'OrdersRejected', 'OrdersFailed'];

@@ -1,16 +1,28 @@
-/** A private image bucket (TLS only, browser PUT CORS) served through CloudFront, notifying its handler. */
-import { CfnOutput, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+/**
+ * A private image bucket (TLS only, browser PUT CORS) served through CloudFront, notifying its
+ * handler of uploads.
+ *
+ * Three places (the Rust side names them in shop_core::images): `uploads/` where presigned PUTs
+ * land (never served, expired after a day, the only prefix that notifies the handler), `review/`
+ * for checked images waiting for an admin (never served), `public/` for published images: the
+ * CDN's origin path, so nothing else in the bucket has a public URL.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
-import { StageConfig } from './config.js';
+import { StageConfig, metricsNamespace } from './config.js';
+
+/** The places of an image bucket (keys start with `<place>/`). */
+export type Place = 'uploads' | 'review' | 'public';
 
 export class ImageBucket extends Construct {
   readonly bucket: s3.Bucket;
   readonly cdn: cloudfront.Distribution;
-  /** Base of public image URLs: the CDN. */
+  /** Base of public image URLs: the CDN (its origin path is `public/`). */
   readonly publicBaseUrl: string;
 
   constructor(scope: Construct, id: string, config: StageConfig) {
@@ -23,6 +35,14 @@ export class ImageBucket extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       autoDeleteObjects: !retain,
+      lifecycleRules: [
+        {
+          id: 'ExpireUnpublishedUploads',
+          prefix: 'uploads/',
+          expiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       cors: [
         {
           allowedMethods: [s3.HttpMethods.PUT],
@@ -34,16 +54,31 @@ export class ImageBucket extends Construct {
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'Reads go through CloudFront; uploads are presigned per object and recorded by the ObjectCreated handler.',
+      reason: 'Reads go through CloudFront; uploads are presigned per object and checked by the ObjectCreated handler.',
+    });
+    const headers = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
+      comment: `shop ${config.stage} ${id}: images are never sniffed into another type`,
+      securityHeadersBehavior: { contentTypeOptions: { override: true } },
     });
     this.cdn = new cloudfront.Distribution(this, 'Cdn', {
       defaultBehavior: {
-        origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket),
+        origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket, { originPath: '/public' }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        responseHeadersPolicy: headers,
       },
       comment: `shop ${config.stage} ${id}`,
     });
+    // Whatever the origin path, CloudFront may read published images only.
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CdnReadsPublishedImagesOnly',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+        actions: ['s3:GetObject'],
+        notResources: [this.objects('public')],
+      }),
+    );
     Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR1', reason: 'A storefront sells worldwide: no geo restriction.' });
     Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR2', reason: 'Public, read-only product images; WAF is an account-level choice of the platform team.' });
     Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR3', reason: 'Image reads need no access log; CloudFront metrics are kept.' });
@@ -53,9 +88,25 @@ export class ImageBucket extends Construct {
     new CfnOutput(scope, `${id}CdnDomain`, { value: this.cdn.distributionDomainName });
   }
 
-  /** Sends ObjectCreated events to `fn`. */
+  /** The upload settings every image service reads (shop_core::images::UploadConfig), its bucket in `bucketVariable`. */
+  environment(bucketVariable: string, config: StageConfig): Record<string, string> {
+    return {
+      [bucketVariable]: this.bucket.bucketName,
+      IMAGE_BASE_URL: this.publicBaseUrl,
+      UPLOAD_URL_EXPIRES_SECS: String(config.uploadUrlExpiresSeconds),
+      UPLOAD_MAX_BYTES: String(config.uploadMaxBytes),
+      METRICS_NAMESPACE: metricsNamespace(config),
+    };
+  }
+
+  /** ARN pattern of every object in `place`. */
+  objects(place: Place): string {
+    return this.bucket.arnForObjects(`${place}/*`);
+  }
+
+  /** Sends ObjectCreated events of uploads (keys under `uploads/`) to `fn`. */
   notify(fn: s3n.LambdaDestination): void {
-    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, fn);
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, fn, { prefix: 'uploads/' });
     // CDK's own singleton that writes bucket notifications (a custom resource Lambda).
     const stack = Stack.of(this);
     for (const child of stack.node.children) {

@@ -30,9 +30,7 @@ export class ProductStack extends ServiceStack {
       props,
       {
         PRODUCT_TABLE: this.products.tableName,
-        PRODUCT_BUCKET: images.bucket.bucketName,
-        IMAGE_BASE_URL: images.publicBaseUrl,
-        UPLOAD_URL_EXPIRES_SECS: String(config.uploadUrlExpiresSeconds),
+        ...images.environment('PRODUCT_BUCKET', config),
         CLEANUP_TOPIC_ARN: shared.cleanupTopic.topicArn,
         CLEANUP_MAX_AGE_SECS: String(config.cleanupMaxAgeSeconds),
         EMAIL_FROM: config.sesSender,
@@ -43,13 +41,25 @@ export class ProductStack extends ServiceStack {
     const byStatus = indexArn(table_, 'byStatus');
     const sender = sesIdentityArn(this, config.sesSender);
     this.fn('get-upload-url')
-      .allowUploadsTo(images.bucket)
+      .allowUploadsTo(images)
       .allow(['dynamodb:PutItem'], [table_]);
-    this.fn('image-uploaded').allow(['dynamodb:UpdateItem'], [table_]);
+    this.fn('image-uploaded').allowChecking(images, 'review').allow(['dynamodb:UpdateItem'], [table_]);
     this.fn('approved-products').allow(['dynamodb:Query'], [byStatus, indexArn(table_, 'approvedByCategory')]);
-    this.fn('pending-products').allow(['dynamodb:Query'], [byStatus]);
-    this.fn('approve-product').allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [table_]).allow(['ses:SendEmail'], [sender]);
-    this.fn('reject-product').allow(['dynamodb:UpdateItem'], [table_]).allow(['ses:SendEmail'], [sender]);
+    // Review links are presigned GETs of review/ signed with this role.
+    this.fn('pending-products').allow(['dynamodb:Query'], [byStatus]).allowObjects(['s3:GetObject'], images, 'review');
+    // Approval publishes review/ -> public/ (and withdraws the copy if the product was rejected meanwhile).
+    this.fn('approve-product')
+      .allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [table_])
+      .allowObjects(['s3:GetObject'], images, 'review')
+      .allowObjects(['s3:PutObject', 's3:DeleteObject'], images, 'public')
+      .allow(['ses:SendEmail'], [sender]);
+    // Rejection deletes the image in every place.
+    this.fn('reject-product')
+      .allow(['dynamodb:UpdateItem'], [table_])
+      .allowObjects(['s3:DeleteObject'], images, 'uploads')
+      .allowObjects(['s3:DeleteObject'], images, 'review')
+      .allowObjects(['s3:DeleteObject'], images, 'public')
+      .allow(['ses:SendEmail'], [sender]);
     this.fn('cleanup')
       .allow(['dynamodb:Query'], [byStatus])
       .allow(['dynamodb:DeleteItem'], [table_])

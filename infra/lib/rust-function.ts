@@ -7,10 +7,10 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
+import { ImageBucket, Place } from './image-bucket.js';
 import { REPO_ROOT, ServiceDecl, binaryName } from './declaration.js';
 import { lintAck } from './lint.js';
 
@@ -90,14 +90,30 @@ export class RustFunction extends Construct {
     return this;
   }
 
-  /** Grants PutObject on new keys of `bucket` (presigned uploads of per-request keys). */
-  allowUploadsTo(bucket: s3.IBucket): this {
-    this.allow(['s3:PutObject'], [bucket.arnForObjects('*')]);
+  /**
+   * Grants `actions` on the objects of one place of an image bucket (keys are generated per
+   * request, `<place>/<id>/<fileName>`, so the resource is the place's prefix).
+   */
+  allowObjects(actions: string[], images: ImageBucket, place: Place): this {
+    this.allow(actions, [images.objects(place)]);
     Validations.of(this.fn.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId(bucket)}.Arn>/*]`,
-      reason: 'Presigned uploads write keys generated per request (<id>/<fileName>): PutObject on this bucket\'s objects only.',
+      id: `AwsSolutions-IAM5[Resource::<${logicalId(images.bucket)}.Arn>/${place}/*]`,
+      reason: `Object keys are generated per request (${place}/<id>/<fileName>): ${actions.join(', ')} on that prefix of this bucket only.`,
     });
     return this;
+  }
+
+  /** Presigned uploads: the function signs PUTs under `uploads/` with its role. */
+  allowUploadsTo(images: ImageBucket): this {
+    return this.allowObjects(['s3:PutObject'], images, 'uploads');
+  }
+
+  /**
+   * The image handler: reads the head of an upload and deletes a bad one, copies a good one to
+   * `to` (CopyObject reads the source and writes the target).
+   */
+  allowChecking(images: ImageBucket, to: Place): this {
+    return this.allowObjects(['s3:GetObject', 's3:DeleteObject'], images, 'uploads').allowObjects(['s3:PutObject'], images, to);
   }
 }
 

@@ -93,18 +93,18 @@ describe('the CDK app', () => {
       'auth/refresh-token': [shop.auth, []],
       'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:Query']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
-      'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem']],
+      'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       'banner/list-banners': [shop.banner, ['dynamodb:Query']],
       'category/upload-url': [shop.category, ['dynamodb:PutItem', 's3:PutObject']],
-      'category/image-uploaded': [shop.category, ['dynamodb:UpdateItem']],
+      'category/image-uploaded': [shop.category, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       'category/list-categories': [shop.category, ['dynamodb:Query']],
       'category/cleanup': [shop.category, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
       'product/get-upload-url': [shop.product, ['dynamodb:PutItem', 's3:PutObject']],
-      'product/image-uploaded': [shop.product, ['dynamodb:UpdateItem']],
+      'product/image-uploaded': [shop.product, ['dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       'product/approved-products': [shop.product, ['dynamodb:Query']],
-      'product/pending-products': [shop.product, ['dynamodb:Query']],
-      'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'ses:SendEmail']],
-      'product/reject-product': [shop.product, ['dynamodb:UpdateItem', 'ses:SendEmail']],
+      'product/pending-products': [shop.product, ['dynamodb:Query', 's3:GetObject']],
+      'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject', 'ses:SendEmail']],
+      'product/reject-product': [shop.product, ['dynamodb:UpdateItem', 's3:DeleteObject', 'ses:SendEmail']],
       'product/cleanup': [shop.product, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
       'order/create-order': [shop.order, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ses:SendEmail', 'sqs:SendMessage']],
       'order/list-orders': [shop.order, ['dynamodb:Query']],
@@ -128,6 +128,64 @@ describe('the CDK app', () => {
     for (const [fn, [stack, actions]] of Object.entries(expected)) {
       const all = asyncFns.includes(fn) ? [...actions, ...onFailure] : actions;
       assert.deepEqual(actionsOf(stack, fn), all.sort(), fn);
+    }
+  });
+
+  it('grants object actions per place of the image bucket: uploads, review, public', () => {
+    /** `<action> <place>` for every S3 object grant of a function's role. */
+    const objectGrants = (stack: Stack, fn: string): string[] => {
+      const roleId = resources(stack)[functionId(stack, fn)].Properties.Role['Fn::GetAtt'][0];
+      const out: string[] = [];
+      for (const [, p] of ofType(stack, 'AWS::IAM::Policy')) {
+        if (!p.Properties.Roles.some((r: any) => r.Ref === roleId)) continue;
+        for (const st of p.Properties.PolicyDocument.Statement) {
+          for (const a of [st.Action].flat().filter((x: string) => x.startsWith('s3:'))) {
+            for (const r of [st.Resource].flat()) {
+              const tail = r['Fn::Join']?.[1]?.at(-1);
+              assert.match(tail, /^\/(uploads|review|public)\/\*$/, `${fn}: ${a} on more than one place`);
+              out.push(`${a} ${tail.split('/')[1]}`);
+            }
+          }
+        }
+      }
+      return out.sort();
+    };
+    const expected: Record<string, [Stack, string[]]> = {
+      'banner/upload-url': [shop.banner, ['s3:PutObject uploads']],
+      'banner/image-uploaded': [shop.banner, ['s3:DeleteObject uploads', 's3:GetObject uploads', 's3:PutObject public']],
+      'category/upload-url': [shop.category, ['s3:PutObject uploads']],
+      'category/image-uploaded': [shop.category, ['s3:DeleteObject public', 's3:DeleteObject uploads', 's3:GetObject uploads', 's3:PutObject public']],
+      'product/get-upload-url': [shop.product, ['s3:PutObject uploads']],
+      'product/image-uploaded': [shop.product, ['s3:DeleteObject uploads', 's3:GetObject uploads', 's3:PutObject review']],
+      'product/pending-products': [shop.product, ['s3:GetObject review']],
+      'product/approve-product': [shop.product, ['s3:DeleteObject public', 's3:GetObject review', 's3:PutObject public']],
+      'product/reject-product': [shop.product, ['s3:DeleteObject public', 's3:DeleteObject review', 's3:DeleteObject uploads']],
+    };
+    for (const [fn, [stack, grants]] of Object.entries(expected)) assert.deepEqual(objectGrants(stack, fn), grants, fn);
+  });
+
+  it('serves published images only: CDN origin path public/, nosniff, uploads expire after a day and alone notify', () => {
+    for (const stack of [shop.banner, shop.category, shop.product]) {
+      const [, bucket] = ofType(stack, 'AWS::S3::Bucket')[0];
+      const rules = bucket.Properties.LifecycleConfiguration.Rules;
+      assert.deepEqual(
+        rules.map((r: any) => [r.Prefix, r.ExpirationInDays, r.AbortIncompleteMultipartUpload?.DaysAfterInitiation, r.Status]),
+        [['uploads/', 1, 1, 'Enabled']],
+      );
+      const [, dist] = ofType(stack, 'AWS::CloudFront::Distribution')[0];
+      const cfg = dist.Properties.DistributionConfig;
+      assert.deepEqual(cfg.Origins.map((o: any) => o.OriginPath), ['/public']);
+      const policyId = cfg.DefaultCacheBehavior.ResponseHeadersPolicyId.Ref;
+      const headers = resources(stack)[policyId].Properties.ResponseHeadersPolicyConfig;
+      assert.deepEqual(headers.SecurityHeadersConfig.ContentTypeOptions, { Override: true });
+      const [, policy] = ofType(stack, 'AWS::S3::BucketPolicy')[0];
+      const deny = policy.Properties.PolicyDocument.Statement.find((x: any) => x.Sid === 'CdnReadsPublishedImagesOnly');
+      assert.equal(deny?.Effect, 'Deny');
+      assert.equal(deny.NotResource['Fn::Join'][1].at(-1), '/public/*');
+      const [, notifications] = ofType(stack, 'Custom::S3BucketNotifications')[0];
+      const configs = notifications.Properties.NotificationConfiguration.LambdaFunctionConfigurations;
+      assert.equal(configs.length, 1);
+      assert.deepEqual(configs[0].Filter.Key.FilterRules, [{ Name: 'prefix', Value: 'uploads/' }]);
     }
   });
 

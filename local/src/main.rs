@@ -1,7 +1,7 @@
 //! `shop-local`: runs the whole backend on this machine.
 //!
 //! ```text
-//! shop-local [--port 3000] [--moto-port 5000] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--prefix shop-local]
+//! shop-local [--port 3000] [--moto-port 5000] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix shop-local]
 //! shop-local make-admin <fullName | email>
 //! ```
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 use shop_local::runner::{self, Options};
 use shop_local::stack::StackInfo;
 
-const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--prefix NAME]\n       shop-local make-admin <fullName | email>";
+const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix NAME]\n       shop-local make-admin <fullName | email>";
 
 #[tokio::main]
 async fn main() {
@@ -44,6 +44,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--cleanup-every" => o.cleanup_interval = seconds(&value("--cleanup-every")?, "--cleanup-every")?,
             "--reconcile-after" => o.reconcile_after = seconds(&value("--reconcile-after")?, "--reconcile-after")?,
+            "--upload-max-bytes" => {
+                o.upload_max_bytes = value("--upload-max-bytes")?
+                    .parse()
+                    .map_err(|_| "bad --upload-max-bytes".to_owned())?
+            }
             "--prefix" => o.prefix = value("--prefix")?,
             "--reset" => o.reset = true,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),

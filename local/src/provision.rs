@@ -296,10 +296,17 @@ async fn queue_arn(sdk: &SdkConfig, url: &str) -> Result<String, ProvisionError>
         .ok_or_else(|| fail("queue arn", "missing"))
 }
 
-/// A private image bucket whose `ObjectCreated` notifications go to a new queue (how the local
-/// stack turns uploads into S3 events). Answers the queue URL.
+/// A private image bucket whose `ObjectCreated` notifications of uploads (keys under
+/// [`shop_core::images::UPLOADS`]) go to a new queue (how the local stack turns uploads into S3
+/// events), with the CDK bucket's lifecycle rule (the emulator keeps it but never expires
+/// anything). Answers the queue URL.
 pub async fn image_bucket(sdk: &SdkConfig, bucket: &str, events_queue: &str) -> Result<String, ProvisionError> {
-    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, Event, ExpirationStatus, FilterRule, FilterRuleName, LifecycleExpiration,
+        LifecycleRule, LifecycleRuleFilter, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
+    use shop_core::images::UPLOADS;
     let s3 = aws_sdk_s3::Client::new(sdk);
     s3.create_bucket()
         .bucket(bucket)
@@ -312,6 +319,20 @@ pub async fn image_bucket(sdk: &SdkConfig, bucket: &str, events_queue: &str) -> 
             QueueConfiguration::builder()
                 .queue_arn(arn)
                 .events(Event::from("s3:ObjectCreated:*"))
+                .filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(
+                            S3KeyFilter::builder()
+                                .filter_rules(
+                                    FilterRule::builder()
+                                        .name(FilterRuleName::Prefix)
+                                        .value(UPLOADS)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
                 .build()
                 .map_err(|e| fail("bucket notification", e))?,
         )
@@ -322,6 +343,24 @@ pub async fn image_bucket(sdk: &SdkConfig, bucket: &str, events_queue: &str) -> 
         .send()
         .await
         .map_err(|e| fail("bucket notification", e))?;
+    let expire_uploads = LifecycleRule::builder()
+        .id("expire-unpublished-uploads")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix(UPLOADS).build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .map_err(|e| fail("bucket lifecycle", e))?;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(expire_uploads)
+                .build()
+                .map_err(|e| fail("bucket lifecycle", e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| fail("bucket lifecycle", e))?;
     Ok(url)
 }
 

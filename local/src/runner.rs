@@ -40,6 +40,8 @@ pub struct Options {
     pub cleanup_max_age: Duration,
     /// Age after which the reconciler re-drives a pending order (the stage default on AWS).
     pub reconcile_after: Duration,
+    /// The largest image upload accepted (the CDK stages' default).
+    pub upload_max_bytes: u64,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             cleanup_interval: Duration::from_secs(120),
             cleanup_max_age: Duration::from_secs(3600),
             reconcile_after: Duration::from_secs(order::DEFAULT_RECONCILE_AFTER_SECS),
+            upload_max_bytes: shop_core::images::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -118,6 +121,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         cleanup_max_age: opts.cleanup_max_age,
         reconcile_after: opts.reconcile_after,
         order_max_receives: 5,
+        upload_max_bytes: opts.upload_max_bytes,
         workflow_type: aws_sdk_sfn::types::StateMachineType::Express,
     };
     let state_file = opts.state_dir.join("stack.json");
@@ -483,7 +487,9 @@ fn to_http(r: shop_core::Response) -> Response {
     resp
 }
 
-/// The CDN stand-in: serves objects of the private buckets, as CloudFront does on AWS.
+/// The CDN stand-in: serves the published objects of the private buckets (origin path
+/// [`shop_core::images::PUBLIC`]) with `nosniff`, as CloudFront does on AWS; uploads and images
+/// under review are not reachable here.
 async fn cdn(st: &AppState, rest: &str) -> Response {
     let Some((bucket, key)) = rest.split_once('/') else {
         return error(StatusCode::NOT_FOUND, "NoSuchObject", "no such object");
@@ -499,6 +505,7 @@ async fn cdn(st: &AppState, rest: &str) -> Response {
     let key = percent_encoding::percent_decode_str(key)
         .decode_utf8_lossy()
         .into_owned();
+    let key = format!("{}{key}", shop_core::images::PUBLIC);
     match st.s3.get_object().bucket(bucket).key(&key).send().await {
         Ok(o) => {
             let ctype = o.content_type().unwrap_or("application/octet-stream").to_owned();
@@ -508,6 +515,8 @@ async fn cdn(st: &AppState, rest: &str) -> Response {
                     if let Ok(v) = HeaderValue::from_str(&ctype) {
                         resp.headers_mut().insert("content-type", v);
                     }
+                    resp.headers_mut()
+                        .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
                     cors(&mut resp);
                     resp
                 }

@@ -58,6 +58,8 @@ pub struct LocalSettings {
     pub cleanup_max_age: Duration,
     pub reconcile_after: Duration,
     pub order_max_receives: u32,
+    /// The largest image upload accepted (the stage's `uploadMaxBytes`).
+    pub upload_max_bytes: u64,
     /// The order workflow's type: Express, as the CDK app's default stage configuration.
     pub workflow_type: aws_sdk_sfn::types::StateMachineType,
 }
@@ -174,8 +176,13 @@ impl Services {
             Some(file) => crate::recorder::recording(&emu.sdk_config(), file, &s.prefix),
             None => emu.sdk_config(),
         };
-        let cdn = |bucket: &str| format!("{}/_local/cdn/{bucket}", info.api_url);
-        let upload_expires = Duration::from_secs(300);
+        let uploads = |bucket: &str| shop_core::images::UploadConfig {
+            bucket: bucket.to_owned(),
+            image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),
+            expires: Duration::from_secs(300),
+            max_bytes: s.upload_max_bytes,
+            metrics_namespace: metrics_namespace(&s.prefix),
+        };
         Self {
             auth: auth::Auth::new(
                 &sdk,
@@ -190,18 +197,14 @@ impl Services {
                 &sdk,
                 banner::BannerConfig {
                     table: info.banners_table.clone(),
-                    bucket: info.banner_bucket.clone(),
-                    image_base_url: cdn(&info.banner_bucket),
-                    upload_expires,
+                    uploads: uploads(&info.banner_bucket),
                 },
             ),
             category: category::Categories::new(
                 &sdk,
                 category::CategoryConfig {
                     table: info.categories_table.clone(),
-                    bucket: info.category_bucket.clone(),
-                    image_base_url: cdn(&info.category_bucket),
-                    upload_expires,
+                    uploads: uploads(&info.category_bucket),
                     cleanup_topic_arn: info.cleanup_topic_arn.clone(),
                     cleanup_max_age: s.cleanup_max_age,
                 },
@@ -210,9 +213,7 @@ impl Services {
                 &sdk,
                 product::ProductConfig {
                     table: info.products_table.clone(),
-                    bucket: info.product_bucket.clone(),
-                    image_base_url: cdn(&info.product_bucket),
-                    upload_expires,
+                    uploads: uploads(&info.product_bucket),
                     cleanup_topic_arn: info.cleanup_topic_arn.clone(),
                     cleanup_max_age: s.cleanup_max_age,
                     email_from: info.email_from.clone(),

@@ -97,6 +97,34 @@ pub fn assert_error(resp: &Response, status: u16, code: &str) {
     );
 }
 
+/// The first bytes of a real PNG (signature, then the IHDR chunk's start): what the image handlers
+/// accept as an image.
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-test-image";
+
+/// Upload settings of a test bucket: images up to `max_bytes`, published images under the
+/// emulator's URL of the bucket's `public/` place (the CDN's origin path on AWS).
+pub async fn upload_config(bucket: &str, max_bytes: u64) -> shop_core::images::UploadConfig {
+    shop_core::images::UploadConfig {
+        bucket: bucket.to_owned(),
+        image_base_url: format!("{}/{bucket}/public", emulator().await.endpoint),
+        expires: std::time::Duration::from_secs(300),
+        max_bytes,
+        metrics_namespace: "Shop/test".into(),
+    }
+}
+
+/// Every key in `bucket`, sorted.
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
 /// PUTs `body` to a presigned URL with the content type it was signed for; answers the status.
 pub async fn upload(url: &str, content_type: &str, body: &[u8]) -> u16 {
     reqwest::Client::new()

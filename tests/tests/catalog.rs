@@ -1,5 +1,6 @@
 //! Banner and category services against the emulator: presigned uploads with real PUTs, S3
-//! events taken from the buckets' notification queues, listings, cleanup with SNS.
+//! events taken from the buckets' notification queues, the check and publishing of uploads,
+//! listings, cleanup with SNS.
 
 use std::time::Duration;
 
@@ -7,12 +8,15 @@ use aws_lambda_events::s3::S3Event;
 use banner::{BannerConfig, Banners};
 use category::{Categories, Category, CategoryConfig};
 use serde_json::{json, Value};
+use shop_core::images::{PUBLIC, UPLOADS};
 use shop_local::provision;
 use shop_tests::{
-    admin_claims, assert_error, emulator, get, parts, post, receive, s3_events, sdk, unique, upload, user_claims,
+    admin_claims, assert_error, get, keys, parts, post, receive, s3_events, sdk, unique, upload, upload_config,
+    user_claims, PNG,
 };
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n-not-really-an-image";
+/// The fixtures' bound on uploads (small, so an oversized one costs nothing to send).
+const MAX_BYTES: u64 = 1024;
 
 struct BannerFixture {
     svc: Banners,
@@ -30,10 +34,8 @@ async fn banners() -> BannerFixture {
         .await
         .unwrap();
     let config = BannerConfig {
-        image_base_url: format!("{}/{bucket}", emulator().await.endpoint),
+        uploads: upload_config(&bucket, MAX_BYTES).await,
         table,
-        bucket,
-        upload_expires: Duration::from_secs(300),
     };
     BannerFixture {
         svc: Banners::new(&sdk, config),
@@ -62,10 +64,8 @@ async fn categories() -> CategoryFixture {
         .await
         .unwrap();
     let config = CategoryConfig {
-        image_base_url: format!("{}/{bucket}", emulator().await.endpoint),
+        uploads: upload_config(&bucket, MAX_BYTES).await,
         table,
-        bucket,
-        upload_expires: Duration::from_secs(300),
         cleanup_topic_arn: topic,
         cleanup_max_age: Duration::from_secs(3600),
     };
@@ -76,16 +76,21 @@ async fn categories() -> CategoryFixture {
     }
 }
 
-/// The bucket is private (served by the CDN on AWS), so read the object through the SDK: the one
-/// stored object holds the uploaded bytes and `image_url` ends with its (encoded) key.
-async fn assert_image_url_names_the_upload(s3: &aws_sdk_s3::Client, bucket: &str, image_url: &str) {
-    let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
-    assert_eq!(listed.key_count(), Some(1));
-    let key = listed.contents()[0].key().unwrap().to_owned();
-    let body = s3
+/// The bucket is private (served by the CDN on AWS), so read the object through the SDK: the
+/// published copy holds the uploaded bytes and `image_url` names it.
+async fn assert_image_url_names_the_published_upload(images: &shop_core::images::Images, image_url: &str) {
+    let bucket = &images.config.bucket;
+    let public: Vec<String> = keys(&images.s3, bucket)
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with(PUBLIC))
+        .collect();
+    assert_eq!(public.len(), 1, "{public:?}");
+    let body = images
+        .s3
         .get_object()
         .bucket(bucket)
-        .key(&key)
+        .key(&public[0])
         .send()
         .await
         .unwrap()
@@ -93,9 +98,25 @@ async fn assert_image_url_names_the_upload(s3: &aws_sdk_s3::Client, bucket: &str
         .collect()
         .await
         .unwrap();
-    assert_eq!(&body.into_bytes()[..], PNG, "stored object differs from the upload");
-    let encoded = shop_core::images::public_url("", &key);
-    assert!(image_url.ends_with(&encoded), "{image_url} does not name {key}");
+    assert_eq!(&body.into_bytes()[..], PNG, "published object differs from the upload");
+    let encoded = shop_core::images::public_url("", &public[0]);
+    assert!(image_url.ends_with(&encoded), "{image_url} does not name {}", public[0]);
+}
+
+/// Puts `body` at `uploads/<key>` as a client's PUT would, and answers the S3 event for it.
+async fn uploaded(images: &shop_core::images::Images, key: &str, content_type: &str, body: &[u8]) -> S3Event {
+    let full = format!("{UPLOADS}{key}");
+    images
+        .s3
+        .put_object()
+        .bucket(&images.config.bucket)
+        .key(&full)
+        .content_type(content_type)
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    event(&images.config.bucket, &[&full])
 }
 
 fn admin() -> Option<Value> {
@@ -145,7 +166,7 @@ async fn a_banner_uploaded_through_its_presigned_url_appears_in_the_listing() {
     assert!(banners[0]["uploadedAt"].is_string());
     let image_url = banners[0]["imageUrl"].as_str().unwrap();
     assert!(image_url.ends_with("/summer%20sale.png"), "{image_url}");
-    assert_image_url_names_the_upload(&f.svc.s3, &f.svc.config.bucket, image_url).await;
+    assert_image_url_names_the_published_upload(&f.svc.images, image_url).await;
 
     // The same event again changes nothing.
     let again = banner::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
@@ -216,9 +237,8 @@ async fn banner_listing_is_empty_then_paginates_newest_first() {
     assert!(b["nextToken"].is_null());
 
     for k in ["k1/one.png", "k2/two.png", "k3/three.png"] {
-        banner::image_uploaded(&f.svc, event(&f.svc.config.bucket, &[k]))
-            .await
-            .unwrap();
+        let ev = uploaded(&f.svc.images, k, "image/png", PNG).await;
+        assert_eq!(banner::image_uploaded(&f.svc, ev).await.unwrap().recorded, 1);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let (_, p1) = parts(&banner::list_banners(&f.svc, get("/banners", &[("limit", "2")], None)).await);
@@ -275,10 +295,12 @@ async fn a_category_uploaded_through_its_presigned_url_appears_in_the_listing() 
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["categoryName"], "Fashion");
     let image_url = list[0]["imageUrl"].as_str().unwrap();
-    assert_image_url_names_the_upload(&f.svc.s3, &f.svc.config.bucket, image_url).await;
+    assert_image_url_names_the_published_upload(&f.svc.images, image_url).await;
 
+    // The same event again changes nothing and keeps the published image.
     let again = category::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
     assert_eq!((again.recorded, again.ignored), (0, 1));
+    assert_image_url_names_the_published_upload(&f.svc.images, image_url).await;
 }
 
 #[tokio::test]
@@ -344,15 +366,113 @@ async fn category_upload_url_rejects_bad_input_and_non_admins() {
 }
 
 #[tokio::test]
-async fn an_image_with_no_waiting_category_is_ignored() {
+async fn an_image_with_no_waiting_category_is_ignored_and_not_left_published() {
     let f = categories().await;
     let unknown = category::object_key("Nobody", "x.png");
-    let report = category::image_uploaded(&f.svc, event(&f.svc.config.bucket, &[&unknown, "not-our-shape"]))
-        .await
-        .unwrap();
-    assert_eq!((report.recorded, report.ignored), (0, 2));
+    let ev = uploaded(&f.svc.images, &unknown, "image/png", PNG).await;
+    let report = category::image_uploaded(&f.svc, ev).await.unwrap();
+    assert_eq!((report.recorded, report.ignored, report.rejected), (0, 1, 0));
+    let odd = uploaded(&f.svc.images, "not-our-shape", "image/png", PNG).await;
+    let outside = event(&f.svc.images.config.bucket, &["public/elsewhere/x.png"]);
+    for ev in [odd, outside] {
+        let report = category::image_uploaded(&f.svc, ev).await.unwrap();
+        assert_eq!((report.recorded, report.ignored), (0, 1));
+    }
     let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
     assert_eq!(scan.count(), 0, "an ignored event created a record");
+    let published: Vec<String> = keys(&f.svc.images.s3, &f.svc.images.config.bucket)
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with(PUBLIC))
+        .collect();
+    assert!(
+        published.is_empty(),
+        "an image nobody waits for stays served: {published:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_upload_is_deleted_and_never_recorded() {
+    let f = banners().await;
+    let mut big = PNG.to_vec();
+    big.resize(MAX_BYTES as usize + 1, 0);
+    let ev = uploaded(&f.svc.images, "b1/big.png", "image/png", &big).await;
+    let report = banner::image_uploaded(&f.svc, ev).await.unwrap();
+    assert_eq!((report.recorded, report.rejected), (0, 1));
+    assert!(
+        keys(&f.svc.images.s3, &f.svc.images.config.bucket).await.is_empty(),
+        "the oversized upload was kept"
+    );
+    let (_, list) = parts(&banner::list_banners(&f.svc, get("/banners", &[], None)).await);
+    assert_eq!(list["banners"], json!([]));
+    // Exactly at the bound is fine.
+    let mut fits = PNG.to_vec();
+    fits.resize(MAX_BYTES as usize, 0);
+    let ev = uploaded(&f.svc.images, "b2/fits.png", "image/png", &fits).await;
+    assert_eq!(banner::image_uploaded(&f.svc, ev).await.unwrap().recorded, 1);
+}
+
+#[tokio::test]
+async fn a_non_image_with_an_image_content_type_is_deleted_and_its_category_keeps_waiting() {
+    let f = categories().await;
+    let body = json!({"fileName": "x.png", "fileType": "image/png", "categoryName": "Sneaky"});
+    let (s, b) = parts(&category::upload_url(&f.svc, post("/upload-url", &body, admin())).await);
+    assert_eq!(s, 200, "{b}");
+    let html = b"<html><script>alert(document.cookie)</script></html>";
+    assert_eq!(upload(b["uploadUrl"].as_str().unwrap(), "image/png", html).await, 200);
+    let events = s3_events(&sdk().await, &f.events_queue, 1).await;
+    assert_eq!(events.len(), 1);
+    let report = category::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
+    assert_eq!((report.recorded, report.rejected), (0, 1));
+    assert!(keys(&f.svc.images.s3, &f.svc.images.config.bucket).await.is_empty());
+    let (_, list) = parts(&category::list_categories(&f.svc, get("/categories", &[], None)).await);
+    assert_eq!(list, json!([]));
+    let item = f
+        .svc
+        .db
+        .get_item()
+        .table_name(&f.svc.config.table)
+        .key(
+            "categoryName",
+            aws_sdk_dynamodb::types::AttributeValue::S("Sneaky".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the category is kept, waiting");
+    assert_eq!(item["status"].as_s().unwrap(), category::AWAITING_IMAGE);
+    // A real image of another type than the one declared is refused too; an empty object as well.
+    let gif = b"GIF89a\x01\0\x01\0\0\0\0;";
+    for (ctype, bytes) in [("image/png", &gif[..]), ("image/png", &b""[..])] {
+        let ev = uploaded(&f.svc.images, &category::object_key("Sneaky", "x.png"), ctype, bytes).await;
+        assert_eq!(category::image_uploaded(&f.svc, ev).await.unwrap().rejected, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_stated_file_size_is_bounded_and_signed_into_the_upload_url() {
+    let f = banners().await;
+    let ask = |size: Value| json!({"fileName": "s.png", "fileType": "image/png", "fileSize": size});
+    let (s, b) = parts(&banner::upload_url(&f.svc, post("/upload-url", &ask(json!(MAX_BYTES)), admin())).await);
+    assert_eq!(s, 200, "{b}");
+    let url = b["uploadURL"].as_str().unwrap();
+    let signed = url
+        .split("X-Amz-SignedHeaders=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert!(signed.contains("content-length"), "{signed}");
+    for bad in [json!(MAX_BYTES + 1), json!(0), json!("12"), json!(1.5), json!(-3)] {
+        assert_error(
+            &banner::upload_url(&f.svc, post("/upload-url", &ask(bad), admin())).await,
+            400,
+            "InvalidField",
+        );
+    }
 }
 
 async fn put_category(f: &CategoryFixture, name: &str, age: Duration, with_image: bool) {

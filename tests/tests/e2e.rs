@@ -184,6 +184,7 @@ async fn the_whole_shop_works_end_to_end() {
         .await
         .unwrap();
     assert_eq!(image.status(), 200, "the CDN stand-in does not serve the banner");
+    assert_eq!(image.headers()["x-content-type-options"], "nosniff");
     assert_eq!(&image.bytes().await.unwrap()[..], PNG);
 
     let (s, b) = api
@@ -214,20 +215,38 @@ async fn the_whole_shop_works_end_to_end() {
     assert_eq!(s, 200, "{b}");
     let product_id = b["productId"].as_str().unwrap().to_owned();
     put(b["uploadUrl"].as_str().unwrap(), "image/png").await;
-    api.eventually("/product/pending-products", Some(&admin), |b| {
-        b["products"].as_array().is_some_and(|a| a.len() == 1)
-    })
-    .await;
+    let pending = api
+        .eventually("/product/pending-products", Some(&admin), |b| {
+            b["products"].as_array().is_some_and(|a| a.len() == 1)
+        })
+        .await;
+    // Under review the image is reachable through the admin's short-lived link only, not the CDN.
+    let review = reqwest::get(pending["products"][0]["reviewImageUrl"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(review.status(), 200);
+    assert_eq!(&review.bytes().await.unwrap()[..], PNG);
+    assert!(pending["products"][0]["imageUrl"].is_null(), "{pending}");
+    let cdn_url = format!(
+        "{}/_local/cdn/{}/{product_id}/sneaker.png",
+        r.info.api_url, r.info.product_bucket
+    );
+    let before = reqwest::get(&cdn_url).await.unwrap();
+    assert_eq!(before.status(), 404, "an unapproved product's image is on the CDN");
     let (s, b) = api
         .post("/product/approve-product", Some(&admin), json!({"id": product_id}))
         .await;
     assert_eq!(s, 200, "{b}");
+    let after = reqwest::get(&cdn_url).await.unwrap();
+    assert_eq!(after.status(), 200, "the approved product's image is not on the CDN");
+    assert_eq!(&after.bytes().await.unwrap()[..], PNG);
     let listed = api
         .eventually("/product/approve-products?category=Shoes", None, |b| {
             b["products"].as_array().is_some_and(|a| a.len() == 1)
         })
         .await;
     assert_eq!(listed["products"][0]["productPrice"].to_string(), "49.9");
+    assert_eq!(listed["products"][0]["imageUrl"], cdn_url.as_str());
 
     // A buyer orders; the workflow ships it and decrements stock.
     let (s, b) = api
@@ -469,6 +488,43 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         .await;
     assert!(s.as_u16() < 500 || b["code"] == "ServiceUnavailable", "{s} {b}");
 
+    // Scripts disguised as images are deleted by each image handler and counted; nothing is
+    // listed or waits for review.
+    let script = b"<script>fetch('/steal')</script>0123";
+    let asks = [
+        (
+            "/banner/upload-url",
+            "uploadURL",
+            json!({"fileName": "evil.png", "fileType": "image/png", "fileSize": 36}),
+        ),
+        (
+            "/category/upload-url",
+            "uploadUrl",
+            json!({"fileName": "evil.png", "fileType": "image/png", "categoryName": unique("evil")}),
+        ),
+        (
+            "/product/get-upload-url",
+            "uploadUrl",
+            json!({"fileName": "evil.png", "fileType": "image/png", "productName": "Evil",
+            "productPrice": 1, "description": "d", "quantity": 1, "category": "c"}),
+        ),
+    ];
+    for (route, field, body) in asks {
+        let token = if route.starts_with("/product") { &seller } else { &admin };
+        let (s, b) = api.post(route, Some(token), body).await;
+        assert_eq!(s, 200, "{route}: {b}");
+        assert_eq!(
+            shop_tests::upload(b[field].as_str().unwrap(), "image/png", script).await,
+            200
+        );
+    }
+    api.eventually("/_local/metrics", None, |m| m["metrics"]["UploadsRejected"] == 3)
+        .await;
+    let (_, banners) = api.get("/banner/banners", None).await;
+    assert_eq!(banners["banners"], json!([]), "{banners}");
+    let (_, pending) = api.get("/product/pending-products", Some(&admin)).await;
+    assert_eq!(pending["products"], json!([]), "{pending}");
+
     // A product waiting for review, rejected with a reason; an approval of a missing one.
     let product = product::model::Product {
         id: unique("p"),
@@ -480,6 +536,7 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         file_name: "b.png".into(),
         object_key: "x/b.png".into(),
         image_url: Some("http://img/b.png".into()),
+        uploaded_at: None,
         is_approved: false,
         status: product::model::Status::PendingReview,
         seller_id: "seller".into(),

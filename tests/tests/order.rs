@@ -110,6 +110,7 @@ impl Fixture {
             file_name: "x.png".into(),
             object_key: format!("{id}/x.png"),
             image_url: Some("http://img/x.png".into()),
+            uploaded_at: None,
             is_approved: approved,
             status: if approved {
                 Status::Approved

@@ -7,11 +7,12 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use product::model::{Product, Status};
 use product::{ProductConfig, Products};
 use serde_json::{json, Value};
+use shop_core::images::{PUBLIC, REVIEW};
 use shop_core::money::Money;
 use shop_local::provision;
 use shop_tests::{
-    admin_claims, assert_error, emails_to, emulator, get, parts, post, receive, s3_events, sdk, unique, upload,
-    user_claims,
+    admin_claims, assert_error, emails_to, get, keys, parts, post, receive, s3_events, sdk, unique, upload,
+    upload_config, user_claims, PNG,
 };
 
 const SENDER: &str = "shop@example.com";
@@ -38,10 +39,8 @@ async fn fixture() -> Fixture {
         .unwrap();
     provision::email_identity(&sdk, SENDER).await.unwrap();
     let config = ProductConfig {
-        image_base_url: format!("{}/{bucket}", emulator().await.endpoint),
+        uploads: upload_config(&bucket, shop_core::images::DEFAULT_MAX_BYTES).await,
         table,
-        bucket,
-        upload_expires: Duration::from_secs(300),
         cleanup_topic_arn: topic,
         cleanup_max_age: Duration::from_secs(3600),
         email_from: SENDER.to_owned(),
@@ -87,7 +86,7 @@ impl Fixture {
             .await,
         );
         assert_eq!(s, 200, "{b}");
-        assert_eq!(upload(b["uploadUrl"].as_str().unwrap(), "image/png", b"png").await, 200);
+        assert_eq!(upload(b["uploadUrl"].as_str().unwrap(), "image/png", PNG).await, 200);
         let events = s3_events(&sdk().await, &self.events_queue, 1).await;
         assert_eq!(events.len(), 1, "no S3 event");
         let report = product::image_uploaded(&self.svc, events[0].clone()).await.unwrap();
@@ -153,7 +152,8 @@ fn stored(i: usize, status: Status, age: Duration, category: &str) -> Product {
         category: category.into(),
         file_name: "x.png".into(),
         object_key: format!("p-{i:05}/x.png"),
-        image_url: (status != Status::AwaitingImage).then(|| "http://img/x.png".to_owned()),
+        image_url: approved.then(|| "http://img/x.png".to_owned()),
+        uploaded_at: (status != Status::AwaitingImage).then(|| shop_core::time::format(created)),
         is_approved: approved,
         status,
         seller_id: "s".into(),
@@ -254,6 +254,53 @@ async fn a_rejected_product_is_not_listed_and_the_seller_learns_why() {
     let mails = emails_to(&s.email).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].body.contains("counterfeit"), "{mails:?}");
+    // Its image is gone from every place, and it cannot be approved any more.
+    let left: Vec<String> = keys(&f.svc.images.s3, &f.svc.images.config.bucket)
+        .await
+        .into_iter()
+        .filter(|k| k.contains(&id))
+        .collect();
+    assert!(left.is_empty(), "a rejected product's objects remain: {left:?}");
+    assert_error(
+        &f.decide("/approve-product", json!({"id": id}), admin()).await,
+        409,
+        "ImageMissing",
+    );
+}
+
+#[tokio::test]
+async fn a_product_image_is_reviewed_privately_and_public_only_once_approved() {
+    let f = fixture().await;
+    let id = f.product_with_image(&seller(), "lamp").await;
+    let key = format!("{id}/shoes.png");
+    let bucket_keys = || async { keys(&f.svc.images.s3, &f.svc.images.config.bucket).await };
+    assert!(bucket_keys().await.contains(&format!("{REVIEW}{key}")));
+    assert!(
+        !bucket_keys().await.iter().any(|k| k.starts_with(PUBLIC)),
+        "published before approval"
+    );
+
+    let pending = f.pending().await;
+    let p = &pending["products"][0];
+    assert!(p["imageUrl"].is_null(), "a public URL before approval: {p}");
+    let link = p["reviewImageUrl"].as_str().expect("a review link");
+    assert!(
+        link.contains("X-Amz-Signature=") && link.contains("X-Amz-Expires=300"),
+        "{link}"
+    );
+    let fetched = reqwest::get(link).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(&fetched.bytes().await.unwrap()[..], PNG);
+
+    assert_eq!(
+        parts(&f.decide("/approve-product", json!({"id": id}), admin()).await).0,
+        200
+    );
+    assert!(bucket_keys().await.contains(&format!("{PUBLIC}{key}")));
+    let listed = f.approved(&[]).await;
+    let url = listed["products"][0]["imageUrl"].as_str().unwrap();
+    assert!(url.ends_with(&format!("/{PUBLIC}{key}")), "{url}");
+    assert!(listed["products"][0].get("reviewImageUrl").is_none());
 }
 
 #[tokio::test]

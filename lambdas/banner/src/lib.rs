@@ -1,14 +1,12 @@
-//! Banner service: admins get a presigned PUT URL, the S3 `ObjectCreated` event records the
-//! banner, and anyone lists banners, newest first.
+//! Banner service: admins get a presigned PUT URL, the S3 `ObjectCreated` event checks the upload,
+//! publishes it and records the banner, and anyone lists banners, newest first.
 //!
 //! Object keys are `<uuid>/<fileName>`, so two uploads of `banner1.png` never overwrite each other.
 
-use std::time::Duration;
-
 use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
-use shop_core::config::{parsed_or, required, ConfigError};
-use shop_core::images::{presign_put, public_url, record_uploads, ImageReport};
+use shop_core::config::{required, ConfigError};
+use shop_core::images::{requested_size, ImageReport, Images, UploadConfig, PUBLIC, UPLOADS};
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::{file_name, ImageType};
 use shop_core::{http::json_body, Http, Identity, Request, RequestError, Response, Upstream};
@@ -23,21 +21,15 @@ const PAGE_KEY: &[&str] = &["objectKey", "status", "uploadedAt"];
 pub struct BannerConfig {
     /// `BANNER_TABLE`: partition key `objectKey`, GSI [`STATUS_INDEX`].
     pub table: String,
-    /// `BANNER_BUCKET`: the private image bucket.
-    pub bucket: String,
-    /// `IMAGE_BASE_URL`: public base of image URLs (the CDN; the emulator's bucket URL locally).
-    pub image_base_url: String,
-    /// `UPLOAD_URL_EXPIRES_SECS` (default 300).
-    pub upload_expires: Duration,
+    /// `BANNER_BUCKET` and the shared upload settings.
+    pub uploads: UploadConfig,
 }
 
 impl BannerConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table: required("BANNER_TABLE")?,
-            bucket: required("BANNER_BUCKET")?,
-            image_base_url: required("IMAGE_BASE_URL")?,
-            upload_expires: Duration::from_secs(parsed_or("UPLOAD_URL_EXPIRES_SECS", 300)?),
+            uploads: UploadConfig::from_env("BANNER_BUCKET")?,
         })
     }
 }
@@ -46,7 +38,7 @@ impl BannerConfig {
 #[derive(Clone, Debug)]
 pub struct Banners {
     pub db: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
+    pub images: Images,
     pub config: BannerConfig,
     pub http: Http,
 }
@@ -60,7 +52,11 @@ impl Banners {
     pub fn new(sdk: &aws_config::SdkConfig, config: BannerConfig) -> Self {
         Self {
             db: shop_core::aws::dynamodb(sdk),
-            s3: shop_core::aws::s3(sdk),
+            images: Images {
+                s3: shop_core::aws::s3(sdk),
+                config: config.uploads.clone(),
+                service: "banner",
+            },
             config,
             http: Http::from_env(false),
         }
@@ -99,7 +95,7 @@ struct BannerView<'a> {
     uploaded_at: &'a str,
 }
 
-/// `POST /upload-url {fileName, fileType}` (admin): `{"uploadURL"}`.
+/// `POST /upload-url {fileName, fileType, fileSize?}` (admin): `{"uploadURL"}`.
 pub async fn upload_url(b: &Banners, req: Request) -> Response {
     b.http.respond(200, upload_url_flow(b, &req).await)
 }
@@ -109,49 +105,44 @@ async fn upload_url_flow(b: &Banners, req: &Request) -> Result<serde_json::Value
     let f = json_body(req)?;
     let name = file_name("fileName", &f.string("fileName", 256)?)?;
     let kind = ImageType::parse("fileType", &f.string("fileType", 64)?)?;
+    let size = requested_size(&f, b.config.uploads.max_bytes)?;
     let key = format!("{}/{name}", uuid::Uuid::new_v4());
-    let url = presign_put(&b.s3, &b.config.bucket, &key, kind, b.config.upload_expires).await?;
+    let url = b.images.upload_url(&key, kind, size).await?;
     tracing::info!(admin = %who.sub, key = %key, "banner upload URL issued");
     Ok(serde_json::json!({ "uploadURL": url }))
 }
 
-/// S3 `ObjectCreated`: records each new banner once; a repeated event changes nothing.
+/// S3 `ObjectCreated`: checks each upload, publishes it and records the banner once; a bad upload
+/// is deleted, a repeated event changes nothing.
 pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, Error> {
-    let report = record_uploads(&event, |obj| async move {
-        let Some((_, name)) = obj
-            .key
-            .split_once('/')
-            .filter(|(id, n)| !id.is_empty() && !n.is_empty())
-        else {
-            return Ok(false);
-        };
-        let banner = Banner {
-            object_key: obj.key.clone(),
-            file_name: name.to_owned(),
-            image_url: public_url(&b.config.image_base_url, &obj.key),
-            uploaded_at: shop_core::time::now(),
-            status: READY.to_owned(),
-        };
-        let item = serde_dynamo::to_item(&banner).map_err(|e| Upstream::internal("dynamodb", e.to_string()))?;
-        let put =
-            b.db.put_item()
-                .table_name(&b.config.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(objectKey)")
-                .send()
-                .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(Error::from(Upstream::new("dynamodb", e))),
-        }
-    })
-    .await?;
+    let report = b
+        .images
+        .record_uploads(&event, |key, _| async move {
+            let Some((_, name)) = key.split_once('/').filter(|(id, n)| !id.is_empty() && !n.is_empty()) else {
+                return Ok(false);
+            };
+            b.images
+                .copy(&format!("{UPLOADS}{key}"), &format!("{PUBLIC}{key}"))
+                .await?;
+            let banner = Banner {
+                object_key: key.clone(),
+                file_name: name.to_owned(),
+                image_url: b.images.public_url(&key),
+                uploaded_at: shop_core::time::now(),
+                status: READY.to_owned(),
+            };
+            let item = serde_dynamo::to_item(&banner).map_err(|e| Upstream::internal("dynamodb", e.to_string()))?;
+            let put =
+                b.db.put_item()
+                    .table_name(&b.config.table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(objectKey)")
+                    .send()
+                    .await;
+            // A failed condition: the event came again and the banner is already recorded.
+            Ok::<_, Error>(shop_core::conditional(put)?.is_some())
+        })
+        .await?;
     Ok(report)
 }
 

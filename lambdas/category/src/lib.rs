@@ -1,10 +1,11 @@
 //! Category service: an admin asks for an upload URL (which records the category as waiting for
-//! its image), the S3 event completes it, anyone lists completed categories, and a scheduled
+//! its image), the S3 event checks the upload, publishes it and completes the category, anyone lists completed categories, and a scheduled
 //! cleanup deletes categories that never got their image.
 //!
 //! Object keys are `<base64url(categoryName)>/<fileName>`: the event finds its category from the
 //! key alone, without a scan, and names never collide.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_lambda_events::s3::S3Event;
@@ -14,7 +15,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
 use shop_core::config::{parsed_or, required, ConfigError};
-use shop_core::images::{attach_image, presign_put, public_url, record_uploads, ImageReport};
+use shop_core::images::{attach_image, requested_size, ImageReport, Images, UploadConfig, PUBLIC, UPLOADS};
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::{file_name, ImageType};
 use shop_core::{http::json_body, Http, Identity, Request, RequestError, Response, Upstream};
@@ -30,12 +31,8 @@ const PAGE_KEY: &[&str] = &["categoryName", "status", "createdAt"];
 pub struct CategoryConfig {
     /// `CATEGORY_TABLE`: partition key `categoryName`, GSI [`STATUS_INDEX`].
     pub table: String,
-    /// `CATEGORY_BUCKET`
-    pub bucket: String,
-    /// `IMAGE_BASE_URL`
-    pub image_base_url: String,
-    /// `UPLOAD_URL_EXPIRES_SECS` (default 300)
-    pub upload_expires: Duration,
+    /// `CATEGORY_BUCKET` and the shared upload settings.
+    pub uploads: UploadConfig,
     /// `CLEANUP_TOPIC_ARN`: where cleanup notices go.
     pub cleanup_topic_arn: String,
     /// `CLEANUP_MAX_AGE_SECS` (default 3600): a category without image older than this is deleted.
@@ -46,9 +43,7 @@ impl CategoryConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table: required("CATEGORY_TABLE")?,
-            bucket: required("CATEGORY_BUCKET")?,
-            image_base_url: required("IMAGE_BASE_URL")?,
-            upload_expires: Duration::from_secs(parsed_or("UPLOAD_URL_EXPIRES_SECS", 300)?),
+            uploads: UploadConfig::from_env("CATEGORY_BUCKET")?,
             cleanup_topic_arn: required("CLEANUP_TOPIC_ARN")?,
             cleanup_max_age: Duration::from_secs(parsed_or("CLEANUP_MAX_AGE_SECS", 3600)?),
         })
@@ -58,7 +53,7 @@ impl CategoryConfig {
 #[derive(Clone, Debug)]
 pub struct Categories {
     pub db: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
+    pub images: Images,
     pub sns: aws_sdk_sns::Client,
     pub config: CategoryConfig,
     pub http: Http,
@@ -73,7 +68,11 @@ impl Categories {
     pub fn new(sdk: &aws_config::SdkConfig, config: CategoryConfig) -> Self {
         Self {
             db: shop_core::aws::dynamodb(sdk),
-            s3: shop_core::aws::s3(sdk),
+            images: Images {
+                s3: shop_core::aws::s3(sdk),
+                config: config.uploads.clone(),
+                service: "category",
+            },
             sns: shop_core::aws::sns(sdk),
             config,
             http: Http::from_env(false),
@@ -136,8 +135,9 @@ async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Va
     let name = file_name("fileName", &f.string("fileName", 256)?)?;
     let kind = ImageType::parse("fileType", &f.string("fileType", 64)?)?;
     let category_name = f.string("categoryName", MAX_CATEGORY_NAME)?;
+    let size = requested_size(&f, c.config.uploads.max_bytes)?;
     let key = object_key(&category_name, &name);
-    let url = presign_put(&c.s3, &c.config.bucket, &key, kind, c.config.upload_expires).await?;
+    let url = c.images.upload_url(&key, kind, size).await?;
     let category = Category {
         category_name: category_name.clone(),
         file_name: name,
@@ -165,16 +165,57 @@ async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Va
 /// S3 `ObjectCreated`: completes the category waiting for exactly this object; anything else
 /// (unknown key, already completed, replaced upload) is logged and ignored.
 pub async fn image_uploaded(c: &Categories, event: S3Event) -> Result<ImageReport, Error> {
-    let report = record_uploads(&event, |obj| async move {
-        let Some(category_name) = category_of_key(&obj.key) else {
-            return Ok(false);
-        };
-        let key = [("categoryName".to_owned(), AttributeValue::S(category_name))].into();
-        let url = public_url(&c.config.image_base_url, &obj.key);
-        attach_image(&c.db, &c.config.table, key, &obj.key, url, (AWAITING_IMAGE, READY)).await
-    })
-    .await?;
+    let report = c
+        .images
+        .record_uploads(&event, |key, _| async move {
+            let Some(category_name) = category_of_key(&key) else {
+                return Ok(false);
+            };
+            let public = format!("{PUBLIC}{key}");
+            c.images.copy(&format!("{UPLOADS}{key}"), &public).await?;
+            let item_key: HashMap<_, _> = [("categoryName".to_owned(), AttributeValue::S(category_name))].into();
+            let url = c.images.public_url(&key);
+            if attach_image(
+                &c.db,
+                &c.config.table,
+                item_key.clone(),
+                &key,
+                Some(url),
+                (AWAITING_IMAGE, READY),
+            )
+            .await?
+            {
+                return Ok(true);
+            }
+            // Nothing waited: either this event came again (the category already shows this
+            // image: keep it), or the category is gone or waits for another upload (the copy
+            // just made would be served by nobody's record: withdraw it).
+            if !shows_image(c, item_key, &key).await? {
+                c.images.delete(&public).await?;
+            }
+            Ok::<_, Error>(false)
+        })
+        .await?;
     Ok(report)
+}
+
+/// Whether the category at `item_key` is complete with the image `key` (a consistent read).
+async fn shows_image(c: &Categories, item_key: HashMap<String, AttributeValue>, key: &str) -> Result<bool, Upstream> {
+    let out =
+        c.db.get_item()
+            .table_name(&c.config.table)
+            .set_key(Some(item_key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Upstream::new("dynamodb", e))?;
+    let attr = |name: &str| {
+        out.item()
+            .and_then(|i| i.get(name))
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+    };
+    Ok(attr("objectKey").as_deref() == Some(key) && attr("status").as_deref() == Some(READY))
 }
 
 /// Public view of a category.

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde_json::json;
 use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
 use shop_core::http::{json_body, query};
-use shop_core::images::{attach_image, presign_put, public_url, record_uploads, ImageReport};
+use shop_core::images::{attach_image, requested_size, ImageReport, PUBLIC, REVIEW, UPLOADS};
 use shop_core::pagination::{page_request, query_page, IndexQuery, Page, PageRequest};
 use shop_core::validate::text;
 use shop_core::{conditional, Identity, Request, RequestError, Response, Upstream};
@@ -35,7 +35,9 @@ pub async fn get_upload_url(p: &Products, req: Request) -> Response {
 
 async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     let seller = Identity::from_request(req)?;
-    let new = NewProduct::parse(&json_body(req)?)?;
+    let body = json_body(req)?;
+    let new = NewProduct::parse(&body)?;
+    let size = requested_size(&body, p.config.uploads.max_bytes)?;
     let kind = new.file_type;
     let id = uuid::Uuid::new_v4().to_string();
     let product = new.into_product(
@@ -44,14 +46,7 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
         seller.email.clone(),
         shop_core::time::now(),
     );
-    let url = presign_put(
-        &p.s3,
-        &p.config.bucket,
-        &product.object_key,
-        kind,
-        p.config.upload_expires,
-    )
-    .await?;
+    let url = p.images.upload_url(&product.object_key, kind, size).await?;
     let item = serde_dynamo::to_item(&product).map_err(|e| Upstream::internal(DB, e.to_string()))?;
     p.db.put_item()
         .table_name(&p.config.table)
@@ -64,18 +59,23 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
     Ok(json!({ "uploadUrl": url, "productId": id }))
 }
 
-/// S3 `ObjectCreated`: attaches the image to the product named by the key (a key lookup, no
-/// scan); unknown keys and repeated events are logged and ignored.
+/// S3 `ObjectCreated`: checks the upload and puts it up for review (under [`REVIEW`], not served),
+/// completing the product named by the key (a key lookup, no scan); bad uploads are deleted,
+/// unknown keys and repeated events are logged and ignored.
 pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport, Error> {
-    let report = record_uploads(&event, |obj| async move {
-        let Some(id) = product_of_key(&obj.key) else {
-            return Ok(false);
-        };
-        let url = public_url(&p.config.image_base_url, &obj.key);
-        let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
-        attach_image(&p.db, &p.config.table, id_key(id), &obj.key, url, states).await
-    })
-    .await?;
+    let report = p
+        .images
+        .record_uploads(&event, |key, _| async move {
+            let Some(id) = product_of_key(&key) else {
+                return Ok(false);
+            };
+            p.images
+                .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"))
+                .await?;
+            let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
+            Ok::<_, Error>(attach_image(&p.db, &p.config.table, id_key(id), &key, None, states).await?)
+        })
+        .await?;
     Ok(report)
 }
 
@@ -139,7 +139,14 @@ pub async fn pending_products(p: &Products, req: Request) -> Response {
 async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     Identity::admin_from_request(req)?;
     let page = pending_page(p, req).await?;
-    Ok(listing(page.items, page.next_token))
+    let mut products = Vec::with_capacity(page.items.len());
+    for item in page.items {
+        let link = p.images.review_url(&item.object_key).await?;
+        let mut view = ProductView::from(item);
+        view.review_image_url = Some(link);
+        products.push(view);
+    }
+    Ok(json!({ "products": products, "nextToken": page.next_token }))
 }
 
 /// One page of the review queue, oldest first (public so its read cost can be measured).
@@ -155,20 +162,18 @@ pub async fn pending_page(p: &Products, req: &Request) -> Result<Page<Product>, 
     Ok(query_page::<Product>(&p.db, &q, page).await?)
 }
 
-/// Why a conditional decision failed: the product is missing or has no image.
-async fn explain(p: &Products, id: &str) -> Error {
-    match p
-        .db
-        .get_item()
-        .table_name(&p.config.table)
-        .set_key(Some(id_key(id)))
-        .send()
-        .await
-    {
-        Ok(out) if out.item.is_none() => Error::NotFound(id.to_owned()),
-        Ok(_) => Error::ImageMissing(id.to_owned()),
-        Err(e) => Upstream::new(DB, e).into(),
-    }
+/// The product as stored now (a consistent read), or `NotFound`.
+async fn current(p: &Products, id: &str) -> Result<Product, Error> {
+    let out =
+        p.db.get_item()
+            .table_name(&p.config.table)
+            .set_key(Some(id_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(DB, e))?;
+    let item = out.item.ok_or_else(|| Error::NotFound(id.to_owned()))?;
+    serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, e.to_string()).into())
 }
 
 /// Emails the seller; a failure is logged, never undoes the decision.
@@ -185,7 +190,8 @@ async fn tell_seller(p: &Products, product: &Product, subject: &str, text: &str)
     }
 }
 
-/// `POST /approve-product {id}` (admin): only a product with an image; approving twice is a no-op.
+/// `POST /approve-product {id}` (admin): only a product whose checked image is under review (or
+/// already approved); publishes the image, then records the approval. Approving twice is a no-op.
 pub async fn approve_product(p: &Products, req: Request) -> Response {
     p.http.respond(200, approve_flow(p, &req).await)
 }
@@ -193,25 +199,36 @@ pub async fn approve_product(p: &Products, req: Request) -> Response {
 async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     let admin = Identity::admin_from_request(req)?;
     let id = json_body(req)?.string("id", 64)?;
+    let product = current(p, &id).await?;
+    if product.uploaded_at.is_none() {
+        return Err(Error::ImageMissing(id));
+    }
+    let key = product.object_key.clone();
+    let public = format!("{PUBLIC}{key}");
+    p.images.copy(&format!("{REVIEW}{key}"), &public).await?;
     let out = p
         .db
         .update_item()
         .table_name(&p.config.table)
         .set_key(Some(id_key(&id)))
-        .update_expression("SET isApproved = :t, #s = :approved, approvedCategory = category, reviewedAt = :now REMOVE rejectionReason")
-        .condition_expression("attribute_exists(id) AND attribute_exists(imageUrl)")
+        .update_expression("SET isApproved = :t, #s = :approved, approvedCategory = category, imageUrl = :url, reviewedAt = :now REMOVE rejectionReason")
+        .condition_expression("attribute_exists(uploadedAt) AND objectKey = :key")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":t", AttributeValue::Bool(true))
         .expression_attribute_values(":approved", s(Status::Approved.as_str()))
+        .expression_attribute_values(":url", s(p.images.public_url(&key)))
+        .expression_attribute_values(":key", s(key.clone()))
         .expression_attribute_values(":now", s(shop_core::time::now()))
         .return_values(ReturnValue::AllOld)
         .send()
         .await;
-    let old = match conditional(out)? {
-        Some(o) => o.attributes.unwrap_or_default(),
-        None => return Err(explain(p, &id).await),
+    let Some(out) = conditional(out)? else {
+        // Rejected (or deleted) since the read: the copy just published must not stay served.
+        p.images.delete(&public).await?;
+        return Err(Error::ImageMissing(id));
     };
-    let before: Product = serde_dynamo::from_item(old).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    let before: Product = serde_dynamo::from_item(out.attributes.unwrap_or_default())
+        .map_err(|e| Upstream::internal(DB, e.to_string()))?;
     if before.status != Status::Approved {
         tracing::info!(product_id = %id, admin = %admin.sub, "product approved");
         let text = format!(
@@ -223,7 +240,8 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
     Ok(json!({ "message": "product approved", "id": id }))
 }
 
-/// `POST /reject-product {id, reason}` (admin): takes the product off the listing and tells the seller why.
+/// `POST /reject-product {id, reason}` (admin): takes the product off the listing, deletes its
+/// image everywhere (upload, review, published) and tells the seller why.
 pub async fn reject_product(p: &Products, req: Request) -> Response {
     p.http.respond(200, reject_flow(p, &req).await)
 }
@@ -239,7 +257,7 @@ async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
         .table_name(&p.config.table)
         .set_key(Some(id_key(&id)))
         .update_expression(
-            "SET isApproved = :f, #s = :rejected, rejectionReason = :reason, reviewedAt = :now REMOVE approvedCategory",
+            "SET isApproved = :f, #s = :rejected, rejectionReason = :reason, reviewedAt = :now REMOVE approvedCategory, imageUrl, uploadedAt",
         )
         .condition_expression("attribute_exists(id)")
         .expression_attribute_names("#s", "status")
@@ -255,6 +273,9 @@ async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
         None => return Err(Error::NotFound(id)),
     };
     let product: Product = serde_dynamo::from_item(new).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    // The decision is recorded first; if a delete fails the admin sees a 503 and rejecting again
+    // (the same answer) deletes what is left.
+    p.images.delete_everywhere(&product.object_key).await?;
     tracing::info!(product_id = %id, admin = %admin.sub, "product rejected");
     let text = format!(
         "Your product \"{}\" was not approved. Reason: {reason}",

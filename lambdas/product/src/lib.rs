@@ -1,5 +1,6 @@
-//! Product service: sellers create products with a presigned image upload, the S3 event attaches
-//! the image, admins approve or reject (the seller is emailed), anyone lists approved products
+//! Product service: sellers create products with a presigned image upload, the S3 event checks the
+//! upload and puts it up for review (not public), admins review it through short-lived links and
+//! approve (which publishes the image) or reject (which deletes it; the seller is emailed), anyone lists approved products
 //! through an index, and a scheduled cleanup deletes products that never got their image.
 //!
 //! - [`model`]: the product, its states and its public JSON; validation of a new product.
@@ -11,6 +12,7 @@ pub mod model;
 use std::time::Duration;
 
 use shop_core::config::{parsed_or, required, ConfigError};
+use shop_core::images::{Images, UploadConfig};
 use shop_core::{Http, RequestError, Upstream};
 
 pub use handlers::{
@@ -22,12 +24,8 @@ pub use handlers::{
 pub struct ProductConfig {
     /// `PRODUCT_TABLE`: partition key `id`; GSIs [`model::STATUS_INDEX`] and [`model::CATEGORY_INDEX`].
     pub table: String,
-    /// `PRODUCT_BUCKET`
-    pub bucket: String,
-    /// `IMAGE_BASE_URL`
-    pub image_base_url: String,
-    /// `UPLOAD_URL_EXPIRES_SECS` (default 300)
-    pub upload_expires: Duration,
+    /// `PRODUCT_BUCKET` and the shared upload settings (review links live as long as upload URLs).
+    pub uploads: UploadConfig,
     /// `CLEANUP_TOPIC_ARN`
     pub cleanup_topic_arn: String,
     /// `CLEANUP_MAX_AGE_SECS` (default 3600)
@@ -40,9 +38,7 @@ impl ProductConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table: required("PRODUCT_TABLE")?,
-            bucket: required("PRODUCT_BUCKET")?,
-            image_base_url: required("IMAGE_BASE_URL")?,
-            upload_expires: Duration::from_secs(parsed_or("UPLOAD_URL_EXPIRES_SECS", 300)?),
+            uploads: UploadConfig::from_env("PRODUCT_BUCKET")?,
             cleanup_topic_arn: required("CLEANUP_TOPIC_ARN")?,
             cleanup_max_age: Duration::from_secs(parsed_or("CLEANUP_MAX_AGE_SECS", 3600)?),
             email_from: required("EMAIL_FROM")?,
@@ -53,7 +49,7 @@ impl ProductConfig {
 #[derive(Clone, Debug)]
 pub struct Products {
     pub db: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
+    pub images: Images,
     pub sns: aws_sdk_sns::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub config: ProductConfig,
@@ -69,7 +65,11 @@ impl Products {
     pub fn new(sdk: &aws_config::SdkConfig, config: ProductConfig) -> Self {
         Self {
             db: shop_core::aws::dynamodb(sdk),
-            s3: shop_core::aws::s3(sdk),
+            images: Images {
+                s3: shop_core::aws::s3(sdk),
+                config: config.uploads.clone(),
+                service: "product",
+            },
             sns: shop_core::aws::sns(sdk),
             ses: shop_core::aws::ses(sdk),
             config,

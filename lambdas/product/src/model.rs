@@ -53,8 +53,12 @@ pub struct Product {
     pub category: String,
     pub file_name: String,
     pub object_key: String,
+    /// The published image: set at approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// When the checked image arrived (it then waits under review).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<String>,
     pub is_approved: bool,
     pub status: Status,
     pub seller_id: String,
@@ -77,7 +81,11 @@ pub struct ProductView {
     pub description: String,
     pub quantity: u64,
     pub category: String,
+    /// Public (CDN) URL: only once the product is approved.
     pub image_url: Option<String>,
+    /// A short-lived link to the image under review (admins' review queue only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_image_url: Option<String>,
     pub is_approved: bool,
     pub created_at: String,
 }
@@ -92,6 +100,7 @@ impl From<Product> for ProductView {
             quantity: p.quantity,
             category: p.category,
             image_url: p.image_url,
+            review_image_url: None,
             is_approved: p.is_approved,
             created_at: p.created_at,
         }
@@ -135,6 +144,7 @@ impl NewProduct {
             category: self.category,
             file_name: self.file_name,
             image_url: None,
+            uploaded_at: None,
             is_approved: false,
             status: Status::AwaitingImage,
             seller_id,
