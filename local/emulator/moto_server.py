@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""moto's server (`moto_server`), with DynamoDB writes serialized as DynamoDB serializes them.
+"""moto's server (`moto_server`), with DynamoDB writes serialized as DynamoDB serializes them and
+Cognito's confirmation verifying the email as Cognito's does.
 
 moto 5.2.5's TransactWriteItems deep-copies every table it touches, applies the operations and, when
 one fails, puts the copies back: all without a lock. A write that commits meanwhile is silently
@@ -7,13 +8,27 @@ undone by that rollback (a lost stock decrement: an oversell that real DynamoDB 
 write during the copy crashes it (`dictionary changed size during iteration`, an HTTP 500). Here
 every DynamoDB write runs under one lock, so a transaction's copy, writes and rollback are atomic
 with respect to all other writes, as DynamoDB's serializable transactions are. Reads are untouched.
+
+moto 5.2.5's ConfirmSignUp marks the user CONFIRMED but leaves `email_verified` unset, so its ID
+tokens never say the address is verified; Cognito sets `email_verified=true` when the code sent to
+the address confirms the sign-up (AdminConfirmSignUp verifies nothing, in both). Here a confirmed
+sign-up with an email gets `email_verified=true`, so the handlers' check of that claim behaves
+locally as on AWS.
+
+TOTP: moto answers every software-token code as valid unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP
+is true; it is set here so a wrong code is refused, as Cognito refuses it.
+
 Arguments are moto_server's (`-H 127.0.0.1 -p 5000`).
 """
 import functools
+import os
 import sys
 import threading
 
-from moto.dynamodb.models import DynamoDBBackend
+os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
+
+from moto.cognitoidp.models import CognitoIdpBackend  # noqa: E402
+from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.server import main
 
 _WRITES = threading.RLock()
@@ -29,6 +44,21 @@ def _serialized(method):
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+
+_confirm_sign_up = CognitoIdpBackend.confirm_sign_up
+
+
+def _confirm_and_verify_email(self, client_id, username):
+    answer = _confirm_sign_up(self, client_id, username)
+    for pool in self.user_pools.values():
+        if client_id in pool.clients:
+            user = self.admin_get_user(pool.id, username)
+            if any(a["Name"] == "email" for a in user.attributes):
+                user.update_attributes([{"Name": "email_verified", "Value": "true"}])
+    return answer
+
+
+CognitoIdpBackend.confirm_sign_up = _confirm_and_verify_email
 
 if __name__ == "__main__":
     sys.exit(main())

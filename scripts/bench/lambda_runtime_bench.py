@@ -121,6 +121,19 @@ def s3_event(bucket, key):
                                 "object": {"key": key, "size": 3}}}]}
 
 
+PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-bench-image"
+
+
+def uploaded(stack, bucket, key):
+    """Puts a small PNG at `uploads/<key>` as a client's presigned PUT would (the emulator takes an
+    unsigned PUT), and answers the S3 event for it: the image handler then checks and publishes it."""
+    import urllib.request
+    req = urllib.request.Request(f"{stack['emulatorEndpoint']}/{bucket}/uploads/{key}", data=PNG, method="PUT",
+                                 headers={"Content-Type": "image/png"})
+    urllib.request.urlopen(req, timeout=10).read()
+    return s3_event(bucket, f"uploads/{key}")
+
+
 def fixtures(stack):
     """Users, an approved product and an order, made through the running local stack's API."""
     base = stack["apiUrl"]
@@ -132,8 +145,8 @@ def fixtures(stack):
 
 
 def events_for(stack, fx):
-    user = {"sub": "bench-user", "email": fx["email"], "cognito:groups": "[]"}
-    admin = {"sub": "bench-admin", "email": fx["email"], "cognito:groups": "[admins]"}
+    user = {"sub": "bench-user", "email": fx["email"], "email_verified": "true", "cognito:groups": "[]"}
+    admin = {"sub": "bench-admin", "email": fx["email"], "email_verified": "true", "cognito:groups": "[admins]"}
     n = iter(range(10**9))
     msg = json.dumps({"orderId": fx["order"], "productId": fx["product"], "productName": "Bench", "quantity": 1, "customerEmail": fx["email"]})
     return {
@@ -145,17 +158,17 @@ def events_for(stack, fx):
         "auth-refresh-token": lambda: http_event("POST", "/refresh-token", {"refreshToken": fx["tokens"]["RefreshToken"]}),
         "banner-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "b.png", "fileType": "image/png"}, admin),
         "banner-list-banners": lambda: http_event("GET", "/banners"),
-        "banner-image-uploaded": lambda: s3_event(stack["bannerBucket"], f"k{next(n)}/b.png"),
+        "banner-image-uploaded": lambda: uploaded(stack, stack["bannerBucket"], f"k{next(n)}/b.png"),
         "category-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "c.png", "fileType": "image/png", "categoryName": f"c{next(n)}-{fx['run']}"}, admin),
         "category-list-categories": lambda: http_event("GET", "/categories"),
-        "category-image-uploaded": lambda: s3_event(stack["categoryBucket"], "bm9uZQ/c.png"),
+        "category-image-uploaded": lambda: uploaded(stack, stack["categoryBucket"], "bm9uZQ/c.png"),
         "category-cleanup": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
         "product-get-upload-url": lambda: http_event("POST", "/get-upload-url", {"fileName": "p.png", "fileType": "image/png", "productName": "P", "productPrice": 9.99, "description": "d", "quantity": 5, "category": "Bench"}, user),
         "product-approved-products": lambda: http_event("GET", "/approve-products"),
         "product-pending-products": lambda: http_event("GET", "/pending-products", claims=admin),
         "product-approve-product": lambda: http_event("POST", "/approve-product", {"id": fx["product"]}, admin),
         "product-reject-product": lambda: http_event("POST", "/reject-product", {"id": "missing", "reason": "bench"}, admin),
-        "product-image-uploaded": lambda: s3_event(stack["productBucket"], f"{fx['product']}/b.png"),
+        "product-image-uploaded": lambda: uploaded(stack, stack["productBucket"], f"{fx['product']}/b.png"),
         "product-cleanup": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
         "order-create-order": lambda: http_event("POST", "/create-order", {"id": fx["product"], "quantity": 1}, user),
         "order-list-orders": lambda: http_event("GET", "/orders", claims=user),

@@ -70,12 +70,12 @@ pub fn get(path: &str, query: &[(&str, &str)], claims: Option<Value>) -> Request
 
 /// Claims of a signed-in user, as the authorizer passes them.
 pub fn user_claims(sub: &str, email: &str) -> Value {
-    json!({"sub": sub, "email": email, "cognito:groups": "[]"})
+    json!({"sub": sub, "email": email, "email_verified": "true", "cognito:groups": "[]"})
 }
 
 /// Claims of an admin.
 pub fn admin_claims(sub: &str) -> Value {
-    json!({"sub": sub, "email": format!("{sub}@example.com"), "cognito:groups": "[admins]"})
+    json!({"sub": sub, "email": format!("{sub}@example.com"), "email_verified": "true", "cognito:groups": "[admins]"})
 }
 
 /// Status and JSON body of a response.

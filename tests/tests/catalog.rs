@@ -427,20 +427,8 @@ async fn a_non_image_with_an_image_content_type_is_deleted_and_its_category_keep
     assert!(keys(&f.svc.images.s3, &f.svc.images.config.bucket).await.is_empty());
     let (_, list) = parts(&category::list_categories(&f.svc, get("/categories", &[], None)).await);
     assert_eq!(list, json!([]));
-    let item = f
-        .svc
-        .db
-        .get_item()
-        .table_name(&f.svc.config.table)
-        .key(
-            "categoryName",
-            aws_sdk_dynamodb::types::AttributeValue::S("Sneaky".into()),
-        )
-        .consistent_read(true)
-        .send()
+    let item = stored_category(&f, "Sneaky")
         .await
-        .unwrap()
-        .item
         .expect("the category is kept, waiting");
     assert_eq!(item["status"].as_s().unwrap(), category::AWAITING_IMAGE);
     // A real image of another type than the one declared is refused too; an empty object as well.
@@ -473,6 +461,23 @@ async fn a_stated_file_size_is_bounded_and_signed_into_the_upload_url() {
             "InvalidField",
         );
     }
+}
+
+/// The stored category `name` (a consistent read).
+async fn stored_category(
+    f: &CategoryFixture,
+    name: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    f.svc
+        .db
+        .get_item()
+        .table_name(&f.svc.config.table)
+        .key("categoryName", aws_sdk_dynamodb::types::AttributeValue::S(name.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
 }
 
 async fn put_category(f: &CategoryFixture, name: &str, age: Duration, with_image: bool) {
@@ -609,20 +614,8 @@ async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
     let racing = Categories::new(&racing_sdk, f.svc.config.clone());
     let report = category::cleanup(&racing, json!({})).await.unwrap();
     assert_eq!((report.items_read, report.deleted, report.notified), (1, 0, false));
-    let kept = f
-        .svc
-        .db
-        .get_item()
-        .table_name(&f.svc.config.table)
-        .key(
-            "categoryName",
-            aws_sdk_dynamodb::types::AttributeValue::S("late".into()),
-        )
-        .consistent_read(true)
-        .send()
+    let kept = stored_category(&f, "late")
         .await
-        .unwrap()
-        .item
         .expect("the category whose image arrived was deleted");
     assert_eq!(kept["status"].as_s().unwrap(), category::READY);
 }

@@ -960,3 +960,31 @@ async fn an_order_is_accepted_and_ships_when_its_confirmation_email_fails() {
         "the confirmation was never sent, the decision's email was"
     );
 }
+
+#[tokio::test]
+async fn an_order_from_an_unverified_email_is_refused_and_nothing_is_stored_or_sent() {
+    let f = fixture().await;
+    let product = f.product(5, true).await;
+    let mut buyer = customer();
+    for verified in [Some("false"), None] {
+        match verified {
+            Some(v) => buyer.claims["email_verified"] = json!(v),
+            None => {
+                buyer.claims.as_object_mut().unwrap().remove("email_verified");
+            }
+        }
+        let (s, b) = f.place(&buyer, &product, 1, None).await;
+        assert_eq!((s, b["code"].as_str()), (403, Some("EmailNotVerified")), "{b}");
+    }
+    let scan = f
+        .svc
+        .db
+        .scan()
+        .table_name(&f.svc.config.orders_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.count(), 0, "an order to an unproven address was kept");
+    assert_eq!(f.stock(&product).await, 5);
+    assert!(emails_to(&buyer.email).await.is_empty());
+}

@@ -532,3 +532,29 @@ async fn the_review_queue_is_oldest_first_and_the_shop_newest_first() {
         "approved: newest first"
     );
 }
+
+#[tokio::test]
+async fn a_seller_whose_email_is_not_verified_is_never_emailed() {
+    let f = fixture().await;
+    let mut s = seller();
+    s.claims["email_verified"] = json!("false");
+    let id = f.product_with_image(&s, "quiet").await;
+    assert_eq!(
+        parts(&f.decide("/approve-product", json!({"id": id}), admin()).await).0,
+        200
+    );
+    let stored = f
+        .svc
+        .db
+        .get_item()
+        .table_name(&f.svc.config.table)
+        .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!stored.contains_key("sellerEmail"), "an unproven address was stored");
+    assert!(emails_to(&s.email).await.is_empty());
+}

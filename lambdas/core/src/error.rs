@@ -34,6 +34,8 @@ pub enum RequestError {
     Unauthorized,
     #[error("this action needs membership of the admins group")]
     Forbidden,
+    #[error("this action emails you: confirm your email address first")]
+    EmailNotVerified,
 }
 
 impl RequestError {
@@ -49,7 +51,7 @@ impl ApiError for RequestError {
     fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::EmailNotVerified => 403,
             Self::TooLarge(_) => 413,
             _ => 400,
         }
@@ -65,6 +67,7 @@ impl ApiError for RequestError {
             Self::BadPageToken => "InvalidPageToken",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
+            Self::EmailNotVerified => "EmailNotVerified",
         }
     }
 }

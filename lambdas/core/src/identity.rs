@@ -11,6 +11,8 @@ pub const ADMIN_GROUP: &str = "admins";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub sub: String,
+    /// The caller's email, only when the token says Cognito verified it (`email_verified`):
+    /// nothing is ever sent to an address its owner has not proven.
     pub email: Option<String>,
     pub groups: Vec<String>,
 }
@@ -30,7 +32,9 @@ impl Identity {
             .filter(|s| !s.is_empty())
             .ok_or(RequestError::Unauthorized)?
             .clone();
-        let email = claims.get("email").filter(|s| !s.is_empty()).cloned();
+        // API Gateway passes every claim as a string: `"true"`.
+        let verified = claims.get("email_verified").is_some_and(|v| v == "true");
+        let email = claims.get("email").filter(|s| verified && !s.is_empty()).cloned();
         let groups = claims
             .get("cognito:groups")
             .map(|g| parse_groups(g))
@@ -50,6 +54,11 @@ impl Identity {
 
     pub fn is_admin(&self) -> bool {
         self.groups.iter().any(|g| g == ADMIN_GROUP)
+    }
+
+    /// The verified email of the caller, for handlers that write to them.
+    pub fn verified_email(&self) -> Result<&str, RequestError> {
+        self.email.as_deref().ok_or(RequestError::EmailNotVerified)
     }
 }
 
@@ -93,13 +102,30 @@ mod tests {
     fn admin_check_needs_the_admins_group() {
         let admin = request(serde_json::json!({"sub": "u1", "cognito:groups": "[admins]"}));
         assert!(Identity::admin_from_request(&admin).is_ok());
-        let user = request(serde_json::json!({"sub": "u2", "email": "a@example.com"}));
+        let user = request(serde_json::json!({"sub": "u2", "email": "a@example.com", "email_verified": "true"}));
         assert_eq!(
             Identity::admin_from_request(&user).unwrap_err(),
             RequestError::Forbidden
         );
         let who = Identity::from_request(&user).unwrap();
         assert_eq!(who.email.as_deref(), Some("a@example.com"));
+    }
+
+    #[test]
+    fn an_email_counts_only_when_the_token_says_it_is_verified() {
+        for (verified, expected) in [
+            (Some("true"), Some("a@example.com")),
+            (Some("false"), None),
+            (None, None),
+        ] {
+            let mut claims = serde_json::json!({"sub": "u", "email": "a@example.com"});
+            if let Some(v) = verified {
+                claims["email_verified"] = v.into();
+            }
+            let who = Identity::from_request(&request(claims)).unwrap();
+            assert_eq!(who.email.as_deref(), expected, "email_verified = {verified:?}");
+            assert_eq!(who.verified_email().is_ok(), expected.is_some());
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::json;
 use shop_core::http::{header, json_body, path_param};
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::text;
-use shop_core::{conditional, Identity, Request, RequestError, Response, Upstream};
+use shop_core::{conditional, Identity, Request, Response, Upstream};
 
 use crate::model::{
     order_id, CreateOrder, Order, OrderMessage, OrderStatus, OrderView, ProductStock, CUSTOMER_INDEX, MAX_REDRIVES,
@@ -49,8 +49,8 @@ pub async fn create_order(o: &Orders, req: Request) -> Response {
 
 async fn create_flow(o: &Orders, req: &Request) -> Result<String, Error> {
     let who = Identity::from_request(req)?;
-    // Cognito ID tokens always carry `email`; without it we could not tell the customer anything.
-    let email = who.email.clone().ok_or(RequestError::Unauthorized)?;
+    // The order's emails go to this address: only one Cognito verified (`email_verified`).
+    let email = who.verified_email()?.to_owned();
     let body = CreateOrder::parse(&json_body(req)?)?;
     let id = order_id(&who.sub, header(req, "idempotency-key"))?;
 
