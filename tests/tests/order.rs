@@ -134,6 +134,19 @@ impl Fixture {
         id
     }
 
+    /// How many orders the table holds.
+    async fn order_count(&self) -> i32 {
+        let scan = self
+            .svc
+            .db
+            .scan()
+            .table_name(&self.svc.config.orders_table)
+            .send()
+            .await
+            .unwrap();
+        scan.count()
+    }
+
     async fn stock(&self, product_id: &str) -> u64 {
         let item = self
             .svc
@@ -489,15 +502,7 @@ async fn unknown_or_unapproved_products_are_404_and_bad_requests_4xx() {
         None,
     );
     assert_error(&order::create_order(&f.svc, req).await, 401, "Unauthorized");
-    let scan = f
-        .svc
-        .db
-        .scan()
-        .table_name(&f.svc.config.orders_table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scan.count(), 0, "a rejected request recorded an order");
+    assert_eq!(f.order_count().await, 0, "a rejected request recorded an order");
 }
 
 #[tokio::test]
@@ -598,15 +603,7 @@ async fn an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept() {
     let buyer = customer();
     let (s, b) = f.place(&buyer, &product, 1, None).await;
     assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
-    let scan = f
-        .svc
-        .db
-        .scan()
-        .table_name(&f.svc.config.orders_table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scan.count(), 0, "an order nobody will process was kept");
+    assert_eq!(f.order_count().await, 0, "an order nobody will process was kept");
 }
 
 #[tokio::test]
@@ -976,15 +973,7 @@ async fn an_order_from_an_unverified_email_is_refused_and_nothing_is_stored_or_s
         let (s, b) = f.place(&buyer, &product, 1, None).await;
         assert_eq!((s, b["code"].as_str()), (403, Some("EmailNotVerified")), "{b}");
     }
-    let scan = f
-        .svc
-        .db
-        .scan()
-        .table_name(&f.svc.config.orders_table)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scan.count(), 0, "an order to an unproven address was kept");
+    assert_eq!(f.order_count().await, 0, "an order to an unproven address was kept");
     assert_eq!(f.stock(&product).await, 5);
     assert!(emails_to(&buyer.email).await.is_empty());
 }

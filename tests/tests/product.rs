@@ -94,6 +94,23 @@ impl Fixture {
         b["productId"].as_str().unwrap().to_owned()
     }
 
+    /// The stored item of product `id` (a consistent read).
+    async fn stored(
+        &self,
+        id: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.svc
+            .db
+            .get_item()
+            .table_name(&self.svc.config.table)
+            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
     async fn approved(&self, query: &[(&str, &str)]) -> Value {
         let (s, b) = parts(&product::approved_products(&self.svc, get("/approve-products", query, None)).await);
         assert_eq!(s, 200, "{b}");
@@ -236,18 +253,7 @@ async fn a_rejected_product_is_not_listed_and_the_seller_learns_why() {
     assert_eq!(f.approved(&[]).await["products"], json!([]));
     assert_eq!(f.pending().await["products"], json!([]));
     // Kept, not deleted: rejected, with the reason the seller was told.
-    let stored = f
-        .svc
-        .db
-        .get_item()
-        .table_name(&f.svc.config.table)
-        .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("a rejected product is kept");
+    let stored = f.stored(&id).await.expect("a rejected product is kept");
     assert_eq!(stored["status"].as_s().unwrap(), "rejected");
     assert_eq!(stored["rejectionReason"].as_s().unwrap(), "counterfeit");
     assert_eq!(stored["isApproved"].as_bool().unwrap(), &false);
@@ -543,18 +549,7 @@ async fn a_seller_whose_email_is_not_verified_is_never_emailed() {
         parts(&f.decide("/approve-product", json!({"id": id}), admin()).await).0,
         200
     );
-    let stored = f
-        .svc
-        .db
-        .get_item()
-        .table_name(&f.svc.config.table)
-        .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let stored = f.stored(&id).await.unwrap();
     assert!(!stored.contains_key("sellerEmail"), "an unproven address was stored");
     assert!(emails_to(&s.email).await.is_empty());
 }
