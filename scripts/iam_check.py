@@ -63,6 +63,11 @@ EXPLAINED = {
 EXPLAINED_FOR = {
     ("auth/sign-up", "cognito-idp:AdminDeleteUser"):
         "undoes a sign-up whose Users record could not be written (tests/tests/auth.rs, handler called directly)",
+    ("auth/purge-unconfirmed", "cognito-idp:AdminDeleteUser"):
+        "deletes sign-ups older than a day, which no runner lives to see (tests/tests/auth.rs "
+        "unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_users_table calls the handler with age 0)",
+    ("auth/purge-unconfirmed", "dynamodb:DeleteItem"):
+        "deletes the Users record of a purged sign-up (same test as its AdminDeleteUser)",
     ("auth/confirm-sign-up", "dynamodb:DeleteItem"):
         "releases the email claim when Cognito refuses the code, which the emulator never does "
         "(tests/tests/auth.rs a_refused_confirmation_releases_its_email_claim injects the refusal)",

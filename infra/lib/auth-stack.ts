@@ -11,6 +11,7 @@ export class AuthStack extends ServiceStack {
       USER_POOL_ID: userPool.userPoolId,
       USER_POOL_CLIENT_ID: client.userPoolClientId,
       USERS_TABLE: usersTable.tableName,
+      UNCONFIRMED_MAX_AGE_SECS: String(props.config.unconfirmedMaxAgeSeconds),
     });
     const byEmail = indexArn(usersTable.tableArn, 'byEmail');
     // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public
@@ -30,5 +31,10 @@ export class AuthStack extends ServiceStack {
     this.fn('resend-confirmation-code')
       .allow(['dynamodb:Query'], [byEmail])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
+    // Lists unconfirmed users (Cognito filters them) and deletes the old ones, record first.
+    this.fn('purge-unconfirmed')
+      .allow(['cognito-idp:ListUsers', 'cognito-idp:AdminDeleteUser'], [userPool.userPoolArn])
+      .allow(['dynamodb:DeleteItem'], [usersTable.tableArn]);
+    for (const bin of this.triggered('schedule')) this.schedule(bin, props.config.purgeEveryMinutes);
   }
 }

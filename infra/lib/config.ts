@@ -29,6 +29,9 @@ export interface StageConfig {
   readonly authRateLimit: number;
   readonly authBurstLimit: number;
   readonly cleanupEveryMinutes: number;
+  /** How often sign-ups never confirmed are purged, and the age at which they are (Cognito's codes live a day). */
+  readonly purgeEveryMinutes: number;
+  readonly unconfirmedMaxAgeSeconds: number;
   readonly cleanupMaxAgeSeconds: number;
   readonly uploadUrlExpiresSeconds: number;
   /** The largest image upload accepted, in bytes (checked by the image handlers; signed into the URL when the client states its size). */
@@ -56,6 +59,8 @@ const defaults: StageValues = {
   authRateLimit: 10,
   authBurstLimit: 20,
   cleanupEveryMinutes: 2,
+  purgeEveryMinutes: 60,
+  unconfirmedMaxAgeSeconds: 86_400,
   cleanupMaxAgeSeconds: 3600,
   uploadUrlExpiresSeconds: 300,
   uploadMaxBytes: 5 * 1024 * 1024,

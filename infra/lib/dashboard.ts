@@ -13,6 +13,9 @@ import { ServiceStack } from './service-stack.js';
 
 export { metricsNamespace };
 
+/** The services whose image handler counts `UploadsRejected` (`lambdas/core/src/images.rs`). */
+export const IMAGE_SERVICES = ['banner', 'category', 'product'];
+
 /** The order outcomes the `order/status-changed` function counts (`lambdas/order/src/outcomes.rs`). */
 export const ORDER_METRICS = ['OrdersAccepted', 'OrdersShipped', 'OrdersRejected', 'OrdersFailed'];
 
@@ -37,20 +40,27 @@ export class DashboardStack extends Stack {
     d.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Orders (business metrics, EMF)',
-        width: 12,
+        width: 8,
         left: ORDER_METRICS.map(
           (name) => new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName: name, dimensionsMap: { Service: 'order' }, statistic: 'Sum', period }),
         ),
       }),
       new cloudwatch.GraphWidget({
         title: 'Workflow executions by outcome',
-        width: 12,
+        width: 8,
         left: [
           order.workflow.metricSucceeded({ period }),
           order.workflow.metricFailed({ period }),
           order.workflow.metricTimedOut({ period }),
           order.workflow.metricAborted({ period }),
         ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Uploads rejected by the image check (EMF)',
+        width: 8,
+        left: IMAGE_SERVICES.map(
+          (service) => new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName: 'UploadsRejected', dimensionsMap: { Service: service }, statistic: 'Sum', period, label: service }),
+        ),
       }),
     );
     const failureQueues = services.flatMap((s) => (s.failures ? [[s.decl.name, s.failures] as const] : []));

@@ -7,7 +7,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeclaration, REPO_ROOT } from '../lib/declaration.js';
-import { ORDER_METRICS } from '../lib/dashboard.js';
+import { IMAGE_SERVICES, ORDER_METRICS } from '../lib/dashboard.js';
 import { buildShop, Shop } from '../lib/shop.js';
 
 function synth(stage: string): Shop {
@@ -48,6 +48,9 @@ function actionsOf(s: Stack, fn: string): string[] {
   }
   return [...actions].sort();
 }
+
+/** How many services have a function invoked asynchronously (S3 events, schedules): each has a failure queue. */
+const asyncServices = () => loadDeclaration().filter((s) => s.functions.some((f) => f.s3 || f.schedule)).length;
 
 describe('the CDK app', () => {
   it('synthesizes every stage with no unacknowledged cdk-nag finding', () => {
@@ -92,6 +95,7 @@ describe('the CDK app', () => {
       'auth/sign-out': [shop.auth, []],
       'auth/refresh-token': [shop.auth, []],
       'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:Query']],
+      'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
       'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       'banner/list-banners': [shop.banner, ['dynamodb:Query']],
@@ -231,7 +235,7 @@ describe('the CDK app', () => {
     assert.equal(metric('Throttles').length, functions.length);
     assert.equal(metric('5xx').length, Object.values(services).length);
     // The order DLQ and one failure queue per service with asynchronously invoked functions.
-    assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1 + 4);
+    assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1 + asyncServices());
     assert.equal(metric('ExecutionsFailed').length, 1);
     // Every alarm notifies the shared alerts topic, and nothing else.
     const alerts = JSON.stringify({ 'Fn::ImportValue': Object.values(Template.fromStack(shop.shared).toJSON().Outputs as Record<string, any>)
@@ -283,6 +287,9 @@ describe('the CDK app', () => {
     // The body is a JSON document with tokens spliced in: read its literal parts.
     const body = (dash.Properties.DashboardBody['Fn::Join'][1] as unknown[]).filter((p) => typeof p === 'string').join('');
     for (const name of ORDER_METRICS) assert.ok(body.includes(`"Shop/dev","${name}","Service","order"`), `${name} missing`);
+    for (const service of IMAGE_SERVICES) assert.ok(body.includes(`"Shop/dev","UploadsRejected","Service","${service}"`), `${service} uploads missing`);
+    const imageCode = readFileSync(join(REPO_ROOT, 'lambdas', 'core', 'src', 'images.rs'), 'utf8');
+    assert.ok(imageCode.includes('REJECTED_METRIC: &str = "UploadsRejected"'), 'the image handlers emit another name');
     for (const m of ['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted', 'ApproximateAgeOfOldestMessage']) {
       assert.ok(body.includes(`"${m}"`), `${m} missing`);
     }
@@ -294,7 +301,7 @@ describe('the CDK app', () => {
     const fns = Object.values(services).flatMap((s) => ofType(s, 'AWS::Lambda::Function')).filter(([, f]) => isOurs(f)).length;
     for (const m of ['Errors', 'Throttles', 'Duration']) assert.equal(count(`"AWS/Lambda","${m}"`), fns, m);
     // The order DLQ and every failure queue.
-    assert.equal(count('"AWS/SQS","ApproximateNumberOfMessagesVisible"'), 1 + 4);
+    assert.equal(count('"AWS/SQS","ApproximateNumberOfMessagesVisible"'), 1 + asyncServices());
     // The functions emit what the dashboard reads.
     const emitted = readFileSync(join(REPO_ROOT, 'lambdas', 'order', 'src', 'outcomes.rs'), 'utf8');
     for (const name of ORDER_METRICS) assert.ok(emitted.includes(`"${name}"`), `order/status-changed never emits ${name}`);

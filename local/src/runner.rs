@@ -42,6 +42,8 @@ pub struct Options {
     pub reconcile_after: Duration,
     /// The largest image upload accepted (the CDK stages' default).
     pub upload_max_bytes: u64,
+    /// Age at which a sign-up never confirmed is purged (the CDK stages' default: a day).
+    pub unconfirmed_max_age: Duration,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             cleanup_max_age: Duration::from_secs(3600),
             reconcile_after: Duration::from_secs(order::DEFAULT_RECONCILE_AFTER_SECS),
             upload_max_bytes: shop_core::images::DEFAULT_MAX_BYTES,
+            unconfirmed_max_age: Duration::from_secs(auth::config::DEFAULT_UNCONFIRMED_MAX_AGE_SECS),
         }
     }
 }
@@ -122,6 +125,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         reconcile_after: opts.reconcile_after,
         order_max_receives: 5,
         upload_max_bytes: opts.upload_max_bytes,
+        unconfirmed_max_age: opts.unconfirmed_max_age,
         workflow_type: aws_sdk_sfn::types::StateMachineType::Express,
     };
     let state_file = opts.state_dir.join("stack.json");
@@ -200,6 +204,7 @@ async fn check_wiring(decl: &Declaration, services: &Services) -> Result<(), Run
         ("order", "queue-consumer", Trigger::Sqs),
         ("order", "reconcile", Trigger::Schedule),
         ("order", "status-changed", Trigger::Stream),
+        ("auth", "purge-unconfirmed", Trigger::Schedule),
     ];
     for s in &decl.services {
         for f in &s.functions {
@@ -632,7 +637,8 @@ async fn poll_order_stream(st: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// The EventBridge schedules: both cleanups and the order reconciler every `interval`.
+/// The EventBridge schedules: both cleanups, the order reconciler and the purge of unconfirmed
+/// sign-ups every `interval`.
 async fn schedules(st: Arc<AppState>, interval: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
@@ -658,6 +664,11 @@ async fn schedules(st: Arc<AppState>, interval: Duration, mut stop: watch::Recei
         match recorder::scope("order", "reconcile", order::reconcile(&st.services.order, json!({}))).await {
             Ok(r) => tracing::info!(redriven = r.redriven, failed = r.failed, "order reconcile"),
             Err(e) => tracing::warn!(error = %e, "order reconcile failed"),
+        }
+        let purge = auth::purge_unconfirmed(&st.services.auth, json!({}));
+        match recorder::scope("auth", "purge-unconfirmed", purge).await {
+            Ok(r) => tracing::info!(purged = r.purged, "unconfirmed sign-ups purge"),
+            Err(e) => tracing::warn!(error = %e, "unconfirmed sign-ups purge failed"),
         }
     }
 }

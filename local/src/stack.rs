@@ -60,6 +60,8 @@ pub struct LocalSettings {
     pub order_max_receives: u32,
     /// The largest image upload accepted (the stage's `uploadMaxBytes`).
     pub upload_max_bytes: u64,
+    /// Age at which a sign-up never confirmed is purged.
+    pub unconfirmed_max_age: Duration,
     /// The order workflow's type: Express, as the CDK app's default stage configuration.
     pub workflow_type: aws_sdk_sfn::types::StateMachineType,
 }
@@ -191,6 +193,7 @@ impl Services {
                     client_id: info.client_id.clone(),
                     users_table: info.users_table.clone(),
                     password_policy: auth::domain::PasswordPolicy { min_length: 8 },
+                    unconfirmed_max_age: s.unconfirmed_max_age,
                 },
             ),
             banner: banner::Banners::new(

@@ -155,6 +155,7 @@ def events_for(stack, fx):
         "auth-sign-in": lambda: http_event("POST", "/sign-in", {"email": fx["email"], "password": fx["password"]}),
         "auth-sign-out": lambda: http_event("POST", "/sign-out", {"accessToken": "expired-or-forged"}),
         "auth-resend-confirmation-code": lambda: http_event("POST", "/resend-confirmation-code", {"email": fx["email"]}),
+        "auth-purge-unconfirmed": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
         "auth-refresh-token": lambda: http_event("POST", "/refresh-token", {"refreshToken": fx["tokens"]["RefreshToken"]}),
         "banner-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "b.png", "fileType": "image/png"}, admin),
         "banner-list-banners": lambda: http_event("GET", "/banners"),

@@ -28,6 +28,7 @@ async fn fixture_with_table(users_table: Option<String>) -> Fixture {
         client_id: pool.client_id,
         users_table: users_table.unwrap_or(table),
         password_policy: PasswordPolicy { min_length: 8 },
+        unconfirmed_max_age: std::time::Duration::from_secs(86_400),
     };
     Fixture {
         auth: Auth::new(&sdk, config),
@@ -543,4 +544,66 @@ async fn a_refused_confirmation_releases_its_email_claim() {
     assert_eq!((s, b["code"].as_str()), (400, Some("CodeMismatch")), "{b}");
     // The email is free again: another account can confirm with it.
     f.signed_up_and_confirmed("Right Person", &mail).await;
+}
+
+#[tokio::test]
+async fn unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_users_table() {
+    let mut f = fixture().await;
+    let (kept, squat) = (unique("Kept"), unique("Squat"));
+    f.signed_up_and_confirmed(&kept, &format!("{kept}@example.com")).await;
+    let squatted = format!("{squat}@example.com");
+    assert_eq!(f.sign_up(&squat, &squatted).await.0, 200);
+    let records_of = |name: String| {
+        let (db, table) = (f.auth.dynamodb.clone(), f.auth.config.users_table.clone());
+        async move {
+            let scan = db.scan().table_name(table).send().await.unwrap();
+            let username = auth::domain::username_for(&name);
+            scan.items()
+                .iter()
+                .filter(|i| i.get("username").and_then(|v| v.as_s().ok()) == Some(&username))
+                .count()
+        }
+    };
+    assert_eq!(records_of(squat.clone()).await, 1);
+
+    // Younger than the age: listed (Cognito filters the confirmed out), not purged.
+    let young = auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap();
+    assert_eq!((young.listed, young.purged), (1, 0));
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    f.auth.config.unconfirmed_max_age = std::time::Duration::ZERO;
+    let old = auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap();
+    assert_eq!((old.listed, old.purged), (1, 1));
+    let gone = f
+        .auth
+        .cognito
+        .admin_get_user()
+        .user_pool_id(&f.auth.config.user_pool_id)
+        .username(auth::domain::username_for(&squat))
+        .send()
+        .await;
+    assert!(
+        gone.as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_user_not_found_exception()),
+        "{gone:?}"
+    );
+    assert_eq!(
+        records_of(squat.clone()).await,
+        0,
+        "the Users record outlived its Cognito user"
+    );
+    // The confirmed account is untouched (its record and its email claim): it still signs in.
+    assert_eq!(records_of(kept.clone()).await, 2);
+    let (s, b) = f
+        .call("/sign-in", json!({"fullName": kept, "password": PASSWORD}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // The name is free again, and a run with nothing to do does nothing.
+    assert_eq!(f.sign_up(&squat, &squatted).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap().purged, 1);
+    let none = auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap();
+    assert_eq!((none.listed, none.purged), (0, 0));
 }

@@ -212,15 +212,20 @@ pub async fn get_user(c: &Client, pool_id: &str, username: &str) -> Result<PoolU
     })
 }
 
-/// Compensation for a sign-up whose Users record could not be written.
+/// Deletes a user (a sign-up whose Users record could not be written, an unconfirmed one past its
+/// age); one already gone is fine.
 pub async fn delete_user(c: &Client, pool_id: &str, username: &str) -> Result<(), Upstream> {
-    c.admin_delete_user()
+    match c
+        .admin_delete_user()
         .user_pool_id(pool_id)
         .username(username)
         .send()
         .await
-        .map(|_| ())
-        .map_err(|e| Upstream::new(SERVICE, e))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => Ok(()),
+        Err(e) => Err(Upstream::new(SERVICE, e)),
+    }
 }
 
 #[cfg(test)]

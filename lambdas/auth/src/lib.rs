@@ -4,17 +4,20 @@
 //! - [`domain`]: usernames, emails and the password policy; plain functions, no AWS.
 //! - [`cognito`] and [`users`]: the adapters, each turning SDK errors into [`Error`] variants.
 //! - [`handlers`]: one public async function per Lambda, callable in-process by the local runner.
+//! - [`purge`]: the schedule that deletes sign-ups never confirmed.
 
 pub mod cognito;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod purge;
 pub mod users;
 
 pub use config::AuthConfig;
 pub use error::Error;
 pub use handlers::{confirm_sign_up, refresh_token, resend_confirmation_code, sign_in, sign_out, sign_up};
+pub use purge::purge_unconfirmed;
 
 use shop_core::Http;
 

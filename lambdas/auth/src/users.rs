@@ -65,6 +65,17 @@ pub async fn username_for_email(db: &Client, table: &str, email: &str) -> Result
         .cloned())
 }
 
+/// Deletes the record of a `sub` (deleting a missing one succeeds).
+pub async fn delete(db: &Client, table: &str, user_id: &str) -> Result<(), Upstream> {
+    db.delete_item()
+        .table_name(table)
+        .key("userId", AttributeValue::S(user_id.to_owned()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Upstream::new(SERVICE, e))
+}
+
 /// The record of a `sub`, if any.
 pub async fn get(db: &Client, table: &str, user_id: &str) -> Result<Option<User>, Upstream> {
     let out = db
