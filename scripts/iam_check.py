@@ -44,7 +44,8 @@ NO_LOCAL_TWIN = {("AsyncFailures", "AWS::SQS::Queue")}
 
 # Calls that need no IAM permission: Cognito's public user APIs authorize by client id or token.
 NO_IAM = {"cognito-idp:SignUp", "cognito-idp:ConfirmSignUp", "cognito-idp:InitiateAuth",
-          "cognito-idp:GlobalSignOut", "cognito-idp:ResendConfirmationCode", "cognito-idp:RespondToAuthChallenge"}
+          "cognito-idp:GlobalSignOut", "cognito-idp:ResendConfirmationCode", "cognito-idp:RespondToAuthChallenge",
+          "cognito-idp:AssociateSoftwareToken", "cognito-idp:VerifySoftwareToken", "cognito-idp:SetUserMFAPreference"}
 
 # Granted actions no local call can exercise, and why. Anything else granted but unused fails.
 EXPLAINED = {

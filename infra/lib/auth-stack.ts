@@ -25,9 +25,13 @@ export class AuthStack extends ServiceStack {
       .allow(['dynamodb:Query'], [byEmail])
       .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
-    this.fn('sign-in')
-      .allow(['dynamodb:Query'], [byEmail])
-      .allow(['dynamodb:GetItem'], [usersTable.tableArn]);
+    // TOTP sign-in resolves the login as sign-in does; setup and verify use the user's access
+    // token (AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference: no IAM).
+    for (const bin of ['sign-in', 'mfa-sign-in']) {
+      this.fn(bin)
+        .allow(['dynamodb:Query'], [byEmail])
+        .allow(['dynamodb:GetItem'], [usersTable.tableArn]);
+    }
     this.fn('resend-confirmation-code')
       .allow(['dynamodb:Query'], [byEmail])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);

@@ -25,6 +25,8 @@ export interface StageConfig {
   readonly workflowType: 'STANDARD' | 'EXPRESS';
   /** Who sends Cognito's emails: COGNITO (about 50 a day: dev only) or SES with `sesSender`. */
   readonly cognitoEmail: 'COGNITO' | 'SES';
+  /** Admin routes refuse admins without TOTP MFA (403 MfaRequired): every stage but dev. */
+  readonly adminMfaRequired: boolean;
   /** Requests per second (and burst) on sign-in, sign-up and resend: stricter than the other routes. */
   readonly authRateLimit: number;
   readonly authBurstLimit: number;
@@ -56,6 +58,7 @@ const defaults: StageValues = {
   memoryMb: 256,
   workflowType: 'EXPRESS',
   cognitoEmail: 'COGNITO',
+  adminMfaRequired: false,
   authRateLimit: 10,
   authBurstLimit: 20,
   cleanupEveryMinutes: 2,
@@ -73,8 +76,8 @@ const defaults: StageValues = {
 
 export const STAGES: Record<string, StageValues> = {
   dev: { ...defaults },
-  staging: { ...defaults, cognitoEmail: 'SES', logRetentionDays: 30, removal: 'retain' },
-  prod: { ...defaults, cognitoEmail: 'SES', memoryMb: 512, logRetentionDays: 90, removal: 'retain' },
+  staging: { ...defaults, cognitoEmail: 'SES', adminMfaRequired: true, logRetentionDays: 30, removal: 'retain' },
+  prod: { ...defaults, cognitoEmail: 'SES', adminMfaRequired: true, memoryMb: 512, logRetentionDays: 90, removal: 'retain' },
   /** What the local runner uses (kept here so both sides read one table). */
   local: { ...defaults, architecture: 'x86_64', cleanupEveryMinutes: 2 },
 };

@@ -38,15 +38,19 @@ export abstract class ServiceStack extends Stack {
   protected functions(props: ServiceStackProps, environment: Record<string, string>, timeouts: Record<string, Duration> = {}): void {
     this.stageConfig = props.config;
     this.alerts = props.shared.alertsTopic;
+    const { userPool } = props.shared;
     for (const f of this.decl.functions) {
+      // Admin routes: outside dev the handler also asks Cognito whether the admin has TOTP MFA on.
+      const gated = f.http?.auth === 'admin' && props.config.adminMfaRequired;
       this.fns[f.bin] = new RustFunction(this, f.bin, {
         config: props.config,
         service: this.decl,
         bin: f.bin,
-        environment,
+        environment: gated ? { ...environment, ADMIN_MFA_REQUIRED: 'true', USER_POOL_ID: userPool.userPoolId } : environment,
         alarms: props.shared.alertsTopic,
         timeout: timeouts[f.bin],
       });
+      if (gated) this.fns[f.bin].allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
       // S3 and EventBridge invoke asynchronously: after Lambda's two retries the event is kept
       // in the failure queue (alarm) instead of being dropped.
       if (f.s3 || f.schedule) {

@@ -70,13 +70,16 @@ export class SharedStack extends Stack {
       standardAttributes: { email: { required: true, mutable: true }, fullname: { required: true, mutable: true } },
       passwordPolicy: { minLength: 8, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      // Anyone may turn on TOTP (/auth/mfa/setup, /auth/mfa/verify); admins must outside dev.
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
       featurePlan: cognito.FeaturePlan.ESSENTIALS,
       removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: config.removal === 'retain',
     });
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG2',
-      reason: 'MFA is not offered yet: shoppers and admins sign in with a password only (TOTP for admins is planned work).',
+      reason: 'MFA is OPTIONAL (TOTP only): any user may turn it on; outside dev the admin routes refuse an admin without TOTP (403 MfaRequired, adminMfaRequired). REQUIRED pool-wide would force every shopper to install an authenticator app.',
     });
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG8',

@@ -95,6 +95,9 @@ describe('the CDK app', () => {
       'auth/sign-out': [shop.auth, []],
       'auth/refresh-token': [shop.auth, []],
       'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:Query']],
+      'auth/mfa-setup': [shop.auth, []],
+      'auth/mfa-verify': [shop.auth, []],
+      'auth/mfa-sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
       'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
       'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
@@ -323,11 +326,39 @@ describe('the CDK app', () => {
     assert.deepEqual(client.Properties.WriteAttributes, ['name'], 'email is not writable by the app');
     const [[, stage]] = ofType(shop.auth, 'AWS::ApiGatewayV2::Stage');
     const limited = Object.keys(stage.Properties.RouteSettings).sort();
-    assert.deepEqual(limited, ['POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up']);
+    assert.deepEqual(limited, ['POST /mfa/sign-in', 'POST /mfa/verify', 'POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up']);
     for (const key of limited) {
       const r = stage.Properties.RouteSettings[key];
       assert.ok(r.ThrottlingRateLimit < stage.Properties.DefaultRouteSettings.ThrottlingRateLimit, key);
       assert.ok(r.ThrottlingBurstLimit < stage.Properties.DefaultRouteSettings.ThrottlingBurstLimit, key);
+    }
+  });
+
+  it('offers TOTP MFA and, outside dev, gates every admin route on it with one Cognito read', () => {
+    const prod = synth('prod');
+    for (const stage of [shop, prod]) {
+      const [[, pool]] = ofType(stage.shared, 'AWS::Cognito::UserPool');
+      assert.equal(pool.Properties.MfaConfiguration, 'OPTIONAL');
+      assert.deepEqual(pool.Properties.EnabledMfas, ['SOFTWARE_TOKEN_MFA']);
+    }
+    const admins = loadDeclaration().flatMap((s) => s.functions.filter((f) => f.http?.auth === 'admin').map((f) => [s.name, `${s.name}/${f.bin}`]));
+    assert.ok(admins.length >= 5);
+    const stackOf = (stage: Shop, name: string): Stack => (stage as any)[name];
+    for (const [name, fn] of admins) {
+      const env = (stage: Shop) => resources(stackOf(stage, name))[functionId(stackOf(stage, name), fn)].Properties.Environment.Variables;
+      assert.equal(env(prod).ADMIN_MFA_REQUIRED, 'true', fn);
+      assert.ok(env(prod).USER_POOL_ID, fn);
+      assert.ok(actionsOf(stackOf(prod, name), fn).includes('cognito-idp:AdminGetUser'), fn);
+      assert.equal(env(shop).ADMIN_MFA_REQUIRED, undefined, `${fn}: dev needs no MFA`);
+      assert.ok(!actionsOf(stackOf(shop, name), fn).includes('cognito-idp:AdminGetUser'), fn);
+    }
+    // Nobody else asks Cognito about MFA.
+    for (const stack of [prod.order, prod.product]) {
+      for (const [, f] of ofType(stack, 'AWS::Lambda::Function').filter(([, f]) => isOurs(f))) {
+        const fn = f.Properties.Description as string;
+        if (admins.some(([, a]) => a === fn)) continue;
+        assert.equal(f.Properties.Environment.Variables.ADMIN_MFA_REQUIRED, undefined, fn);
+      }
     }
   });
 

@@ -224,6 +224,18 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str) -> Result<UserPool, Provisio
         .and_then(|c| c.client_id())
         .ok_or_else(|| fail("user pool client", "no id returned"))?
         .to_owned();
+    // As the CDK pool: MFA optional, TOTP only.
+    c.set_user_pool_mfa_config()
+        .user_pool_id(&pool_id)
+        .mfa_configuration(aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::Optional)
+        .software_token_mfa_configuration(
+            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
+                .enabled(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| fail("user pool MFA", e))?;
     c.create_group()
         .user_pool_id(&pool_id)
         .group_name(shop_core::identity::ADMIN_GROUP)

@@ -205,3 +205,68 @@ pub async fn emails_eventually(to: &str, wanted: impl Fn(&str) -> bool) -> Vec<s
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }
+
+/// The current TOTP code of a base32 `secret` (RFC 6238: HMAC-SHA1, 30-second steps, 6 digits),
+/// as an authenticator app shows it. Waits for the next step when this one ends within 5 seconds,
+/// so the code is still valid when the emulator checks it.
+pub async fn totp_now(secret: &str) -> String {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    if now() % 30 >= 25 {
+        tokio::time::sleep(std::time::Duration::from_secs(30 - now() % 30 + 1)).await;
+    }
+    format!("{:06}", hotp(&base32_decode(secret), now() / 30) % 1_000_000)
+}
+
+/// RFC 4226's dynamically truncated HMAC-SHA1 of `counter` (before the modulo of the digits).
+fn hotp(key: &[u8], counter: u64) -> u32 {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+    mac.update(&counter.to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let at = (h[h.len() - 1] & 0x0f) as usize;
+    u32::from_be_bytes([h[at] & 0x7f, h[at + 1], h[at + 2], h[at + 3]])
+}
+
+/// RFC 4648 base32, case-insensitive, padding ignored.
+fn base32_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase()).unwrap() as u32;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+            value &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// A code that is not `code` (for wrong-code checks that cannot collide with the right one).
+pub fn other_code(code: &str) -> String {
+    if code == "000000" { "111111" } else { "000000" }.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn totp_matches_the_rfc_6238_sha1_vectors() {
+        // RFC 6238 appendix B: secret "12345678901234567890", 8 digits.
+        let key = super::base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(key, b"12345678901234567890");
+        for (t, code) in [
+            (59u64, 94_287_082),
+            (1_111_111_109, 7_081_804),
+            (2_000_000_000, 69_279_037),
+        ] {
+            assert_eq!(super::hotp(&key, t / 30) % 100_000_000, code, "T = {t}");
+        }
+    }
+}

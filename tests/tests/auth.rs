@@ -5,7 +5,7 @@ use auth::{Auth, AuthConfig};
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use serde_json::{json, Value};
 use shop_local::provision;
-use shop_tests::{assert_error, parts, post, sdk, unique};
+use shop_tests::{assert_error, other_code, parts, post, sdk, totp_now, unique};
 
 const PASSWORD: &str = "Str0ng!Passw0rd";
 
@@ -46,6 +46,9 @@ impl Fixture {
             "/sign-out" => auth::sign_out(a, req).await,
             "/resend-confirmation-code" => auth::resend_confirmation_code(a, req).await,
             "/refresh-token" => auth::refresh_token(a, req).await,
+            "/mfa/setup" => auth::mfa_setup(a, req).await,
+            "/mfa/verify" => auth::mfa_verify(a, req).await,
+            "/mfa/sign-in" => auth::mfa_sign_in(a, req).await,
             other => panic!("no route {other}"),
         };
         parts(&resp)
@@ -606,4 +609,85 @@ async fn unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_use
     assert_eq!(auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap().purged, 1);
     let none = auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap();
     assert_eq!((none.listed, none.purged), (0, 0));
+}
+
+#[tokio::test]
+async fn the_totp_challenge_round_trip_works_and_wrong_codes_are_refused() {
+    let f = fixture().await;
+    let name = unique("Totp User");
+    let email = format!("{}@example.com", unique("totp"));
+    f.signed_up_and_confirmed(&name, &email).await;
+    let (s, b) = f
+        .call("/sign-in", json!({"fullName": name, "password": PASSWORD}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let access = b["tokens"]["AccessToken"].clone();
+
+    let (s, setup) = f.call("/mfa/setup", json!({"accessToken": access})).await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secretCode"].as_str().unwrap().to_owned();
+    assert!(setup["otpauthUri"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("secret={secret}")));
+    let code = totp_now(&secret).await;
+    let (s, b) = f
+        .call("/mfa/verify", json!({"accessToken": access, "code": other_code(&code)}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("CodeMismatch")), "{b}");
+    let (s, b) = f
+        .call("/mfa/verify", json!({"accessToken": access, "code": code}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    // The password alone now answers a challenge, not tokens.
+    let (s, challenged) = f.call("/sign-in", json!({"email": email, "password": PASSWORD})).await;
+    assert_eq!(s, 200, "{challenged}");
+    assert_eq!(challenged["challenge"], "SOFTWARE_TOKEN_MFA");
+    assert!(challenged.get("tokens").is_none(), "{challenged}");
+    let session = challenged["session"].as_str().unwrap().to_owned();
+    let answer = |code: String| json!({"email": email, "session": session, "code": code});
+    let code = totp_now(&secret).await;
+    let (s, b) = f.call("/mfa/sign-in", answer(other_code(&code))).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("CodeMismatch")), "{b}");
+    let (s, signed) = f.call("/mfa/sign-in", answer(code.clone())).await;
+    assert_eq!(s, 200, "{signed}");
+    assert!(signed["tokens"]["IdToken"]
+        .as_str()
+        .is_some_and(|t| t.split('.').count() == 3));
+    // A used session is spent.
+    let (s, b) = f.call("/mfa/sign-in", answer(code)).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+}
+
+#[tokio::test]
+async fn totp_routes_refuse_bad_codes_and_tokens_with_4xx() {
+    let f = fixture().await;
+    for code in [
+        json!("12345"),
+        json!("1234567"),
+        json!("abcdef"),
+        json!(123456),
+        json!(""),
+    ] {
+        let (s, b) = f.call("/mfa/verify", json!({"accessToken": "x", "code": code})).await;
+        assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{code}: {b}");
+    }
+    let (s, b) = f.call("/mfa/setup", json!({"accessToken": "forged"})).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+    let (s, b) = f
+        .call("/mfa/verify", json!({"accessToken": "forged", "code": "123456"}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+    let (s, b) = f
+        .call(
+            "/mfa/sign-in",
+            json!({"fullName": "Nobody Here", "session": "forged", "code": "123456"}),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+    let (s, b) = f
+        .call("/mfa/sign-in", json!({"fullName": "Nobody Here", "code": "123456"}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("MissingField")), "{b}");
 }

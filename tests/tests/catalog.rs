@@ -646,3 +646,86 @@ async fn a_listing_answers_through_throttling_and_a_server_error() {
     assert_eq!(b[0]["categoryName"], "shoes");
     assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// A confirmed user of `pool`, signed in: answers the username and the access token.
+async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &provision::UserPool) -> (String, String) {
+    let username = unique("admin");
+    cognito
+        .sign_up()
+        .client_id(&pool.client_id)
+        .username(&username)
+        .password("Str0ng!Passw0rd")
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_confirm_sign_up()
+        .user_pool_id(&pool.user_pool_id)
+        .username(&username)
+        .send()
+        .await
+        .unwrap();
+    let auth = cognito
+        .initiate_auth()
+        .client_id(&pool.client_id)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", &username)
+        .auth_parameters("PASSWORD", "Str0ng!Passw0rd")
+        .send()
+        .await
+        .unwrap();
+    let access = auth.authentication_result().unwrap().access_token().unwrap().to_owned();
+    (username, access)
+}
+
+#[tokio::test]
+async fn where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required() {
+    let mut f = banners().await;
+    let sdk = sdk().await;
+    let pool = provision::user_pool(&sdk, &unique("pool")).await.unwrap();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    f.svc.admins = shop_core::mfa::AdminGate::requiring_mfa(cognito.clone(), pool.user_pool_id.clone());
+    let (username, access) = pool_user(&cognito, &pool).await;
+    let body = json!({"fileName": "b.png", "fileType": "image/png"});
+    let mut claims = admin_claims(&unique("admin"));
+    claims["cognito:username"] = json!(username);
+    let ask = |claims: Value| banner::upload_url(&f.svc, post("/upload-url", &body, Some(claims)));
+    assert_error(&ask(claims.clone()).await, 403, "MfaRequired");
+    // Not an admin at all is still plain 403 Forbidden, without asking Cognito.
+    assert_error(&ask(user_claims("u", "u@example.com")).await, 403, "Forbidden");
+
+    // TOTP on (set up and verified as /auth/mfa/setup and /auth/mfa/verify do): admitted.
+    let secret = cognito
+        .associate_software_token()
+        .access_token(&access)
+        .send()
+        .await
+        .unwrap()
+        .secret_code()
+        .unwrap()
+        .to_owned();
+    cognito
+        .verify_software_token()
+        .access_token(&access)
+        .user_code(shop_tests::totp_now(&secret).await)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .set_user_mfa_preference()
+        .access_token(&access)
+        .software_token_mfa_settings(
+            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType::builder()
+                .enabled(true)
+                .preferred_mfa(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = parts(&ask(claims.clone()).await);
+    assert_eq!(s, 200, "{b}");
+    // A token without `cognito:username` cannot be checked: 401.
+    claims.as_object_mut().unwrap().remove("cognito:username");
+    assert_error(&ask(claims).await, 401, "Unauthorized");
+}

@@ -334,6 +334,49 @@ async fn the_whole_shop_works_end_to_end() {
 }
 
 #[tokio::test]
+async fn an_account_turns_on_totp_and_then_signs_in_with_a_code() {
+    let r = runner().await;
+    let api = Api::new(&r);
+    let (email, tokens) = api.user(&format!("Careful {}", unique("c"))).await;
+    let access = tokens["AccessToken"].clone();
+    let (s, setup) = api.post("/auth/mfa/setup", None, json!({"accessToken": access})).await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secretCode"].as_str().unwrap().to_owned();
+    let code = shop_tests::totp_now(&secret).await;
+    let (s, b) = api
+        .post(
+            "/auth/mfa/verify",
+            None,
+            json!({"accessToken": access, "code": shop_tests::other_code(&code)}),
+        )
+        .await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (400, Some("CodeMismatch")), "{b}");
+    let (s, b) = api
+        .post("/auth/mfa/verify", None, json!({"accessToken": access, "code": code}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, challenged) = api
+        .post("/auth/sign-in", None, json!({"email": email, "password": PASSWORD}))
+        .await;
+    assert_eq!(
+        (s.as_u16(), challenged["challenge"].as_str()),
+        (200, Some("SOFTWARE_TOKEN_MFA")),
+        "{challenged}"
+    );
+    let code = shop_tests::totp_now(&secret).await;
+    let answer = json!({"email": email, "session": challenged["session"], "code": code});
+    let (s, signed) = api.post("/auth/mfa/sign-in", None, answer.clone()).await;
+    assert_eq!(s, 200, "{signed}");
+    // The new ID token opens protected routes.
+    let id = signed["tokens"]["IdToken"].as_str().unwrap();
+    let (s, b) = api.get("/order/orders", Some(id)).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api.post("/auth/mfa/sign-in", None, answer).await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
+    r.stop().await;
+}
+
+#[tokio::test]
 async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
     let r = runner().await;
     let api = Api::new(&r);

@@ -90,6 +90,19 @@ impl SignUp {
     }
 }
 
+/// A TOTP code from an authenticator app: exactly six digits.
+pub fn totp_code(f: &Fields) -> Result<String, RequestError> {
+    let code = f.string("code", 6)?;
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code)
+    } else {
+        Err(RequestError::invalid(
+            "code",
+            "must be the 6 digits your authenticator app shows",
+        ))
+    }
+}
+
 /// How a request names its user: by full name (the original) or by email (resolved by us).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {

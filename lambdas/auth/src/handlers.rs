@@ -1,26 +1,43 @@
 //! One public async function per Lambda: event in, response out. Each parses and validates, calls
 //! the adapters, and lets [`shop_core::Http::respond`] map the outcome.
 
+use aws_sdk_cognitoidentityprovider::types::ChallengeNameType;
 use serde::Serialize;
 use shop_core::http::json_body;
 use shop_core::{Request, Response};
 
-use crate::cognito::{self, Tokens};
-use crate::domain::{Login, SignUp, MAX_CODE, MAX_PASSWORD, MAX_TOKEN};
+use crate::cognito::{self, SignedIn, Tokens};
+use crate::domain::{totp_code, Login, SignUp, MAX_CODE, MAX_PASSWORD, MAX_TOKEN};
 use crate::error::Error;
 use crate::users::{self, User};
 use crate::Auth;
 
-/// The original's success shape: `{"msg"}`, plus `tokens` after sign-in and refresh.
-#[derive(Debug, Serialize)]
+/// The original's success shape: `{"msg"}`, plus `tokens` after sign-in and refresh; a sign-in
+/// of an account with TOTP MFA answers `challenge` and `session` instead of `tokens`.
+#[derive(Debug, Default, Serialize)]
 struct Reply {
     msg: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     tokens: Option<Tokens>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<String>,
 }
 
 fn msg(msg: &'static str) -> Reply {
-    Reply { msg, tokens: None }
+    Reply {
+        msg,
+        ..Reply::default()
+    }
+}
+
+fn signed_in(tokens: Tokens) -> Reply {
+    Reply {
+        msg: "User successfully signed in!",
+        tokens: Some(tokens),
+        ..Reply::default()
+    }
 }
 
 /// `POST /sign-up {email, fullName, password}`.
@@ -153,11 +170,59 @@ async fn sign_in_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let login = Login::parse(&f)?;
     let password = f.secret("password", MAX_PASSWORD)?;
     let username = resolve(a, login, Error::InvalidCredentials, true).await?;
-    let tokens = cognito::sign_in(&a.cognito, &a.config.client_id, &username, &password).await?;
-    Ok(Reply {
-        msg: "User successfully signed in!",
-        tokens: Some(tokens),
-    })
+    match cognito::sign_in(&a.cognito, &a.config.client_id, &username, &password).await? {
+        SignedIn::Tokens(tokens) => Ok(signed_in(tokens)),
+        SignedIn::Totp { session } => Ok(Reply {
+            msg: "Enter the code from your authenticator app at /auth/mfa/sign-in.",
+            challenge: Some(ChallengeNameType::SoftwareTokenMfa.as_str().to_owned()),
+            session: Some(session),
+            ..Reply::default()
+        }),
+    }
+}
+
+/// `POST /mfa/sign-in {fullName | email, session, code}`: answers the TOTP challenge of a sign-in.
+pub async fn mfa_sign_in(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, mfa_sign_in_flow(a, &req).await)
+}
+
+async fn mfa_sign_in_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let f = json_body(req)?;
+    let login = Login::parse(&f)?;
+    let session = f.secret("session", MAX_TOKEN)?;
+    let code = totp_code(&f)?;
+    let username = resolve(a, login, Error::InvalidToken, true).await?;
+    let tokens = cognito::answer_totp(&a.cognito, &a.config.client_id, &username, &session, &code).await?;
+    Ok(signed_in(tokens))
+}
+
+/// `POST /mfa/setup {accessToken}`: starts TOTP setup; the secret goes into an authenticator app.
+pub async fn mfa_setup(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, mfa_setup_flow(a, &req).await)
+}
+
+async fn mfa_setup_flow(a: &Auth, req: &Request) -> Result<serde_json::Value, Error> {
+    let token = json_body(req)?.secret("accessToken", MAX_TOKEN)?;
+    let secret = cognito::start_totp(&a.cognito, &token).await?;
+    Ok(serde_json::json!({
+        "msg": "Add this secret to your authenticator app, then send a code to /auth/mfa/verify.",
+        "secretCode": secret,
+        "otpauthUri": format!("otpauth://totp/Shop?secret={secret}&issuer=Shop"),
+    }))
+}
+
+/// `POST /mfa/verify {accessToken, code}`: checks a first code and turns TOTP MFA on.
+pub async fn mfa_verify(a: &Auth, req: Request) -> Response {
+    a.http.respond(200, mfa_verify_flow(a, &req).await)
+}
+
+async fn mfa_verify_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
+    let f = json_body(req)?;
+    let token = f.secret("accessToken", MAX_TOKEN)?;
+    let code = totp_code(&f)?;
+    cognito::enable_totp(&a.cognito, &token, &code).await?;
+    tracing::info!("TOTP MFA enabled");
+    Ok(msg("TOTP MFA is on: every sign-in now asks for a code."))
 }
 
 /// `POST /sign-out {accessToken}`: global sign-out, which also revokes the refresh token.
@@ -218,5 +283,6 @@ async fn refresh_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     Ok(Reply {
         msg: "Tokens refreshed.",
         tokens: Some(tokens),
+        ..Reply::default()
     })
 }

@@ -16,7 +16,10 @@ pub mod users;
 
 pub use config::AuthConfig;
 pub use error::Error;
-pub use handlers::{confirm_sign_up, refresh_token, resend_confirmation_code, sign_in, sign_out, sign_up};
+pub use handlers::{
+    confirm_sign_up, mfa_setup, mfa_sign_in, mfa_verify, refresh_token, resend_confirmation_code, sign_in, sign_out,
+    sign_up,
+};
 pub use purge::purge_unconfirmed;
 
 use shop_core::Http;

@@ -7,9 +7,10 @@ use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use shop_core::config::{required, ConfigError};
 use shop_core::images::{requested_size, ImageReport, Images, UploadConfig, PUBLIC, UPLOADS};
+use shop_core::mfa::AdminGate;
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::{file_name, ImageType};
-use shop_core::{http::json_body, Http, Identity, Request, RequestError, Response, Upstream};
+use shop_core::{http::json_body, Http, Request, RequestError, Response, Upstream};
 
 /// GSI (`status`, `uploadedAt`) that lists banners newest first.
 pub const STATUS_INDEX: &str = "byStatus";
@@ -40,13 +41,19 @@ pub struct Banners {
     pub db: aws_sdk_dynamodb::Client,
     pub images: Images,
     pub config: BannerConfig,
+    /// Who may call the admin routes (`ADMIN_MFA_REQUIRED`: TOTP MFA too).
+    pub admins: AdminGate,
     pub http: Http,
 }
 
 impl Banners {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = BannerConfig::from_env()?;
-        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+        let sdk = shop_core::aws::sdk_config().await;
+        Ok(Self {
+            admins: AdminGate::from_env(&sdk)?,
+            ..Self::new(&sdk, config)
+        })
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, config: BannerConfig) -> Self {
@@ -58,6 +65,7 @@ impl Banners {
                 service: "banner",
             },
             config,
+            admins: AdminGate::default(),
             http: Http::from_env(false),
         }
     }
@@ -101,7 +109,7 @@ pub async fn upload_url(b: &Banners, req: Request) -> Response {
 }
 
 async fn upload_url_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Error> {
-    let who = Identity::admin_from_request(req)?;
+    let who = b.admins.admin(req).await?;
     let f = json_body(req)?;
     let name = file_name("fileName", &f.string("fileName", 256)?)?;
     let kind = ImageType::parse("fileType", &f.string("fileType", 64)?)?;

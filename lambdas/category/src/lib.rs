@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::images::{attach_image, requested_size, ImageReport, Images, UploadConfig, PUBLIC, UPLOADS};
+use shop_core::mfa::AdminGate;
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::{file_name, ImageType};
-use shop_core::{http::json_body, Http, Identity, Request, RequestError, Response, Upstream};
+use shop_core::{http::json_body, Http, Request, RequestError, Response, Upstream};
 
 /// GSI (`status`, `createdAt`): `ready` categories for the listing, `awaitingImage` ones for cleanup.
 pub const STATUS_INDEX: &str = "byStatus";
@@ -56,13 +57,19 @@ pub struct Categories {
     pub images: Images,
     pub sns: aws_sdk_sns::Client,
     pub config: CategoryConfig,
+    /// Who may call the admin routes (`ADMIN_MFA_REQUIRED`: TOTP MFA too).
+    pub admins: AdminGate,
     pub http: Http,
 }
 
 impl Categories {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = CategoryConfig::from_env()?;
-        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+        let sdk = shop_core::aws::sdk_config().await;
+        Ok(Self {
+            admins: AdminGate::from_env(&sdk)?,
+            ..Self::new(&sdk, config)
+        })
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, config: CategoryConfig) -> Self {
@@ -75,6 +82,7 @@ impl Categories {
             },
             sns: shop_core::aws::sns(sdk),
             config,
+            admins: AdminGate::default(),
             http: Http::from_env(false),
         }
     }
@@ -130,7 +138,7 @@ pub async fn upload_url(c: &Categories, req: Request) -> Response {
 }
 
 async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Value, Error> {
-    let who = Identity::admin_from_request(req)?;
+    let who = c.admins.admin(req).await?;
     let f = json_body(req)?;
     let name = file_name("fileName", &f.string("fileName", 256)?)?;
     let kind = ImageType::parse("fileType", &f.string("fileType", 64)?)?;

@@ -36,6 +36,8 @@ pub enum RequestError {
     Forbidden,
     #[error("this action emails you: confirm your email address first")]
     EmailNotVerified,
+    #[error("admins must sign in with TOTP MFA: set it up with /auth/mfa/setup and /auth/mfa/verify")]
+    MfaRequired,
 }
 
 impl RequestError {
@@ -51,7 +53,7 @@ impl ApiError for RequestError {
     fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::Forbidden | Self::EmailNotVerified => 403,
+            Self::Forbidden | Self::EmailNotVerified | Self::MfaRequired => 403,
             Self::TooLarge(_) => 413,
             _ => 400,
         }
@@ -68,6 +70,7 @@ impl ApiError for RequestError {
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
             Self::EmailNotVerified => "EmailNotVerified",
+            Self::MfaRequired => "MfaRequired",
         }
     }
 }
@@ -136,7 +139,16 @@ impl ApiError for Upstream {
     }
 }
 
-/// Implements [`ApiError`] for a crate's `Error` enum, which must have the variants
+/// Why an access check refused the caller ([`RequestError`]), or why it could not tell ([`Upstream`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Upstream(#[from] Upstream),
+}
+
+/// Implements [`ApiError`] for a crate's `Error` enum (and `From<AccessError>`), which must have the variants
 /// `Request(RequestError)` and `Upstream(Upstream)` (delegated), plus its own, each mapped to a
 /// status and a stable code:
 ///
@@ -146,6 +158,14 @@ impl ApiError for Upstream {
 #[macro_export]
 macro_rules! api_error {
     ($ty:ty { $($pat:pat => ($status:expr, $code:expr)),* $(,)? }) => {
+        impl From<$crate::error::AccessError> for $ty {
+            fn from(e: $crate::error::AccessError) -> Self {
+                match e {
+                    $crate::error::AccessError::Request(r) => Self::Request(r),
+                    $crate::error::AccessError::Upstream(u) => Self::Upstream(u),
+                }
+            }
+        }
         impl $crate::ApiError for $ty {
             fn status(&self) -> u16 {
                 match self {

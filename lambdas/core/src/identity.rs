@@ -15,6 +15,8 @@ pub struct Identity {
     /// nothing is ever sent to an address its owner has not proven.
     pub email: Option<String>,
     pub groups: Vec<String>,
+    /// `cognito:username` (ID tokens carry it).
+    pub username: Option<String>,
 }
 
 impl Identity {
@@ -39,7 +41,13 @@ impl Identity {
             .get("cognito:groups")
             .map(|g| parse_groups(g))
             .unwrap_or_default();
-        Ok(Self { sub, email, groups })
+        let username = claims.get("cognito:username").filter(|s| !s.is_empty()).cloned();
+        Ok(Self {
+            sub,
+            email,
+            groups,
+            username,
+        })
     }
 
     /// The caller, who must be a member of [`ADMIN_GROUP`].

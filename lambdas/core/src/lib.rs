@@ -10,6 +10,7 @@
 //! - `images` (feature `s3`): presigned uploads, S3 event keys, public URLs.
 //! - [`cleanup`]: the scheduled sweep of stale items through an index, and its SNS notice.
 //! - `email` (feature `ses`): plain-text email through SES v2.
+//! - `mfa` (feature `cognito`): the admin gate (admins group, TOTP MFA where the stage requires it).
 //! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
 
 pub mod aws;
@@ -24,6 +25,8 @@ pub mod identity;
 pub mod images;
 pub mod lambda;
 pub mod metrics;
+#[cfg(feature = "cognito")]
+pub mod mfa;
 pub mod money;
 pub mod pagination;
 pub mod telemetry;

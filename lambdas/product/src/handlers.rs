@@ -137,7 +137,7 @@ pub async fn pending_products(p: &Products, req: Request) -> Response {
 }
 
 async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
-    Identity::admin_from_request(req)?;
+    p.admins.admin(req).await?;
     let page = pending_page(p, req).await?;
     let mut products = Vec::with_capacity(page.items.len());
     for item in page.items {
@@ -197,7 +197,7 @@ pub async fn approve_product(p: &Products, req: Request) -> Response {
 }
 
 async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
-    let admin = Identity::admin_from_request(req)?;
+    let admin = p.admins.admin(req).await?;
     let id = json_body(req)?.string("id", 64)?;
     let product = current(p, &id).await?;
     if product.uploaded_at.is_none() {
@@ -247,7 +247,7 @@ pub async fn reject_product(p: &Products, req: Request) -> Response {
 }
 
 async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
-    let admin = Identity::admin_from_request(req)?;
+    let admin = p.admins.admin(req).await?;
     let f = json_body(req)?;
     let id = f.string("id", 64)?;
     let reason = f.string("reason", MAX_REASON)?;

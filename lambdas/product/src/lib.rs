@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::images::{Images, UploadConfig};
+use shop_core::mfa::AdminGate;
 use shop_core::{Http, RequestError, Upstream};
 
 pub use handlers::{
@@ -53,13 +54,19 @@ pub struct Products {
     pub sns: aws_sdk_sns::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub config: ProductConfig,
+    /// Who may call the admin routes (`ADMIN_MFA_REQUIRED`: TOTP MFA too).
+    pub admins: AdminGate,
     pub http: Http,
 }
 
 impl Products {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = ProductConfig::from_env()?;
-        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+        let sdk = shop_core::aws::sdk_config().await;
+        Ok(Self {
+            admins: AdminGate::from_env(&sdk)?,
+            ..Self::new(&sdk, config)
+        })
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, config: ProductConfig) -> Self {
@@ -73,6 +80,7 @@ impl Products {
             sns: shop_core::aws::sns(sdk),
             ses: shop_core::aws::ses(sdk),
             config,
+            admins: AdminGate::default(),
             http: Http::from_env(false),
         }
     }

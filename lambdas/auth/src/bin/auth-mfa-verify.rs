@@ -1,0 +1,2 @@
+//! Lambda `mfa-verify`.
+shop_core::http_main!(auth::Auth::from_env(), auth::mfa_verify);

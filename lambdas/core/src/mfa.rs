@@ -1,0 +1,71 @@
+//! The admin gate: admin routes need the `admins` group and, where the stage requires it (every
+//! stage but dev), TOTP MFA enabled on the admin's account: Cognito then asks every sign-in of
+//! that account for a code, so a stolen password alone no longer opens admin routes.
+//!
+//! ID tokens say nothing about MFA, so the gate asks Cognito (`AdminGetUser`: one call per admin
+//! request, admin traffic only). The answer is about the account now, not about how the token was
+//! obtained: a token issued before MFA was enabled keeps working until it expires (an hour).
+
+use aws_sdk_cognitoidentityprovider::Client;
+
+use crate::config::{parsed_or, required, ConfigError};
+use crate::error::{AccessError, RequestError, Upstream};
+use crate::http::Request;
+use crate::identity::Identity;
+
+/// Cognito's name of TOTP MFA in a user's MFA settings.
+pub const TOTP: &str = "SOFTWARE_TOKEN_MFA";
+
+/// Who may call an admin route.
+#[derive(Clone, Debug, Default)]
+pub struct AdminGate {
+    /// The pool to ask whether an admin has TOTP on; `None` when the stage does not require it.
+    mfa: Option<(Client, String)>,
+}
+
+impl AdminGate {
+    /// `ADMIN_MFA_REQUIRED` (default false) and, when true, `USER_POOL_ID`.
+    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        if parsed_or("ADMIN_MFA_REQUIRED", false)? {
+            Ok(Self::requiring_mfa(Client::new(sdk), required("USER_POOL_ID")?))
+        } else {
+            Ok(Self::default())
+        }
+    }
+
+    /// A gate that also requires TOTP MFA on the admin's account in `user_pool_id`.
+    pub fn requiring_mfa(cognito: Client, user_pool_id: String) -> Self {
+        Self {
+            mfa: Some((cognito, user_pool_id)),
+        }
+    }
+
+    /// The caller, if an admin who passes the gate: 401 without a caller, 403 `Forbidden` outside
+    /// the admins group, 403 `MfaRequired` without TOTP where it is required.
+    pub async fn admin(&self, req: &Request) -> Result<Identity, AccessError> {
+        let who = Identity::admin_from_request(req)?;
+        let Some((cognito, pool)) = &self.mfa else {
+            return Ok(who);
+        };
+        let username = who.username.as_deref().ok_or(RequestError::Unauthorized)?;
+        let user = match cognito
+            .admin_get_user()
+            .user_pool_id(pool)
+            .username(username)
+            .send()
+            .await
+        {
+            Ok(u) => u,
+            Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => {
+                return Err(RequestError::Unauthorized.into())
+            }
+            Err(e) => return Err(Upstream::new("cognito", e).into()),
+        };
+        if user.user_mfa_setting_list().iter().any(|m| m == TOTP) {
+            Ok(who)
+        } else {
+            tracing::warn!(admin = %who.sub, "admin without TOTP MFA refused");
+            Err(RequestError::MfaRequired.into())
+        }
+    }
+}
