@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds every handler once with cargo-lambda into deployable zips for a stage's architecture:
+# Builds the one binary of each service with cargo-lambda into deployable zips for a stage's
+# architecture (every function of a service runs that binary; its handler setting picks one):
 #   bash scripts/build-lambdas.sh dev            # arm64 (the default of every stage but local)
 #   ARCH=x86_64 bash scripts/build-lambdas.sh dev
-# Output: target/lambda-zips/<arch>/<service>-<function>.zip (what the CDK app deploys).
+# Output: target/lambda-zips/<arch>/shop-<service>.zip (what the CDK app deploys: 5 assets).
+# Reviewing without building: `npx cdk synth|diff -c stage=<stage> -c allowMissingCode=true`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:-dev}
@@ -22,9 +24,10 @@ cargo lambda build --release "$flag" --output-format zip "${packages[@]}"
 target_dir=${CARGO_TARGET_DIR:-target}
 out="$target_dir/lambda-zips/$arch"
 rm -rf "$out" && mkdir -p "$out"
-for dir in "$target_dir"/lambda/*/; do
-  name=$(basename "$dir")
-  [ -f "$dir/bootstrap.zip" ] && cp "$dir/bootstrap.zip" "$out/$name.zip"
+for svc in auth banner category product order; do
+  zip="$target_dir/lambda/shop-$svc/bootstrap.zip"
+  [ -f "$zip" ] || { echo "missing $zip" >&2; exit 1; }
+  cp "$zip" "$out/shop-$svc.zip"
 done
 echo "== $(ls "$out" | wc -l) zips in $out:"
 ls -l "$out" | awk 'NR>1 {printf "   %-40s %8d bytes\n", $9, $5}'

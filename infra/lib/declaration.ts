@@ -41,7 +41,10 @@ export function service(name: string): ServiceDecl {
   return s;
 }
 
-/** The binary (and zip) name of a function: `<service>-<function>`. */
-export function binaryName(svc: ServiceDecl, fn: FunctionDecl): string {
-  return `${svc.name}-${fn.bin}`;
+/**
+ * The binary (and zip) of a service: `shop-<service>`. It serves every function of the service;
+ * each function's Lambda handler setting (its declared name, `_HANDLER` at run time) picks one.
+ */
+export function binaryName(svc: ServiceDecl): string {
+  return `shop-${svc.name}`;
 }

@@ -1,6 +1,6 @@
 /** The pieces every service stack shares: the Rust function factory, least-privilege grants and alarms. */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -23,14 +23,20 @@ export interface RustFunctionProps {
   readonly timeout?: Duration;
 }
 
-/** Zip of a handler binary, or the stand-in when synthesizing without artifacts (tests, CI). */
+/**
+ * Zip of a service binary, or the stand-in when synthesizing without artifacts (review with
+ * `-c allowMissingCode=true`: `cdk synth` and `cdk diff` need no Rust build). Every function of a
+ * service points at the same zip, so CDK uploads one asset per service.
+ */
 function code(scope: Construct, config: StageConfig, binary: string): lambda.Code {
-  const zip = join(REPO_ROOT, config.codeDir, `${binary}.zip`);
+  const zip = resolve(REPO_ROOT, config.codeDir, `${binary}.zip`);
   if (existsSync(zip)) return lambda.Code.fromAsset(zip);
   if (scope.node.tryGetContext('allowMissingCode') === 'true' || scope.node.tryGetContext('allowMissingCode') === true) {
     return lambda.Code.fromAsset(join(REPO_ROOT, 'infra', 'placeholder-code'));
   }
-  throw new Error(`missing ${zip}: run "bash scripts/build-lambdas.sh ${config.stage}" first`);
+  throw new Error(
+    `missing ${zip}: run "bash scripts/build-lambdas.sh ${config.stage}" first (or pass -c allowMissingCode=true to synth or diff without deployable code)`,
+  );
 }
 
 /**
@@ -44,20 +50,21 @@ export class RustFunction extends Construct {
   constructor(scope: Construct, id: string, props: RustFunctionProps) {
     super(scope, id);
     const { config } = props;
-    const binary = binaryName(props.service, { bin: props.bin });
+    const binary = binaryName(props.service);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${binary}: only the actions this handler uses`,
+      description: `${props.service.name}/${props.bin}: only the actions this handler uses`,
     });
     this.fn = new lambda.Function(this, 'Function', {
       description: `${props.service.name}/${props.bin}`,
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: config.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
-      handler: 'bootstrap',
+      // provided.al2023 passes this to the binary as `_HANDLER`: the function it serves.
+      handler: props.bin,
       code: code(this, config, binary),
       memorySize: config.memoryMb,
       timeout: props.timeout ?? Duration.seconds(10),

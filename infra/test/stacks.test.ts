@@ -1,6 +1,7 @@
 /** CDK assertion tests: synth every stage without AWS or built code, and check what each stack promises. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -196,6 +197,25 @@ describe('the CDK app', () => {
     }
   });
 
+  it('uploads one asset per service: every function of a service runs the service binary', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shop-zips-'));
+    const decl = loadDeclaration();
+    for (const s of decl) writeFileSync(join(dir, `shop-${s.name}.zip`), `stand-in for shop-${s.name}`);
+    const built = buildShop(new App({ context: { codeDir: dir, 'aws:cdk:bundling-stacks': [] } }), 'dev');
+    const keys = new Set<string>();
+    for (const s of decl) {
+      const stack = (built as any)[s.name] as Stack;
+      const code = ofType(stack, 'AWS::Lambda::Function')
+        .filter(([, f]) => isOurs(f))
+        .map(([, f]) => JSON.stringify(f.Properties.Code.S3Key));
+      assert.equal(code.length, s.functions.length, s.name);
+      assert.equal(new Set(code).size, 1, `${s.name}: its functions run different code`);
+      keys.add(code[0]);
+    }
+    assert.equal(keys.size, decl.length, 'two services share one asset');
+    rmSync(dir, { recursive: true });
+  });
+
   it('runs every function on provided.al2023 with X-Ray and the stage architecture', () => {
     for (const stack of Object.values(services)) {
       for (const [, f] of ofType(stack, 'AWS::Lambda::Function')) {
@@ -203,7 +223,8 @@ describe('the CDK app', () => {
         assert.equal(f.Properties.Runtime, 'provided.al2023');
         assert.deepEqual(f.Properties.Architectures, ['arm64']);
         assert.equal(f.Properties.TracingConfig.Mode, 'Active');
-        assert.equal(f.Properties.Handler, 'bootstrap');
+        // The service binary serves the function its handler setting names (`_HANDLER`).
+        assert.equal(f.Properties.Handler, f.Properties.Description.split('/')[1]);
       }
     }
   });

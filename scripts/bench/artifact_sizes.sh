@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Binary and zipped size of every function for arm64 and x86_64 (release profile of Cargo.toml:
+# Binary and zipped size of every service binary for arm64 and x86_64 (release profile of Cargo.toml:
 # opt-level=3, lto="thin", codegen-units=1, strip=true, panic="abort"). Builds with cargo-lambda
 # (about 25 minutes per architecture on 2 cores, cold).
 #   bash scripts/bench/artifact_sizes.sh
@@ -10,7 +10,7 @@ ARCH=x86_64 bash scripts/build-lambdas.sh bench >/dev/null
 zips=${CARGO_TARGET_DIR:-target}/lambda-zips
 bins() { echo "${CARGO_TARGET_DIR:-target}/$1/release"; }
 kib() { if [ -f "$1" ]; then echo $(( $(stat -c %s "$1") / 1024 )); else echo "-"; fi; }
-echo "| function | arm64 binary KiB | arm64 zip KiB | x86_64 binary KiB | x86_64 zip KiB |"
+echo "| service binary | arm64 binary KiB | arm64 zip KiB | x86_64 binary KiB | x86_64 zip KiB |"
 echo "|---|---:|---:|---:|---:|"
 for z in "$zips"/arm64/*.zip; do
   name=$(basename "$z" .zip)

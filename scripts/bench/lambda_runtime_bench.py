@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Cold start and warm latency, Lambda-faithful.
 
-Runs the release `bootstrap` of every handler the way Lambda does: as a process whose runtime
+Runs the release binary of every service the way Lambda does, once per function with the
+function's handler setting in `_HANDLER`: as a process whose runtime
 polls a Runtime API (ours, below, on 127.0.0.1) at /2018-06-01/runtime/invocation/next, against the
 moto server provisioned by the local runner. For each function it measures
   init   = process start -> its first `next` poll (what Lambda bills as Init Duration),
   first  = the first invocation after init (event handed out -> response posted),
   warm   = the following invocations on the same process.
 Usage: python3 scripts/bench/lambda_runtime_bench.py --stack .local/stack.json [--cold 20] [--warm 200] [--only NAME]
+       [--compare DIR]   (DIR: release binaries of the old one-binary-per-function layout, measured beside)
 Prints a Markdown table; --json FILE also writes the raw numbers.
 """
 import argparse
@@ -204,11 +206,12 @@ def environment(stack):
     return base
 
 
-def bench(binary, event, env, cold, warm):
+def bench(binary, handler, event, env, cold, warm):
     inits, firsts, warms, statuses = [], [], [], set()
     for i in range(cold + 1):
         rt = RuntimeApi()
-        e = dict(env, AWS_LAMBDA_RUNTIME_API=rt.address)
+        # Lambda passes the function's handler setting: the service binary serves that function.
+        e = dict(env, AWS_LAMBDA_RUNTIME_API=rt.address, _HANDLER=handler)
         t0 = time.perf_counter()
         proc = subprocess.Popen([str(binary)], env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -234,6 +237,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stack", default=str(ROOT / ".local/stack.json"))
     ap.add_argument("--bin-dir", default=str(ROOT / "target/release"))
+    ap.add_argument("--compare", default="",
+                    help="a release dir of the one-binary-per-function layout (<service>-<function>), "
+                         "benchmarked function by function beside --bin-dir in the same run")
     ap.add_argument("--cold", type=int, default=20)
     ap.add_argument("--warm", type=int, default=200)
     ap.add_argument("--only", default="")
@@ -249,19 +255,25 @@ def main():
     if missing:
         raise SystemExit(f"no benchmark event for declared functions: {', '.join(missing)}")
     results = {}
-    print(f"| function | init p50 ms | init p95 ms | first invoke p50 ms | warm p50 ms | warm p95 ms | runtime statuses |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    ms = lambda v: f"{v * 1000:.1f}"
+    row = lambda r: (f"{ms(statistics.median(r['init']))} | {ms(pct(r['init'], 95))} | {ms(statistics.median(r['first']))} | "
+                     f"{ms(statistics.median(r['warm']))} | {ms(pct(r['warm'], 95))} | {','.join(map(str, r['statuses']))}")
+    print("| function | binary | init p50 ms | init p95 ms | first invoke p50 ms | warm p50 ms | warm p95 ms | runtime statuses |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for name, event in evs.items():
         if a.only and not any(o and o in name for o in a.only.split(",")):
             continue
-        if not (Path(a.bin_dir) / name).exists():
-            print(f"| {name} | not built (cargo build --release) | | | | | |", flush=True)
-            continue
-        r = bench(Path(a.bin_dir) / name, event, env, a.cold, a.warm)
-        results[name] = r
-        ms = lambda v: f"{v * 1000:.1f}"
-        print(f"| {name} | {ms(statistics.median(r['init']))} | {ms(pct(r['init'], 95))} | {ms(statistics.median(r['first']))} | "
-              f"{ms(statistics.median(r['warm']))} | {ms(pct(r['warm'], 95))} | {','.join(map(str, r['statuses']))} |", flush=True)
+        service, function = name.split("-", 1)
+        runs = [("shop-" + service, Path(a.bin_dir) / f"shop-{service}")]
+        if a.compare:
+            runs.insert(0, (name, Path(a.compare) / name))
+        for label, binary in runs:
+            if not binary.exists():
+                print(f"| {name} | {label}: not built (cargo build --release) | | | | | | |", flush=True)
+                continue
+            r = bench(binary, function, event, env, a.cold, a.warm)
+            results[f"{name} {label}"] = r
+            print(f"| {name} | {label} | {row(r)} |", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(results))
 

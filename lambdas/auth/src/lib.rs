@@ -50,3 +50,17 @@ impl Auth {
         }
     }
 }
+
+// Every function of this service, served by the one `shop-auth` binary (`_HANDLER` names it).
+shop_core::functions!(Auth {
+    "sign-up" => http sign_up,
+    "confirm-sign-up" => http confirm_sign_up,
+    "sign-in" => http sign_in,
+    "sign-out" => http sign_out,
+    "resend-confirmation-code" => http resend_confirmation_code,
+    "refresh-token" => http refresh_token,
+    "mfa-setup" => http mfa_setup,
+    "mfa-verify" => http mfa_verify,
+    "mfa-sign-in" => http mfa_sign_in,
+    "purge-unconfirmed" => event purge_unconfirmed,
+});

@@ -180,3 +180,10 @@ async fn list_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Erro
         .collect();
     Ok(serde_json::json!({ "banners": banners, "nextToken": page.next_token }))
 }
+
+// Every function of this service, served by the one `shop-banner` binary (`_HANDLER` names it).
+shop_core::functions!(Banners {
+    "upload-url" => http upload_url,
+    "list-banners" => http list_banners,
+    "image-uploaded" => event image_uploaded,
+});

@@ -311,3 +311,11 @@ mod tests {
         assert_eq!(category_of_key("nokey"), None);
     }
 }
+
+// Every function of this service, served by the one `shop-category` binary (`_HANDLER` names it).
+shop_core::functions!(Categories {
+    "upload-url" => http upload_url,
+    "list-categories" => http list_categories,
+    "image-uploaded" => event image_uploaded,
+    "cleanup" => event cleanup,
+});

@@ -1,4 +1,7 @@
-//! Thin `main` helpers: each binary reads its config, builds its clients and calls one of these.
+//! Thin `main` helpers. Each service is one binary that serves every function of the service:
+//! Lambda passes the function's configured handler in `_HANDLER`, and [`functions!`] maps that
+//! name (the function's name in `lambdas/services.json`) to its handler. One binary per service
+//! instead of one per function: a fifth of the release links and of the artifacts to upload.
 
 use std::future::Future;
 
@@ -44,38 +47,100 @@ pub fn fatal(what: &str, err: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
-/// `main` of an HTTP function: `http_main!(Deps::from_env(), handler)` where `handler` is
-/// `async fn(&Deps, Request) -> Response`.
+/// The runtime's error type, for the code [`functions!`] generates.
+pub use lambda_runtime::Error as RuntimeError;
+
+/// A service's functions, declared once: generates `pub const FUNCTIONS: &[&str]` (their names,
+/// which a test holds equal to the declaration) and `pub async fn serve(name, &Deps)`, which runs
+/// the function `name` until the runtime stops. `http` handlers are
+/// `async fn(&Deps, Request) -> Response`; `event` handlers `async fn(&Deps, Event) -> Result<_, _>`.
+///
+/// ```ignore
+/// shop_core::functions!(Auth {
+///     "sign-up" => http handlers::sign_up,
+///     "purge-unconfirmed" => event purge::purge_unconfirmed,
+/// });
+/// ```
 #[macro_export]
-macro_rules! http_main {
-    ($deps:expr, $handler:path) => {
+macro_rules! functions {
+    ($deps:ty { $($name:literal => $kind:ident $handler:path),* $(,)? }) => {
+        /// Every function this service's binary serves, by its name in `lambdas/services.json`
+        /// (the Lambda handler setting of each deployed function).
+        pub const FUNCTIONS: &[&str] = &[$($name),*];
+
+        /// Serves the function `name` until the runtime stops; an unknown name is an error.
+        pub async fn serve(name: &str, deps: &$deps) -> Result<(), $crate::lambda::RuntimeError> {
+            match name {
+                $($name => $crate::functions!(@serve $kind, deps, $handler),)*
+                other => Err(format!("unknown handler {other:?}: this binary serves {FUNCTIONS:?}").into()),
+            }
+        }
+    };
+    (@serve http, $deps:ident, $handler:path) => {
+        $crate::lambda::serve_http(move |req| $handler($deps, req)).await
+    };
+    (@serve event, $deps:ident, $handler:path) => {
+        $crate::lambda::serve_event(move |ev| $handler($deps, ev)).await
+    };
+}
+
+/// `main` of a service binary: `service_main!(Deps::from_env(), crate::FUNCTIONS, crate::serve)`.
+/// An unknown `_HANDLER` fails the cold start at once, before any configuration is read.
+#[macro_export]
+macro_rules! service_main {
+    ($deps:expr, $functions:path, $serve:path) => {
         #[tokio::main]
-        async fn main() -> Result<(), lambda_runtime::Error> {
+        async fn main() -> Result<(), $crate::lambda::RuntimeError> {
             $crate::telemetry::init();
+            let name = std::env::var("_HANDLER").unwrap_or_default();
+            if !$functions.contains(&name.as_str()) {
+                $crate::lambda::fatal(
+                    "handler",
+                    format!(
+                        "unknown handler {name:?} (_HANDLER): this binary serves {:?}",
+                        $functions
+                    ),
+                );
+            }
             let deps = match $deps.await {
                 Ok(d) => d,
                 Err(e) => $crate::lambda::fatal("configuration", e),
             };
-            let deps = &deps;
-            $crate::lambda::serve_http(move |req| $handler(deps, req)).await
+            $serve(&name, &deps).await
         }
     };
 }
 
-/// `main` of an event function (S3, SQS, schedule): `handler` is
-/// `async fn(&Deps, Event) -> Result<Out, Error>`.
-#[macro_export]
-macro_rules! event_main {
-    ($deps:expr, $handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_runtime::Error> {
-            $crate::telemetry::init();
-            let deps = match $deps.await {
-                Ok(d) => d,
-                Err(e) => $crate::lambda::fatal("configuration", e),
-            };
-            let deps = &deps;
-            $crate::lambda::serve_event(move |ev| $handler(deps, ev)).await
-        }
-    };
+#[cfg(test)]
+mod tests {
+    use crate::http::{Request, Response};
+
+    pub struct Deps;
+
+    async fn hello(_: &Deps, _: Request) -> Response {
+        Response::default()
+    }
+
+    async fn tick(_: &Deps, _: serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    crate::functions!(Deps {
+        "hello" => http hello,
+        "tick" => event tick,
+    });
+
+    #[test]
+    fn a_service_lists_the_functions_it_serves() {
+        assert_eq!(FUNCTIONS, ["hello", "tick"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_handler_is_refused_by_name_without_serving() {
+        let err = serve("goodbye", &Deps).await.unwrap_err().to_string();
+        assert!(
+            err.contains("unknown handler \"goodbye\"") && err.contains("[\"hello\", \"tick\"]"),
+            "{err}"
+        );
+    }
 }

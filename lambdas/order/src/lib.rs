@@ -116,3 +116,13 @@ shop_core::api_error!(Error {
     Self::InsufficientStock => (400, "InsufficientStock"),
     Self::IdempotencyKeyReused => (422, "IdempotencyKeyReused"),
 });
+
+// Every function of this service, served by the one `shop-order` binary (`_HANDLER` names it).
+shop_core::functions!(Orders {
+    "create-order" => http create_order,
+    "list-orders" => http list_orders,
+    "get-order" => http get_order,
+    "queue-consumer" => event queue_consumer,
+    "reconcile" => event reconcile,
+    "status-changed" => event status_changed,
+});

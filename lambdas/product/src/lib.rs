@@ -102,3 +102,14 @@ shop_core::api_error!(Error {
     Self::NotFound(_) => (404, "ProductNotFound"),
     Self::ImageMissing(_) => (409, "ImageMissing"),
 });
+
+// Every function of this service, served by the one `shop-product` binary (`_HANDLER` names it).
+shop_core::functions!(Products {
+    "get-upload-url" => http get_upload_url,
+    "approved-products" => http approved_products,
+    "pending-products" => http pending_products,
+    "approve-product" => http approve_product,
+    "reject-product" => http reject_product,
+    "image-uploaded" => event image_uploaded,
+    "cleanup" => event cleanup,
+});

@@ -1,2 +1,0 @@
-//! Lambda `mfa-setup`.
-shop_core::http_main!(auth::Auth::from_env(), auth::mfa_setup);

@@ -1,2 +1,0 @@
-//! Lambda `sign-out`.
-shop_core::http_main!(auth::Auth::from_env(), auth::sign_out);

@@ -1,2 +1,0 @@
-//! Lambda `sign-up`.
-shop_core::http_main!(auth::Auth::from_env(), auth::sign_up);

@@ -1,2 +1,0 @@
-//! Lambda `create-order`.
-shop_core::http_main!(order::Orders::from_env(), order::create_order);

@@ -1,2 +1,0 @@
-//! Lambda `approve-product`.
-shop_core::http_main!(product::Products::from_env(), product::approve_product);

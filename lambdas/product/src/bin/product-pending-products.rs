@@ -1,2 +1,0 @@
-//! Lambda `pending-products`.
-shop_core::http_main!(product::Products::from_env(), product::pending_products);
