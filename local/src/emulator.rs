@@ -89,6 +89,7 @@ impl Emulator {
             .region(Region::new(self.region.clone()))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+            .http_client(shop_core::aws::http_client())
             .build()
     }
 }

@@ -33,12 +33,8 @@ pub fn hooked(
     sdk: &aws_config::SdkConfig,
     rule: impl Fn(&HttpRequest, usize) -> Act + Send + Sync + 'static,
 ) -> aws_config::SdkConfig {
-    // The same client the SDK builds by default (hyper, rustls on aws-lc), wrapped.
-    let inner = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build_https();
+    // The same client the handlers use on Lambda (hyper, rustls on ring), wrapped.
+    let inner = shop_core::aws::http_client();
     let client = Hooked {
         inner,
         rule: Arc::new(rule),

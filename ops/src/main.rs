@@ -75,6 +75,7 @@ async fn operator(a: &Args) -> Result<Operator, String> {
             .credentials_provider(aws_credential_types::Credentials::new(
                 "local", "local", None, None, "shop-ops",
             ))
+            .http_client(shop_core::aws::http_client())
             .load()
             .await;
         return Ok(Operator::new(
@@ -86,7 +87,7 @@ async fn operator(a: &Args) -> Result<Operator, String> {
         ));
     }
     let need = |v: &Option<String>, name: &str| v.clone().ok_or(format!("{name} is required without --local\n{USAGE}"));
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = shop_core::aws::sdk_config().await;
     Ok(Operator::new(
         &sdk,
         &need(&a.queue_url, "--queue-url")?,

@@ -454,6 +454,7 @@ mod tests {
             .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
                 aws_sdk_s3::config::Credentials::new("AKIDTEST", "secret", None, None, "test"),
             ))
+            .http_client(crate::aws::http_client())
             .build();
         let images = Images {
             s3: aws_sdk_s3::Client::new(&sdk),
