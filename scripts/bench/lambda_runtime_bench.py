@@ -13,6 +13,7 @@ Usage: python3 scripts/bench/lambda_runtime_bench.py --stack .local/stack.json [
 Prints a Markdown table; --json FILE also writes the raw numbers.
 """
 import argparse
+import base64
 import json
 import os
 import queue
@@ -24,7 +25,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from local_api import PASSWORD, ROOT, approved_product, call, pct, sign_up
+from local_api import PASSWORD, PNG, ROOT, approved_product, call, pct, sign_up
 
 
 class RuntimeApi:
@@ -123,9 +124,6 @@ def s3_event(bucket, key):
                                 "object": {"key": key, "size": 3}}}]}
 
 
-PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-bench-image"
-
-
 def uploaded(stack, bucket, key):
     """Puts a small PNG at `uploads/<key>` as a client's presigned PUT would (the emulator takes an
     unsigned PUT), and answers the S3 event for it: the image handler then checks and publishes it."""
@@ -157,21 +155,27 @@ def events_for(stack, fx):
         "auth-sign-in": lambda: http_event("POST", "/sign-in", {"email": fx["email"], "password": fx["password"]}),
         "auth-sign-out": lambda: http_event("POST", "/sign-out", {"accessToken": "expired-or-forged"}),
         "auth-resend-confirmation-code": lambda: http_event("POST", "/resend-confirmation-code", {"email": fx["email"]}),
+        # TOTP setup and sign-in need a live authenticator: the bench measures their refusal paths.
+        "auth-mfa-setup": lambda: http_event("POST", "/mfa/setup", {"accessToken": fx["tokens"]["AccessToken"]}),
+        "auth-mfa-verify": lambda: http_event("POST", "/mfa/verify", {"accessToken": "expired-or-forged", "code": "123456"}),
+        "auth-mfa-sign-in": lambda: http_event("POST", "/mfa/sign-in", {"email": fx["email"], "session": "forged", "code": "123456"}),
         "auth-purge-unconfirmed": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
         "auth-refresh-token": lambda: http_event("POST", "/refresh-token", {"refreshToken": fx["tokens"]["RefreshToken"]}),
         "banner-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "b.png", "fileType": "image/png"}, admin),
         "banner-list-banners": lambda: http_event("GET", "/banners"),
-        "banner-image-uploaded": lambda: uploaded(stack, stack["bannerBucket"], f"k{next(n)}/b.png"),
+        "banner-image-uploaded": lambda: uploaded(stack, stack["bannerBucket"], f"k{next(n)}-{fx['run']}/b.png"),
         "category-upload-url": lambda: http_event("POST", "/upload-url", {"fileName": "c.png", "fileType": "image/png", "categoryName": f"c{next(n)}-{fx['run']}"}, admin),
         "category-list-categories": lambda: http_event("GET", "/categories"),
-        "category-image-uploaded": lambda: uploaded(stack, stack["categoryBucket"], "bm9uZQ/c.png"),
+        # A category nobody waits for: checked, published, then withdrawn (the longest path).
+        "category-image-uploaded": lambda: uploaded(
+            stack, stack["categoryBucket"], base64.urlsafe_b64encode(f"none-{next(n)}-{fx['run']}".encode()).decode().rstrip("=") + "/c.png"),
         "category-cleanup": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
         "product-get-upload-url": lambda: http_event("POST", "/get-upload-url", {"fileName": "p.png", "fileType": "image/png", "productName": "P", "productPrice": 9.99, "description": "d", "quantity": 5, "category": "Bench"}, user),
         "product-approved-products": lambda: http_event("GET", "/approve-products"),
         "product-pending-products": lambda: http_event("GET", "/pending-products", claims=admin),
         "product-approve-product": lambda: http_event("POST", "/approve-product", {"id": fx["product"]}, admin),
         "product-reject-product": lambda: http_event("POST", "/reject-product", {"id": "missing", "reason": "bench"}, admin),
-        "product-image-uploaded": lambda: uploaded(stack, stack["productBucket"], f"{fx['product']}/b.png"),
+        "product-image-uploaded": lambda: uploaded(stack, stack["productBucket"], f"{fx['product']}/b-{next(n)}-{fx['run']}.png"),
         "product-cleanup": lambda: {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
         "order-create-order": lambda: http_event("POST", "/create-order", {"id": fx["product"], "quantity": 1}, user),
         "order-list-orders": lambda: http_event("GET", "/orders", claims=user),
