@@ -242,8 +242,8 @@ def main():
     ap.add_argument("--stack", default=str(ROOT / ".local/stack.json"))
     ap.add_argument("--bin-dir", default=str(ROOT / "target/release"))
     ap.add_argument("--compare", default="",
-                    help="a release dir of the one-binary-per-function layout (<service>-<function>), "
-                         "benchmarked function by function beside --bin-dir in the same run")
+                    help="another release dir (the old <service>-<function> layout, or another build of the "
+                         "service binaries), benchmarked function by function beside --bin-dir in the same run")
     ap.add_argument("--cold", type=int, default=20)
     ap.add_argument("--warm", type=int, default=200)
     ap.add_argument("--only", default="")
@@ -270,14 +270,16 @@ def main():
         service, function = name.split("-", 1)
         runs = [("shop-" + service, Path(a.bin_dir) / f"shop-{service}")]
         if a.compare:
-            runs.insert(0, (name, Path(a.compare) / name))
+            # Either layout: the old per-function binary, or another build of the service binary.
+            old = Path(a.compare) / name
+            runs.insert(0, (name, old) if old.exists() else (f"shop-{service} ({a.compare})", Path(a.compare) / f"shop-{service}"))
         for label, binary in runs:
             if not binary.exists():
                 print(f"| {name} | {label}: not built (cargo build --release) | | | | | | |", flush=True)
                 continue
             r = bench(binary, function, event, env, a.cold, a.warm)
             # The current layout under the function's name (what cost_model.py reads); --compare's beside it.
-            results[name if label.startswith("shop-") else f"{name} ({label})"] = r
+            results[name if label == "shop-" + service else f"{name} ({label})"] = r
             print(f"| {name} | {label} | {row(r)} |", flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(results))
