@@ -10,6 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadDeclaration, REPO_ROOT } from '../lib/declaration.js';
 import { IMAGE_SERVICES, ORDER_METRICS } from '../lib/dashboard.js';
 import { buildShop, Shop } from '../lib/shop.js';
+import { allStates } from './workflow/asl.js';
 
 function synth(stage: string): Shop {
   const app = new App({ context: { allowMissingCode: 'true', 'aws:cdk:bundling-stacks': [] } });
@@ -447,12 +448,17 @@ describe('the CDK app', () => {
     };
     const needed: { what: string; action: string; matches: (arn: any) => boolean }[] = [];
     const ddbAction = (api: string) => `dynamodb:${api[0].toUpperCase()}${api.slice(1)}`;
-    for (const [name, st] of Object.entries<any>(asl.States)) {
+    const states = allStates(asl);
+    for (const [name, st] of states) {
       if (st.Type !== 'Task') continue;
       const [, service, api] = /^arn:aws:states:::(?:aws-sdk:)?([a-z0-9]+):([A-Za-z]+)$/.exec(st.Resource) ?? [];
       const p = st.Parameters;
       if (service === 'dynamodb' && api === 'transactWriteItems') {
-        for (const item of p.TransactItems) {
+        // Items written in the Task, or built by the Map whose result the Task sends (one Pass state per kind of slot).
+        const planner = states.find(([, m]) => m.Type === 'Map' && m.ResultPath === p['TransactItems.$'])?.[1];
+        const items = p.TransactItems ?? Object.values<any>(planner?.ItemProcessor.States ?? {}).filter((x) => x.Type === 'Pass' && ['Update', 'Put', 'Delete', 'ConditionCheck'].some((k) => k in (x.Parameters ?? {}))).map((x) => x.Parameters);
+        assert.ok(items.length > 0, `${name}: no transaction items found`);
+        for (const item of items) {
           const [kind, body] = Object.entries<any>(item)[0];
           const action = { Update: 'dynamodb:UpdateItem', Put: 'dynamodb:PutItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem' }[kind];
           assert.ok(action, `${name}: ${kind}`);

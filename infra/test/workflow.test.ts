@@ -12,13 +12,34 @@ import { ALERTS, definition, executionArn, Outcome, run, SENDER, TABLES } from '
 const S = (s: string) => ({ S: s });
 const N = (n: number) => ({ N: String(n) });
 
-function product(aws: FakeAws, id: string, stock: number, approved = true): void {
-  aws.put(TABLES.products, { id: S(id), productName: S('gucci'), quantity: N(stock), isApproved: { BOOL: approved } });
+function product(aws: FakeAws, id: string, stock: number, approved = true, name = 'gucci'): void {
+  aws.put(TABLES.products, { id: S(id), productName: S(name), quantity: N(stock), isApproved: { BOOL: approved } });
+}
+
+/** The execution input the queue consumer builds (order::workflow_input): one entry per line. */
+function cartInput(id: string, lines: [productId: string, quantity: number, name?: string][]): Record<string, unknown> {
+  const text = lines.map(([, q, name]) => `${q} x ${name ?? 'gucci'}`);
+  const title = lines.length === 1 ? (lines[0][2] ?? 'gucci') : `${lines.length} products`;
+  return {
+    orderId: id,
+    customerEmail: `${id}@buyer.test`,
+    attempt: 0,
+    summary: text.join(', '),
+    subjects: lines.length === 1
+      ? { shipping: `${title} now shipping`, rejected: `${title} is out of stock`, failed: `Your order of ${title} could not be processed` }
+      : { shipping: `Your order of ${title} is now shipping`, rejected: `Your order of ${title} could not be reserved`, failed: `Your order of ${title} could not be processed` },
+    lines: lines.map(([productId, quantity], i) => ({ productId, quantity, line: text[i] })),
+  };
 }
 
 function order(aws: FakeAws, id: string, productId: string, quantity: number, status = 'pending'): Record<string, unknown> {
-  aws.put(TABLES.orders, { id: S(id), productId: S(productId), quantity: N(quantity), status: S(status), customerEmail: S(`${id}@buyer.test`) });
-  return { orderId: id, productId, productName: 'gucci', quantity, customerEmail: `${id}@buyer.test`, attempt: 0 };
+  aws.put(TABLES.orders, { id: S(id), status: S(status), customerEmail: S(`${id}@buyer.test`) });
+  return cartInput(id, [[productId, quantity]]);
+}
+
+function cart(aws: FakeAws, id: string, lines: [string, number][]): Record<string, unknown> {
+  aws.put(TABLES.orders, { id: S(id), status: S('pending'), customerEmail: S(`${id}@buyer.test`) });
+  return cartInput(id, lines.map(([p, q]) => [p, q, p]));
 }
 
 const stock = (aws: FakeAws, id: string) => Number((aws.get(TABLES.products, id)?.quantity as { N: string }).N);
@@ -45,7 +66,9 @@ describe('the order workflow under AWS semantics', () => {
     const id = executionArn();
     const out = await run(aws, input, { executionId: id });
     assert.equal(out.status, 'SUCCEEDED');
-    assert.deepEqual(out.path, ['CheckInput', 'CheckStock', 'EnoughStock', 'ReserveStock', 'ShippingEmail']);
+    assert.deepEqual(out.path.filter((n) => !['WhichSlot', 'PickLine', 'LineComplete', 'LineSlot', 'OrderSlot', 'CheckLine'].includes(n)), [
+      'CheckInput', 'CountLines', 'PlanReservation', 'CheckStock', 'Tally', 'EnoughStock', 'ReserveStock', 'ShippingEmail',
+    ]);
     assert.equal(status(aws, 'o1'), 'shipping');
     assert.equal(decidedBy(aws, 'o1'), id);
     assert.equal(stock(aws, 'p1'), 3);
@@ -116,10 +139,11 @@ describe('the order workflow under AWS semantics', () => {
   it('rejects when stock is taken between the check and the transaction', async () => {
     const { aws, input } = shop();
     // Another order takes the stock right after CheckStock read it.
-    aws.after('CheckStock', () => product(aws, 'p1', 1));
+    aws.after('CheckLine', () => product(aws, 'p1', 1));
     const out = await run(aws, input);
     assert.equal(out.status, 'SUCCEEDED');
-    assert.deepEqual(out.path.slice(3, 8), ['ReserveStock', 'ReadOrder', 'OrderState', 'TooManyAttempts', 'PlanBackoff']);
+    const reserve = out.path.indexOf('ReserveStock');
+    assert.deepEqual(out.path.slice(reserve, reserve + 5), ['ReserveStock', 'ReadOrder', 'OrderState', 'TooManyAttempts', 'PlanBackoff']);
     assert.equal(status(aws, 'o1'), 'rejected');
     assert.equal(stock(aws, 'p1'), 1);
     quiet(aws, ['gucci is out of stock']);
@@ -153,7 +177,7 @@ describe('the order workflow under AWS semantics', () => {
 
   it('retries throttling and 5xx, then ships', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ThrottlingException', 2);
+    aws.inject('CheckLine', 'ThrottlingException', 2);
     aws.inject('ReserveStock', 'InternalServerErrorException', 2);
     const out = await run(aws, input);
     assert.equal(out.status, 'SUCCEEDED');
@@ -174,7 +198,7 @@ describe('the order workflow under AWS semantics', () => {
 
   it('fails the order, emails the customer and alerts when throttling outlasts the retries', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ThrottlingException', 100);
+    aws.inject('CheckLine', 'ThrottlingException', 100);
     const out = await run(aws, input);
     assert.equal(out.status, 'FAILED');
     assert.equal(out.error, 'OrderFailed');
@@ -183,21 +207,21 @@ describe('the order workflow under AWS semantics', () => {
     assert.deepEqual(subjects(aws), ['Your order of gucci could not be processed']);
     assert.equal(aws.alerts.length, 1);
     assert.match(aws.alerts[0].message, /^Order o1 failed: DynamoDb\.ThrottlingException/);
-    assert.equal(aws.calls.filter((c) => c === 'CheckStock').length, 4, 'three retries, then give up');
+    assert.equal(aws.calls.filter((c) => c === 'CheckLine').length, 4, 'three retries, then give up');
   });
 
   it('fails an order on an error no retry fixes, without retrying it', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('CheckLine', 'ResourceNotFoundException', 1);
     const out = await run(aws, input);
     assert.equal(out.error, 'OrderFailed');
-    assert.equal(aws.calls.filter((c) => c === 'CheckStock').length, 1);
+    assert.equal(aws.calls.filter((c) => c === 'CheckLine').length, 1);
     assert.equal(status(aws, 'o1'), 'failed');
   });
 
   it('does not retry MarkFailed on a failed condition: an order decided meanwhile is left as it is', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('CheckLine', 'ResourceNotFoundException', 1);
     // Meanwhile another execution shipped it.
     aws.put(TABLES.orders, { ...(aws.get(TABLES.orders, 'o1') as Item), status: S('shipping'), decidedBy: S(executionArn('other')) });
     const out = await run(aws, input);
@@ -210,7 +234,7 @@ describe('the order workflow under AWS semantics', () => {
 
   it('retries MarkFailed on throttling', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('CheckLine', 'ResourceNotFoundException', 1);
     aws.inject('MarkFailed', 'ThrottlingException', 2);
     const out = await run(aws, input);
     assert.equal(out.error, 'OrderFailed');
@@ -249,7 +273,7 @@ describe('the order workflow under AWS semantics', () => {
 
   it('still fails the execution (alarm) when SNS fails on the alert path', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('CheckLine', 'ResourceNotFoundException', 1);
     aws.inject('FailureAlert', 'InternalErrorException', 100);
     const out = await run(aws, input);
     assert.equal(out.status, 'FAILED');
@@ -261,7 +285,7 @@ describe('the order workflow under AWS semantics', () => {
 
   it('still alerts when the failure email fails', async () => {
     const { aws, input } = shop();
-    aws.inject('CheckStock', 'ResourceNotFoundException', 1);
+    aws.inject('CheckLine', 'ResourceNotFoundException', 1);
     aws.inject('FailureEmail', 'BadRequestException', 10);
     const out = await run(aws, input);
     assert.equal(out.error, 'OrderFailed');
@@ -270,15 +294,87 @@ describe('the order workflow under AWS semantics', () => {
   });
 
   it('fails an input missing a field before any call, leaving the order to the reconciler', async () => {
-    for (const field of ['orderId', 'productId', 'productName', 'quantity', 'customerEmail', 'attempt']) {
-      const { aws, input } = shop();
-      delete input[field];
+    const drop: [string, (input: any) => void][] = [
+      ...['orderId', 'customerEmail', 'attempt', 'summary', 'subjects', 'lines'].map((f): [string, (i: any) => void] => [f, (i) => delete i[f]]),
+      ...['shipping', 'rejected', 'failed'].map((f): [string, (i: any) => void] => [`subjects.${f}`, (i) => delete i.subjects[f]]),
+      ['no lines', (i) => (i.lines = [])],
+      ...['productId', 'quantity', 'line'].map((f): [string, (i: any) => void] => [`lines[1].${f}`, (i) => delete i.lines[1][f]]),
+    ];
+    for (const [what, change] of drop) {
+      const aws = new FakeAws();
+      product(aws, 'p1', 5);
+      product(aws, 'p2', 5);
+      const input = cart(aws, 'o1', [['p1', 1], ['p2', 1]]);
+      change(input);
       const out = await run(aws, input);
-      assert.equal(out.status, 'FAILED', field);
-      assert.equal(out.error, 'InvalidInput', field);
-      assert.deepEqual(aws.calls, [], field);
-      assert.equal(status(aws, 'o1'), 'pending');
+      assert.equal(out.status, 'FAILED', what);
+      assert.equal(out.error, 'InvalidInput', what);
+      assert.deepEqual(aws.calls, [], what);
+      assert.equal(status(aws, 'o1'), 'pending', what);
     }
+  });
+
+  it('ships a cart: every line reserved in one transaction, one email listing the lines', async () => {
+    const aws = new FakeAws();
+    product(aws, 'tea', 5);
+    product(aws, 'cup', 2);
+    product(aws, 'pot', 1);
+    const input = cart(aws, 'o1', [['tea', 2], ['cup', 2], ['pot', 1]]);
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.equal(status(aws, 'o1'), 'shipping');
+    assert.deepEqual(['tea', 'cup', 'pot'].map((p) => stock(aws, p)), [3, 0, 0]);
+    assert.equal(aws.calls.filter((c) => c === 'ReserveStock').length, 1, 'one transaction for the whole cart');
+    assert.equal(aws.calls.filter((c) => c === 'CheckLine').length, 3, 'one read per line');
+    quiet(aws, ['Your order of 3 products is now shipping']);
+    assert.equal(aws.emails[0].body, 'Good news: your order o1 of 2 x tea, 2 x cup, 1 x pot is now shipping.');
+  });
+
+  it('rejects a whole cart when one line is short, withdrawn or gone, moving no stock and naming the lines', async () => {
+    for (const change of ['short', 'withdrawn', 'deleted']) {
+      const aws = new FakeAws();
+      product(aws, 'tea', 5);
+      product(aws, 'cup', 5);
+      if (change === 'short') product(aws, 'pot', 1);
+      if (change === 'withdrawn') product(aws, 'pot', 5, false);
+      const input = cart(aws, 'o1', [['tea', 2], ['pot', 2], ['cup', 1]]);
+      const out = await run(aws, input);
+      assert.equal(out.status, 'SUCCEEDED', change);
+      assert.equal(status(aws, 'o1'), 'rejected', change);
+      assert.equal(stock(aws, 'tea'), 5, change);
+      assert.equal(stock(aws, 'cup'), 5, change);
+      assert.ok(!aws.calls.includes('ReserveStock'), change);
+      quiet(aws, ['Your order of 3 products could not be reserved']);
+      assert.equal(aws.emails[0].body, 'Sorry, we could not reserve your order o1 (2 x tea, 2 x pot, 1 x cup). Not enough stock for: ["2 x pot"]. You have not been charged.');
+    }
+  });
+
+  it('rejects a cart, not half of it, when the stock of one line is taken between the check and the transaction', async () => {
+    const aws = new FakeAws();
+    product(aws, 'tea', 5);
+    product(aws, 'cup', 5);
+    const input = cart(aws, 'o1', [['tea', 2], ['cup', 3]]);
+    aws.after('CheckLine', () => product(aws, 'cup', 2));
+    const out = await run(aws, input);
+    assert.equal(out.status, 'SUCCEEDED');
+    assert.ok(out.path.includes('ReadOrder'), 'the transaction was cancelled');
+    assert.equal(status(aws, 'o1'), 'rejected');
+    assert.equal(stock(aws, 'tea'), 5, 'the line that had enough did not move either');
+    assert.equal(stock(aws, 'cup'), 2);
+  });
+
+  it('fails a cart order when a line read keeps being throttled, moving no stock', async () => {
+    const aws = new FakeAws();
+    product(aws, 'tea', 5);
+    product(aws, 'cup', 5);
+    const input = cart(aws, 'o1', [['tea', 1], ['cup', 1]]);
+    aws.inject('CheckLine', 'ThrottlingException', 100);
+    const out = await run(aws, input);
+    assert.equal(out.error, 'OrderFailed');
+    assert.equal(status(aws, 'o1'), 'failed');
+    assert.deepEqual(subjects(aws), ['Your order of 2 products could not be processed']);
+    assert.match(aws.alerts[0].message, /^Order o1 failed: DynamoDb\.ThrottlingException/);
+    assert.equal(stock(aws, 'tea') + stock(aws, 'cup'), 10);
   });
 
   it('moves stock once and sends one shipping email when one order runs three times (at-least-once Express)', async () => {
@@ -305,8 +401,8 @@ describe('the order workflow under AWS semantics', () => {
 
   it('ends a flash sale right: 40 orders racing for 15 units on one hot item ship or reject, stock exact', async () => {
     const aws = new FakeAws();
-    // Every transaction holds the product for 5 ms of real time; one workflow second lasts 20 ms,
-    // so a transaction takes a quarter of a second: far more contention than DynamoDB's ~10 ms.
+    // Every transaction holds the product for 5 ms of real time; one workflow second lasts 40 ms,
+    // so a transaction takes an eighth of a second: far more contention than DynamoDB's ~10 ms.
     aws.transactionMs = 5;
     product(aws, 'hot', 15);
     const inputs = Array.from({ length: 40 }, (_, i) => order(aws, `o${i}`, 'hot', 1));
@@ -315,7 +411,7 @@ describe('the order workflow under AWS semantics', () => {
     const process = async (input: Record<string, unknown>): Promise<Outcome[]> => {
       const outs: Outcome[] = [];
       for (let round = 0; round <= 3; round++) {
-        outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: 20 }));
+        outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: 40 }));
         if (status(aws, String(input.orderId)) !== 'pending') break;
         redrives += 1;
       }
@@ -335,6 +431,43 @@ describe('the order workflow under AWS semantics', () => {
     assert.ok(conflicts > 0, 'the model produced no contention');
     assert.equal(aws.emails.filter((e) => e.subject === 'gucci now shipping').length, 15);
     assert.equal(aws.emails.filter((e) => e.subject === 'gucci is out of stock').length, 25);
+    assert.deepEqual(aws.alerts, []);
+  });
+
+  it('ends a rush of overlapping carts right: 30 carts of 3 lines over 5 scarce products, all or nothing, stock exact', async () => {
+    const aws = new FakeAws();
+    aws.transactionMs = 5;
+    const start: Record<string, number> = { a: 6, b: 5, c: 4, d: 6, e: 3 };
+    for (const [p, n] of Object.entries(start)) product(aws, p, n, true, p);
+    const ids = Object.keys(start);
+    // Deterministic carts: three distinct products each, quantities 1-2.
+    const carts = Array.from({ length: 30 }, (_, i) => {
+      const lines: [string, number][] = [0, 1, 2].map((k) => [ids[(i + k * 2) % 5], 1 + ((i + k) % 2)]);
+      return { id: `c${i}`, lines, input: cart(aws, `c${i}`, lines) };
+    });
+    const process = async (input: Record<string, unknown>): Promise<Outcome[]> => {
+      const outs: Outcome[] = [];
+      for (let round = 0; round <= 3; round++) {
+        outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: 40 }));
+        if (status(aws, String(input.orderId)) !== 'pending') break;
+      }
+      return outs;
+    };
+    const all = (await Promise.all(carts.map((c) => process(c.input)))).flat();
+    const shipped = carts.filter((c) => status(aws, c.id) === 'shipping');
+    const rejected = carts.filter((c) => status(aws, c.id) === 'rejected');
+    const summary = `shipping ${shipped.length}, rejected ${rejected.length}, stock ${ids.map((p) => `${p}=${stock(aws, p)}`).join(' ')}, backoffs ${all.reduce((n, o) => n + o.waits.length, 0)}`;
+    console.log(`cart rush: ${summary}`);
+    assert.equal(shipped.length + rejected.length, 30, summary);
+    assert.ok(shipped.length > 0 && rejected.length > 0, summary);
+    for (const p of ids) {
+      const taken = shipped.flatMap((c) => c.lines).filter(([q]) => q === p).reduce((n, [, k]) => n + k, 0);
+      assert.equal(stock(aws, p), start[p] - taken, `${p}: ${summary}`);
+      assert.ok(stock(aws, p) >= 0, `${p} oversold: ${summary}`);
+    }
+    // Stock only goes down, so a cart rejected on the data is still short of some line at the end.
+    for (const c of rejected) assert.ok(c.lines.some(([p, q]) => stock(aws, p) < q), `${c.id} was rejected but could ship: ${summary}`);
+    assert.equal(aws.emails.length, 30);
     assert.deepEqual(aws.alerts, []);
   });
 

@@ -233,6 +233,7 @@ impl Services {
                     alerts_topic_arn: info.alerts_topic_arn.clone(),
                     reconcile_after: s.reconcile_after,
                     metrics_namespace: metrics_namespace(&s.prefix),
+                    max_order_lines: order::model::DEFAULT_MAX_ORDER_LINES,
                 },
             ),
         }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sfn::types::StateMachineType;
-use order::model::OrderStatus;
+use order::model::{MessageLine, OrderMessage, OrderStatus};
 use order::{OrderConfig, Orders};
 use product::model::{Product, Status};
 use serde_json::{json, Value};
@@ -74,6 +74,7 @@ async fn fixture_of(kind: StateMachineType) -> Fixture {
         alerts_topic_arn: topic,
         reconcile_after: RECONCILE_AFTER,
         metrics_namespace: "Shop/test".to_owned(),
+        max_order_lines: order::model::DEFAULT_MAX_ORDER_LINES,
     };
     Fixture {
         svc: Orders::new(&sdk, config),
@@ -99,10 +100,14 @@ fn customer() -> Customer {
 
 impl Fixture {
     async fn product(&self, stock: u64, approved: bool) -> String {
+        self.product_named("gucci", stock, approved).await
+    }
+
+    async fn product_named(&self, name: &str, stock: u64, approved: bool) -> String {
         let id = unique("prod");
         let p = Product {
             id: id.clone(),
-            product_name: "gucci".into(),
+            product_name: name.into(),
             product_price: Money::from_cents(1999),
             description: "d".into(),
             quantity: stock,
@@ -181,6 +186,21 @@ impl Fixture {
             "POST",
             "/create-order",
             Some(&json!({"id": product_id, "quantity": quantity}).to_string()),
+            Some(who.claims.clone()),
+        );
+        if let Some(k) = key {
+            req.headers.insert("idempotency-key", k.parse().unwrap());
+        }
+        parts(&order::create_order(&self.svc, req).await)
+    }
+
+    /// `POST /create-order {"items": [...]}`.
+    async fn place_cart(&self, who: &Customer, lines: &[(&str, u64)], key: Option<&str>) -> (u16, Value) {
+        let items: Vec<Value> = lines.iter().map(|(id, q)| json!({"id": id, "quantity": q})).collect();
+        let mut req = api_request(
+            "POST",
+            "/create-order",
+            Some(&json!({ "items": items }).to_string()),
             Some(who.claims.clone()),
         );
         if let Some(k) = key {
@@ -722,10 +742,16 @@ async fn an_order_left_pending_by_an_ended_execution_is_redriven_once_under_a_ne
     let (product, buyer, id) = f.one_order(5, 1).await;
     // An execution under the order's name that ended without deciding it (as one killed by a
     // States.Runtime error or a timeout does): it worked on an order that does not exist.
-    let ghost = json!({
-        "orderId": unique("ghost"), "productId": product, "productName": "gucci", "quantity": 1,
-        "customerEmail": buyer.email, "attempt": 0
-    });
+    let ghost = OrderMessage {
+        order_id: unique("ghost"),
+        customer_email: buyer.email.clone(),
+        items: vec![MessageLine {
+            product_id: product.clone(),
+            product_name: "gucci".into(),
+            quantity: 1,
+        }],
+    }
+    .workflow_input();
     aws_sdk_sfn::Client::new(&sdk().await)
         .start_execution()
         .state_machine_arn(&f.svc.config.state_machine_arn)
@@ -976,4 +1002,263 @@ async fn an_order_from_an_unverified_email_is_refused_and_nothing_is_stored_or_s
     assert_eq!(f.order_count().await, 0, "an order to an unproven address was kept");
     assert_eq!(f.stock(&product).await, 5);
     assert!(emails_to(&buyer.email).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_cart_ships_every_line_in_one_reservation_and_reads_back_line_by_line() {
+    let f = fixture().await;
+    let tea = f.product_named("Tea", 5, true).await;
+    let cup = f.product_named("Cup", 2, true).await;
+    let pot = f.product_named("Pot", 1, true).await;
+    let buyer = customer();
+    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 2), (&pot, 1)], None).await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(f.drain_queue().await, 1);
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!(
+        (f.stock(&tea).await, f.stock(&cup).await, f.stock(&pot).await),
+        (3, 0, 0)
+    );
+    let (s, o) = parts(&order::get_order(&f.svc, order_path(&id, &buyer.claims)).await);
+    assert_eq!(s, 200, "{o}");
+    assert!(
+        o.get("productId").is_none() && o.get("quantity").is_none(),
+        "a cart has no single product: {o}"
+    );
+    let lines: Vec<(&str, u64, String)> = o["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["productName"].as_str().unwrap(),
+                l["quantity"].as_u64().unwrap(),
+                l["lineTotal"].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("Tea", 2, "39.98".into()),
+            ("Cup", 2, "39.98".into()),
+            ("Pot", 1, "19.99".into())
+        ]
+    );
+    assert_eq!(o["total"].to_string(), "99.95");
+    let (_, list) = parts(&order::list_orders(&f.svc, get("/orders", &[], Some(buyer.claims.clone()))).await);
+    assert_eq!(list["orders"][0]["items"].as_array().map(Vec::len), Some(3), "{list}");
+    let mails = emails_eventually(&buyer.email, |s| s == "Your order of 3 products is now shipping").await;
+    let received = mails
+        .iter()
+        .find(|m| m.subject == "Order received: 3 products")
+        .expect("confirmation");
+    assert!(
+        received.body.contains("2 x Tea, 2 x Cup, 1 x Pot (total 99.95)"),
+        "{}",
+        received.body
+    );
+    let shipping = mails.iter().find(|m| m.subject.ends_with("now shipping")).unwrap();
+    assert!(shipping.body.contains("2 x Tea, 2 x Cup, 1 x Pot"), "{}", shipping.body);
+}
+
+#[tokio::test]
+async fn a_cart_with_one_line_short_at_processing_time_is_rejected_whole_and_no_stock_moves() {
+    let f = fixture().await;
+    let tea = f.product_named("Tea", 5, true).await;
+    let pot = f.product_named("Pot", 2, true).await;
+    let buyer = customer();
+    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&pot, 2)], None).await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    f.set_stock(&pot, AttributeValue::N("1".into())).await;
+    f.drain_queue().await;
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Rejected));
+    assert_eq!(
+        (f.stock(&tea).await, f.stock(&pot).await),
+        (5, 1),
+        "no line was reserved"
+    );
+    let mails = emails_eventually(&buyer.email, |s| s == "Your order of 2 products could not be reserved").await;
+    let rejected = mails
+        .iter()
+        .find(|m| m.subject.contains("could not be reserved"))
+        .unwrap();
+    // The short line is named; the one that had enough is not among them.
+    let short = rejected.body.split("Not enough stock for: ").nth(1).unwrap_or_default();
+    assert!(short.contains("2 x Pot") && !short.contains("Tea"), "{}", rejected.body);
+    assert!(!mails.iter().any(|m| m.subject.contains("shipping")), "{mails:?}");
+}
+
+#[tokio::test]
+async fn bad_carts_get_4xx_that_name_the_offending_lines_and_store_nothing() {
+    let f = fixture().await;
+    let tea = f.product_named("Tea", 5, true).await;
+    let cup = f.product_named("Cup", 1, true).await;
+    let hidden = f.product_named("Hidden", 5, false).await;
+    let buyer = customer();
+    let (s, b) = f
+        .place_cart(&buyer, &[(&tea, 1), (&hidden, 1), ("no-such-product", 1)], None)
+        .await;
+    assert_eq!((s, b["code"].as_str()), (404, Some("ProductNotFound")), "{b}");
+    assert_eq!(
+        b["lines"],
+        json!([{"line": 2, "id": hidden}, {"line": 3, "id": "no-such-product"}])
+    );
+    let (s, b) = f.place_cart(&buyer, &[(&tea, 5), (&cup, 2)], None).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("InsufficientStock")), "{b}");
+    assert_eq!(b["lines"], json!([{"line": 2, "id": cup}]));
+    let (s, b) = f.place_cart(&buyer, &[(&tea, 1), (&cup, 1), (&tea, 2)], None).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{b}");
+    assert!(b["error"].as_str().unwrap().contains("line 3"), "{b}");
+    let many: Vec<(&str, u64)> = (0..26).map(|_| (tea.as_str(), 1)).collect();
+    let (s, b) = f.place_cart(&buyer, &many, None).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{b}");
+    let (s, b) = f.place_cart(&buyer, &[], None).await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{b}");
+    for body in [
+        json!({"items": [{"id": tea, "quantity": 1}], "id": tea, "quantity": 1}),
+        json!({"items": [{"id": tea, "quantity": "1"}]}),
+        json!({"items": [{"id": 7, "quantity": 1}]}),
+        json!({"items": {"id": tea}}),
+    ] {
+        let req = api_request(
+            "POST",
+            "/create-order",
+            Some(&body.to_string()),
+            Some(buyer.claims.clone()),
+        );
+        let (s, b) = parts(&order::create_order(&f.svc, req).await);
+        assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{body} -> {b}");
+    }
+    assert_eq!(f.order_count().await, 0);
+    assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (5, 1));
+}
+
+#[tokio::test]
+async fn a_replayed_cart_is_the_same_order_in_any_line_order_and_another_cart_is_refused() {
+    let f = fixture().await;
+    let tea = f.product_named("Tea", 5, true).await;
+    let cup = f.product_named("Cup", 5, true).await;
+    let buyer = customer();
+    let (s1, a) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 1)], Some("cart-1")).await;
+    let (s2, b) = f.place_cart(&buyer, &[(&cup, 1), (&tea, 2)], Some("cart-1")).await;
+    assert_eq!((s1, s2), (201, 201), "{a} {b}");
+    assert_eq!(a["orderId"], b["orderId"]);
+    let (s, e) = f.place_cart(&buyer, &[(&tea, 2)], Some("cart-1")).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("IdempotencyKeyReused")));
+    assert_eq!(f.order_count().await, 1);
+}
+
+#[tokio::test]
+async fn thirty_overlapping_carts_racing_for_five_scarce_products_never_oversell_or_half_reserve() {
+    let f = fixture().await;
+    let start = [6u64, 5, 4, 6, 3];
+    let mut products = Vec::new();
+    for (i, n) in start.iter().enumerate() {
+        products.push(f.product_named(&format!("P{i}"), *n, true).await);
+    }
+    // Thirty carts of three distinct products each, quantities 1-2, overlapping on every product.
+    let carts: Vec<Vec<(usize, u64)>> = (0..30)
+        .map(|i| (0..3).map(|k| ((i + k * 2) % 5, 1 + ((i + k) % 2) as u64)).collect())
+        .collect();
+    let buyers: Vec<Customer> = (0..30).map(|_| customer()).collect();
+    let began = Instant::now();
+    let (f_ref, products_ref) = (&f, &products);
+    let placed = futures::future::join_all(carts.iter().zip(&buyers).map(|(cart, buyer)| async move {
+        let lines: Vec<(&str, u64)> = cart.iter().map(|(p, q)| (products_ref[*p].as_str(), *q)).collect();
+        f_ref.place_cart(buyer, &lines, None).await
+    }))
+    .await;
+    // Create-order checks stock at order time; with these stocks every cart is servable then.
+    let ids: Vec<String> = placed
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 201, "{b}");
+            b["orderId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(f.drain_queue().await, 30);
+    let settled = f.settled(&ids).await;
+    let elapsed = began.elapsed();
+    assert_eq!(settled.len(), 30, "orders left pending");
+    let shipped: Vec<&Vec<(usize, u64)>> = ids
+        .iter()
+        .zip(&carts)
+        .filter(|(id, _)| settled[*id] == OrderStatus::Shipping)
+        .map(|(_, c)| c)
+        .collect();
+    let rejected: Vec<&Vec<(usize, u64)>> = ids
+        .iter()
+        .zip(&carts)
+        .filter(|(id, _)| settled[*id] == OrderStatus::Rejected)
+        .map(|(_, c)| c)
+        .collect();
+    let mut stocks = Vec::new();
+    for p in &products {
+        stocks.push(f.stock(p).await);
+    }
+    let summary = format!(
+        "shipping {}, rejected {}, other {}, stock {stocks:?} of {start:?}, {} ms",
+        shipped.len(),
+        rejected.len(),
+        30 - shipped.len() - rejected.len(),
+        elapsed.as_millis()
+    );
+    eprintln!("cart race: {summary}");
+    assert_eq!(shipped.len() + rejected.len(), 30, "{summary}");
+    assert!(!shipped.is_empty(), "{summary}");
+    for (i, p_start) in start.iter().enumerate() {
+        let taken: u64 = shipped
+            .iter()
+            .flat_map(|c| c.iter())
+            .filter(|(p, _)| *p == i)
+            .map(|(_, q)| q)
+            .sum();
+        assert_eq!(
+            stocks[i] + taken,
+            *p_start,
+            "product {i} moved by other than the shipped lines: {summary}"
+        );
+    }
+    // Stock only goes down, so a cart rejected on the data is still short of some line now.
+    for cart in &rejected {
+        assert!(
+            cart.iter().any(|(p, q)| stocks[*p] < *q),
+            "a rejected cart could ship: {cart:?}, {summary}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cart_message_delivered_three_times_reserves_once_and_sends_one_shipping_email() {
+    let f = fixture().await;
+    let tea = f.product_named("Tea", 5, true).await;
+    let cup = f.product_named("Cup", 5, true).await;
+    let buyer = customer();
+    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 3)], None).await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+    let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
+    assert_eq!(msgs.len(), 1);
+    for _ in 0..3 {
+        let resp = order::queue_consumer(&f.svc, bridge::sqs_event(&msgs, &f.queue_arn))
+            .await
+            .unwrap();
+        assert!(resp.batch_item_failures.is_empty());
+    }
+    bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &[]).await;
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!(f.executions().await.len(), 1);
+    assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (3, 2));
+    emails_eventually(&buyer.email, |s| s.ends_with("now shipping")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shipping = emails_to(&buyer.email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.ends_with("now shipping"))
+        .count();
+    assert_eq!(shipping, 1);
 }

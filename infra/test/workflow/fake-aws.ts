@@ -363,6 +363,10 @@ export class FakeAws {
       return t.Update;
     });
     const keys = updates.map((u) => `${u.TableName}/${keyOf(u.Key)}`);
+    if (new Set(keys).size !== keys.length) {
+      throw new AwsError(`${prefix}.ValidationException`, 'Transaction request cannot include multiple operations on one item');
+    }
+    if (keys.length > 100) throw new AwsError(`${prefix}.ValidationException`, 'Member must have length less than or equal to 100');
     const conflicts = keys.map((k) => (this.locked.has(k) ? 'TransactionConflict' : 'None'));
     if (conflicts.includes('TransactionConflict')) {
       throw new AwsError(`${prefix}.TransactionCanceledException`, `Transaction cancelled, please refer cancellation reasons for specific reasons [${conflicts.join(', ')}]`);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../lib/declaration.js';
+import { allStates } from './asl.js';
 import { FakeAws } from './fake-aws.js';
 
 // aws-local-stepfunctions 3.0.0 uses Promise.withResolvers (Node 22); Node 20 lacks it.
@@ -67,7 +68,7 @@ export async function run(aws: FakeAws, input: Record<string, unknown>, opts: Ru
   const def = definition();
   const tasks: Record<string, (input: any) => Promise<unknown>> = {};
   const noPause: Record<string, number> = {};
-  for (const [name, state] of Object.entries<any>(def.States)) {
+  for (const [name, state] of allStates(def)) {
     if (state.Type === 'Task') {
       tasks[name] = aws.handler(name, state.Resource);
       noPause[name] = 0;

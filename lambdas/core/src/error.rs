@@ -11,6 +11,11 @@ pub trait ApiError: std::error::Error {
     fn status(&self) -> u16;
     /// Stable code clients can match on, e.g. `MissingField`.
     fn code(&self) -> &'static str;
+    /// Extra fields of the error body beside `error` and `code` (a JSON object), if any: e.g. the
+    /// lines of a cart that cannot be ordered.
+    fn details(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// Problems with the request itself, shared by every endpoint.
@@ -155,9 +160,12 @@ pub enum AccessError {
 /// ```ignore
 /// shop_core::api_error!(Error { Self::CategoryExists(_) => (409, "CategoryExists") });
 /// ```
+///
+/// A trailing `details: path` names a `fn(&Self) -> Option<serde_json::Value>` for
+/// [`ApiError::details`].
 #[macro_export]
 macro_rules! api_error {
-    ($ty:ty { $($pat:pat => ($status:expr, $code:expr)),* $(,)? }) => {
+    ($ty:ty { $($pat:pat => ($status:expr, $code:expr)),* $(,)? } $(details: $details:path)?) => {
         impl From<$crate::error::AccessError> for $ty {
             fn from(e: $crate::error::AccessError) -> Self {
                 match e {
@@ -181,6 +189,11 @@ macro_rules! api_error {
                     $($pat => $code,)*
                 }
             }
+            $(
+                fn details(&self) -> Option<serde_json::Value> {
+                    $details(self)
+                }
+            )?
         }
     };
 }

@@ -73,6 +73,11 @@ impl Http {
             tracing::info!(status, code = err.code(), "request rejected");
         }
         let mut body = serde_json::json!({ "error": message, "code": err.code() });
+        if let (Some(serde_json::Value::Object(extra)), Some(fields)) = (err.details(), body.as_object_mut()) {
+            for (k, v) in extra {
+                fields.entry(k).or_insert(v);
+            }
+        }
         if self.legacy_msg {
             body["msg"] = serde_json::Value::String(message);
         }

@@ -27,6 +27,12 @@ impl Money {
         (cents <= MAX_CENTS).then_some(Self { cents })
     }
 
+    /// `self + other`, or `None` past the representable range.
+    pub fn plus(self, other: Self) -> Option<Self> {
+        let cents = self.cents.checked_add(other.cents)?;
+        (cents <= MAX_CENTS).then_some(Self { cents })
+    }
+
     /// Parses a positive JSON number with at most two decimals.
     pub fn from_json_number(n: &serde_json::Number) -> Result<Self, String> {
         let v = n.as_f64().ok_or("must be a number")?;
@@ -93,6 +99,19 @@ mod tests {
         assert_eq!(total.to_string(), "59.97");
         assert_eq!(parse("100").unwrap().to_string(), "100.00");
         assert_eq!(serde_json::to_string(&parse("100").unwrap()).unwrap(), "100.0");
+        assert_eq!(p.plus(parse("0.01").unwrap()).unwrap().to_string(), "20.00");
+    }
+
+    #[test]
+    fn sums_and_products_past_the_representable_range_are_none() {
+        let big = Money::from_cents(MAX_CENTS / 2 + 1);
+        assert_eq!(
+            big.plus(Money::from_cents(MAX_CENTS / 2 - 1)),
+            Some(Money::from_cents(MAX_CENTS))
+        );
+        assert_eq!(big.plus(big), None);
+        assert_eq!(big.times(2), None);
+        assert_eq!(Money::from_cents(i64::MAX).plus(Money::from_cents(1)), None);
     }
 
     #[test]

@@ -81,6 +81,26 @@ impl Fields {
         }
     }
 
+    /// An optional array of 1 to `max` JSON objects, each ready for field validation. Absent (or
+    /// `null`) is `None`.
+    pub fn objects(&self, name: &'static str, max: usize) -> Result<Option<Vec<Fields>>, RequestError> {
+        let Some(v) = self.get(name) else { return Ok(None) };
+        let bound = || RequestError::invalid(name, format!("must be an array of 1 to {max} objects"));
+        let items = v
+            .as_array()
+            .filter(|a| (1..=max).contains(&a.len()))
+            .ok_or_else(bound)?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(m) => Ok(Fields(m.clone())),
+                _ => Err(RequestError::invalid(name, format!("line {} must be an object", i + 1))),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     /// A positive amount of money with at most two decimals, at most `max`.
     pub fn money(&self, name: &'static str, max: Money) -> Result<Money, RequestError> {
         let v = self.get(name).ok_or(RequestError::MissingField(name))?;
@@ -227,6 +247,23 @@ mod tests {
         assert_eq!(ImageType::parse("fileType", "IMAGE/PNG").unwrap(), ImageType::Png);
         for bad in ["text/html", "image/svg+xml", "application/octet-stream", ""] {
             assert!(ImageType::parse("fileType", bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn an_array_of_objects_is_bounded_and_each_entry_must_be_an_object() {
+        let f = fields(r#"{"items": [{"id": "a"}, {"id": "b"}], "none": null, "empty": [], "flat": [1], "text": "x"}"#);
+        let items = f.objects("items", 2).unwrap().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].string("id", 10).unwrap(), "b");
+        assert!(f.objects("items", 1).is_err(), "more than the bound");
+        assert!(f.objects("missing", 2).unwrap().is_none());
+        assert!(f.objects("none", 2).unwrap().is_none());
+        for bad in ["empty", "flat", "text"] {
+            assert!(
+                matches!(f.objects(bad, 2), Err(RequestError::InvalidField { .. })),
+                "{bad}"
+            );
         }
     }
 }

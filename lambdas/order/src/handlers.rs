@@ -11,10 +11,10 @@ use shop_core::validate::text;
 use shop_core::{conditional, Identity, Request, Response, Upstream};
 
 use crate::model::{
-    order_id, CreateOrder, Order, OrderMessage, OrderStatus, OrderView, ProductStock, CUSTOMER_INDEX, MAX_REDRIVES,
+    order_id, price_cart, CreateOrder, Order, OrderMessage, OrderStatus, OrderView, CUSTOMER_INDEX, MAX_REDRIVES,
     STATUS_INDEX,
 };
-use crate::{Error, Orders};
+use crate::{store, Error, Orders};
 
 const DB: &str = "dynamodb";
 
@@ -36,8 +36,9 @@ async fn get_item<T: serde::de::DeserializeOwned>(o: &Orders, table: &str, id: &
         .transpose()
 }
 
-/// `POST /create-order {id, quantity}` (signed in; optional `Idempotency-Key` header): 201
-/// `{"message": "order placed successfully", "orderId"}` once the order is recorded and queued.
+/// `POST /create-order {"items": [{id, quantity}, ...]}` or `{id, quantity}` (signed in; optional
+/// `Idempotency-Key` header): 201 `{"message": "order placed successfully", "orderId"}` once the
+/// order is recorded and queued.
 pub async fn create_order(o: &Orders, req: Request) -> Response {
     match create_flow(o, &req).await {
         Ok(id) => o
@@ -51,27 +52,16 @@ async fn create_flow(o: &Orders, req: &Request) -> Result<String, Error> {
     let who = Identity::from_request(req)?;
     // The order's emails go to this address: only one Cognito verified (`email_verified`).
     let email = who.verified_email()?.to_owned();
-    let body = CreateOrder::parse(&json_body(req)?)?;
+    let body = CreateOrder::parse(&json_body(req)?, o.config.max_order_lines)?;
     let id = order_id(&who.sub, header(req, "idempotency-key"))?;
 
-    let product: ProductStock = get_item(o, &o.config.products_table, &body.product_id)
-        .await?
-        .filter(|p: &ProductStock| p.is_approved)
-        .ok_or_else(|| Error::ProductNotFound(body.product_id.clone()))?;
-    if product.quantity < body.quantity {
-        return Err(Error::InsufficientStock);
-    }
-    let total = product
-        .product_price
-        .times(body.quantity)
-        .ok_or_else(|| Upstream::internal("order", "order total out of range"))?;
+    let ids: Vec<&str> = body.lines.iter().map(|l| l.product_id.as_str()).collect();
+    let products = store::products(&o.db, &o.config.products_table, &ids).await?;
+    let (items, total) = price_cart(&body, &products)?;
     let now = shop_core::time::now();
     let order = Order {
         id: id.clone(),
-        product_id: product.id,
-        product_name: product.product_name,
-        quantity: body.quantity,
-        unit_price: product.product_price,
+        items,
         total,
         status: OrderStatus::Pending,
         customer_id: who.sub.clone(),
@@ -93,7 +83,7 @@ async fn create_flow(o: &Orders, req: &Request) -> Result<String, Error> {
                 withdraw(o, &order.id).await;
                 return Err(e.into());
             }
-            tracing::info!(order_id = %id, product_id = %order.product_id, quantity = order.quantity, "order accepted");
+            tracing::info!(order_id = %id, lines = order.items.len(), "order accepted");
             confirm_by_email(o, &order).await;
             Ok(id)
         }
@@ -113,7 +103,7 @@ async fn replay(o: &Orders, id: &str, body: &CreateOrder) -> Result<String, Erro
     let existing: Order = get_item(o, &o.config.orders_table, id)
         .await?
         .ok_or_else(|| Upstream::internal(DB, "order vanished during replay"))?;
-    if existing.product_id != body.product_id || existing.quantity != body.quantity {
+    if !existing.is_cart(body) {
         return Err(Error::IdempotencyKeyReused);
     }
     if existing.status == OrderStatus::Pending {
@@ -155,10 +145,11 @@ async fn withdraw(o: &Orders, id: &str) {
 }
 
 async fn confirm_by_email(o: &Orders, order: &Order) {
-    let subject = format!("Order received: {}", order.product_name);
+    let wording = order.wording();
+    let subject = format!("Order received: {}", wording.title);
     let text = format!(
-        "Thank you! We received your order {} for {} x {} (total {}). We will email you when it ships.",
-        order.id, order.quantity, order.product_name, order.total
+        "Thank you! We received your order {} for {} (total {}). We will email you when it ships.",
+        order.id, wording.summary, order.total
     );
     if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
         .await
@@ -222,15 +213,14 @@ async fn start(o: &Orders, m: &OrderMessage, name: &str) -> Result<Started, Upst
     start_workflow(&o.sfn, &o.config.state_machine_arn, m, name).await
 }
 
-/// Starts the order workflow for `m` under `name` (its input: the message and `attempt: 0`).
+/// Starts the order workflow for `m` under `name` (its input: [`OrderMessage::workflow_input`]).
 pub(crate) async fn start_workflow(
     sfn: &aws_sdk_sfn::Client,
     state_machine_arn: &str,
     m: &OrderMessage,
     name: &str,
 ) -> Result<Started, Upstream> {
-    let mut input = serde_json::to_value(m).map_err(|e| Upstream::internal("stepfunctions", e.to_string()))?;
-    input["attempt"] = json!(0);
+    let input = m.workflow_input();
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine_arn)
@@ -386,10 +376,11 @@ async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> 
     }
     // The customer hears it from us, as from the workflow's own failure path; a lost email does
     // not stop the alert.
-    let subject = format!("Your order of {} could not be processed", order.product_name);
+    let wording = order.wording();
+    let subject = wording.failed_subject();
     let text = format!(
-        "Sorry, we could not process your order {} of {} x {}. You have not been charged.",
-        order.id, order.quantity, order.product_name
+        "Sorry, we could not process your order {} of {}. You have not been charged.",
+        order.id, wording.summary
     );
     if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
         .await

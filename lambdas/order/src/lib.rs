@@ -1,6 +1,7 @@
-//! Order service: `POST /create-order` records a pending order and queues it; the queue consumer
+//! Order service: `POST /create-order` records a pending order of one or more products and queues it; the queue consumer
 //! starts one Step Functions execution per order (named by the order id); the state machine in
-//! `stepfunctions/order-processing.asl.json` reserves stock and moves the order on. A scheduled
+//! `stepfunctions/order-processing.asl.json` reserves every line's stock in one transaction (or
+//! rejects the whole order) and moves the order on. A scheduled
 //! reconciler re-drives any order still pending after every execution for it must have ended.
 //! Customers read their orders back.
 //!
@@ -11,9 +12,11 @@ pub mod handlers;
 pub mod model;
 pub mod ops;
 pub mod outcomes;
+pub mod store;
 
 use std::time::Duration;
 
+use model::{CartProblem, LineRef, DEFAULT_MAX_ORDER_LINES, MAX_ORDER_LINES_LIMIT};
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
@@ -47,6 +50,9 @@ pub struct OrderConfig {
     pub reconcile_after: Duration,
     /// `METRICS_NAMESPACE` (default `Shop`): the CloudWatch namespace of the business metrics.
     pub metrics_namespace: String,
+    /// `MAX_ORDER_LINES` (default [`DEFAULT_MAX_ORDER_LINES`], 1 to [`MAX_ORDER_LINES_LIMIT`]): the
+    /// most lines one order may hold.
+    pub max_order_lines: usize,
 }
 
 impl OrderConfig {
@@ -60,6 +66,19 @@ impl OrderConfig {
             alerts_topic_arn: required("ALERTS_TOPIC_ARN")?,
             reconcile_after: Duration::from_secs(parsed_or("RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?),
             metrics_namespace: parsed_or("METRICS_NAMESPACE", "Shop".to_owned())?,
+            max_order_lines: max_order_lines(parsed_or("MAX_ORDER_LINES", DEFAULT_MAX_ORDER_LINES)?)?,
+        })
+    }
+}
+
+/// A reservation is one transaction of at most 100 items: one per line and one for the order.
+pub fn max_order_lines(n: usize) -> Result<usize, ConfigError> {
+    if (1..=MAX_ORDER_LINES_LIMIT).contains(&n) {
+        Ok(n)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "MAX_ORDER_LINES",
+            reason: format!("must be between 1 and {MAX_ORDER_LINES_LIMIT} (one transaction of 100 items)"),
         })
     }
 }
@@ -98,10 +117,10 @@ impl Orders {
 pub enum Error {
     #[error(transparent)]
     Request(#[from] RequestError),
-    #[error("product {0} does not exist or is not approved")]
-    ProductNotFound(String),
+    #[error("{}", not_found(.0))]
+    ProductNotFound(Vec<LineRef>),
     #[error("Insufficient stock available")]
-    InsufficientStock,
+    InsufficientStock(Vec<LineRef>),
     #[error("order {0} does not exist")]
     OrderNotFound(String),
     #[error("this Idempotency-Key was already used for a different order")]
@@ -110,12 +129,40 @@ pub enum Error {
     Upstream(#[from] Upstream),
 }
 
+fn not_found(lines: &[LineRef]) -> String {
+    match lines {
+        [one] => format!("product {} does not exist or is not approved", one.id),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|l| l.id.as_str()).collect();
+            format!("products {} do not exist or are not approved", ids.join(", "))
+        }
+    }
+}
+
+/// The body of a cart error names its offending lines: `"lines": [{"line": 2, "id": "p2"}]`.
+fn lines_of(e: &Error) -> Option<serde_json::Value> {
+    match e {
+        Error::ProductNotFound(lines) | Error::InsufficientStock(lines) => Some(serde_json::json!({ "lines": lines })),
+        _ => None,
+    }
+}
+
+impl From<CartProblem> for Error {
+    fn from(p: CartProblem) -> Self {
+        match p {
+            CartProblem::NotFound(lines) => Self::ProductNotFound(lines),
+            CartProblem::Short(lines) => Self::InsufficientStock(lines),
+            CartProblem::TotalTooLarge => RequestError::invalid("items", "the order total is too large").into(),
+        }
+    }
+}
+
 shop_core::api_error!(Error {
     Self::ProductNotFound(_) => (404, "ProductNotFound"),
     Self::OrderNotFound(_) => (404, "OrderNotFound"),
-    Self::InsufficientStock => (400, "InsufficientStock"),
+    Self::InsufficientStock(_) => (400, "InsufficientStock"),
     Self::IdempotencyKeyReused => (422, "IdempotencyKeyReused"),
-});
+} details: lines_of);
 
 // Every function of this service, served by the one `shop-order` binary (`_HANDLER` names it).
 shop_core::functions!(Orders {
