@@ -43,6 +43,8 @@ export interface StageConfig {
   readonly reconcileEveryMinutes: number;
   /** Age after which a still-pending order is re-driven: above the queue's redelivery window plus the workflow's TimeoutSeconds. */
   readonly reconcileAfterSeconds: number;
+  /** The most lines one order may hold (1..99: the reservation is one transaction of at most 100 items). */
+  readonly maxOrderLines: number;
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
   readonly removal: 'destroy' | 'retain';
@@ -70,6 +72,7 @@ const defaults: StageValues = {
   orderMaxReceives: 5,
   reconcileEveryMinutes: 5,
   reconcileAfterSeconds: 1800,
+  maxOrderLines: 25,
   logRetentionDays: 14,
   removal: 'destroy',
 };

@@ -16,6 +16,7 @@ import { metricsNamespace } from './dashboard.js';
 import { alarm, indexArn, sesIdentityArn } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
 import { table } from './shared-stack.js';
+import type { StageConfig } from './config.js';
 
 export interface OrderStackProps extends ServiceStackProps {
   readonly products: dynamodb.ITableV2;
@@ -107,12 +108,13 @@ export class OrderStack extends ServiceStack {
         EMAIL_FROM: config.sesSender,
         ALERTS_TOPIC_ARN: shared.alertsTopic.topicArn,
         RECONCILE_AFTER_SECS: String(config.reconcileAfterSeconds),
+        MAX_ORDER_LINES: String(maxOrderLines(config)),
         METRICS_NAMESPACE: metricsNamespace(config),
       },
       { 'queue-consumer': CONSUMER_TIMEOUT, reconcile: Duration.seconds(60) },
     );
     this.fn('create-order')
-      .allow(['dynamodb:GetItem'], [products.tableArn])
+      .allow(['dynamodb:BatchGetItem'], [products.tableArn])
       .allow(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], [orders.tableArn])
       .allow(['sqs:SendMessage'], [queue.queueArn])
       .allow(['ses:SendEmail'], [sender]);
@@ -169,4 +171,11 @@ export class OrderStack extends ServiceStack {
     new CfnOutput(this, 'OrdersTableName', { value: orders.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: workflow.stateMachineArn });
   }
+}
+
+/** A reservation is one DynamoDB transaction of at most 100 items: one per line and the order's. */
+function maxOrderLines(config: StageConfig): number {
+  const n = config.maxOrderLines;
+  if (!Number.isInteger(n) || n < 1 || n > 99) throw new Error(`maxOrderLines must be 1..99 (one transaction of 100 items), not ${n}`);
+  return n;
 }

@@ -115,7 +115,7 @@ describe('the CDK app', () => {
       'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject', 'ses:SendEmail']],
       'product/reject-product': [shop.product, ['dynamodb:UpdateItem', 's3:DeleteObject', 'ses:SendEmail']],
       'product/cleanup': [shop.product, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
-      'order/create-order': [shop.order, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ses:SendEmail', 'sqs:SendMessage']],
+      'order/create-order': [shop.order, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ses:SendEmail', 'sqs:SendMessage']],
       'order/list-orders': [shop.order, ['dynamodb:Query']],
       'order/get-order': [shop.order, ['dynamodb:GetItem']],
       'order/queue-consumer': [

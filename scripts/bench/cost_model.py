@@ -2,7 +2,7 @@
 """AWS list-price cost per 1 million orders: the original design and ours, side by side.
 
 Usage: python3 scripts/bench/cost_model.py [--lambda-json target/bench/lambda.json] [--products 1000]
-       [--workflow STANDARD|EXPRESS] [--check-half]
+       [--workflow STANDARD|EXPRESS] [--lines 1] [--carts 1,3,10] [--check-half]
 
 Every line is counted calls x list prices, and says where its numbers come from. Prices:
 us-east-1 list prices (2026); update PRICES when they change. Ours: the default stage
@@ -10,7 +10,9 @@ configuration (infra/lib/config.ts: Express workflow, arm64, 256 MB, X-Ray traci
 original: the seed's Serverless services (Node 22 on x86_64 at the Serverless default of 1024 MB;
 placeOrder calls the product service's HTTP API, whose handler scans the whole products table; SQS;
 processOrder starts a Standard workflow of one Lambda task, updateOrderStatus, and a Pass state).
---check-half exits 1 unless ours, without SES, costs at most half of the original's.
+An order of N lines (a cart) costs us one order with N lines; the original takes one product per
+order, so the same cart costs it N orders. --carts prints both per 1 million carts for each N.
+--check-half exits 1 unless ours, without SES, costs at most half of the original's (one line).
 """
 import argparse
 import json
@@ -53,8 +55,13 @@ def logs(bytes_per_order):
     return bytes_per_order * M / 1024**3 * PRICES["cloudwatch_logs_per_gb_ingested"]
 
 
-def ours(a, measured):
-    """Rows (item, basis, $ per 1M orders) of our order path, by design."""
+def wru(size_bytes):
+    """Write request units of one standard write of an item of this size (1 per KB started)."""
+    return math.ceil(size_bytes / 1024)
+
+
+def ours(a, measured, lines=1):
+    """Rows (item, basis, $ per 1M orders of `lines` lines) of our order path, by design."""
     create_ms = measured.get("order-create-order", 50)
     consumer_ms = measured.get("order-queue-consumer", 30)
     src = f"warm p50 from {a.lambda_json}" if measured else "assumed (run lambda_runtime_bench.py --json first)"
@@ -66,23 +73,25 @@ def ours(a, measured):
          lambda_gbs(create_ms + consumer_ms / a.consumer_batch, a.memory_mb) * M * PRICES["lambda_arm64_gb_second"]),
         ("SQS", "3 requests: send, receive, delete", 3 * PRICES["sqs_standard_per_million_requests"]),
     ]
-    # Items < 1 KB. A transactional write costs 2 WRU per item; a GSI write is a plain write, and an
+    # A write costs 1 WRU per KB started; a transactional write twice that; a GSI write is a plain
+    # write of what the index projects (byCustomer: all of the order; byStatus: keys only), and an
     # update that changes an index key costs that index 2 (delete + put). `decidedBy` rides on the
-    # order update the transaction makes anyway.
+    # order update the transaction makes anyway. Product items stay < 1 KB.
+    order_kb = wru(a.order_bytes + lines * a.line_bytes)
     writes = [
-        ("order put", 1), ("its byCustomer entry", 1), ("its byStatus entry", 1),
-        ("transaction: product + order update", 2 * 2),
-        ("product byStatus + approvedByCategory entries", 2),
-        ("order byCustomer entry", 1), ("order byStatus entry pending -> shipping", 2),
+        (f"order put ({order_kb} KB)", order_kb), ("its byCustomer entry", order_kb), ("its byStatus entry", 1),
+        (f"transaction: {lines} product update(s) + order update", 2 * lines + 2 * order_kb),
+        (f"{lines} x product byStatus + approvedByCategory entries", 2 * lines),
+        ("order byCustomer entry", order_kb), ("order byStatus entry pending -> shipping", 2),
     ]
-    wru = sum(n for _, n in writes)
-    rows.append(("DynamoDB writes", f"{wru} WRU: " + ", ".join(f"{w} ({n})" for w, n in writes), wru * PRICES["dynamodb_on_demand_per_million_wru"]))
-    rows.append(("DynamoDB reads", "2 RRU: strongly consistent product reads (create-order GetItem, CheckStock query); independent of the catalog size", 2 * PRICES["dynamodb_on_demand_per_million_rru"]))
-    transitions = 5  # CheckInput, CheckStock, EnoughStock, ReserveStock, ShippingEmail
+    wrus = sum(n for _, n in writes)
+    rows.append(("DynamoDB writes", f"{wrus} WRU: " + ", ".join(f"{w} ({n})" for w, n in writes), wrus * PRICES["dynamodb_on_demand_per_million_wru"]))
+    rows.append(("DynamoDB reads", f"{2 * lines} RRU: strongly consistent reads of each line's product (create-order BatchGetItem, the workflow's CheckLine query); independent of the catalog size", 2 * lines * PRICES["dynamodb_on_demand_per_million_rru"]))
+    transitions = 9 + 8 * lines  # CheckInput, CountLines, 2 Maps, Tally, EnoughStock, ReserveStock, ShippingEmail + per line 4 + 1 planning states, 1 check
     if a.workflow == "EXPRESS":
-        chunks = math.ceil(a.workflow_seconds * 10) / 10
+        chunks = math.ceil((a.workflow_seconds + lines * a.workflow_seconds_per_line) * 10) / 10
         wf = PRICES["sfn_express_per_million_requests"] + M * chunks * (64 / 1024) * PRICES["sfn_express_gb_second"]
-        rows.append(("Step Functions", f"Express: 1 execution, {chunks:g} s at 64 MB (logs: ERROR level, nothing on success)", wf))
+        rows.append(("Step Functions", f"Express: 1 execution, {chunks:g} s at 64 MB (the lines' checks run in parallel; logs: ERROR level, nothing on success)", wf))
     else:
         rows.append(("Step Functions", f"Standard: {transitions} state transitions on the happy path", transitions * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]))
     stream_ms = measured.get("order-status-changed", 5)
@@ -131,6 +140,11 @@ def main():
     ap.add_argument("--stream-invocations", type=float, default=2.0, help="status-changed invocations per order")
     ap.add_argument("--original-log-bytes", type=int, default=1400)
     ap.add_argument("--reconcile-every-minutes", type=float, default=5)
+    ap.add_argument("--order-bytes", type=int, default=700, help="an order item without its lines")
+    ap.add_argument("--line-bytes", type=int, default=180, help="one line of an order item (ids, name, prices)")
+    ap.add_argument("--workflow-seconds-per-line", type=float, default=0.01)
+    ap.add_argument("--lines", type=int, default=1, help="lines per order for the detailed table")
+    ap.add_argument("--carts", default="", help="e.g. 1,3,10: per 1M carts of each size, ours and the original's")
     ap.add_argument("--check-half", action="store_true")
     a = ap.parse_args()
     a.original_ms = {"placeOrder": 250, "getApprovedProducts": 150, "processOrder": 60, "updateOrderStatus": 40}
@@ -139,8 +153,19 @@ def main():
     if p.exists():
         measured = {k: billed_ms(v["warm"]) for k, v in json.loads(p.read_text()).items()}
 
-    o, u = original(a), ours(a, measured)
-    print(f"Per 1 million orders, catalog of {a.products:,} products; ours with a {a.workflow} workflow.\n")
+    if a.carts:
+        print(f"Per 1 million carts, catalog of {a.products:,} products; ours with a {a.workflow} workflow; the original places one order per product.\n")
+        print("| lines per cart | ours $ | ours without SES $ | original $ (N orders) | original without SES $ | ratio without SES |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        o = original(a)
+        for n in [int(x) for x in a.carts.split(",")]:
+            u = ours(a, measured, n)
+            tu, to = sum(r[2] for r in u), n * sum(r[2] for r in o)
+            nu, no = tu - u[-1][2], to - n * o[-1][2]
+            print(f"| {n} | {tu:,.2f} | {nu:,.2f} | {to:,.2f} | {no:,.2f} | {nu / no:.2f} |")
+        return
+    o, u = original(a), ours(a, measured, a.lines)
+    print(f"Per 1 million orders of {a.lines} line(s), catalog of {a.products:,} products; ours with a {a.workflow} workflow.\n")
     print("| item | original: per order | $ | ours: per order | $ |")
     print("|---|---|---:|---|---:|")
     assert [r[0] for r in o] == [r[0] for r in u], "the two designs' rows must pair up"

@@ -302,14 +302,76 @@ async fn the_whole_shop_works_end_to_end() {
     );
     assert!(to(&seller_email).iter().any(|s| s.contains("approved")), "{mails}");
 
+    // A cart: a second product, then one order of both, checked line by line and reserved together.
+    let (s, b) = api
+        .post(
+            "/product/get-upload-url",
+            Some(&seller),
+            json!({"fileName": "lace.png", "fileType": "image/png", "productName": "Lace", "productPrice": 2.5,
+                   "description": "Spare laces.", "quantity": 4, "category": "Shoes"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let lace = b["productId"].as_str().unwrap().to_owned();
+    put(b["uploadUrl"].as_str().unwrap(), "image/png").await;
+    api.eventually("/product/pending-products", Some(&admin), |b| {
+        b["products"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|p| p["id"] == lace.as_str()))
+    })
+    .await;
+    let (s, b) = api
+        .post("/product/approve-product", Some(&admin), json!({"id": lace}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api
+        .post(
+            "/order/create-order",
+            Some(&buyer),
+            json!({"items": [{"id": product_id, "quantity": 4}, {"id": lace, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), b["code"].as_str()),
+        (400, Some("InsufficientStock")),
+        "{b}"
+    );
+    assert_eq!(b["lines"], json!([{"line": 1, "id": product_id}]));
+    let (s, b) = api
+        .post(
+            "/order/create-order",
+            Some(&buyer),
+            json!({"items": [{"id": product_id, "quantity": 1}, {"id": lace, "quantity": 3}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let cart_id = b["orderId"].as_str().unwrap().to_owned();
+    let cart = api
+        .eventually(&format!("/order/orders/{cart_id}"), Some(&buyer), |o| {
+            o["status"] == "shipping"
+        })
+        .await;
+    assert_eq!(cart["total"].to_string(), "57.4", "{cart}");
+    assert_eq!(cart["items"].as_array().map(Vec::len), Some(2), "{cart}");
+    assert!(cart.get("productId").is_none(), "{cart}");
+    let stocks = api
+        .eventually("/product/approve-products?category=Shoes", None, |b| {
+            b["products"].as_array().is_some_and(|a| {
+                a.iter().any(|p| p["id"] == product_id.as_str() && p["quantity"] == 2)
+                    && a.iter().any(|p| p["id"] == lace.as_str() && p["quantity"] == 1)
+            })
+        })
+        .await;
+    assert_eq!(stocks["products"].as_array().map(Vec::len), Some(2), "{stocks}");
+
     // The business metrics, counted from the EMF lines order/status-changed emits for this stack's
-    // own stream: one order accepted, one shipped, nothing else.
+    // own stream: two orders accepted, two shipped, nothing else.
     let metrics = api
-        .eventually("/_local/metrics", None, |m| m["metrics"]["OrdersShipped"] == 1)
+        .eventually("/_local/metrics", None, |m| m["metrics"]["OrdersShipped"] == 2)
         .await;
     assert_eq!(
         metrics["metrics"],
-        json!({"OrdersAccepted": 1, "OrdersShipped": 1}),
+        json!({"OrdersAccepted": 2, "OrdersShipped": 2}),
         "{metrics}"
     );
 
