@@ -391,6 +391,19 @@ describe('the order workflow under AWS semantics', () => {
     }
   });
 
+  it('moves every line once and sends one email when one cart runs three times at once (at-least-once Express)', async () => {
+    const aws = new FakeAws();
+    product(aws, 'tea', 5);
+    product(aws, 'cup', 5);
+    const input = cart(aws, 'o1', [['tea', 2], ['cup', 3]]);
+    const ids = ['a', 'b', 'c'].map((n) => executionArn(`cart-${n}`));
+    const outs = await Promise.all(ids.map((executionId) => run(aws, input, { executionId })));
+    assert.ok(outs.every((o) => o.status === 'SUCCEEDED'));
+    assert.deepEqual([stock(aws, 'tea'), stock(aws, 'cup')], [3, 2]);
+    quiet(aws, ['Your order of 2 products is now shipping']);
+    assert.ok(ids.includes(decidedBy(aws, 'o1') ?? ''));
+  });
+
   it('rejects once when one short order runs three times', async () => {
     const { aws, input } = shop();
     product(aws, 'p1', 1);

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Binary and zipped size of every service binary for arm64 and x86_64 (release profile of Cargo.toml:
-# opt-level=3, lto="thin", codegen-units=1, strip=true, panic="abort"). Builds with cargo-lambda
-# (about 25 minutes per architecture on 2 cores, cold).
+# Binary and zipped size of every service binary for arm64 and x86_64 (the release profile of
+# Cargo.toml). Builds with cargo-lambda (about 7 minutes per architecture on 2 cores, cold).
 #   bash scripts/bench/artifact_sizes.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1262,3 +1262,20 @@ async fn a_cart_message_delivered_three_times_reserves_once_and_sends_one_shippi
         .count();
     assert_eq!(shipping, 1);
 }
+
+#[tokio::test]
+async fn a_pending_cart_whose_message_was_lost_is_reserved_whole_by_the_reconciler() {
+    let f = fixture().await;
+    let tea = f.product_named("Tea", 5, true).await;
+    let cup = f.product_named("Cup", 5, true).await;
+    let buyer = customer();
+    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 4)], None).await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    // The message is never consumed; the reconciler rebuilds the workflow input from the stored order.
+    f.age(&id, Duration::from_secs(3600), None).await;
+    let report = order::reconcile(&f.svc, json!({})).await.unwrap();
+    assert_eq!((report.redriven, report.failed), (1, 0));
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (3, 1));
+}
