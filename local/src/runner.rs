@@ -231,17 +231,11 @@ async fn check_wiring(decl: &Declaration, services: &Services) -> Result<(), Run
     Ok(())
 }
 
+/// The handlers' CORS headers on the runner's own answers (preflight, developer endpoints, errors),
+/// with the same `CORS_ALLOW_ORIGIN` the handlers read.
 fn cors(resp: &mut Response) {
-    let h = resp.headers_mut();
-    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static("Content-Type,Authorization,Idempotency-Key"),
-    );
-    h.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("GET,POST,OPTIONS"),
-    );
+    let origin = shop_core::config::optional("CORS_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_owned());
+    shop_core::http::cors_headers(resp.headers_mut(), &origin);
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {

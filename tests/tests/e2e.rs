@@ -375,6 +375,29 @@ async fn the_whole_shop_works_end_to_end() {
         "{metrics}"
     );
 
+    // The runner's preflight answers with the handlers' CORS headers (one definition in shop_core).
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/order/create-order", r.info.api_url),
+        )
+        .send()
+        .await
+        .unwrap();
+    let handled = reqwest::get(format!("{}/banner/banners", r.info.api_url))
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    for h in [
+        "access-control-allow-origin",
+        "access-control-allow-headers",
+        "access-control-allow-methods",
+        "access-control-expose-headers",
+    ] {
+        assert!(handled.headers().get(h).is_some(), "{h}");
+        assert_eq!(preflight.headers().get(h), handled.headers().get(h), "{h}");
+    }
+
     // Sign-out revokes the refresh token.
     let (s, _) = api
         .post(

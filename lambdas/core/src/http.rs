@@ -15,6 +15,26 @@ pub type Response = aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 /// Largest request body any endpoint accepts; every body of this API is a small JSON object.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
+/// The CORS headers of every answer (the handlers' and the local runner's): `origin` is
+/// `CORS_ALLOW_ORIGIN`, `*` when it is not a valid header value.
+pub fn cors_headers(h: &mut HeaderMap, origin: &str) {
+    let origin = HeaderValue::from_str(origin).unwrap_or(HeaderValue::from_static("*"));
+    h.insert("access-control-allow-origin", origin);
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("Content-Type,Authorization,Idempotency-Key"),
+    );
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET,POST,OPTIONS"),
+    );
+    // The category listing keeps the original's bare array and pages through this header.
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("x-next-token"),
+    );
+}
+
 /// How a service answers: CORS origin and whether errors keep the original's `msg` field.
 #[derive(Clone, Debug)]
 pub struct Http {
@@ -35,21 +55,7 @@ impl Http {
     fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert("content-type", HeaderValue::from_static("application/json"));
-        let origin = HeaderValue::from_str(&self.cors_origin).unwrap_or(HeaderValue::from_static("*"));
-        h.insert("access-control-allow-origin", origin);
-        h.insert(
-            "access-control-allow-headers",
-            HeaderValue::from_static("Content-Type,Authorization,Idempotency-Key"),
-        );
-        h.insert(
-            "access-control-allow-methods",
-            HeaderValue::from_static("GET,POST,OPTIONS"),
-        );
-        // The category listing keeps the original's bare array and pages through this header.
-        h.insert(
-            "access-control-expose-headers",
-            HeaderValue::from_static("x-next-token"),
-        );
+        cors_headers(&mut h, &self.cors_origin);
         h
     }
 
