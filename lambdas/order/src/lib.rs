@@ -5,13 +5,17 @@
 //! reconciler re-drives any order still pending after every execution for it must have ended.
 //! Customers read their orders back.
 //!
-//! - [`model`]: orders, statuses, the queue message, request validation, idempotency.
-//! - [`handlers`]: one public async function per Lambda.
+//! - [`model`]: orders, statuses, lines, the queue message and the workflow input, request
+//!   validation, idempotency, the cart rules (plain functions, no AWS).
+//! - [`store`]: every DynamoDB operation, one method each.
+//! - [`api`]: the customer's routes; [`pipeline`]: the queue consumer and the reconciler;
+//!   [`outcomes`]: the business metrics; [`ops`]: the operator's repairs.
 
-pub mod handlers;
+pub mod api;
 pub mod model;
 pub mod ops;
 pub mod outcomes;
+pub mod pipeline;
 pub mod store;
 
 use std::time::Duration;
@@ -20,8 +24,9 @@ use model::{CartProblem, LineRef, DEFAULT_MAX_ORDER_LINES, MAX_ORDER_LINES_LIMIT
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
-pub use handlers::{create_order, get_order, list_orders, queue_consumer, reconcile, ReconcileReport};
+pub use api::{create_order, get_order, list_orders};
 pub use outcomes::status_changed;
+pub use pipeline::{queue_consumer, reconcile, ReconcileReport};
 
 /// Default of `RECONCILE_AFTER_SECS`. The latest an execution can still be running is the queue's
 /// whole redelivery window (5 receives x 180 s visibility = 900 s) plus the workflow's
@@ -95,6 +100,14 @@ pub struct Orders {
 }
 
 impl Orders {
+    /// The Orders table.
+    pub fn orders(&self) -> store::OrdersTable<'_> {
+        store::OrdersTable {
+            db: &self.db,
+            table: &self.config.orders_table,
+        }
+    }
+
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = OrderConfig::from_env()?;
         Ok(Self::new(&shop_core::aws::sdk_config().await, config))

@@ -37,6 +37,18 @@ pub enum OrderStatus {
     Failed,
 }
 
+impl OrderStatus {
+    /// The name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Shipping => "shipping",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// One line of an order: a product, its price when ordered, how many.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -536,14 +548,15 @@ mod tests {
 
     #[test]
     fn statuses_serialize_as_the_api_names_them() {
-        let s = serde_json::to_string(&[
+        let all = [
             OrderStatus::Pending,
             OrderStatus::Shipping,
             OrderStatus::Rejected,
             OrderStatus::Failed,
-        ])
-        .unwrap();
+        ];
+        let s = serde_json::to_string(&all).unwrap();
         assert_eq!(s, r#"["pending","shipping","rejected","failed"]"#);
+        assert_eq!(serde_json::to_string(&all.map(OrderStatus::as_str)).unwrap(), s);
     }
 
     fn fields(body: &str) -> Fields {

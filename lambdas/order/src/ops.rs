@@ -2,11 +2,11 @@
 //! dead-letter queue back onto the order queue, and give `failed` orders another execution. Both
 //! have a dry run that changes nothing and reports what would be done.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use shop_core::{conditional, Upstream};
+use shop_core::Upstream;
 
-use crate::handlers::{id_key, start_workflow};
-use crate::model::{Order, OrderMessage, STATUS_INDEX};
+use crate::model::{OrderMessage, OrderStatus};
+use crate::pipeline::start_workflow;
+use crate::store::OrdersTable;
 
 /// Where the operator acts: the clients (the caller's credentials) and the stage's resources.
 #[derive(Debug, Clone)]
@@ -131,23 +131,7 @@ impl Operator {
     /// conditional update, so two operators never double up) with its re-drive count reset, and
     /// starts under `<orderId>-ops-<unix seconds>`. A dry run only lists them.
     pub async fn reprocess_failed(&self, max: usize, dry_run: bool) -> Result<Vec<Reprocessed>, Upstream> {
-        let out = self
-            .db
-            .query()
-            .table_name(&self.orders_table)
-            .index_name(STATUS_INDEX)
-            .key_condition_expression("#s = :failed")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
-            .limit(i32::try_from(max).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(|e| Upstream::new("dynamodb", e))?;
-        let ids: Vec<String> = out
-            .items()
-            .iter()
-            .filter_map(|i| i.get("id").and_then(|v| v.as_s().ok()).cloned())
-            .collect();
+        let (ids, _) = self.orders().ids_in_status(OrderStatus::Failed, None, max).await?;
         let mut done = Vec::new();
         for id in ids {
             let execution = if dry_run { None } else { self.reprocess(&id).await? };
@@ -159,30 +143,17 @@ impl Operator {
         Ok(done)
     }
 
+    fn orders(&self) -> OrdersTable<'_> {
+        OrdersTable {
+            db: &self.db,
+            table: &self.orders_table,
+        }
+    }
+
     async fn reprocess(&self, id: &str) -> Result<Option<String>, Upstream> {
-        let now = shop_core::time::now();
-        let reopened = self
-            .db
-            .update_item()
-            .table_name(&self.orders_table)
-            .set_key(Some(id_key(id)))
-            .update_expression(
-                "SET #s = :pending, updatedAt = :now, redrives = :zero, redrivenAt = :now REMOVE decidedBy",
-            )
-            .condition_expression("#s = :failed")
-            .expression_attribute_names("#s", "status")
-            .expression_attribute_values(":pending", AttributeValue::S("pending".into()))
-            .expression_attribute_values(":failed", AttributeValue::S("failed".into()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":now", AttributeValue::S(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        let Some(reopened) = conditional(reopened)? else {
+        let Some(order) = self.orders().reopen_failed(id).await? else {
             return Ok(None);
         };
-        let order: Order = serde_dynamo::from_item(reopened.attributes.unwrap_or_default())
-            .map_err(|e| Upstream::internal("dynamodb", format!("unreadable order: {e}")))?;
         let seconds = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())

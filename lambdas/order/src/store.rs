@@ -1,17 +1,30 @@
-//! The Products reads of `create-order`: every product of a cart in one round trip.
+//! Every DynamoDB operation of the order service, one method each, named for what it does: the
+//! attribute names, conditions and builder chains live here and nowhere else.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use shop_core::Upstream;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use shop_core::{conditional, Upstream};
 
-use crate::model::ProductStock;
+use crate::model::{Order, OrderStatus, ProductStock, STATUS_INDEX};
 
 const DB: &str = "dynamodb";
 /// BatchGetItem may leave keys unprocessed under load; we ask again this many times, with
 /// growing pauses, before answering 503.
 const BATCH_ATTEMPTS: u32 = 5;
+
+fn id_key(id: &str) -> HashMap<String, AttributeValue> {
+    [("id".to_owned(), AttributeValue::S(id.to_owned()))].into()
+}
+
+fn status(s: OrderStatus) -> AttributeValue {
+    AttributeValue::S(s.as_str().to_owned())
+}
+
+fn order_of(item: HashMap<String, AttributeValue>) -> Result<Order, Upstream> {
+    serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, format!("unreadable order: {e}")))
+}
 
 /// The products with these ids (at most 100), read consistently; an id with no product is absent.
 pub async fn products(
@@ -19,10 +32,7 @@ pub async fn products(
     table: &str,
     ids: &[&str],
 ) -> Result<HashMap<String, ProductStock>, Upstream> {
-    let keys = ids
-        .iter()
-        .map(|id| [("id".to_owned(), AttributeValue::S((*id).to_owned()))].into())
-        .collect();
+    let keys = ids.iter().map(|id| id_key(id)).collect();
     let mut pending = Some(
         KeysAndAttributes::builder()
             .set_keys(Some(keys))
@@ -56,5 +66,177 @@ pub async fn products(
     match pending {
         None => Ok(found),
         Some(_) => Err(Upstream::internal(DB, "products left unprocessed after every retry")),
+    }
+}
+
+/// The Orders table.
+#[derive(Clone, Copy)]
+pub struct OrdersTable<'a> {
+    pub db: &'a aws_sdk_dynamodb::Client,
+    pub table: &'a str,
+}
+
+/// An order the reconciler claimed, with how many times it has been re-driven (this claim included).
+pub struct Claimed {
+    pub order: Order,
+    pub redrives: u64,
+}
+
+impl OrdersTable<'_> {
+    /// The order, read consistently.
+    pub async fn get(&self, id: &str) -> Result<Option<Order>, Upstream> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(self.table)
+            .set_key(Some(id_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(DB, e))?;
+        out.item.map(order_of).transpose()
+    }
+
+    /// Writes a new order; `false` when one with its id exists (an idempotent replay).
+    pub async fn put_new(&self, order: &Order) -> Result<bool, Upstream> {
+        let item = serde_dynamo::to_item(order).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+        let put = self
+            .db
+            .put_item()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        Ok(conditional(put)?.is_some())
+    }
+
+    /// Deletes the order while it is still pending; `false` when it is not (or not there).
+    pub async fn withdraw_pending(&self, id: &str) -> Result<bool, Upstream> {
+        let deleted = self
+            .db
+            .delete_item()
+            .table_name(self.table)
+            .set_key(Some(id_key(id)))
+            .condition_expression("#s = :pending")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", status(OrderStatus::Pending))
+            .send()
+            .await;
+        Ok(conditional(deleted)?.is_some())
+    }
+
+    /// Ids of the orders in `wanted` status (created before `cutoff`, when given), from the
+    /// keys-only status index, at most `max`; and how many index entries were read.
+    pub async fn ids_in_status(
+        &self,
+        wanted: OrderStatus,
+        cutoff: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<String>, usize), Upstream> {
+        let mut ids = Vec::new();
+        let mut read = 0;
+        let mut start_key = None;
+        loop {
+            let mut query = self
+                .db
+                .query()
+                .table_name(self.table)
+                .index_name(STATUS_INDEX)
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":status", status(wanted))
+                .limit(i32::try_from((max - ids.len()).min(100)).unwrap_or(100))
+                .set_exclusive_start_key(start_key.take());
+            query = match cutoff {
+                Some(c) => query
+                    .key_condition_expression("#s = :status AND createdAt < :cutoff")
+                    .expression_attribute_values(":cutoff", AttributeValue::S(c.to_owned())),
+                None => query.key_condition_expression("#s = :status"),
+            };
+            let out = query.send().await.map_err(|e| Upstream::new(DB, e))?;
+            read += usize::try_from(out.scanned_count()).unwrap_or(0);
+            ids.extend(out.items().iter().filter_map(|i| i.get("id")?.as_s().ok().cloned()));
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() && ids.len() < max => start_key = Some(k),
+                _ => return Ok((ids, read)),
+            }
+        }
+    }
+
+    /// Claims a pending order for a re-drive: only while it is pending and not re-driven since
+    /// `cutoff`, so one reconciler acts on it per period. `None` when the claim is not ours.
+    pub async fn claim_for_redrive(&self, id: &str, cutoff: &str) -> Result<Option<Claimed>, Upstream> {
+        let claimed = self
+            .db
+            .update_item()
+            .table_name(self.table)
+            .set_key(Some(id_key(id)))
+            .update_expression("SET redrives = if_not_exists(redrives, :zero) + :one, redrivenAt = :now")
+            .condition_expression("#s = :pending AND (attribute_not_exists(redrivenAt) OR redrivenAt < :cutoff)")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", status(OrderStatus::Pending))
+            .expression_attribute_values(":cutoff", AttributeValue::S(cutoff.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::S(shop_core::time::now()))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let Some(claimed) = conditional(claimed)? else {
+            return Ok(None);
+        };
+        let item = claimed.attributes.unwrap_or_default();
+        let redrives = match item.get("redrives") {
+            Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(u64::MAX),
+            _ => u64::MAX,
+        };
+        Ok(Some(Claimed {
+            order: order_of(item)?,
+            redrives,
+        }))
+    }
+
+    /// `pending -> failed`; `false` when the order was decided meanwhile.
+    pub async fn mark_failed(&self, id: &str) -> Result<bool, Upstream> {
+        let marked = self
+            .db
+            .update_item()
+            .table_name(self.table)
+            .set_key(Some(id_key(id)))
+            .update_expression("SET #s = :failed, updatedAt = :now")
+            .condition_expression("#s = :pending")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":failed", status(OrderStatus::Failed))
+            .expression_attribute_values(":pending", status(OrderStatus::Pending))
+            .expression_attribute_values(":now", AttributeValue::S(shop_core::time::now()))
+            .send()
+            .await;
+        Ok(conditional(marked)?.is_some())
+    }
+
+    /// `failed -> pending` for an operator's re-run, re-drive count reset and the decider
+    /// forgotten; `None` when the order left `failed` meanwhile.
+    pub async fn reopen_failed(&self, id: &str) -> Result<Option<Order>, Upstream> {
+        let now = shop_core::time::now();
+        let reopened = self
+            .db
+            .update_item()
+            .table_name(self.table)
+            .set_key(Some(id_key(id)))
+            .update_expression(
+                "SET #s = :pending, updatedAt = :now, redrives = :zero, redrivenAt = :now REMOVE decidedBy",
+            )
+            .condition_expression("#s = :failed")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":pending", status(OrderStatus::Pending))
+            .expression_attribute_values(":failed", status(OrderStatus::Failed))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":now", AttributeValue::S(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        conditional(reopened)?
+            .map(|r| order_of(r.attributes.unwrap_or_default()))
+            .transpose()
     }
 }

@@ -1,0 +1,203 @@
+//! The order pipeline: the queue consumer starts one workflow execution per order; the scheduled
+//! reconciler re-drives what an execution left pending, and gives up on an order after
+//! [`MAX_REDRIVES`].
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use shop_core::Upstream;
+
+use crate::model::{Order, OrderMessage, OrderStatus, MAX_REDRIVES};
+use crate::store::Claimed;
+use crate::{Error, Orders};
+
+/// SQS batch: one execution per order, named by the order id. Under a Standard workflow a
+/// redelivered message finds its execution already there, which counts as done; under Express it
+/// starts another, which the workflow's conditional writes make harmless (stock moves once, one
+/// email). Failed records are reported individually so
+/// the rest of the batch is not retried; after the queue's max receives they go to the DLQ.
+pub async fn queue_consumer(o: &Orders, event: SqsEvent) -> Result<SqsBatchResponse, Error> {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.clone().unwrap_or_default();
+        let parsed = record
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<OrderMessage>(b).ok());
+        let ok = match parsed {
+            None => {
+                tracing::error!(%message_id, "unreadable order message; left for the dead-letter queue");
+                false
+            }
+            Some(m) => start_execution(o, &m).await,
+        };
+        if !ok {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+async fn start_execution(o: &Orders, m: &OrderMessage) -> bool {
+    match start(o, m, &m.order_id).await {
+        Ok(Started::New) => {
+            tracing::info!(order_id = %m.order_id, "workflow started");
+            true
+        }
+        Ok(Started::AlreadyExists) => {
+            tracing::info!(order_id = %m.order_id, "workflow already started; duplicate delivery");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+pub(crate) enum Started {
+    New,
+    /// An execution of that name exists (running or ended): Standard workflows keep names unique
+    /// (Express ones never answer this).
+    AlreadyExists,
+}
+
+async fn start(o: &Orders, m: &OrderMessage, name: &str) -> Result<Started, Upstream> {
+    start_workflow(&o.sfn, &o.config.state_machine_arn, m, name).await
+}
+
+/// Starts the order workflow for `m` under `name` (its input: [`OrderMessage::workflow_input`]).
+pub(crate) async fn start_workflow(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine_arn: &str,
+    m: &OrderMessage,
+    name: &str,
+) -> Result<Started, Upstream> {
+    let input = m.workflow_input();
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(state_machine_arn)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await;
+    match started {
+        Ok(_) => Ok(Started::New),
+        Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => Ok(Started::AlreadyExists),
+        Err(e) => Err(Upstream::new("stepfunctions", e)),
+    }
+}
+
+/// What one reconciler run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileReport {
+    /// Index entries DynamoDB read: the stuck orders, not the table.
+    pub items_read: usize,
+    pub redriven: usize,
+    pub failed: usize,
+}
+
+/// Scheduled: every order still `pending` [`crate::OrderConfig::reconcile_after`] after it was
+/// created (or last re-driven) gets a new execution; after [`MAX_REDRIVES`] it is marked failed
+/// and operations are alerted. The workflow's `TimeoutSeconds` is below that age, so no
+/// execution for the order is still running: a message lost between the queue and the workflow,
+/// an execution that failed without reaching its own error path (`States.Runtime`, a timeout, a
+/// manual stop), all end here instead of leaving the order pending for ever.
+pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<ReconcileReport, Error> {
+    let cutoff = shop_core::time::ago(o.config.reconcile_after);
+    let (stuck, items_read) = o
+        .orders()
+        .ids_in_status(OrderStatus::Pending, Some(&cutoff), usize::MAX)
+        .await?;
+    let mut report = ReconcileReport {
+        items_read,
+        ..ReconcileReport::default()
+    };
+    let mut first_error: Option<Error> = None;
+    for id in &stuck {
+        // One order's failure does not stop the others; the run still fails at the end (Lambda
+        // error alarm), and the order is retried once its claim is older than the cutoff.
+        match redrive(o, id, &cutoff).await {
+            Ok(Redrive::Skipped) => {}
+            Ok(Redrive::Started) => report.redriven += 1,
+            Ok(Redrive::GaveUp) => report.failed += 1,
+            Err(e) => {
+                tracing::error!(order_id = %id, error = %e, "re-drive failed");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    tracing::info!(
+        items_read = report.items_read,
+        redriven = report.redriven,
+        failed = report.failed,
+        "order reconcile done"
+    );
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+enum Redrive {
+    /// Decided, or re-driven recently (by this reconciler or a concurrent one), meanwhile.
+    Skipped,
+    Started,
+    GaveUp,
+}
+
+async fn redrive(o: &Orders, id: &str, cutoff: &str) -> Result<Redrive, Error> {
+    // Claim the order: only one reconciler acts on it per period, and only while it is pending.
+    let Some(Claimed { order, redrives }) = o.orders().claim_for_redrive(id, cutoff).await? else {
+        return Ok(Redrive::Skipped);
+    };
+    if redrives > MAX_REDRIVES {
+        give_up(o, &order, redrives - 1).await?;
+        return Ok(Redrive::GaveUp);
+    }
+    let message = OrderMessage::from(&order);
+    // Its own name first: if the queue never delivered it, this is its first execution.
+    let name = match start(o, &message, &order.id).await? {
+        Started::New => order.id.clone(),
+        Started::AlreadyExists => {
+            let name = format!("{}-r{redrives}", order.id);
+            start(o, &message, &name).await?;
+            name
+        }
+    };
+    tracing::warn!(order_id = %order.id, redrives, execution = %name, "pending order re-driven");
+    Ok(Redrive::Started)
+}
+
+/// The order was re-driven [`MAX_REDRIVES`] times and is still pending: stop, mark it failed,
+/// email the customer, tell operations (the same outcome as the workflow's own failure path).
+async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> {
+    if !o.orders().mark_failed(&order.id).await? {
+        return Ok(());
+    }
+    // The customer hears it from us, as from the workflow's own failure path; a lost email does
+    // not stop the alert.
+    let wording = order.wording();
+    let subject = wording.failed_subject();
+    let text = format!(
+        "Sorry, we could not process your order {} of {}. You have not been charged.",
+        order.id, wording.summary
+    );
+    if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
+        .await
+        .is_err()
+    {
+        tracing::error!(order_id = %order.id, "failure email not sent");
+    }
+    o.sns
+        .publish()
+        .topic_arn(&o.config.alerts_topic_arn)
+        .subject("Order failed")
+        .message(format!(
+            "Order {} failed: still pending after {redrives} re-drives of its workflow",
+            order.id
+        ))
+        .send()
+        .await
+        .map_err(|e| Upstream::new("sns", e))?;
+    tracing::error!(order_id = %order.id, redrives, "order marked failed by the reconciler; alert sent");
+    Ok(())
+}
