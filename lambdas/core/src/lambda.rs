@@ -5,10 +5,11 @@
 
 use std::future::Future;
 
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::http::{Request, Response};
 
 /// Serves an HTTP API handler. The handler never fails: every error is already a response.
@@ -24,20 +25,30 @@ where
     .await
 }
 
-/// Serves an event handler (S3, SQS, schedule). An `Err` is reported to Lambda, which retries.
+/// Serves an event handler (S3, SQS, schedule). An `Err` is reported to Lambda, which retries,
+/// as a [`diagnostic`]: its stable code is the invocation's `errorType`.
 pub async fn serve_event<Ev, Out, Err, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     Ev: DeserializeOwned + Send + 'static,
     Out: Serialize,
-    Err: std::fmt::Display + std::fmt::Debug,
+    Err: ApiError,
     F: Fn(Ev) -> Fut,
     Fut: Future<Output = Result<Out, Err>>,
 {
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Ev>| {
         let fut = handler(ev.payload);
-        async move { fut.await.map_err(|e| lambda_runtime::Error::from(e.to_string())) }
+        async move { fut.await.map_err(|e| diagnostic(&e)) }
     }))
     .await
+}
+
+/// What Lambda records of a failed invocation: `errorType` = the error's stable code
+/// (`ServiceUnavailable`, `InvalidField`, ...), not the Rust type name; `errorMessage` = its text.
+pub fn diagnostic(e: &dyn ApiError) -> Diagnostic {
+    Diagnostic {
+        error_type: e.code().to_owned(),
+        error_message: e.to_string(),
+    }
 }
 
 /// Ends a cold start that cannot go on (missing config): logs it and exits non-zero.
@@ -121,7 +132,7 @@ mod tests {
         Response::default()
     }
 
-    async fn tick(_: &Deps, _: serde_json::Value) -> Result<(), String> {
+    async fn tick(_: &Deps, _: serde_json::Value) -> Result<(), crate::Upstream> {
         Ok(())
     }
 
@@ -129,6 +140,17 @@ mod tests {
         "hello" => http hello,
         "tick" => event tick,
     });
+
+    #[test]
+    fn a_failed_event_reports_its_stable_code_as_the_lambda_error_type() {
+        let d = super::diagnostic(&crate::Upstream::internal("dynamodb", "boom"));
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("ServiceUnavailable", "dynamodb is unavailable, try again later")
+        );
+        let d = super::diagnostic(&crate::RequestError::invalid("items", "line 2: too many"));
+        assert_eq!(d.error_type, "InvalidField");
+    }
 
     #[test]
     fn a_service_lists_the_functions_it_serves() {
