@@ -25,23 +25,14 @@ pub struct User {
 /// Writes the record unless one exists for this `sub`. Answers whether it wrote it.
 pub async fn put_if_absent(db: &Client, table: &str, user: &User) -> Result<bool, Upstream> {
     let item = serde_dynamo::to_item(user).map_err(|e| Upstream::internal(SERVICE, e.to_string()))?;
-    match db
+    let put = db
         .put_item()
         .table_name(table)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(userId)")
         .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(Upstream::new(SERVICE, e)),
-    }
+        .await;
+    Ok(shop_core::conditional(put)?.is_some())
 }
 
 /// The username of the newest sign-up with this (lower-cased) email, if any.

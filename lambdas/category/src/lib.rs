@@ -156,16 +156,16 @@ async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Va
         uploaded_at: None,
     };
     let item = serde_dynamo::to_item(&category).map_err(|e| Upstream::internal("dynamodb", e.to_string()))?;
-    c.db.put_item()
-        .table_name(&c.config.table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(categoryName)")
-        .send()
-        .await
-        .map_err(|e| match e.as_service_error() {
-            Some(x) if x.is_conditional_check_failed_exception() => Error::CategoryExists(category_name.clone()),
-            _ => Upstream::new("dynamodb", e).into(),
-        })?;
+    let put =
+        c.db.put_item()
+            .table_name(&c.config.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(categoryName)")
+            .send()
+            .await;
+    if shop_core::conditional(put)?.is_none() {
+        return Err(Error::CategoryExists(category_name.clone()));
+    }
     tracing::info!(admin = %who.sub, "category upload URL issued");
     Ok(serde_json::json!({ "uploadUrl": url }))
 }
