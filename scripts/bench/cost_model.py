@@ -87,13 +87,16 @@ def ours(a, measured, lines=1):
     wrus = sum(n for _, n in writes)
     rows.append(("DynamoDB writes", f"{wrus} WRU: " + ", ".join(f"{w} ({n})" for w, n in writes), wrus * PRICES["dynamodb_on_demand_per_million_wru"]))
     rows.append(("DynamoDB reads", f"{2 * lines} RRU: strongly consistent reads of each line's product (create-order BatchGetItem, the workflow's CheckLine query); independent of the catalog size", 2 * lines * PRICES["dynamodb_on_demand_per_million_rru"]))
-    transitions = 9 + 8 * lines  # CheckInput, CountLines, 2 Maps, Tally, EnoughStock, ReserveStock, ShippingEmail + per line 4 + 1 planning states, 1 check
+    # The happy path: CheckInput, CountLines, PlanReservation, CheckStock, Tally, EnoughStock,
+    # ReserveStock, ShippingEmail; the order's planning slot (WhichSlot, OrderSlot); per line 4
+    # planning states (WhichSlot, PickLine, LineComplete, LineSlot) and its CheckLine.
+    transitions = 10 + 5 * lines
     if a.workflow == "EXPRESS":
         chunks = math.ceil((a.workflow_seconds + lines * a.workflow_seconds_per_line) * 10) / 10
         wf = PRICES["sfn_express_per_million_requests"] + M * chunks * (64 / 1024) * PRICES["sfn_express_gb_second"]
         rows.append(("Step Functions", f"Express: 1 execution, {chunks:g} s at 64 MB (the lines' checks run in parallel; logs: ERROR level, nothing on success)", wf))
     else:
-        rows.append(("Step Functions", f"Standard: {transitions} state transitions on the happy path", transitions * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]))
+        rows.append(("Step Functions", f"Standard: {transitions} state transitions on the happy path (Map iterations count too)", transitions * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]))
     stream_ms = measured.get("order-status-changed", 5)
     metrics = (per_million(PRICES["lambda_requests_per_million"], a.stream_invocations)
                + lambda_gbs(stream_ms * a.stream_invocations, a.memory_mb) * M * PRICES["lambda_arm64_gb_second"]
