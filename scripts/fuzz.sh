@@ -46,9 +46,12 @@ total=0
 for who in user admin; do
   tok=$user; [ "$who" = admin ] && tok=$admin
   echo "== schemathesis as $who ($examples examples per operation)"
+  # One worker: with two threads, hypothesis describes its filters with ast.parse concurrently, which
+  # CPython 3.11 can fail with "SystemError: AST constructor recursion depth mismatch" (a crash of
+  # the tool, not of the API; seen once on GET /banner/banners).
   schemathesis run openapi.yaml --url "$api" -H "Authorization: Bearer $tok" \
     --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,positive_data_acceptance \
-    --max-examples "$examples" --seed 20261127 --workers 2 --request-timeout 20 \
+    --max-examples "$examples" --seed 20261127 --workers 1 --request-timeout 20 \
     --no-color | tee "$state/$who.log"
   cases=$(grep -oE '[0-9]+ generated' "$state/$who.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   total=$((total + cases))
