@@ -82,6 +82,10 @@ EXPLAINED_FOR = {
     ("product/approve-product", "s3:DeleteObject"):
         "withdraws the copy it just published when the product was rejected between the read and the "
         "conditional approval; a race no test provokes (the grant is public/* only)",
+    ("order/create-order", "dynamodb:GetItem"):
+        "reads the existing order on an idempotent replay (tests/tests/order.rs "
+        "an_idempotency_key_replay_returns_the_same_order, "
+        "a_replayed_cart_is_the_same_order_in_any_line_order_and_another_cart_is_refused)",
     ("order/create-order", "dynamodb:DeleteItem"):
         "withdraws an order the queue refused (tests/tests/order.rs an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept)",
 }

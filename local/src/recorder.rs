@@ -150,6 +150,13 @@ fn dynamodb(op: &str, json: &Value) -> Vec<(String, String)> {
                 Some((format!("dynamodb:{action}"), table(&body["TableName"])))
             })
             .collect(),
+        // One call per table named in the request, each checked as its own resource (IAM does so).
+        "BatchGetItem" | "BatchWriteItem" => json["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|items| items.keys())
+            .map(|name| (format!("dynamodb:{op}"), format!("table/{name}")))
+            .collect(),
         _ => {
             let mut resource = table(&json["TableName"]);
             if let Some(index) = json["IndexName"].as_str() {
@@ -178,4 +185,23 @@ fn form_value(form: &str, key: &str) -> Option<String> {
                 .into_owned()
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_batch_read_is_recorded_once_per_table_it_names() {
+        let calls = super::dynamodb(
+            "BatchGetItem",
+            &json!({"RequestItems": {"shop-products": {"Keys": [{"id": {"S": "a"}}, {"id": {"S": "b"}}]}}}),
+        );
+        assert_eq!(
+            calls,
+            [("dynamodb:BatchGetItem".to_owned(), "table/shop-products".to_owned())]
+        );
+        let get = super::dynamodb("GetItem", &json!({"TableName": "shop-orders"}));
+        assert_eq!(get, [("dynamodb:GetItem".to_owned(), "table/shop-orders".to_owned())]);
+    }
 }
