@@ -277,7 +277,9 @@ impl Fixture {
                 }
                 return done;
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            // Each poll reads every order; polling 30-60 orders every 250 ms kept the emulator
+            // (one Python process) busier answering reads than running the executions.
+            tokio::time::sleep(Duration::from_millis(if ids.len() > 5 { 1000 } else { 250 })).await;
         }
     }
 
@@ -1152,18 +1154,21 @@ async fn a_replayed_cart_is_the_same_order_in_any_line_order_and_another_cart_is
 }
 
 #[tokio::test]
-async fn thirty_overlapping_carts_racing_for_five_scarce_products_never_oversell_or_half_reserve() {
+async fn twenty_overlapping_carts_racing_for_five_scarce_products_never_oversell_or_half_reserve() {
     let f = fixture().await;
-    let start = [6u64, 5, 4, 6, 3];
+    // Twenty here, where every state of every execution costs the emulator's one Python process
+    // about as much as 30 concurrent executions cost it in ~100 s; the AWS-semantics model
+    // (infra/test/workflow.test.ts) runs thirty with real conflicts and backoff.
+    let start = [4u64, 4, 3, 4, 2];
     let mut products = Vec::new();
     for (i, n) in start.iter().enumerate() {
         products.push(f.product_named(&format!("P{i}"), *n, true).await);
     }
-    // Thirty carts of three distinct products each, quantities 1-2, overlapping on every product.
-    let carts: Vec<Vec<(usize, u64)>> = (0..30)
+    // Twenty carts of three distinct products each, quantities 1-2, overlapping on every product.
+    let carts: Vec<Vec<(usize, u64)>> = (0..20)
         .map(|i| (0..3).map(|k| ((i + k * 2) % 5, 1 + ((i + k) % 2) as u64)).collect())
         .collect();
-    let buyers: Vec<Customer> = (0..30).map(|_| customer()).collect();
+    let buyers: Vec<Customer> = (0..20).map(|_| customer()).collect();
     let began = Instant::now();
     let (f_ref, products_ref) = (&f, &products);
     let placed = futures::future::join_all(carts.iter().zip(&buyers).map(|(cart, buyer)| async move {
@@ -1179,10 +1184,10 @@ async fn thirty_overlapping_carts_racing_for_five_scarce_products_never_oversell
             b["orderId"].as_str().unwrap().to_owned()
         })
         .collect();
-    assert_eq!(f.drain_queue().await, 30);
+    assert_eq!(f.drain_queue().await, 20);
     let settled = f.settled(&ids).await;
     let elapsed = began.elapsed();
-    assert_eq!(settled.len(), 30, "orders left pending");
+    assert_eq!(settled.len(), 20, "orders left pending");
     let shipped: Vec<&Vec<(usize, u64)>> = ids
         .iter()
         .zip(&carts)
@@ -1203,11 +1208,11 @@ async fn thirty_overlapping_carts_racing_for_five_scarce_products_never_oversell
         "shipping {}, rejected {}, other {}, stock {stocks:?} of {start:?}, {} ms",
         shipped.len(),
         rejected.len(),
-        30 - shipped.len() - rejected.len(),
+        20 - shipped.len() - rejected.len(),
         elapsed.as_millis()
     );
     eprintln!("cart race: {summary}");
-    assert_eq!(shipped.len() + rejected.len(), 30, "{summary}");
+    assert_eq!(shipped.len() + rejected.len(), 20, "{summary}");
     assert!(!shipped.is_empty(), "{summary}");
     for (i, p_start) in start.iter().enumerate() {
         let taken: u64 = shipped
