@@ -33,38 +33,55 @@ pub async fn products(
     ids: &[&str],
 ) -> Result<HashMap<String, ProductStock>, Upstream> {
     let keys = ids.iter().map(|id| id_key(id)).collect();
-    let mut pending = Some(
-        KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .projection_expression("id, productName, productPrice, quantity, isApproved")
-            .build()
-            .map_err(|e| Upstream::internal(DB, e.to_string()))?,
-    );
-    let mut found = HashMap::with_capacity(ids.len());
-    for attempt in 0..BATCH_ATTEMPTS {
-        let Some(request) = pending.take() else { break };
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
-        }
+    let request = KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(true)
+        .projection_expression("id, productName, productPrice, quantity, isApproved")
+        .build()
+        .map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    let items = read_all(request, |keys| async move {
         let out = db
             .batch_get_item()
-            .request_items(table, request)
+            .request_items(table, keys)
             .send()
             .await
             .map_err(|e| Upstream::new(DB, e))?;
-        for item in out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default() {
-            let p: ProductStock = serde_dynamo::from_item(item)
-                .map_err(|e| Upstream::internal(DB, format!("unreadable product: {e}")))?;
-            found.insert(p.id.clone(), p);
+        let items = out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
+        Ok((items, out.unprocessed_keys.and_then(|mut u| u.remove(table))))
+    })
+    .await?;
+    let mut found = HashMap::with_capacity(items.len());
+    for item in items {
+        let p: ProductStock =
+            serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, format!("unreadable product: {e}")))?;
+        found.insert(p.id.clone(), p);
+    }
+    Ok(found)
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+/// One BatchGetItem round after another until no key is left unprocessed. DynamoDB may answer
+/// only part of a batch under load (moto never does), so the rest is asked again after a growing
+/// pause, at most [`BATCH_ATTEMPTS`] rounds in all; then 503.
+async fn read_all<F, Fut>(request: KeysAndAttributes, mut round: F) -> Result<Vec<Item>, Upstream>
+where
+    F: FnMut(KeysAndAttributes) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<Item>, Option<KeysAndAttributes>), Upstream>>,
+{
+    let mut pending = Some(request);
+    let mut items = Vec::new();
+    for attempt in 0..BATCH_ATTEMPTS {
+        let Some(keys) = pending.take() else { break };
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
         }
-        pending = out
-            .unprocessed_keys
-            .and_then(|mut u| u.remove(table))
-            .filter(|k| !k.keys.is_empty());
+        let (answered, unprocessed) = round(keys).await?;
+        items.extend(answered);
+        pending = unprocessed.filter(|k| !k.keys.is_empty());
     }
     match pending {
-        None => Ok(found),
+        None => Ok(items),
         Some(_) => Err(Upstream::internal(DB, "products left unprocessed after every retry")),
     }
 }
@@ -238,5 +255,55 @@ impl OrdersTable<'_> {
         conditional(reopened)?
             .map(|r| order_of(r.attributes.unwrap_or_default()))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(ids: &[&str]) -> KeysAndAttributes {
+        KeysAndAttributes::builder()
+            .set_keys(Some(ids.iter().map(|id| id_key(id)).collect()))
+            .build()
+            .unwrap()
+    }
+
+    /// DynamoDB's partial answer: the first key of each round, the rest unprocessed.
+    async fn one_key_per_round(k: KeysAndAttributes) -> Result<(Vec<Item>, Option<KeysAndAttributes>), Upstream> {
+        let mut all = k.keys;
+        let first = all.remove(0);
+        let rest = (!all.is_empty()).then(|| KeysAndAttributes::builder().set_keys(Some(all)).build().unwrap());
+        Ok((vec![first], rest))
+    }
+
+    #[tokio::test]
+    async fn keys_left_unprocessed_are_asked_again_until_every_one_is_read() {
+        let mut rounds = 0;
+        let items = read_all(keys(&["a", "b", "c"]), |k| {
+            rounds += 1;
+            one_key_per_round(k)
+        })
+        .await
+        .unwrap();
+        let ids: Vec<&str> = items.iter().map(|i| i["id"].as_s().unwrap().as_str()).collect();
+        assert_eq!((ids, rounds), (vec!["a", "b", "c"], 3));
+    }
+
+    #[tokio::test]
+    async fn keys_still_unprocessed_after_every_round_are_a_503_not_a_partial_answer() {
+        let mut rounds = 0;
+        let many: Vec<String> = (0..9).map(|i| format!("p{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let out = read_all(keys(&refs), |k| {
+            rounds += 1;
+            one_key_per_round(k)
+        })
+        .await;
+        assert!(
+            matches!(out, Err(ref e) if shop_core::ApiError::status(e) == 503),
+            "{out:?}"
+        );
+        assert_eq!(rounds, BATCH_ATTEMPTS);
     }
 }
