@@ -209,6 +209,24 @@ impl Fixture {
         parts(&order::create_order(&self.svc, req).await)
     }
 
+    /// Hands the one queued message to the consumer three times (an at-least-once redelivery),
+    /// then deletes it; every delivery must count as handled.
+    async fn deliver_three_times(&self) {
+        let sqs = aws_sdk_sqs::Client::new(&sdk().await);
+        let msgs = bridge::receive(&sqs, &self.svc.config.queue_url, 10, 1).await.unwrap();
+        assert_eq!(msgs.len(), 1);
+        for _ in 0..3 {
+            let resp = order::queue_consumer(&self.svc, bridge::sqs_event(&msgs, &self.queue_arn))
+                .await
+                .unwrap();
+            assert!(
+                resp.batch_item_failures.is_empty(),
+                "a duplicate delivery was reported as failed"
+            );
+        }
+        bridge::ack(&sqs, &self.svc.config.queue_url, &msgs, &[]).await;
+    }
+
     /// Runs the queue consumer as Lambda's event source mapping would until the queue is empty.
     async fn drain_queue(&self) -> usize {
         let sqs = aws_sdk_sqs::Client::new(&sdk().await);
@@ -428,31 +446,23 @@ async fn sixty_concurrent_orders_against_stock_25_never_oversell() {
 async fn a_message_delivered_three_times_starts_one_execution_and_sends_one_shipping_email() {
     let f = fixture().await;
     let (product, buyer, id) = f.one_order(5, 1).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
-    let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
-    assert_eq!(msgs.len(), 1);
-    for _ in 0..3 {
-        let resp = order::queue_consumer(&f.svc, bridge::sqs_event(&msgs, &f.queue_arn))
-            .await
-            .unwrap();
-        assert!(
-            resp.batch_item_failures.is_empty(),
-            "a duplicate delivery was reported as failed"
-        );
-    }
-    bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &[]).await;
+    f.deliver_three_times().await;
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.executions().await.len(), 1);
     assert_eq!(f.stock(&product).await, 4);
-    emails_eventually(&buyer.email, |s| s.ends_with("now shipping")).await;
-    // Give a duplicate, if there were one, time to arrive too.
+    assert_eq!(shipping_emails(&buyer.email).await, 1);
+}
+
+/// How many "... now shipping" emails `to` got, once one has arrived and a duplicate, if there
+/// were one, has had time to arrive too.
+async fn shipping_emails(to: &str) -> usize {
+    emails_eventually(to, |s| s.ends_with("now shipping")).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let shipping = emails_to(&buyer.email)
+    emails_to(to)
         .await
         .into_iter()
         .filter(|m| m.subject.ends_with("now shipping"))
-        .count();
-    assert_eq!(shipping, 1);
+        .count()
 }
 
 #[tokio::test]
@@ -1245,27 +1255,11 @@ async fn a_cart_message_delivered_three_times_reserves_once_and_sends_one_shippi
     let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 3)], None).await;
     assert_eq!(s, 201, "{b}");
     let id = b["orderId"].as_str().unwrap().to_owned();
-    let sqs = aws_sdk_sqs::Client::new(&sdk().await);
-    let msgs = bridge::receive(&sqs, &f.svc.config.queue_url, 10, 1).await.unwrap();
-    assert_eq!(msgs.len(), 1);
-    for _ in 0..3 {
-        let resp = order::queue_consumer(&f.svc, bridge::sqs_event(&msgs, &f.queue_arn))
-            .await
-            .unwrap();
-        assert!(resp.batch_item_failures.is_empty());
-    }
-    bridge::ack(&sqs, &f.svc.config.queue_url, &msgs, &[]).await;
+    f.deliver_three_times().await;
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.executions().await.len(), 1);
     assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (3, 2));
-    emails_eventually(&buyer.email, |s| s.ends_with("now shipping")).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let shipping = emails_to(&buyer.email)
-        .await
-        .into_iter()
-        .filter(|m| m.subject.ends_with("now shipping"))
-        .count();
-    assert_eq!(shipping, 1);
+    assert_eq!(shipping_emails(&buyer.email).await, 1);
 }
 
 #[tokio::test]
