@@ -1,8 +1,10 @@
 //! Event sources on the emulator: SQS messages turned into the Lambda events the handlers take,
 //! and acknowledged the way Lambda's event source mapping does (delete what succeeded).
 
+use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::Message;
+use serde_json::Value;
 
 /// Up to `max` messages, waiting at most `wait_secs` for the first.
 pub async fn receive(
@@ -52,5 +54,46 @@ pub async fn ack(sqs: &aws_sdk_sqs::Client, queue_url: &str, messages: &[Message
                 tracing::warn!(error = ?e, "could not delete a handled message");
             }
         }
+    }
+}
+
+/// Turns an S3 notification as the emulator delivers it to a queue into an [`S3Event`].
+///
+/// moto's JSON lacks `userIdentity`, `requestParameters` and a zone on `eventTime`; AWS's own
+/// `s3:TestEvent` has no records at all (answers `None`).
+pub fn s3_event(body: &str) -> Option<S3Event> {
+    let mut v: Value = serde_json::from_str(body).ok()?;
+    let records = v.get_mut("Records")?.as_array_mut()?;
+    for r in records.iter_mut() {
+        let obj = r.as_object_mut()?;
+        obj.entry("userIdentity").or_insert_with(|| serde_json::json!({}));
+        obj.entry("requestParameters").or_insert_with(|| serde_json::json!({}));
+        if let Some(Value::String(t)) = obj.get_mut("eventTime") {
+            let has_zone = t.ends_with('Z') || t.rfind(['+', '-']).is_some_and(|i| i > 10);
+            if !has_zone {
+                t.push('Z');
+            }
+        }
+    }
+    serde_json::from_value(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_emulator_notification_becomes_an_s3_event_with_every_record() {
+        let body = r#"{"Records":[
+          {"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"r","eventTime":"2026-01-01T00:00:00.000",
+           "eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"a+b.png","size":1}}},
+          {"eventTime":"2026-01-01T00:00:00.000Z","eventName":"ObjectCreated:Put",
+           "s3":{"bucket":{"name":"b"},"object":{"key":"x%2Fy.png"}}}]}"#;
+        let ev = s3_event(body).unwrap();
+        let objs = shop_core::images::created_objects(&ev);
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[0].key, "a b.png");
+        assert_eq!(objs[1].key, "x/y.png");
+        assert!(s3_event(r#"{"Event":"s3:TestEvent"}"#).is_none());
     }
 }

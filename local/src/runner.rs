@@ -545,7 +545,7 @@ async fn poll_images(st: Arc<AppState>, service: &'static str, mut stop: watch::
         };
         let mut failed = Vec::new();
         for m in &msgs {
-            let Some(event) = m.body().and_then(shop_core::images::normalize_notification) else {
+            let Some(event) = m.body().and_then(crate::bridge::s3_event) else {
                 continue; // s3:TestEvent and the like
             };
             let handled = async {

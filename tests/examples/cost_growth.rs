@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use product::model::{Product, Status};
 use product::{ProductConfig, Products};
 use shop_core::money::Money;
+use shop_core::pagination::PageRequest;
 use shop_local::provision;
-use shop_tests::{admin_claims, get, sdk, unique};
+use shop_tests::{sdk, unique};
 
 fn product(i: usize, status: Status, age: Duration) -> Product {
     let created = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
@@ -56,11 +57,13 @@ async fn seed(p: &Products, size: usize) {
             .filter_map(|item| PutRequest::builder().set_item(Some(item)).build().ok())
             .map(|put| WriteRequest::builder().put_request(put).build())
             .collect();
-        if let Err(e) =
-            p.db.batch_write_item()
-                .request_items(&p.config.table, writes)
-                .send()
-                .await
+        if let Err(e) = p
+            .catalog
+            .db
+            .batch_write_item()
+            .request_items(&p.config.table, writes)
+            .send()
+            .await
         {
             panic!("seeding failed: {e:?}");
         }
@@ -97,15 +100,9 @@ async fn main() {
         let started = Instant::now();
         seed(&p, size).await;
         let seeded = started.elapsed().as_secs_f64();
-        let approved = product::approved_page(&p, &get("/approve-products", &[("limit", "20")], None))
-            .await
-            .expect("approved");
-        let pending = product::pending_page(
-            &p,
-            &get("/pending-products", &[("limit", "20")], Some(admin_claims("a"))),
-        )
-        .await
-        .expect("pending");
+        let first = || PageRequest { limit: 20, start: None };
+        let approved = p.page(&p.approved(None), first()).await.expect("approved");
+        let pending = p.page(&p.pending(), first()).await.expect("pending");
         let cleanup = product::cleanup(&p, serde_json::json!({})).await.expect("cleanup");
         println!(
             "| {size} | {} | {} | {} / {} | {seeded:.0} |",

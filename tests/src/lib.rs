@@ -114,6 +114,11 @@ pub async fn upload_config(bucket: &str, max_bytes: u64) -> shop_core::images::U
 }
 
 /// Every key in `bucket`, sorted.
+/// Every item of `table` (one scan: test tables are small).
+pub async fn scan_table(db: &aws_sdk_dynamodb::Client, table: &str) -> aws_sdk_dynamodb::operation::scan::ScanOutput {
+    db.scan().table_name(table).send().await.unwrap()
+}
+
 pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
     let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     let mut keys: Vec<String> = listed
@@ -180,7 +185,7 @@ pub async fn s3_events(
     let started = std::time::Instant::now();
     while events.len() < want && started.elapsed() < std::time::Duration::from_secs(15) {
         for b in receive(sdk, queue_url, 1, std::time::Duration::from_secs(2)).await {
-            events.extend(shop_core::images::normalize_notification(&b));
+            events.extend(shop_local::bridge::s3_event(&b));
         }
     }
     events

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use shop_core::images::{PUBLIC, UPLOADS};
 use shop_local::provision;
 use shop_tests::{
-    admin_claims, assert_error, get, keys, parts, post, receive, s3_events, sdk, unique, upload, upload_config,
-    user_claims, PNG,
+    admin_claims, assert_error, get, keys, parts, post, receive, s3_events, scan_table, sdk, unique, upload,
+    upload_config, user_claims, PNG,
 };
 
 /// The fixtures' bound on uploads (small, so an oversized one costs nothing to send).
@@ -133,7 +133,7 @@ fn event(bucket: &str, keys: &[&str]) -> S3Event {
                    "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": 3}}})
         })
         .collect();
-    shop_core::images::normalize_notification(&json!({ "Records": records }).to_string()).unwrap()
+    shop_local::bridge::s3_event(&json!({ "Records": records }).to_string()).unwrap()
 }
 
 #[tokio::test]
@@ -166,7 +166,7 @@ async fn a_banner_uploaded_through_its_presigned_url_appears_in_the_listing() {
     assert!(banners[0]["uploadedAt"].is_string());
     let image_url = banners[0]["imageUrl"].as_str().unwrap();
     assert!(image_url.ends_with("/summer%20sale.png"), "{image_url}");
-    assert_image_url_names_the_published_upload(&f.svc.images, image_url).await;
+    assert_image_url_names_the_published_upload(&f.svc.catalog.images, image_url).await;
 
     // The same event again changes nothing.
     let again = banner::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
@@ -237,7 +237,7 @@ async fn banner_listing_is_empty_then_paginates_newest_first() {
     assert!(b["nextToken"].is_null());
 
     for k in ["k1/one.png", "k2/two.png", "k3/three.png"] {
-        let ev = uploaded(&f.svc.images, k, "image/png", PNG).await;
+        let ev = uploaded(&f.svc.catalog.images, k, "image/png", PNG).await;
         assert_eq!(banner::image_uploaded(&f.svc, ev).await.unwrap().recorded, 1);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -295,12 +295,12 @@ async fn a_category_uploaded_through_its_presigned_url_appears_in_the_listing() 
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["categoryName"], "Fashion");
     let image_url = list[0]["imageUrl"].as_str().unwrap();
-    assert_image_url_names_the_published_upload(&f.svc.images, image_url).await;
+    assert_image_url_names_the_published_upload(&f.svc.catalog.images, image_url).await;
 
     // The same event again changes nothing and keeps the published image.
     let again = category::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
     assert_eq!((again.recorded, again.ignored), (0, 1));
-    assert_image_url_names_the_published_upload(&f.svc.images, image_url).await;
+    assert_image_url_names_the_published_upload(&f.svc.catalog.images, image_url).await;
 }
 
 #[tokio::test]
@@ -369,18 +369,18 @@ async fn category_upload_url_rejects_bad_input_and_non_admins() {
 async fn an_image_with_no_waiting_category_is_ignored_and_not_left_published() {
     let f = categories().await;
     let unknown = category::object_key("Nobody", "x.png");
-    let ev = uploaded(&f.svc.images, &unknown, "image/png", PNG).await;
+    let ev = uploaded(&f.svc.catalog.images, &unknown, "image/png", PNG).await;
     let report = category::image_uploaded(&f.svc, ev).await.unwrap();
     assert_eq!((report.recorded, report.ignored, report.rejected), (0, 1, 0));
-    let odd = uploaded(&f.svc.images, "not-our-shape", "image/png", PNG).await;
-    let outside = event(&f.svc.images.config.bucket, &["public/elsewhere/x.png"]);
+    let odd = uploaded(&f.svc.catalog.images, "not-our-shape", "image/png", PNG).await;
+    let outside = event(&f.svc.catalog.images.config.bucket, &["public/elsewhere/x.png"]);
     for ev in [odd, outside] {
         let report = category::image_uploaded(&f.svc, ev).await.unwrap();
         assert_eq!((report.recorded, report.ignored), (0, 1));
     }
-    let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
+    let scan = scan_table(&f.svc.catalog.db, &f.svc.config.table).await;
     assert_eq!(scan.count(), 0, "an ignored event created a record");
-    let published: Vec<String> = keys(&f.svc.images.s3, &f.svc.images.config.bucket)
+    let published: Vec<String> = keys(&f.svc.catalog.images.s3, &f.svc.catalog.images.config.bucket)
         .await
         .into_iter()
         .filter(|k| k.starts_with(PUBLIC))
@@ -396,11 +396,13 @@ async fn an_oversized_upload_is_deleted_and_never_recorded() {
     let f = banners().await;
     let mut big = PNG.to_vec();
     big.resize(MAX_BYTES as usize + 1, 0);
-    let ev = uploaded(&f.svc.images, "b1/big.png", "image/png", &big).await;
+    let ev = uploaded(&f.svc.catalog.images, "b1/big.png", "image/png", &big).await;
     let report = banner::image_uploaded(&f.svc, ev).await.unwrap();
     assert_eq!((report.recorded, report.rejected), (0, 1));
     assert!(
-        keys(&f.svc.images.s3, &f.svc.images.config.bucket).await.is_empty(),
+        keys(&f.svc.catalog.images.s3, &f.svc.catalog.images.config.bucket)
+            .await
+            .is_empty(),
         "the oversized upload was kept"
     );
     let (_, list) = parts(&banner::list_banners(&f.svc, get("/banners", &[], None)).await);
@@ -408,7 +410,7 @@ async fn an_oversized_upload_is_deleted_and_never_recorded() {
     // Exactly at the bound is fine.
     let mut fits = PNG.to_vec();
     fits.resize(MAX_BYTES as usize, 0);
-    let ev = uploaded(&f.svc.images, "b2/fits.png", "image/png", &fits).await;
+    let ev = uploaded(&f.svc.catalog.images, "b2/fits.png", "image/png", &fits).await;
     assert_eq!(banner::image_uploaded(&f.svc, ev).await.unwrap().recorded, 1);
 }
 
@@ -424,7 +426,9 @@ async fn a_non_image_with_an_image_content_type_is_deleted_and_its_category_keep
     assert_eq!(events.len(), 1);
     let report = category::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
     assert_eq!((report.recorded, report.rejected), (0, 1));
-    assert!(keys(&f.svc.images.s3, &f.svc.images.config.bucket).await.is_empty());
+    assert!(keys(&f.svc.catalog.images.s3, &f.svc.catalog.images.config.bucket)
+        .await
+        .is_empty());
     let (_, list) = parts(&category::list_categories(&f.svc, get("/categories", &[], None)).await);
     assert_eq!(list, json!([]));
     let item = stored_category(&f, "Sneaky")
@@ -434,7 +438,13 @@ async fn a_non_image_with_an_image_content_type_is_deleted_and_its_category_keep
     // A real image of another type than the one declared is refused too; an empty object as well.
     let gif = b"GIF89a\x01\0\x01\0\0\0\0;";
     for (ctype, bytes) in [("image/png", &gif[..]), ("image/png", &b""[..])] {
-        let ev = uploaded(&f.svc.images, &category::object_key("Sneaky", "x.png"), ctype, bytes).await;
+        let ev = uploaded(
+            &f.svc.catalog.images,
+            &category::object_key("Sneaky", "x.png"),
+            ctype,
+            bytes,
+        )
+        .await;
         assert_eq!(category::image_uploaded(&f.svc, ev).await.unwrap().rejected, 1);
     }
 }
@@ -469,6 +479,7 @@ async fn stored_category(
     name: &str,
 ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     f.svc
+        .catalog
         .db
         .get_item()
         .table_name(&f.svc.config.table)
@@ -497,6 +508,7 @@ async fn put_category(f: &CategoryFixture, name: &str, age: Duration, with_image
         uploaded_at: None,
     };
     f.svc
+        .catalog
         .db
         .put_item()
         .table_name(&f.svc.config.table)
@@ -524,7 +536,7 @@ async fn cleanup_deletes_only_old_categories_without_an_image_and_notifies_once(
     assert!(report.notified);
     assert_eq!(report.items_read, 2, "cleanup read more than the stale items");
 
-    let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
+    let scan = scan_table(&f.svc.catalog.db, &f.svc.config.table).await;
     let mut left: Vec<String> = scan
         .items()
         .iter()
@@ -587,7 +599,7 @@ async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
         if shop_local::http_hook::operation(req) != "DeleteItem" {
             return shop_local::http_hook::Act::Pass;
         }
-        let db = plain.db.clone();
+        let db = plain.catalog.db.clone();
         let table = plain.config.table.clone();
         shop_local::http_hook::Act::Before(Box::pin(async move {
             db.update_item()
@@ -684,7 +696,7 @@ async fn where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required
     let sdk = sdk().await;
     let pool = provision::user_pool(&sdk, &unique("pool")).await.unwrap();
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    f.svc.admins = shop_core::mfa::AdminGate::requiring_mfa(cognito.clone(), pool.user_pool_id.clone());
+    f.svc.catalog.admins = shop_core::mfa::AdminGate::requiring_mfa(cognito.clone(), pool.user_pool_id.clone());
     let (username, access) = pool_user(&cognito, &pool).await;
     let body = json!({"fileName": "b.png", "fileType": "image/png"});
     let mut claims = admin_claims(&unique("admin"));

@@ -9,9 +9,10 @@ use product::{ProductConfig, Products};
 use serde_json::{json, Value};
 use shop_core::images::{PUBLIC, REVIEW};
 use shop_core::money::Money;
+use shop_core::pagination::PageRequest;
 use shop_local::provision;
 use shop_tests::{
-    admin_claims, assert_error, emails_to, get, keys, parts, post, receive, s3_events, sdk, unique, upload,
+    admin_claims, assert_error, emails_to, get, keys, parts, post, receive, s3_events, scan_table, sdk, unique, upload,
     upload_config, user_claims, PNG,
 };
 
@@ -100,6 +101,7 @@ impl Fixture {
         id: &str,
     ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         self.svc
+            .catalog
             .db
             .get_item()
             .table_name(&self.svc.config.table)
@@ -147,6 +149,7 @@ impl Fixture {
                 })
                 .collect();
             self.svc
+                .catalog
                 .db
                 .batch_write_item()
                 .request_items(&self.svc.config.table, writes)
@@ -261,7 +264,7 @@ async fn a_rejected_product_is_not_listed_and_the_seller_learns_why() {
     assert_eq!(mails.len(), 1);
     assert!(mails[0].body.contains("counterfeit"), "{mails:?}");
     // Its image is gone from every place, and it cannot be approved any more.
-    let left: Vec<String> = keys(&f.svc.images.s3, &f.svc.images.config.bucket)
+    let left: Vec<String> = keys(&f.svc.catalog.images.s3, &f.svc.catalog.images.config.bucket)
         .await
         .into_iter()
         .filter(|k| k.contains(&id))
@@ -279,7 +282,7 @@ async fn a_product_image_is_reviewed_privately_and_public_only_once_approved() {
     let f = fixture().await;
     let id = f.product_with_image(&seller(), "lamp").await;
     let key = format!("{id}/shoes.png");
-    let bucket_keys = || async { keys(&f.svc.images.s3, &f.svc.images.config.bucket).await };
+    let bucket_keys = || async { keys(&f.svc.catalog.images.s3, &f.svc.catalog.images.config.bucket).await };
     assert!(bucket_keys().await.contains(&format!("{REVIEW}{key}")));
     assert!(
         !bucket_keys().await.iter().any(|k| k.starts_with(PUBLIC)),
@@ -425,7 +428,7 @@ async fn get_upload_url_rejects_bad_input_with_4xx() {
         let resp = product::get_upload_url(&f.svc, post("/get-upload-url", &body, Some(s.claims.clone()))).await;
         assert_error(&resp, 400, code);
     }
-    let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
+    let scan = scan_table(&f.svc.catalog.db, &f.svc.config.table).await;
     assert_eq!(scan.count(), 0, "a rejected request created a product");
     let long = "c".repeat(65);
     assert_error(
@@ -457,8 +460,8 @@ async fn the_approved_listing_reads_the_page_not_the_table() {
     }
     f.put_products(all).await;
 
-    let req = get("/approve-products", &[("limit", "100")], None);
-    let page = product::approved_page(&f.svc, &req).await.unwrap();
+    let first = |limit| PageRequest { limit, start: None };
+    let page = f.svc.page(&f.svc.approved(None), first(100)).await.unwrap();
     assert_eq!(page.items.len(), 20);
     assert!(
         page.items_read <= 21,
@@ -467,13 +470,15 @@ async fn the_approved_listing_reads_the_page_not_the_table() {
     );
     assert!(page.next_token.is_none());
 
-    let req = get("/approve-products", &[("limit", "5")], None);
-    let page = product::approved_page(&f.svc, &req).await.unwrap();
+    let page = f.svc.page(&f.svc.approved(None), first(5)).await.unwrap();
     assert_eq!((page.items.len(), page.items_read), (5, 5));
     assert!(page.next_token.is_some());
 
-    let req = get("/approve-products", &[("category", "Shoes")], None);
-    let page = product::approved_page(&f.svc, &req).await.unwrap();
+    let page = f
+        .svc
+        .page(&f.svc.approved(Some("Shoes".into())), first(20))
+        .await
+        .unwrap();
     assert_eq!((page.items.len(), page.items_read), (10, 10));
     assert!(page.items.iter().all(|p| p.category == "Shoes" && p.is_approved));
 }
@@ -493,7 +498,7 @@ async fn cleanup_removes_exactly_the_stale_products_without_an_image_and_notifie
     .await;
     let report = product::cleanup(&f.svc, json!({})).await.unwrap();
     assert_eq!((report.deleted, report.items_read, report.notified), (2, 2, true));
-    let scan = f.svc.db.scan().table_name(&f.svc.config.table).send().await.unwrap();
+    let scan = scan_table(&f.svc.catalog.db, &f.svc.config.table).await;
     let mut left: Vec<String> = scan.items().iter().map(|i| i["id"].as_s().unwrap().clone()).collect();
     left.sort();
     assert_eq!(left, ["p-00003", "p-00004", "p-00005", "p-00006"]);

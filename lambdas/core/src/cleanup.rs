@@ -27,6 +27,23 @@ pub struct Sweep<'a> {
     pub max_per_run: usize,
 }
 
+impl<'a> Sweep<'a> {
+    /// The items of `table` still `stale_status` in its `byStatus` index (`status`, `createdAt`)
+    /// created before `cutoff`, at most 1000 per run.
+    pub fn by_status(table: &'a str, stale_status: &'a str, cutoff: String, key_attrs: &'a [&'a str]) -> Self {
+        Self {
+            table,
+            index: "byStatus",
+            status_attr: "status",
+            stale_status,
+            age_attr: "createdAt",
+            cutoff,
+            key_attrs,
+            max_per_run: 1000,
+        }
+    }
+}
+
 /// What one run did; `items_read` is what DynamoDB reported reading from the index.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -110,4 +127,25 @@ pub async fn notify(
     report.notified = true;
     tracing::info!(deleted = report.deleted, noun, "cleanup notice published");
     Ok(())
+}
+
+/// One scheduled cleanup: [`sweep`], then [`notify`] `Cleanup completed. Deleted N outdated <noun>`
+/// when N > 0.
+#[cfg(feature = "sns")]
+pub async fn run(
+    db: &aws_sdk_dynamodb::Client,
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    noun: &str,
+    stale: &Sweep<'_>,
+) -> Result<SweepReport, Upstream> {
+    let mut report = sweep(db, stale).await?;
+    notify(sns, topic_arn, noun, &mut report).await?;
+    tracing::info!(
+        noun,
+        deleted = report.deleted,
+        items_read = report.items_read,
+        "cleanup done"
+    );
+    Ok(report)
 }

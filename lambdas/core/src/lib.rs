@@ -4,9 +4,11 @@
 //! - [`error`]: the [`error::ApiError`] contract and the request-level errors every service shares.
 //! - [`http`]: API Gateway HTTP API (payload v2) bodies, validated fields, responses with CORS.
 //! - [`identity`]: the caller, from the JWT authorizer's claims.
+//! - [`dynamo`]: the item codec, put-if-absent and the consistent read every store uses.
 //! - [`pagination`]: opaque `nextToken` <-> DynamoDB `ExclusiveStartKey`.
 //! - [`aws`]: SDK clients built once, honouring `AWS_ENDPOINT_URL`.
 //! - [`lambda`]: thin `main` helpers around `lambda_runtime`.
+//! - `catalog` (features `s3`, `cognito`): what banners, categories and products are built from.
 //! - `images` (feature `s3`): presigned uploads, S3 event keys, public URLs.
 //! - [`cleanup`]: the scheduled sweep of stale items through an index, and its SNS notice.
 //! - `email` (feature `ses`): plain-text email through SES v2.
@@ -14,8 +16,11 @@
 //! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
 
 pub mod aws;
+#[cfg(all(feature = "s3", feature = "cognito"))]
+pub mod catalog;
 pub mod cleanup;
 pub mod config;
+pub mod dynamo;
 #[cfg(feature = "ses")]
 pub mod email;
 pub mod error;

@@ -1,36 +1,21 @@
 //! One public async function per product Lambda.
 
-use std::collections::HashMap;
-
 use aws_lambda_events::s3::S3Event;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde_json::json;
-use shop_core::cleanup::{notify, sweep, Sweep, SweepReport};
+use shop_core::cleanup::SweepReport;
 use shop_core::http::{json_body, query};
-use shop_core::images::{attach_image, requested_size, ImageReport, PUBLIC, REVIEW, UPLOADS};
-use shop_core::pagination::{page_request, query_page, IndexQuery, Page, PageRequest};
+use shop_core::images::{requested_size, ImageReport, PUBLIC, REVIEW, UPLOADS};
+use shop_core::pagination::page_request;
 use shop_core::validate::text;
-use shop_core::{conditional, Identity, Request, RequestError, Response, Upstream};
+use shop_core::{Identity, Request, RequestError, Response};
 
-use crate::model::{
-    product_of_key, NewProduct, Product, ProductView, Status, CATEGORY_INDEX, MAX_CATEGORY, MAX_REASON, STATUS_INDEX,
-};
+use crate::model::{product_of_key, NewProduct, Product, ProductView, Status, MAX_CATEGORY, MAX_REASON};
 use crate::{Error, Products};
-
-const DB: &str = "dynamodb";
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn id_key(id: &str) -> HashMap<String, AttributeValue> {
-    [("id".to_owned(), s(id))].into()
-}
 
 /// `POST /get-upload-url` (signed in): creates the product waiting for its image and answers
 /// `{"uploadUrl", "productId"}`.
 pub async fn get_upload_url(p: &Products, req: Request) -> Response {
-    p.http.respond(200, upload_flow(p, &req).await)
+    p.catalog.http.respond(200, upload_flow(p, &req).await)
 }
 
 async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
@@ -46,15 +31,8 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
         seller.email.clone(),
         shop_core::time::now(),
     );
-    let url = p.images.upload_url(&product.object_key, kind, size).await?;
-    let item = serde_dynamo::to_item(&product).map_err(|e| Upstream::internal(DB, e.to_string()))?;
-    p.db.put_item()
-        .table_name(&p.config.table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(id)")
-        .send()
-        .await
-        .map_err(|e| Upstream::new(DB, e))?;
+    let url = p.catalog.images.upload_url(&product.object_key, kind, size).await?;
+    p.put_new(&product).await?;
     tracing::info!(product_id = %id, seller = %seller.sub, "product created, awaiting image");
     Ok(json!({ "uploadUrl": url, "productId": id }))
 }
@@ -63,17 +41,16 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
 /// completing the product named by the key (a key lookup, no scan); bad uploads are deleted,
 /// unknown keys and repeated events are logged and ignored.
 pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport, Error> {
-    let report = p
-        .images
+    let images = &p.catalog.images;
+    let report = images
         .record_uploads(&event, |key, _| async move {
             let Some(id) = product_of_key(&key) else {
                 return Ok(false);
             };
-            p.images
+            images
                 .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"))
                 .await?;
-            let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
-            Ok::<_, Error>(attach_image(&p.db, &p.config.table, id_key(id), &key, None, states).await?)
+            Ok::<_, Error>(p.image_arrived(id, &key).await?)
         })
         .await?;
     Ok(report)
@@ -84,9 +61,12 @@ fn listing(items: Vec<Product>, next: Option<String>) -> serde_json::Value {
     json!({ "products": products, "nextToken": next })
 }
 
-/// One page of approved products, newest first, optionally of one category. Public so the
-/// read cost (`items_read`) can be measured.
-pub async fn approved_page(p: &Products, req: &Request) -> Result<Page<Product>, Error> {
+/// `GET /approve-products?limit&nextToken&category`: approved products, newest first, plain JSON.
+pub async fn approved_products(p: &Products, req: Request) -> Response {
+    p.catalog.http.respond(200, approved_flow(p, &req).await)
+}
+
+async fn approved_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     let category = query(req, "category")
         .map(|c| text("category", c, MAX_CATEGORY))
         .transpose()
@@ -97,83 +77,30 @@ pub async fn approved_page(p: &Products, req: &Request) -> Result<Page<Product>,
             },
             other => other,
         })?;
-    let (q, key): (IndexQuery, &[&str]) = match category {
-        Some(c) => (
-            IndexQuery {
-                table: &p.config.table,
-                index: CATEGORY_INDEX,
-                pk_attr: "approvedCategory",
-                pk_value: c,
-                newest_first: true,
-            },
-            &["id", "approvedCategory", "createdAt"],
-        ),
-        None => (
-            IndexQuery {
-                table: &p.config.table,
-                index: STATUS_INDEX,
-                pk_attr: "status",
-                pk_value: Status::Approved.as_str().to_owned(),
-                newest_first: true,
-            },
-            &["id", "status", "createdAt"],
-        ),
-    };
-    let page = page_request(req, 20, 100, key, &q)?;
-    Ok(query_page(&p.db, &q, page).await?)
-}
-
-/// `GET /approve-products?limit&nextToken&category`: approved products, plain JSON.
-pub async fn approved_products(p: &Products, req: Request) -> Response {
-    let result = approved_page(p, &req)
-        .await
-        .map(|page| listing(page.items, page.next_token));
-    p.http.respond(200, result)
+    let approved = p.approved(category);
+    let page = page_request(req, 20, 100, approved.page_key, &approved.query)?;
+    let page = p.page(&approved, page).await?;
+    Ok(listing(page.items, page.next_token))
 }
 
 /// `GET /pending-products` (admin): products with an image that wait for review, oldest first.
 pub async fn pending_products(p: &Products, req: Request) -> Response {
-    p.http.respond(200, pending_flow(p, &req).await)
+    p.catalog.http.respond(200, pending_flow(p, &req).await)
 }
 
 async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
-    p.admins.admin(req).await?;
-    let page = pending_page(p, req).await?;
+    p.catalog.admins.admin(req).await?;
+    let pending = p.pending();
+    let page = page_request(req, 20, 100, pending.page_key, &pending.query)?;
+    let page = p.page(&pending, page).await?;
     let mut products = Vec::with_capacity(page.items.len());
     for item in page.items {
-        let link = p.images.review_url(&item.object_key).await?;
+        let link = p.catalog.images.review_url(&item.object_key).await?;
         let mut view = ProductView::from(item);
         view.review_image_url = Some(link);
         products.push(view);
     }
     Ok(json!({ "products": products, "nextToken": page.next_token }))
-}
-
-/// One page of the review queue, oldest first (public so its read cost can be measured).
-pub async fn pending_page(p: &Products, req: &Request) -> Result<Page<Product>, Error> {
-    let q = IndexQuery {
-        table: &p.config.table,
-        index: STATUS_INDEX,
-        pk_attr: "status",
-        pk_value: Status::PendingReview.as_str().to_owned(),
-        newest_first: false,
-    };
-    let page: PageRequest = page_request(req, 20, 100, &["id", "status", "createdAt"], &q)?;
-    Ok(query_page::<Product>(&p.db, &q, page).await?)
-}
-
-/// The product as stored now (a consistent read), or `NotFound`.
-async fn current(p: &Products, id: &str) -> Result<Product, Error> {
-    let out =
-        p.db.get_item()
-            .table_name(&p.config.table)
-            .set_key(Some(id_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| Upstream::new(DB, e))?;
-    let item = out.item.ok_or_else(|| Error::NotFound(id.to_owned()))?;
-    serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, e.to_string()).into())
 }
 
 /// Emails the seller; a failure is logged, never undoes the decision.
@@ -193,42 +120,25 @@ async fn tell_seller(p: &Products, product: &Product, subject: &str, text: &str)
 /// `POST /approve-product {id}` (admin): only a product whose checked image is under review (or
 /// already approved); publishes the image, then records the approval. Approving twice is a no-op.
 pub async fn approve_product(p: &Products, req: Request) -> Response {
-    p.http.respond(200, approve_flow(p, &req).await)
+    p.catalog.http.respond(200, approve_flow(p, &req).await)
 }
 
 async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
-    let admin = p.admins.admin(req).await?;
+    let admin = p.catalog.admins.admin(req).await?;
     let id = json_body(req)?.string("id", 64)?;
-    let product = current(p, &id).await?;
+    let product = p.current(&id).await?.ok_or_else(|| Error::NotFound(id.clone()))?;
     if product.uploaded_at.is_none() {
         return Err(Error::ImageMissing(id));
     }
-    let key = product.object_key.clone();
+    let images = &p.catalog.images;
+    let key = product.object_key;
     let public = format!("{PUBLIC}{key}");
-    p.images.copy(&format!("{REVIEW}{key}"), &public).await?;
-    let out = p
-        .db
-        .update_item()
-        .table_name(&p.config.table)
-        .set_key(Some(id_key(&id)))
-        .update_expression("SET isApproved = :t, #s = :approved, approvedCategory = category, imageUrl = :url, reviewedAt = :now REMOVE rejectionReason")
-        .condition_expression("attribute_exists(uploadedAt) AND objectKey = :key")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":t", AttributeValue::Bool(true))
-        .expression_attribute_values(":approved", s(Status::Approved.as_str()))
-        .expression_attribute_values(":url", s(p.images.public_url(&key)))
-        .expression_attribute_values(":key", s(key.clone()))
-        .expression_attribute_values(":now", s(shop_core::time::now()))
-        .return_values(ReturnValue::AllOld)
-        .send()
-        .await;
-    let Some(out) = conditional(out)? else {
+    images.copy(&format!("{REVIEW}{key}"), &public).await?;
+    let Some(before) = p.approve(&id, &key, images.public_url(&key)).await? else {
         // Rejected (or deleted) since the read: the copy just published must not stay served.
-        p.images.delete(&public).await?;
+        images.delete(&public).await?;
         return Err(Error::ImageMissing(id));
     };
-    let before: Product = serde_dynamo::from_item(out.attributes.unwrap_or_default())
-        .map_err(|e| Upstream::internal(DB, e.to_string()))?;
     if before.status != Status::Approved {
         tracing::info!(product_id = %id, admin = %admin.sub, "product approved");
         let text = format!(
@@ -243,39 +153,21 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
 /// `POST /reject-product {id, reason}` (admin): takes the product off the listing, deletes its
 /// image everywhere (upload, review, published) and tells the seller why.
 pub async fn reject_product(p: &Products, req: Request) -> Response {
-    p.http.respond(200, reject_flow(p, &req).await)
+    p.catalog.http.respond(200, reject_flow(p, &req).await)
 }
 
 async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
-    let admin = p.admins.admin(req).await?;
+    let admin = p.catalog.admins.admin(req).await?;
     let f = json_body(req)?;
     let id = f.string("id", 64)?;
     let reason = f.string("reason", MAX_REASON)?;
-    let out = p
-        .db
-        .update_item()
-        .table_name(&p.config.table)
-        .set_key(Some(id_key(&id)))
-        .update_expression(
-            "SET isApproved = :f, #s = :rejected, rejectionReason = :reason, reviewedAt = :now REMOVE approvedCategory, imageUrl, uploadedAt",
-        )
-        .condition_expression("attribute_exists(id)")
-        .expression_attribute_names("#s", "status")
-        .expression_attribute_values(":f", AttributeValue::Bool(false))
-        .expression_attribute_values(":rejected", s(Status::Rejected.as_str()))
-        .expression_attribute_values(":reason", s(reason.clone()))
-        .expression_attribute_values(":now", s(shop_core::time::now()))
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
-    let new = match conditional(out)? {
-        Some(o) => o.attributes.unwrap_or_default(),
-        None => return Err(Error::NotFound(id)),
-    };
-    let product: Product = serde_dynamo::from_item(new).map_err(|e| Upstream::internal(DB, e.to_string()))?;
+    let product = p
+        .reject(&id, &reason)
+        .await?
+        .ok_or_else(|| Error::NotFound(id.clone()))?;
     // The decision is recorded first; if a delete fails the admin sees a 503 and rejecting again
     // (the same answer) deletes what is left.
-    p.images.delete_everywhere(&product.object_key).await?;
+    p.catalog.images.delete_everywhere(&product.object_key).await?;
     tracing::info!(product_id = %id, admin = %admin.sub, "product rejected");
     let text = format!(
         "Your product \"{}\" was not approved. Reason: {reason}",
@@ -288,25 +180,5 @@ async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
 /// Scheduled cleanup: deletes products older than the configured age that never got an image,
 /// then publishes `Cleanup completed. Deleted N outdated products` when N > 0.
 pub async fn cleanup(p: &Products, _event: serde_json::Value) -> Result<SweepReport, Error> {
-    let mut report = sweep(
-        &p.db,
-        &Sweep {
-            table: &p.config.table,
-            index: STATUS_INDEX,
-            status_attr: "status",
-            stale_status: Status::AwaitingImage.as_str(),
-            age_attr: "createdAt",
-            cutoff: shop_core::time::ago(p.config.cleanup_max_age),
-            key_attrs: &["id"],
-            max_per_run: 1000,
-        },
-    )
-    .await?;
-    notify(&p.sns, &p.config.cleanup_topic_arn, "products", &mut report).await?;
-    tracing::info!(
-        deleted = report.deleted,
-        items_read = report.items_read,
-        "product cleanup done"
-    );
-    Ok(report)
+    Ok(p.delete_stale().await?)
 }

@@ -4,21 +4,22 @@
 //! through an index, and a scheduled cleanup deletes products that never got their image.
 //!
 //! - [`model`]: the product, its states and its public JSON; validation of a new product.
+//! - [`store`]: the Products table, one method per operation.
 //! - [`handlers`]: one public async function per Lambda.
 
 pub mod handlers;
 pub mod model;
+pub mod store;
 
 use std::time::Duration;
 
+use shop_core::catalog::Catalog;
 use shop_core::config::{parsed_or, required, ConfigError};
-use shop_core::images::{Images, UploadConfig};
-use shop_core::mfa::AdminGate;
-use shop_core::{Http, RequestError, Upstream};
+use shop_core::images::UploadConfig;
+use shop_core::{RequestError, Upstream};
 
 pub use handlers::{
-    approve_product, approved_page, approved_products, cleanup, get_upload_url, image_uploaded, pending_page,
-    pending_products, reject_product,
+    approve_product, approved_products, cleanup, get_upload_url, image_uploaded, pending_products, reject_product,
 };
 
 #[derive(Clone, Debug)]
@@ -47,16 +48,13 @@ impl ProductConfig {
     }
 }
 
+/// Clients and configuration, built once per cold start.
 #[derive(Clone, Debug)]
 pub struct Products {
-    pub db: aws_sdk_dynamodb::Client,
-    pub images: Images,
+    pub catalog: Catalog,
     pub sns: aws_sdk_sns::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub config: ProductConfig,
-    /// Who may call the admin routes (`ADMIN_MFA_REQUIRED`: TOTP MFA too).
-    pub admins: AdminGate,
-    pub http: Http,
 }
 
 impl Products {
@@ -64,24 +62,17 @@ impl Products {
         let config = ProductConfig::from_env()?;
         let sdk = shop_core::aws::sdk_config().await;
         Ok(Self {
-            admins: AdminGate::from_env(&sdk)?,
+            catalog: Catalog::from_env(&sdk, config.uploads.clone(), "product")?,
             ..Self::new(&sdk, config)
         })
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, config: ProductConfig) -> Self {
         Self {
-            db: shop_core::aws::dynamodb(sdk),
-            images: Images {
-                s3: shop_core::aws::s3(sdk),
-                config: config.uploads.clone(),
-                service: "product",
-            },
+            catalog: Catalog::new(sdk, config.uploads.clone(), "product"),
             sns: shop_core::aws::sns(sdk),
             ses: shop_core::aws::ses(sdk),
             config,
-            admins: AdminGate::default(),
-            http: Http::from_env(false),
         }
     }
 }

@@ -5,8 +5,9 @@ use shop_core::money::Money;
 use shop_core::validate::{file_name, Fields, ImageType};
 use shop_core::RequestError;
 
-/// GSI (`status`, `createdAt`): cleanup (`awaitingImage`), review queue (`pendingReview`), listing (`approved`).
-pub const STATUS_INDEX: &str = "byStatus";
+/// The GSI [`shop_core::catalog::STATUS_INDEX`] (`status`, `createdAt`) serves the cleanup
+/// (`awaitingImage`), the review queue (`pendingReview`) and the listing (`approved`).
+pub use shop_core::catalog::STATUS_INDEX;
 /// Sparse GSI (`approvedCategory`, `createdAt`): approved products of one category.
 pub const CATEGORY_INDEX: &str = "approvedByCategory";
 

@@ -1,0 +1,166 @@
+//! The Products table: one method per operation.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use shop_core::cleanup::{Sweep, SweepReport};
+use shop_core::dynamo::{self, key, Item};
+use shop_core::images::attach_image;
+use shop_core::pagination::{IndexQuery, Page, PageRequest};
+use shop_core::Upstream;
+
+use crate::model::{Product, Status, CATEGORY_INDEX};
+use crate::Products;
+
+const KEY: &str = "id";
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// Which products a listing reads, and the key attributes of its page tokens.
+pub struct Listing<'a> {
+    pub query: IndexQuery<'a>,
+    pub page_key: &'static [&'static str],
+}
+
+impl Products {
+    /// Records a new product (its id is fresh: an existing one is a failure, not a conflict).
+    pub async fn put_new(&self, product: &Product) -> Result<(), Upstream> {
+        if dynamo::put_if_absent(&self.catalog.db, &self.config.table, KEY, product).await? {
+            Ok(())
+        } else {
+            Err(Upstream::internal("dynamodb", "a fresh product id already exists"))
+        }
+    }
+
+    /// Puts the product `id` waiting for the image `object_key` up for review: `false` when none
+    /// waits for it (unknown product, repeated event).
+    pub async fn image_arrived(&self, id: &str, object_key: &str) -> Result<bool, Upstream> {
+        let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
+        attach_image(
+            &self.catalog.db,
+            &self.config.table,
+            key(KEY, id),
+            object_key,
+            None,
+            states,
+        )
+        .await
+    }
+
+    /// Approved products, newest first: of one category (its sparse index), or all.
+    pub fn approved(&self, category: Option<String>) -> Listing<'_> {
+        let table = &self.config.table;
+        match category {
+            Some(c) => Listing {
+                query: IndexQuery {
+                    table,
+                    index: CATEGORY_INDEX,
+                    pk_attr: "approvedCategory",
+                    pk_value: c,
+                    newest_first: true,
+                },
+                page_key: &["id", "approvedCategory", "createdAt"],
+            },
+            None => Listing {
+                query: shop_core::catalog::Catalog::newest_in(table, Status::Approved.as_str()),
+                page_key: &["id", "status", "createdAt"],
+            },
+        }
+    }
+
+    /// The review queue: products with an image waiting for a decision, oldest first.
+    pub fn pending(&self) -> Listing<'_> {
+        let mut query = shop_core::catalog::Catalog::newest_in(&self.config.table, Status::PendingReview.as_str());
+        query.newest_first = false;
+        Listing {
+            query,
+            page_key: &["id", "status", "createdAt"],
+        }
+    }
+
+    /// One page of a listing.
+    pub async fn page(&self, listing: &Listing<'_>, page: PageRequest) -> Result<Page<Product>, Upstream> {
+        self.catalog.page(&listing.query, page).await
+    }
+
+    /// The product as stored now (a consistent read).
+    pub async fn current(&self, id: &str) -> Result<Option<Product>, Upstream> {
+        dynamo::get(&self.catalog.db, &self.config.table, key(KEY, id)).await
+    }
+
+    /// Records the approval of the product whose checked image is `object_key`, published at
+    /// `image_url`: the product as it was before, or `None` if it was rejected or deleted since.
+    pub async fn approve(&self, id: &str, object_key: &str, image_url: String) -> Result<Option<Product>, Upstream> {
+        self.decide(
+            id,
+            "SET isApproved = :yes, #s = :status, approvedCategory = category, imageUrl = :url, reviewedAt = :now REMOVE rejectionReason",
+            "attribute_exists(uploadedAt) AND objectKey = :key",
+            (true, Status::Approved),
+            vec![(":url", s(image_url)), (":key", s(object_key))],
+            ReturnValue::AllOld,
+        )
+        .await
+    }
+
+    /// Records the rejection of product `id` (off the listing, image fields cleared): the product
+    /// as it is now, or `None` if there is no such product.
+    pub async fn reject(&self, id: &str, reason: &str) -> Result<Option<Product>, Upstream> {
+        self.decide(
+            id,
+            "SET isApproved = :yes, #s = :status, rejectionReason = :reason, reviewedAt = :now REMOVE approvedCategory, imageUrl, uploadedAt",
+            "attribute_exists(id)",
+            (false, Status::Rejected),
+            vec![(":reason", s(reason))],
+            ReturnValue::AllNew,
+        )
+        .await
+    }
+
+    /// An admin's decision on product `id`: `update` when `condition` holds (with `:yes`,
+    /// `:status`, `:now` and `values` bound), answering the item as `returned`, or `None`.
+    async fn decide(
+        &self,
+        id: &str,
+        update: &str,
+        condition: &str,
+        (approved, status): (bool, Status),
+        values: Vec<(&str, AttributeValue)>,
+        returned: ReturnValue,
+    ) -> Result<Option<Product>, Upstream> {
+        let bound = [
+            (":yes", AttributeValue::Bool(approved)),
+            (":status", s(status.as_str())),
+            (":now", s(shop_core::time::now())),
+        ];
+        let out = self
+            .catalog
+            .db
+            .update_item()
+            .table_name(&self.config.table)
+            .set_key(Some(key(KEY, id)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#s", "status")
+            .set_expression_attribute_values(Some(
+                bound
+                    .into_iter()
+                    .chain(values)
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            ))
+            .return_values(returned)
+            .send()
+            .await;
+        let item: Option<Item> = shop_core::conditional(out)?.map(|o| o.attributes.unwrap_or_default());
+        item.map(dynamo::from_item).transpose()
+    }
+
+    /// Deletes the products older than the configured age that never got an image, and tells
+    /// the cleanup topic how many.
+    pub async fn delete_stale(&self) -> Result<SweepReport, Upstream> {
+        let cutoff = shop_core::time::ago(self.config.cleanup_max_age);
+        let stale = Sweep::by_status(&self.config.table, Status::AwaitingImage.as_str(), cutoff, &[KEY]);
+        let topic = &self.config.cleanup_topic_arn;
+        shop_core::cleanup::run(&self.catalog.db, &self.sns, topic, "products", &stale).await
+    }
+}
