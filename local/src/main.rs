@@ -94,12 +94,13 @@ async fn make_admin(who: String) -> Result<(), String> {
     let sdk = emu.sdk_config();
     let username = if who.contains('@') {
         let email = who.trim().to_lowercase();
-        auth::users::username_for_email(&aws_sdk_dynamodb::Client::new(&sdk), &info.users_table, &email)
+        auth::store::Users::new(aws_sdk_dynamodb::Client::new(&sdk), info.users_table.clone())
+            .newest_username(&email)
             .await
             .map_err(|e| e.to_string())?
             .ok_or(format!("no user with email {email}"))?
     } else {
-        auth::domain::username_for(&who)
+        auth::model::username_for(&who)
     };
     aws_sdk_cognitoidentityprovider::Client::new(&sdk)
         .admin_add_user_to_group()

@@ -59,7 +59,7 @@ impl Default for Options {
             cleanup_max_age: Duration::from_secs(3600),
             reconcile_after: Duration::from_secs(order::DEFAULT_RECONCILE_AFTER_SECS),
             upload_max_bytes: shop_core::images::DEFAULT_MAX_BYTES,
-            unconfirmed_max_age: Duration::from_secs(auth::config::DEFAULT_UNCONFIRMED_MAX_AGE_SECS),
+            unconfirmed_max_age: Duration::from_secs(auth::DEFAULT_UNCONFIRMED_MAX_AGE_SECS),
         }
     }
 }

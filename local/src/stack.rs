@@ -192,7 +192,7 @@ impl Services {
                     user_pool_id: info.user_pool_id.clone(),
                     client_id: info.client_id.clone(),
                     users_table: info.users_table.clone(),
-                    password_policy: auth::domain::PasswordPolicy { min_length: 8 },
+                    password_policy: auth::model::PasswordPolicy { min_length: 8 },
                     unconfirmed_max_age: s.unconfirmed_max_age,
                 },
             ),

@@ -1,11 +1,11 @@
 //! Auth service against the emulator's Cognito and DynamoDB, through the real handlers.
 
-use auth::domain::PasswordPolicy;
+use auth::model::PasswordPolicy;
 use auth::{Auth, AuthConfig};
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use serde_json::{json, Value};
 use shop_local::provision;
-use shop_tests::{assert_error, other_code, parts, post, sdk, totp_now, unique};
+use shop_tests::{assert_error, other_code, parts, post, scan_table, sdk, totp_now, unique};
 
 const PASSWORD: &str = "Str0ng!Passw0rd";
 
@@ -92,13 +92,8 @@ impl Fixture {
 
     /// The Users records (an email's claim item, `email#<address>`, is not one).
     async fn users(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        self.auth
-            .dynamodb
-            .scan()
-            .table_name(&self.auth.config.users_table)
-            .send()
+        scan_table(&self.auth.users.db, &self.auth.users.table)
             .await
-            .unwrap()
             .items
             .unwrap_or_default()
             .into_iter()
@@ -557,10 +552,10 @@ async fn unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_use
     let squatted = format!("{squat}@example.com");
     assert_eq!(f.sign_up(&squat, &squatted).await.0, 200);
     let records_of = |name: String| {
-        let (db, table) = (f.auth.dynamodb.clone(), f.auth.config.users_table.clone());
+        let users = f.auth.users.clone();
         async move {
-            let scan = db.scan().table_name(table).send().await.unwrap();
-            let username = auth::domain::username_for(&name);
+            let scan = scan_table(&users.db, &users.table).await;
+            let username = auth::model::username_for(&name);
             scan.items()
                 .iter()
                 .filter(|i| i.get("username").and_then(|v| v.as_s().ok()) == Some(&username))
@@ -582,7 +577,7 @@ async fn unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_use
         .cognito
         .admin_get_user()
         .user_pool_id(&f.auth.config.user_pool_id)
-        .username(auth::domain::username_for(&squat))
+        .username(auth::model::username_for(&squat))
         .send()
         .await;
     assert!(

@@ -140,7 +140,7 @@ async fn make_admin(r: &Running, full_name: &str) {
     aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config())
         .admin_add_user_to_group()
         .user_pool_id(&r.info.user_pool_id)
-        .username(auth::domain::username_for(full_name))
+        .username(auth::model::username_for(full_name))
         .group_name("admins")
         .send()
         .await

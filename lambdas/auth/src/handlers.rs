@@ -7,10 +7,10 @@ use shop_core::http::json_body;
 use shop_core::{Request, Response};
 
 use crate::cognito::{self, SignedIn, Tokens};
-use crate::domain::{totp_code, Login, SignUp, MAX_CODE, MAX_PASSWORD, MAX_TOKEN};
-use crate::error::Error;
-use crate::users::{self, User};
+use crate::model::{totp_code, Login, SignUp, User, MAX_CODE, MAX_PASSWORD, MAX_TOKEN};
+use crate::store::Claim;
 use crate::Auth;
+use crate::Error;
 
 /// The original's success shape: `{"msg"}`, plus `tokens` after sign-in and refresh; a sign-in
 /// of an account with TOTP MFA answers `challenge` and `session` instead of `tokens`.
@@ -57,10 +57,7 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         .map_err(Error::WeakPassword)?;
     // Only a confirmed account holds an email (its claim, read consistently): an unconfirmed
     // sign-up never locks one, so nobody can squat a stranger's address.
-    if users::email_owner(&a.dynamodb, &a.config.users_table, &s.email)
-        .await?
-        .is_some()
-    {
+    if a.users.email_owner(&s.email).await?.is_some() {
         return Err(Error::EmailExists);
     }
     let sub = cognito::sign_up(&a.cognito, &a.config.client_id, &s).await?;
@@ -71,7 +68,7 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         full_name: s.full_name.clone(),
         created_at: shop_core::time::now(),
     };
-    if let Err(e) = users::put_if_absent(&a.dynamodb, &a.config.users_table, &user).await {
+    if let Err(e) = a.users.put_if_absent(&user).await {
         match cognito::delete_user(&a.cognito, &a.config.user_pool_id, &s.username).await {
             Ok(()) => tracing::warn!(user_id = %sub, "users record failed; cognito user removed"),
             Err(_) => {
@@ -91,13 +88,11 @@ async fn resolve(a: &Auth, login: Login, not_found: Error, owner_first: bool) ->
         Login::Username(u) => Ok(u),
         Login::Email(e) => {
             if owner_first {
-                if let Some(owner) = users::email_owner(&a.dynamodb, &a.config.users_table, &e).await? {
+                if let Some(owner) = a.users.email_owner(&e).await? {
                     return Ok(owner);
                 }
             }
-            users::username_for_email(&a.dynamodb, &a.config.users_table, &e)
-                .await?
-                .ok_or(not_found)
+            a.users.newest_username(&e).await?.ok_or(not_found)
         }
     }
 }
@@ -111,7 +106,7 @@ async fn ensure_user_record(a: &Auth, username: &str, pool_user: cognito::PoolUs
         full_name: pool_user.name.unwrap_or_else(|| username.replace('_', " ")),
         created_at: shop_core::time::now(),
     };
-    if users::put_if_absent(&a.dynamodb, &a.config.users_table, &user).await? {
+    if a.users.put_if_absent(&user).await? {
         tracing::warn!(user_id = %user.user_id, "missing users record written at confirmation");
     }
     Ok(())
@@ -141,16 +136,16 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     // The pool requires an email; a user without one has nothing to claim.
     let email = pool_user.email.as_deref().unwrap_or_default().to_lowercase();
     let claim = if email.is_empty() {
-        users::Claim::AlreadyMine
+        Claim::AlreadyMine
     } else {
-        users::claim_email(&a.dynamodb, &a.config.users_table, &email, &username).await?
+        a.users.claim_email(&email, &username).await?
     };
-    if claim == users::Claim::Taken {
+    if claim == Claim::Taken {
         return Err(Error::EmailExists);
     }
     if let Err(e) = cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code).await {
-        if claim == users::Claim::Made {
-            users::release_email(&a.dynamodb, &a.config.users_table, &email, &username).await?;
+        if claim == Claim::Made {
+            a.users.release_email(&email, &username).await?;
         }
         return Err(unknown_as_wrong_code(e));
     }

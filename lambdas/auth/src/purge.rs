@@ -7,7 +7,7 @@ use aws_sdk_cognitoidentityprovider::types::UserType;
 use serde::Serialize;
 use shop_core::Upstream;
 
-use crate::{cognito, users, Auth, Error};
+use crate::{cognito, Auth, Error};
 
 /// Users deleted per run at most: the rest wait for the next run (Cognito's ListUsers and
 /// AdminDeleteUser quotas are per account).
@@ -62,7 +62,7 @@ pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<Pu
                 .find(|x| x.name() == "sub")
                 .and_then(|x| x.value());
             if let Some(sub) = sub {
-                users::delete(&a.dynamodb, &a.config.users_table, sub).await?;
+                a.users.delete(sub).await?;
             }
             cognito::delete_user(&a.cognito, &a.config.user_pool_id, username).await?;
             report.purged += 1;

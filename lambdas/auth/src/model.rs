@@ -1,5 +1,7 @@
-//! Auth rules that need no AWS: usernames, emails, the password policy, who a request names.
+//! Auth rules that need no AWS: usernames, emails, the password policy, who a request names, and
+//! the user record.
 
+use serde::{Deserialize, Serialize};
 use shop_core::validate::{text, Fields};
 use shop_core::RequestError;
 
@@ -125,6 +127,17 @@ impl Login {
         }
         mail.map(Self::Email).ok_or(RequestError::MissingField("fullName"))
     }
+}
+
+/// A user's record in the Users table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: String,
+    pub created_at: String,
 }
 
 #[cfg(test)]

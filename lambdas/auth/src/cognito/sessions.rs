@@ -1,0 +1,195 @@
+//! Sessions on the user pool: sign-in (with its TOTP challenge), TOTP set-up, token refresh and
+//! global sign-out.
+
+use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, AuthenticationResultType, ChallengeNameType, SoftwareTokenMfaSettingsType,
+};
+use aws_sdk_cognitoidentityprovider::Client;
+use serde::Serialize;
+use shop_core::Upstream;
+
+use super::SERVICE;
+use crate::Error;
+
+/// Tokens as the original API returned them (Cognito's own field names).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tokens {
+    pub access_token: String,
+    pub expires_in: i32,
+    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub token_type: String,
+}
+
+fn tokens(r: Option<&AuthenticationResultType>) -> Result<Tokens, Error> {
+    let r = r.ok_or_else(|| Upstream::internal(SERVICE, "authentication result missing"))?;
+    let missing = || Error::from(Upstream::internal(SERVICE, "token missing from authentication result"));
+    Ok(Tokens {
+        access_token: r.access_token().ok_or_else(missing)?.to_owned(),
+        expires_in: r.expires_in(),
+        id_token: r.id_token().ok_or_else(missing)?.to_owned(),
+        refresh_token: r.refresh_token().map(str::to_owned),
+        token_type: r.token_type().unwrap_or("Bearer").to_owned(),
+    })
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedIn {
+    Tokens(Tokens),
+    /// The account has TOTP MFA: answer the challenge with a code and this session.
+    Totp {
+        session: String,
+    },
+}
+
+/// USER_PASSWORD_AUTH. A wrong password and an unknown user are the same 401.
+pub async fn sign_in(c: &Client, client_id: &str, username: &str, password: &str) -> Result<SignedIn, Error> {
+    let out = c
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(x) if x.is_not_authorized_exception() || x.is_user_not_found_exception() => Error::InvalidCredentials,
+            Some(x) if x.is_user_not_confirmed_exception() || x.is_password_reset_required_exception() => {
+                Error::UserNotConfirmed
+            }
+            Some(x) if x.is_too_many_requests_exception() => Error::TooManyRequests,
+            _ => Upstream::new(SERVICE, e).into(),
+        })?;
+    match (out.challenge_name(), out.session()) {
+        (Some(ChallengeNameType::SoftwareTokenMfa), Some(session)) => Ok(SignedIn::Totp {
+            session: session.to_owned(),
+        }),
+        (Some(other), _) => Err(Error::ChallengeRequired(other.as_str().to_owned())),
+        (None, _) => tokens(out.authentication_result()).map(SignedIn::Tokens),
+    }
+}
+
+/// Answers the TOTP challenge of a sign-in: the tokens. A wrong code is `CodeMismatch`; an
+/// expired, used or forged session `InvalidToken`.
+pub async fn answer_totp(
+    c: &Client,
+    client_id: &str,
+    username: &str,
+    session: &str,
+    code: &str,
+) -> Result<Tokens, Error> {
+    let out = c
+        .respond_to_auth_challenge()
+        .client_id(client_id)
+        .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+        .session(session)
+        .challenge_responses("USERNAME", username)
+        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(x) if x.is_code_mismatch_exception() => Error::CodeMismatch,
+            Some(x) if x.is_expired_code_exception() => Error::CodeExpired,
+            Some(x)
+                if x.is_not_authorized_exception()
+                    || x.is_resource_not_found_exception()
+                    || x.is_user_not_found_exception() =>
+            {
+                Error::InvalidToken
+            }
+            Some(x) if x.is_too_many_requests_exception() => Error::TooManyRequests,
+            _ => Upstream::new(SERVICE, e).into(),
+        })?;
+    tokens(out.authentication_result())
+}
+
+/// The error of a call authorized by the user's access token: a refused, revoked or unknown token
+/// is `InvalidToken`, anything else upstream.
+fn token_call_error<E>(e: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match e.code() {
+        Some("NotAuthorizedException" | "ResourceNotFoundException") => Error::InvalidToken,
+        _ => Upstream::new(SERVICE, e).into(),
+    }
+}
+
+/// Starts TOTP setup for the owner of `access_token`: the shared secret (base32) for their app.
+pub async fn start_totp(c: &Client, access_token: &str) -> Result<String, Error> {
+    let out = c
+        .associate_software_token()
+        .access_token(access_token)
+        .send()
+        .await
+        .map_err(token_call_error)?;
+    out.secret_code()
+        .map(str::to_owned)
+        .ok_or_else(|| Upstream::internal(SERVICE, "no secret code").into())
+}
+
+/// Verifies a first code from the app and makes TOTP the account's MFA: from then on every
+/// sign-in asks for a code.
+pub async fn enable_totp(c: &Client, access_token: &str, code: &str) -> Result<(), Error> {
+    c.verify_software_token()
+        .access_token(access_token)
+        .user_code(code)
+        .friendly_device_name("authenticator")
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(x) if x.is_code_mismatch_exception() || x.is_enable_software_token_mfa_exception() => {
+                Error::CodeMismatch
+            }
+            Some(x) if x.is_not_authorized_exception() || x.is_resource_not_found_exception() => Error::InvalidToken,
+            Some(x) if x.is_too_many_requests_exception() => Error::TooManyRequests,
+            _ => Upstream::new(SERVICE, e).into(),
+        })?;
+    let totp = SoftwareTokenMfaSettingsType::builder()
+        .enabled(true)
+        .preferred_mfa(true)
+        .build();
+    c.set_user_mfa_preference()
+        .access_token(access_token)
+        .software_token_mfa_settings(totp)
+        .send()
+        .await
+        .map_err(token_call_error)?;
+    Ok(())
+}
+
+/// REFRESH_TOKEN_AUTH: new access and ID tokens (no new refresh token).
+pub async fn refresh(c: &Client, client_id: &str, refresh_token: &str) -> Result<Tokens, Error> {
+    let out = c
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", refresh_token)
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(x) if x.is_not_authorized_exception() || x.is_user_not_found_exception() => Error::InvalidToken,
+            Some(x) if x.is_too_many_requests_exception() => Error::TooManyRequests,
+            _ => Upstream::new(SERVICE, e).into(),
+        })?;
+    tokens(out.authentication_result())
+}
+
+/// Revokes every token of the user, refresh tokens included.
+pub async fn global_sign_out(c: &Client, access_token: &str) -> Result<(), Error> {
+    c.global_sign_out()
+        .access_token(access_token)
+        .send()
+        .await
+        .map_err(|e| match e.as_service_error() {
+            Some(x) if x.is_not_authorized_exception() => Error::InvalidToken,
+            Some(x) if x.is_too_many_requests_exception() => Error::TooManyRequests,
+            _ => Upstream::new(SERVICE, e).into(),
+        })?;
+    Ok(())
+}
