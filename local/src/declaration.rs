@@ -24,15 +24,44 @@ pub struct Function {
     pub bin: String,
     #[serde(default)]
     pub http: Option<HttpRoute>,
+    /// Object-created events of the service's image bucket.
     #[serde(default)]
-    pub s3: Option<serde_json::Value>,
+    pub s3: Option<BucketTrigger>,
     #[serde(default)]
-    pub sqs: Option<serde_json::Value>,
+    pub sqs: Option<QueueTrigger>,
     #[serde(default)]
-    pub schedule: Option<serde_json::Value>,
+    pub schedule: Option<ScheduleTrigger>,
     /// A DynamoDB table's change stream.
     #[serde(default)]
-    pub stream: Option<serde_json::Value>,
+    pub stream: Option<StreamTrigger>,
+}
+
+/// `{"bucket": "images"}`: the service's image bucket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketTrigger {
+    pub bucket: String,
+}
+
+/// `{"queue": "orders"}`: a queue of the stack, by its short name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueTrigger {
+    pub queue: String,
+}
+
+/// `{"every": "cleanup"}`: the stage setting `<every>EveryMinutes` gives the rate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTrigger {
+    pub every: String,
+}
+
+/// `{"table": "orders"}`: a table of the stack, by its short name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamTrigger {
+    pub table: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -10,11 +10,15 @@
 //! - [`metrics`]: the business metrics, counted from the handlers' EMF lines.
 //! - [`http_hook`]: answer, or act before, chosen AWS requests of an SDK configuration.
 //! - [`recorder`]: every AWS call a handler makes, for the least-privilege check.
-//! - [`runner`]: the HTTP API and the event pollers.
+//! - [`runner`]: start-up; [`gateway`]: the HTTP API as API Gateway serves it (and its events,
+//!   shared with the tests); [`devtools`]: `/_local/` endpoints and the CDN stand-in;
+//!   [`triggers`]: the declared event sources.
 
 pub mod bridge;
 pub mod declaration;
+pub mod devtools;
 pub mod emulator;
+pub mod gateway;
 pub mod http_hook;
 pub mod jwt;
 pub mod metrics;
@@ -23,3 +27,4 @@ pub mod recorder;
 pub mod runner;
 pub mod stack;
 pub mod streams;
+pub mod triggers;

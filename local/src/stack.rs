@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shop_core::lambda::{Answer, Invocation};
 
 use crate::emulator::Emulator;
 use crate::provision::{self, ProvisionError};
@@ -42,6 +43,35 @@ pub struct StackInfo {
     /// The Orders table's change stream (feeds `order/status-changed`).
     #[serde(default)]
     pub orders_stream_arn: String,
+}
+
+impl StackInfo {
+    /// The private image buckets (the CDN stand-in serves their published objects).
+    pub fn image_buckets(&self) -> impl Iterator<Item = &str> {
+        [&self.banner_bucket, &self.category_bucket, &self.product_bucket]
+            .into_iter()
+            .map(String::as_str)
+    }
+
+    /// The queue the image bucket of `service` sends its object-created notifications to.
+    pub fn image_events_queue(&self, service: &str) -> Option<&str> {
+        match service {
+            "banner" => Some(&self.banner_events_queue),
+            "category" => Some(&self.category_events_queue),
+            "product" => Some(&self.product_events_queue),
+            _ => None,
+        }
+    }
+
+    /// The URL and ARN of a queue a function is triggered by, by its name in the declaration.
+    pub fn queue(&self, name: &str) -> Option<(&str, &str)> {
+        (name == "orders").then_some((&self.order_queue, &self.order_queue_arn))
+    }
+
+    /// The change stream of a table, by its name in the declaration.
+    pub fn stream(&self, table: &str) -> Option<&str> {
+        (table == "orders").then_some(&self.orders_stream_arn)
+    }
 }
 
 /// The CloudWatch namespace of a local stack's business metrics (`Shop/<stage>` on AWS).
@@ -239,31 +269,28 @@ impl Services {
         }
     }
 
-    /// Calls the HTTP handler of `service`/`bin`: the same function its Lambda binary wraps.
-    pub async fn call_http(&self, service: &str, bin: &str, req: shop_core::Request) -> Option<shop_core::Response> {
-        Some(match (service, bin) {
-            ("auth", "sign-up") => auth::sign_up(&self.auth, req).await,
-            ("auth", "confirm-sign-up") => auth::confirm_sign_up(&self.auth, req).await,
-            ("auth", "sign-in") => auth::sign_in(&self.auth, req).await,
-            ("auth", "sign-out") => auth::sign_out(&self.auth, req).await,
-            ("auth", "resend-confirmation-code") => auth::resend_confirmation_code(&self.auth, req).await,
-            ("auth", "refresh-token") => auth::refresh_token(&self.auth, req).await,
-            ("auth", "mfa-setup") => auth::mfa_setup(&self.auth, req).await,
-            ("auth", "mfa-verify") => auth::mfa_verify(&self.auth, req).await,
-            ("auth", "mfa-sign-in") => auth::mfa_sign_in(&self.auth, req).await,
-            ("banner", "upload-url") => banner::upload_url(&self.banner, req).await,
-            ("banner", "list-banners") => banner::list_banners(&self.banner, req).await,
-            ("category", "upload-url") => category::upload_url(&self.category, req).await,
-            ("category", "list-categories") => category::list_categories(&self.category, req).await,
-            ("product", "get-upload-url") => product::get_upload_url(&self.product, req).await,
-            ("product", "approved-products") => product::approved_products(&self.product, req).await,
-            ("product", "pending-products") => product::pending_products(&self.product, req).await,
-            ("product", "approve-product") => product::approve_product(&self.product, req).await,
-            ("product", "reject-product") => product::reject_product(&self.product, req).await,
-            ("order", "create-order") => order::create_order(&self.order, req).await,
-            ("order", "list-orders") => order::list_orders(&self.order, req).await,
-            ("order", "get-order") => order::get_order(&self.order, req).await,
+    /// The registry: the functions each service's binary serves (held equal to the declaration
+    /// at start-up), by service name.
+    pub fn functions(service: &str) -> Option<&'static [&'static str]> {
+        Some(match service {
+            "auth" => auth::FUNCTIONS,
+            "banner" => banner::FUNCTIONS,
+            "category" => category::FUNCTIONS,
+            "product" => product::FUNCTIONS,
+            "order" => order::FUNCTIONS,
             _ => return None,
         })
+    }
+
+    /// Runs `service`/`function` once on `invocation`: the same function its Lambda serves.
+    pub async fn invoke(&self, service: &str, function: &str, invocation: Invocation) -> Option<Answer> {
+        match service {
+            "auth" => auth::invoke(function, &self.auth, invocation).await,
+            "banner" => banner::invoke(function, &self.banner, invocation).await,
+            "category" => category::invoke(function, &self.category, invocation).await,
+            "product" => product::invoke(function, &self.product, invocation).await,
+            "order" => order::invoke(function, &self.order, invocation).await,
+            _ => None,
+        }
     }
 }

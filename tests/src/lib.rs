@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use shop_core::http::body_text;
 use shop_core::{Request, Response};
 use shop_local::emulator::Emulator;
+use shop_local::gateway::{api_event, query_string, HttpCall};
 use tokio::sync::OnceCell;
 
 static EMULATOR: OnceCell<Emulator> = OnceCell::const_new();
@@ -37,17 +38,23 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// An HTTP API (payload v2) event as API Gateway sends it; `claims` as its JWT authorizer would.
+/// An HTTP API (payload v2) event as API Gateway sends it (the local runner's own event builder);
+/// `claims` as its JWT authorizer would.
 pub fn api_request(method: &str, path: &str, body: Option<&str>, claims: Option<Value>) -> Request {
-    let mut ctx = json!({"http": {"method": method, "path": path}, "requestId": unique("req")});
-    if let Some(c) = claims {
-        ctx["authorizer"] = json!({"jwt": {"claims": c, "scopes": null}});
-    }
-    let mut ev = json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"content-type": "application/json"}, "requestContext": ctx, "isBase64Encoded": false});
-    if let Some(b) = body {
-        ev["body"] = Value::String(b.to_owned());
-    }
-    serde_json::from_value(ev).unwrap_or_else(|e| panic!("bad test event: {e}"))
+    request(method, path, "", body, claims)
+}
+
+fn request(method: &str, path: &str, raw_query: &str, body: Option<&str>, claims: Option<Value>) -> Request {
+    let call = HttpCall {
+        method,
+        path,
+        raw_query,
+        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+        body: body.unwrap_or_default().as_bytes(),
+        claims,
+        ..HttpCall::default()
+    };
+    serde_json::from_value(api_event(&call)).unwrap_or_else(|e| panic!("bad test event: {e}"))
 }
 
 /// A POST with a JSON body.
@@ -57,15 +64,7 @@ pub fn post(path: &str, body: &Value, claims: Option<Value>) -> Request {
 
 /// A request with query parameters.
 pub fn get(path: &str, query: &[(&str, &str)], claims: Option<Value>) -> Request {
-    let mut req = api_request("GET", path, None, claims);
-    let mut q = serde_json::Map::new();
-    for (k, v) in query {
-        q.insert((*k).to_owned(), Value::String((*v).to_owned()));
-    }
-    let mut ev = serde_json::to_value(&req).unwrap_or_default();
-    ev["queryStringParameters"] = Value::Object(q);
-    req = serde_json::from_value(ev).unwrap_or_else(|e| panic!("bad test event: {e}"));
-    req
+    request("GET", path, &query_string(query), None, claims)
 }
 
 /// Claims of a signed-in user, as the authorizer passes them.

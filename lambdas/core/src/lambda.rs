@@ -51,6 +51,71 @@ pub fn diagnostic(e: &dyn ApiError) -> Diagnostic {
     }
 }
 
+/// One invocation delivered in-process (the local runner, tests): an API Gateway request, or the
+/// event of any other trigger as the JSON Lambda would pass.
+#[derive(Debug)]
+pub enum Invocation {
+    Http(Box<Request>),
+    Event(serde_json::Value),
+}
+
+/// What an in-process invocation answered: the HTTP response, or an event function's output as
+/// JSON or its [`diagnostic`]. An event that does not parse as the function's input is the
+/// diagnostic `InvalidEvent`, as the runtime would report it.
+#[derive(Debug)]
+pub enum Answer {
+    Http(Box<Response>),
+    Event(Result<serde_json::Value, Diagnostic>),
+}
+
+fn invalid_event(e: impl std::fmt::Display) -> Answer {
+    Answer::Event(Err(Diagnostic {
+        error_type: "InvalidEvent".to_owned(),
+        error_message: e.to_string(),
+    }))
+}
+
+/// Invokes an HTTP handler in-process, as [`serve_http`] would.
+pub async fn invoke_http<F, Fut>(invocation: Invocation, handler: F) -> Answer
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let req = match invocation {
+        Invocation::Http(req) => *req,
+        Invocation::Event(v) => match serde_json::from_value(v) {
+            Ok(req) => req,
+            Err(e) => return invalid_event(e),
+        },
+    };
+    Answer::Http(Box::new(handler(req).await))
+}
+
+/// Invokes an event handler in-process, as [`serve_event`] would.
+pub async fn invoke_event<Ev, Out, Err, F, Fut>(invocation: Invocation, handler: F) -> Answer
+where
+    Ev: DeserializeOwned,
+    Out: Serialize,
+    Err: ApiError,
+    F: FnOnce(Ev) -> Fut,
+    Fut: Future<Output = Result<Out, Err>>,
+{
+    let Invocation::Event(v) = invocation else {
+        return invalid_event("an HTTP request for an event function");
+    };
+    let event = match serde_json::from_value(v) {
+        Ok(ev) => ev,
+        Err(e) => return invalid_event(e),
+    };
+    Answer::Event(match handler(event).await {
+        Ok(out) => serde_json::to_value(out).map_err(|e| Diagnostic {
+            error_type: "InvalidOutput".to_owned(),
+            error_message: e.to_string(),
+        }),
+        Err(e) => Err(diagnostic(&e)),
+    })
+}
+
 /// Ends a cold start that cannot go on (missing config): logs it and exits non-zero.
 pub fn fatal(what: &str, err: impl std::fmt::Display) -> ! {
     tracing::error!(error = %err, "{what}");
@@ -86,6 +151,25 @@ macro_rules! functions {
                 other => Err(format!("unknown handler {other:?}: this binary serves {FUNCTIONS:?}").into()),
             }
         }
+
+        /// Runs the function `name` once on `invocation`, in-process (the local runner and the
+        /// tests dispatch through this); `None` for a name this service does not have.
+        pub async fn invoke(
+            name: &str,
+            deps: &$deps,
+            invocation: $crate::lambda::Invocation,
+        ) -> Option<$crate::lambda::Answer> {
+            Some(match name {
+                $($name => $crate::functions!(@invoke $kind, deps, invocation, $handler),)*
+                _ => return None,
+            })
+        }
+    };
+    (@invoke http, $deps:ident, $inv:ident, $handler:path) => {
+        $crate::lambda::invoke_http($inv, move |req| $handler($deps, req)).await
+    };
+    (@invoke event, $deps:ident, $inv:ident, $handler:path) => {
+        $crate::lambda::invoke_event($inv, move |ev| $handler($deps, ev)).await
     };
     (@serve http, $deps:ident, $handler:path) => {
         $crate::lambda::serve_http(move |req| $handler($deps, req)).await
@@ -155,6 +239,20 @@ mod tests {
     #[test]
     fn a_service_lists_the_functions_it_serves() {
         assert_eq!(FUNCTIONS, ["hello", "tick"]);
+    }
+
+    #[tokio::test]
+    async fn an_in_process_invocation_reaches_the_named_function_and_parses_its_event() {
+        use super::{Answer, Invocation};
+        let http = invoke("hello", &Deps, Invocation::Http(Box::default())).await;
+        assert!(matches!(http, Some(Answer::Http(_))));
+        let ok = invoke("tick", &Deps, Invocation::Event(serde_json::json!({}))).await;
+        assert!(matches!(ok, Some(Answer::Event(Ok(serde_json::Value::Null)))), "{ok:?}");
+        let wrong = invoke("tick", &Deps, Invocation::Http(Box::default())).await;
+        assert!(matches!(wrong, Some(Answer::Event(Err(ref d))) if d.error_type == "InvalidEvent"));
+        assert!(invoke("goodbye", &Deps, Invocation::Event(serde_json::json!({})))
+            .await
+            .is_none());
     }
 
     #[tokio::test]

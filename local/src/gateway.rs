@@ -1,0 +1,229 @@
+//! API Gateway's HTTP API, emulated: the declared routes with the JWT authorizer's checks, each
+//! request turned into the payload-2.0 event API Gateway sends, and the handler's answer turned
+//! back into HTTP. The tests build their events with the same [`api_event`].
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
+use shop_core::lambda::{Answer, Invocation};
+
+use crate::declaration::Auth;
+use crate::jwt;
+use crate::recorder;
+use crate::runner::AppState;
+
+/// One HTTP request as API Gateway sees it, before it becomes an event.
+#[derive(Debug, Clone, Default)]
+pub struct HttpCall<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// `METHOD /declared/path`, or empty for `$default`.
+    pub route_key: String,
+    /// The query string as sent (percent-encoded).
+    pub raw_query: &'a str,
+    pub headers: Vec<(String, String)>,
+    pub body: &'a [u8],
+    /// What the JWT authorizer found in a valid token.
+    pub claims: Option<Value>,
+    /// The path parameters of the matched route.
+    pub params: Vec<(String, String)>,
+}
+
+/// `k=v&...`, each name and value percent-encoded.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn decode(s: &str) -> String {
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The payload-format-2.0 event API Gateway would send for `call`.
+pub fn api_event(call: &HttpCall<'_>) -> Value {
+    let headers: Map<String, Value> = call
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
+        .collect();
+    let query: Map<String, Value> = call
+        .raw_query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), Value::String(decode(v)))
+        })
+        .collect();
+    let route_key = if call.route_key.is_empty() {
+        "$default".to_owned()
+    } else {
+        call.route_key.clone()
+    };
+    let mut ctx = json!({
+        "routeKey": route_key,
+        "stage": "$default",
+        "requestId": request_id(),
+        "timeEpoch": jwt::now() * 1000,
+        "http": {"method": call.method, "path": call.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+    });
+    if let Some(c) = &call.claims {
+        ctx["authorizer"] = json!({ "jwt": { "claims": c, "scopes": null } });
+    }
+    let (body, b64) = match std::str::from_utf8(call.body) {
+        Ok(t) => (t.to_owned(), false),
+        Err(_) => {
+            use base64::Engine;
+            (base64::engine::general_purpose::STANDARD.encode(call.body), true)
+        }
+    };
+    let mut ev = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": call.path,
+        "rawQueryString": call.raw_query,
+        "headers": headers,
+        "requestContext": ctx,
+        "isBase64Encoded": b64,
+    });
+    if !query.is_empty() {
+        ev["queryStringParameters"] = Value::Object(query);
+    }
+    if !call.params.is_empty() {
+        let params: Map<String, Value> = call
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        ev["pathParameters"] = Value::Object(params);
+    }
+    if !body.is_empty() {
+        ev["body"] = Value::String(body);
+    }
+    ev
+}
+
+fn request_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}")
+}
+
+/// The handlers' CORS headers on the runner's own answers (preflight, developer endpoints, errors),
+/// with the same `CORS_ALLOW_ORIGIN` the handlers read.
+pub fn cors(resp: &mut Response) {
+    let origin = shop_core::config::optional("CORS_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_owned());
+    shop_core::http::cors_headers(resp.headers_mut(), &origin);
+}
+
+/// `body` with its content type, and CORS.
+pub fn typed(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
+    cors(&mut resp);
+    resp
+}
+
+pub fn json_response(status: StatusCode, body: &Value) -> Response {
+    typed(status, "application/json", body.to_string().into_bytes())
+}
+
+/// `{"error", "code"}`, as the handlers answer errors.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(status, &json!({ "error": message, "code": code }))
+}
+
+fn to_http(r: shop_core::Response) -> Response {
+    let status =
+        StatusCode::from_u16(u16::try_from(r.status_code).unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(Body::from(shop_core::http::body_text(&r).to_owned()));
+    *resp.status_mut() = status;
+    for (k, v) in &r.headers {
+        resp.headers_mut().insert(k.clone(), v.clone());
+    }
+    resp
+}
+
+/// A request to a declared route: 404 or 405 (with `Allow`) off the routes, 401 without a valid
+/// token where the route needs one, else the handler's own answer.
+pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]) -> Response {
+    let path = parts.uri.path();
+    let Some(m) = st.decl.route(parts.method.as_str(), path) else {
+        let allowed = st.decl.methods_for(path);
+        if allowed.is_empty() {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NoSuchRoute",
+                &format!("no route {} {path}", parts.method),
+            );
+        }
+        let message = format!("{} is not allowed on {path}", parts.method);
+        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &message);
+        if let Ok(v) = HeaderValue::from_str(&format!("{}, OPTIONS", allowed.join(", "))) {
+            resp.headers_mut().insert("allow", v);
+        }
+        return resp;
+    };
+    let claims = if m.route.auth == Auth::None {
+        None
+    } else {
+        let header = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+        match st.verifier.verify(header, jwt::now()).await {
+            Ok(c) => Some(json!(c)),
+            Err(e) => {
+                tracing::info!(reason = %e, path = %path, "unauthorized");
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "Unauthorized",
+                    "missing or invalid bearer token",
+                );
+            }
+        }
+    };
+    let call = HttpCall {
+        method: parts.method.as_str(),
+        path: &m.path,
+        route_key: format!("{} {}", m.route.method, m.route.path),
+        raw_query: parts.uri.query().unwrap_or(""),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body,
+        claims,
+        params: m.params.clone(),
+    };
+    let Ok(event) = serde_json::from_value::<shop_core::Request>(api_event(&call)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "request could not be represented",
+        );
+    };
+    let invoked = st
+        .services
+        .invoke(m.service, &m.function.bin, Invocation::Http(Box::new(event)));
+    match recorder::scope(m.service, &m.function.bin, invoked).await {
+        Some(Answer::Http(r)) => to_http(*r),
+        _ => error(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotWired",
+            "declared route has no HTTP handler here",
+        ),
+    }
+}
