@@ -1,5 +1,4 @@
 /** Banner service: admin uploads through presigned URLs, the image handler, the listing. */
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
@@ -10,12 +9,7 @@ import { table } from './shared-stack.js';
 export class BannerStack extends ServiceStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, 'banner', props);
-    const banners = table(this, 'Banners', props.config, 'objectKey');
-    banners.addGlobalSecondaryIndex({
-      indexName: 'byStatus',
-      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'uploadedAt', type: dynamodb.AttributeType.STRING },
-    });
+    const banners = table(this, 'Banners', props.config, 'banners');
     const images = new ImageBucket(this, 'BannerImages', props.config);
     this.functions(props, { BANNER_TABLE: banners.tableName, ...images.environment('BANNER_BUCKET', props.config) });
     this.fn('upload-url').allowUploadsTo(images);

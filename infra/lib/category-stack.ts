@@ -1,6 +1,5 @@
 /** Category service: admin uploads with pending records, the image handler, the listing, the cleanup. */
 import { Duration } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
@@ -12,12 +11,7 @@ export class CategoryStack extends ServiceStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, 'category', props);
     const { config, shared } = props;
-    const categories = table(this, 'Categories', config, 'categoryName');
-    categories.addGlobalSecondaryIndex({
-      indexName: 'byStatus',
-      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
-    });
+    const categories = table(this, 'Categories', config, 'categories');
     const images = new ImageBucket(this, 'CategoryImages', config);
     this.functions(
       props,

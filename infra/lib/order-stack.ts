@@ -34,19 +34,7 @@ export class OrderStack extends ServiceStack {
     super(scope, id, 'order', props);
     const { config, shared, products } = props;
     // The stream feeds the business metrics (status-changed): every acceptance and decision.
-    const orders = table(this, 'Orders', config, 'id', dynamodb.StreamViewType.NEW_AND_OLD_IMAGES);
-    orders.addGlobalSecondaryIndex({
-      indexName: 'byCustomer',
-      partitionKey: { name: 'customerId', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
-    });
-    // Keys only: the reconciler reads the few old pending orders, then each one consistently.
-    orders.addGlobalSecondaryIndex({
-      indexName: 'byStatus',
-      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
-    });
+    const orders = table(this, 'Orders', config, 'orders');
     // Kept with the stage's data: accepted orders that could not start may still be in it.
     const dlq = (this.dlq = new sqs.Queue(this, 'OrderDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -14,17 +14,7 @@ export class ProductStack extends ServiceStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, 'product', props);
     const { config, shared } = props;
-    this.products = table(this, 'Products', config, 'id');
-    this.products.addGlobalSecondaryIndex({
-      indexName: 'byStatus',
-      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
-    });
-    this.products.addGlobalSecondaryIndex({
-      indexName: 'approvedByCategory',
-      partitionKey: { name: 'approvedCategory', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
-    });
+    this.products = table(this, 'Products', config, 'products');
     const images = new ImageBucket(this, 'ProductImages', config);
     this.functions(
       props,

@@ -8,22 +8,19 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
+import { tableShape } from './tables.js';
 
 export interface SharedStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
-/** A table as every stack wants it: on demand, PITR, encrypted, removal by stage. */
-export function table(
-  scope: Construct,
-  id: string,
-  config: StageConfig,
-  partitionKey: string,
-  dynamoStream?: dynamodb.StreamViewType,
-): dynamodb.TableV2 {
+/**
+ * The declared table `name` (`lambdas/tables.json`: key, indexes, stream) as every stack wants
+ * it: on demand, PITR, encrypted, removal by stage.
+ */
+export function table(scope: Construct, id: string, config: StageConfig, name: string): dynamodb.TableV2 {
   return new dynamodb.TableV2(scope, id, {
-    dynamoStream,
-    partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+    ...tableShape(name),
     billing: dynamodb.Billing.onDemand(),
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
@@ -102,15 +99,7 @@ export class SharedStack extends Stack {
       groupName: 'admins',
       description: 'May upload banners and categories and review products',
     });
-    this.usersTable = table(this, 'UsersTable', config, 'userId');
-    this.usersTable.addGlobalSecondaryIndex({
-      indexName: 'byEmail',
-      partitionKey: { name: 'email', type: dynamodb.AttributeType.STRING },
-      // Several unconfirmed sign-ups may share an email: the newest is the one a person means.
-      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['username'],
-    });
+    this.usersTable = table(this, 'UsersTable', config, 'users');
     new ses.EmailIdentity(this, 'Sender', { identity: ses.Identity.email(config.sesSender) });
     this.cleanupTopic = topic(this, 'CleanupNotices', 'Shop cleanup notices');
     this.alertsTopic = topic(this, 'Alerts', 'Shop alarms and order alerts');

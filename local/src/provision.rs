@@ -8,10 +8,10 @@ use aws_sdk_cognitoidentityprovider::types::{
     AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType, UserPoolPolicyType,
     VerifiedAttributeType,
 };
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+
+mod tables;
+
+pub use tables::{declared_table, table, Index, Projection, TableSpec, TABLES_JSON};
 
 #[derive(Debug, thiserror::Error)]
 #[error("provisioning {what} failed: {detail}")]
@@ -20,143 +20,10 @@ pub struct ProvisionError {
     pub detail: String,
 }
 
-fn fail(what: impl Into<String>, e: impl std::fmt::Debug) -> ProvisionError {
+pub(crate) fn fail(what: impl Into<String>, e: impl std::fmt::Debug) -> ProvisionError {
     ProvisionError {
         what: what.into(),
         detail: format!("{e:?}").chars().take(500).collect(),
-    }
-}
-
-/// A key attribute: name and whether it is a number.
-#[derive(Debug, Clone, Copy)]
-pub struct Attr(pub &'static str, pub bool);
-
-/// A string key attribute.
-pub const fn s(name: &'static str) -> Attr {
-    Attr(name, false)
-}
-
-/// A number key attribute.
-pub const fn n(name: &'static str) -> Attr {
-    Attr(name, true)
-}
-
-/// A global secondary index.
-#[derive(Debug, Clone)]
-pub struct Index {
-    pub name: &'static str,
-    pub pk: Attr,
-    pub sk: Option<Attr>,
-    /// `None` projects everything; `Some(attrs)` projects keys plus those.
-    pub include: Option<&'static [&'static str]>,
-}
-
-/// A table: partition key, optional sort key, indexes.
-#[derive(Debug, Clone)]
-pub struct TableSpec {
-    pub pk: Attr,
-    pub sk: Option<Attr>,
-    pub indexes: Vec<Index>,
-    /// A change stream with new and old images (the Orders table: the business metrics).
-    pub stream: bool,
-}
-
-fn key_schema(pk: Attr, sk: Option<Attr>) -> Result<Vec<KeySchemaElement>, ProvisionError> {
-    let mut keys = vec![KeySchemaElement::builder()
-        .attribute_name(pk.0)
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|e| fail(pk.0, e))?];
-    if let Some(sk) = sk {
-        keys.push(
-            KeySchemaElement::builder()
-                .attribute_name(sk.0)
-                .key_type(KeyType::Range)
-                .build()
-                .map_err(|e| fail(sk.0, e))?,
-        );
-    }
-    Ok(keys)
-}
-
-/// Creates an on-demand table with its indexes; answers its stream's ARN when it has one.
-pub async fn table(sdk: &SdkConfig, name: &str, spec: &TableSpec) -> Result<Option<String>, ProvisionError> {
-    let db = aws_sdk_dynamodb::Client::new(sdk);
-    let mut attrs: Vec<Attr> = vec![spec.pk];
-    attrs.extend(spec.sk);
-    for i in &spec.indexes {
-        attrs.push(i.pk);
-        attrs.extend(i.sk);
-    }
-    let mut req = db
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(key_schema(spec.pk, spec.sk)?));
-    let mut seen = Vec::new();
-    for a in attrs {
-        if seen.contains(&a.0) {
-            continue;
-        }
-        seen.push(a.0);
-        req = req.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(a.0)
-                .attribute_type(if a.1 {
-                    ScalarAttributeType::N
-                } else {
-                    ScalarAttributeType::S
-                })
-                .build()
-                .map_err(|e| fail(a.0, e))?,
-        );
-    }
-    for i in &spec.indexes {
-        let projection = match i.include {
-            None => Projection::builder().projection_type(ProjectionType::All).build(),
-            Some([]) => Projection::builder().projection_type(ProjectionType::KeysOnly).build(),
-            Some(extra) => Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .set_non_key_attributes(Some(extra.iter().map(|s| s.to_string()).collect()))
-                .build(),
-        };
-        req = req.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(i.name)
-                .set_key_schema(Some(key_schema(i.pk, i.sk)?))
-                .projection(projection)
-                .build()
-                .map_err(|e| fail(i.name, e))?,
-        );
-    }
-    if spec.stream {
-        req = req.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .map_err(|e| fail(name, e))?,
-        );
-    }
-    let out = req.send().await.map_err(|e| fail(format!("table {name}"), e))?;
-    Ok(out
-        .table_description
-        .and_then(|d| d.latest_stream_arn)
-        .filter(|_| spec.stream))
-}
-
-/// The Users table: `userId`, GSI `byEmail` (`email`, `createdAt`) projecting `username`.
-pub fn users_table() -> TableSpec {
-    TableSpec {
-        pk: s("userId"),
-        sk: None,
-        indexes: vec![Index {
-            name: "byEmail",
-            pk: s("email"),
-            sk: Some(s("createdAt")),
-            include: Some(&["username"]),
-        }],
-        stream: false,
     }
 }
 
@@ -246,36 +113,6 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str) -> Result<UserPool, Provisio
         user_pool_id: pool_id,
         client_id,
     })
-}
-
-/// The Banners table: `objectKey`, GSI `byStatus` (`status`, `uploadedAt`).
-pub fn banners_table() -> TableSpec {
-    TableSpec {
-        pk: s("objectKey"),
-        sk: None,
-        indexes: vec![Index {
-            name: "byStatus",
-            pk: s("status"),
-            sk: Some(s("uploadedAt")),
-            include: None,
-        }],
-        stream: false,
-    }
-}
-
-/// The Categories table: `categoryName`, GSI `byStatus` (`status`, `createdAt`).
-pub fn categories_table() -> TableSpec {
-    TableSpec {
-        pk: s("categoryName"),
-        sk: None,
-        indexes: vec![Index {
-            name: "byStatus",
-            pk: s("status"),
-            sk: Some(s("createdAt")),
-            include: None,
-        }],
-        stream: false,
-    }
 }
 
 /// A queue; answers its URL and ARN.
@@ -403,30 +240,6 @@ pub async fn topic_listener(sdk: &SdkConfig, topic_arn: &str, name: &str) -> Res
     Ok(url)
 }
 
-/// The Products table: `id`; GSIs `byStatus` (`status`, `createdAt`) and the sparse
-/// `approvedByCategory` (`approvedCategory`, `createdAt`).
-pub fn products_table() -> TableSpec {
-    TableSpec {
-        pk: s("id"),
-        sk: None,
-        indexes: vec![
-            Index {
-                name: "byStatus",
-                pk: s("status"),
-                sk: Some(s("createdAt")),
-                include: None,
-            },
-            Index {
-                name: "approvedByCategory",
-                pk: s("approvedCategory"),
-                sk: Some(s("createdAt")),
-                include: None,
-            },
-        ],
-        stream: false,
-    }
-}
-
 /// A verified SES sender identity.
 pub async fn email_identity(sdk: &SdkConfig, address: &str) -> Result<(), ProvisionError> {
     aws_sdk_sesv2::Client::new(sdk)
@@ -436,29 +249,6 @@ pub async fn email_identity(sdk: &SdkConfig, address: &str) -> Result<(), Provis
         .await
         .map_err(|e| fail(format!("email identity {address}"), e))?;
     Ok(())
-}
-
-/// The Orders table: `id`, GSI `byCustomer` (`customerId`, `createdAt`).
-pub fn orders_table() -> TableSpec {
-    TableSpec {
-        pk: s("id"),
-        sk: None,
-        indexes: vec![
-            Index {
-                name: "byCustomer",
-                pk: s("customerId"),
-                sk: Some(s("createdAt")),
-                include: None,
-            },
-            Index {
-                name: "byStatus",
-                pk: s("status"),
-                sk: Some(s("createdAt")),
-                include: Some(&[]),
-            },
-        ],
-        stream: true,
-    }
 }
 
 /// A work queue with its dead-letter queue: a message received `max_receives` times without

@@ -102,11 +102,11 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
     let n = |x: &str| format!("{}-{x}", s.prefix);
     let (users, banners, categories, products, orders) =
         (n("users"), n("banners"), n("categories"), n("products"), n("orders"));
-    provision::table(&sdk, &users, &provision::users_table()).await?;
-    provision::table(&sdk, &banners, &provision::banners_table()).await?;
-    provision::table(&sdk, &categories, &provision::categories_table()).await?;
-    provision::table(&sdk, &products, &provision::products_table()).await?;
-    let orders_stream_arn = provision::table(&sdk, &orders, &provision::orders_table())
+    provision::table(&sdk, &users, &provision::declared_table("users")?).await?;
+    provision::table(&sdk, &banners, &provision::declared_table("banners")?).await?;
+    provision::table(&sdk, &categories, &provision::declared_table("categories")?).await?;
+    provision::table(&sdk, &products, &provision::declared_table("products")?).await?;
+    let orders_stream_arn = provision::table(&sdk, &orders, &provision::declared_table("orders")?)
         .await?
         .unwrap_or_default();
     let pool = provision::user_pool(&sdk, &n("users")).await?;

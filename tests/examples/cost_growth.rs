@@ -83,7 +83,7 @@ async fn main() {
     println!("|---:|---:|---:|---:|---:|");
     for size in sizes {
         let table = unique("cost-products");
-        provision::table(&sdk, &table, &provision::products_table())
+        provision::table(&sdk, &table, &provision::declared_table("products").unwrap())
             .await
             .expect("table");
         let topic = provision::topic(&sdk, &unique("cost-cleanup")).await.expect("topic");

@@ -21,7 +21,9 @@ async fn fixture() -> Fixture {
 async fn fixture_with_table(users_table: Option<String>) -> Fixture {
     let sdk = sdk().await;
     let table = unique("users");
-    provision::table(&sdk, &table, &provision::users_table()).await.unwrap();
+    provision::table(&sdk, &table, &provision::declared_table("users").unwrap())
+        .await
+        .unwrap();
     let pool = provision::user_pool(&sdk, &unique("pool")).await.unwrap();
     let config = AuthConfig {
         user_pool_id: pool.user_pool_id,
@@ -274,8 +276,8 @@ async fn a_failed_users_record_removes_the_cognito_user_again() {
     // Cognito sign-up goes through, and only the record's put fails, as a throttled or failing
     // table would make it.
     let broken = unique("users-wrong-key");
-    let mut spec = provision::users_table();
-    spec.pk = provision::s("id");
+    let mut spec = provision::declared_table("users").unwrap();
+    spec.key = "id".to_owned();
     provision::table(&sdk().await, &broken, &spec).await.unwrap();
     let f = fixture_with_table(Some(broken)).await;
     let (s, b) = f.sign_up("Half Way", &email()).await;

@@ -27,7 +27,7 @@ async fn banners() -> BannerFixture {
     let sdk = sdk().await;
     let table = unique("banners");
     let bucket = unique("banner-images");
-    provision::table(&sdk, &table, &provision::banners_table())
+    provision::table(&sdk, &table, &provision::declared_table("banners").unwrap())
         .await
         .unwrap();
     let events_queue = provision::image_bucket(&sdk, &bucket, &unique("banner-events"))
@@ -53,7 +53,7 @@ async fn categories() -> CategoryFixture {
     let sdk = sdk().await;
     let table = unique("categories");
     let bucket = unique("category-images");
-    provision::table(&sdk, &table, &provision::categories_table())
+    provision::table(&sdk, &table, &provision::declared_table("categories").unwrap())
         .await
         .unwrap();
     let events_queue = provision::image_bucket(&sdk, &bucket, &unique("category-events"))

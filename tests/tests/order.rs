@@ -37,10 +37,10 @@ async fn fixture_of(kind: StateMachineType) -> Fixture {
     let sdk = sdk().await;
     let products = unique("products");
     let orders = unique("orders");
-    provision::table(&sdk, &products, &provision::products_table())
+    provision::table(&sdk, &products, &provision::declared_table("products").unwrap())
         .await
         .unwrap();
-    provision::table(&sdk, &orders, &provision::orders_table())
+    provision::table(&sdk, &orders, &provision::declared_table("orders").unwrap())
         .await
         .unwrap();
     let (queue_url, queue_arn, dlq_url) = provision::queue_with_dlq(&sdk, &unique("order-queue"), 3, 1)

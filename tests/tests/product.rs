@@ -28,7 +28,7 @@ async fn fixture() -> Fixture {
     let sdk = sdk().await;
     let table = unique("products");
     let bucket = unique("product-images");
-    provision::table(&sdk, &table, &provision::products_table())
+    provision::table(&sdk, &table, &provision::declared_table("products").unwrap())
         .await
         .unwrap();
     let events_queue = provision::image_bucket(&sdk, &bucket, &unique("product-events"))

@@ -8,8 +8,7 @@ use crate::mfa::AdminGate;
 use crate::pagination::{query_page, IndexQuery, Page, PageRequest};
 use crate::{Http, Upstream};
 
-/// The GSI (`status`, `createdAt` or `uploadedAt`) every catalog table lists and cleans up through.
-pub const STATUS_INDEX: &str = "byStatus";
+pub use crate::dynamo::STATUS_INDEX;
 
 /// The clients and settings a catalog service shares with the others.
 #[derive(Clone, Debug)]

@@ -33,7 +33,7 @@ impl<'a> Sweep<'a> {
     pub fn by_status(table: &'a str, stale_status: &'a str, cutoff: String, key_attrs: &'a [&'a str]) -> Self {
         Self {
             table,
-            index: "byStatus",
+            index: crate::dynamo::STATUS_INDEX,
             status_attr: "status",
             stale_status,
             age_attr: "createdAt",

@@ -9,6 +9,10 @@ use serde::Serialize;
 
 use crate::error::Upstream;
 
+/// The GSI (`status`, `createdAt` or `uploadedAt`) the catalog tables list and clean up through,
+/// and the Orders table's reconciler reads (`lambdas/tables.json` declares each).
+pub const STATUS_INDEX: &str = "byStatus";
+
 /// A DynamoDB item (or key).
 pub type Item = HashMap<String, AttributeValue>;
 

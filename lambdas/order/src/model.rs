@@ -13,7 +13,7 @@ use shop_core::RequestError;
 pub const CUSTOMER_INDEX: &str = "byCustomer";
 /// GSI (`status`, `createdAt`), keys only: the reconciler finds old pending orders without
 /// reading the rest of the table.
-pub const STATUS_INDEX: &str = "byStatus";
+pub use shop_core::dynamo::STATUS_INDEX;
 /// How many times the reconciler re-drives one order before it marks it failed and alerts.
 pub const MAX_REDRIVES: u64 = 3;
 pub const MAX_ORDER_QUANTITY: u64 = 1000;
