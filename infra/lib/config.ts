@@ -3,6 +3,10 @@
  * (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION, i.e. your AWS profile); addresses come from context or
  * environment variables so nothing personal or account-specific is committed.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './declaration.js';
+
 export type Architecture = 'arm64' | 'x86_64';
 
 export interface StageConfig {
@@ -54,36 +58,15 @@ export interface StageConfig {
 
 type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'opsEmail' | 'codeDir'>;
 
-const defaults: StageValues = {
-  corsOrigin: '*',
-  architecture: 'arm64',
-  memoryMb: 256,
-  workflowType: 'EXPRESS',
-  cognitoEmail: 'COGNITO',
-  adminMfaRequired: false,
-  authRateLimit: 10,
-  authBurstLimit: 20,
-  cleanupEveryMinutes: 2,
-  purgeEveryMinutes: 60,
-  unconfirmedMaxAgeSeconds: 86_400,
-  cleanupMaxAgeSeconds: 3600,
-  uploadUrlExpiresSeconds: 300,
-  uploadMaxBytes: 5 * 1024 * 1024,
-  orderMaxReceives: 5,
-  reconcileEveryMinutes: 5,
-  reconcileAfterSeconds: 1800,
-  maxOrderLines: 25,
-  logRetentionDays: 14,
-  removal: 'destroy',
+/** `infra/stages.json`: the defaults, and each stage's changes to them (the local runner reads the `local` stage). */
+const declared = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'stages.json'), 'utf8')) as {
+  defaults: StageValues;
+  stages: Record<string, Partial<StageValues>>;
 };
 
-export const STAGES: Record<string, StageValues> = {
-  dev: { ...defaults },
-  staging: { ...defaults, cognitoEmail: 'SES', adminMfaRequired: true, logRetentionDays: 30, removal: 'retain' },
-  prod: { ...defaults, cognitoEmail: 'SES', adminMfaRequired: true, memoryMb: 512, logRetentionDays: 90, removal: 'retain' },
-  /** What the local runner uses (kept here so both sides read one table). */
-  local: { ...defaults, architecture: 'x86_64', cleanupEveryMinutes: 2 },
-};
+export const STAGES: Record<string, StageValues> = Object.fromEntries(
+  Object.entries(declared.stages).map(([name, changes]) => [name, { ...declared.defaults, ...changes }]),
+);
 
 export type ContextReader = (key: string) => unknown;
 

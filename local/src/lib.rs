@@ -3,6 +3,7 @@
 //! - [`declaration`]: the one declaration of functions, routes and triggers (shared with CDK).
 //! - [`emulator`]: find or start a moto server and switch on state machine execution.
 //! - [`provision`]: create the same tables, pools, buckets and queues the CDK app deploys.
+//! - [`stage`]: the local stage's values, from the stage data the CDK app deploys.
 //! - [`stack`]: the whole backend provisioned under one prefix, and its services.
 //! - [`jwt`]: the API Gateway JWT authorizer's checks.
 //! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
@@ -26,5 +27,6 @@ pub mod provision;
 pub mod recorder;
 pub mod runner;
 pub mod stack;
+pub mod stage;
 pub mod streams;
 pub mod triggers;

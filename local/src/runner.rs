@@ -20,7 +20,10 @@ use crate::emulator::Emulator;
 use crate::gateway::{cors, error};
 use crate::jwt::Verifier;
 use crate::stack::{self, LocalSettings, Services, StackInfo};
+use crate::stage::StageValues;
 
+/// How to run the local stack: the local stage's values (`infra/stages.json`), some of which the
+/// command line and the tests override.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// API port (0 = any free port).
@@ -42,23 +45,28 @@ pub struct Options {
     pub upload_max_bytes: u64,
     /// Age at which a sign-up never confirmed is purged (the CDK stages' default: a day).
     pub unconfirmed_max_age: Duration,
+    /// The rest of the local stage's values.
+    pub stage: StageValues,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
+impl Options {
+    /// The local stage's values, on port 3000, state in `.local/`.
+    pub fn local() -> Result<Self, String> {
+        let stage = crate::stage::values("local")?;
+        Ok(Self {
             port: 3000,
             moto_port: 5000,
             reset: false,
             state_dir: PathBuf::from(".local"),
             prefix: "shop-local".into(),
             email_from: "noreply@example.com".into(),
-            cleanup_interval: Duration::from_secs(120),
-            cleanup_max_age: Duration::from_secs(3600),
-            reconcile_after: Duration::from_secs(order::DEFAULT_RECONCILE_AFTER_SECS),
-            upload_max_bytes: shop_core::images::DEFAULT_MAX_BYTES,
-            unconfirmed_max_age: Duration::from_secs(auth::DEFAULT_UNCONFIRMED_MAX_AGE_SECS),
-        }
+            cleanup_interval: Duration::from_secs(stage.cleanup_every_minutes * 60),
+            cleanup_max_age: Duration::from_secs(stage.cleanup_max_age_seconds),
+            reconcile_after: Duration::from_secs(stage.reconcile_after_seconds),
+            upload_max_bytes: stage.upload_max_bytes,
+            unconfirmed_max_age: Duration::from_secs(stage.unconfirmed_max_age_seconds),
+            stage,
+        })
     }
 }
 
@@ -122,10 +130,14 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         email_from: opts.email_from.clone(),
         cleanup_max_age: opts.cleanup_max_age,
         reconcile_after: opts.reconcile_after,
-        order_max_receives: 5,
+        order_max_receives: opts.stage.order_max_receives,
         upload_max_bytes: opts.upload_max_bytes,
+        upload_url_expires: Duration::from_secs(opts.stage.upload_url_expires_seconds),
         unconfirmed_max_age: opts.unconfirmed_max_age,
-        workflow_type: aws_sdk_sfn::types::StateMachineType::Express,
+        max_order_lines: opts.stage.max_order_lines,
+        workflow_type: aws_sdk_sfn::types::StateMachineType::from(
+            opts.stage.workflow_type.to_ascii_uppercase().as_str(),
+        ),
     };
     let state_file = opts.state_dir.join("stack.json");
     if opts.reset {

@@ -90,8 +90,12 @@ pub struct LocalSettings {
     pub order_max_receives: u32,
     /// The largest image upload accepted (the stage's `uploadMaxBytes`).
     pub upload_max_bytes: u64,
+    /// Lifetime of upload and review URLs.
+    pub upload_url_expires: Duration,
     /// Age at which a sign-up never confirmed is purged.
     pub unconfirmed_max_age: Duration,
+    /// The most lines one order may hold.
+    pub max_order_lines: usize,
     /// The order workflow's type: Express, as the CDK app's default stage configuration.
     pub workflow_type: aws_sdk_sfn::types::StateMachineType,
 }
@@ -211,7 +215,7 @@ impl Services {
         let uploads = |bucket: &str| shop_core::images::UploadConfig {
             bucket: bucket.to_owned(),
             image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),
-            expires: Duration::from_secs(300),
+            expires: s.upload_url_expires,
             max_bytes: s.upload_max_bytes,
             metrics_namespace: metrics_namespace(&s.prefix),
         };
@@ -263,7 +267,7 @@ impl Services {
                     alerts_topic_arn: info.alerts_topic_arn.clone(),
                     reconcile_after: s.reconcile_after,
                     metrics_namespace: metrics_namespace(&s.prefix),
-                    max_order_lines: order::model::DEFAULT_MAX_ORDER_LINES,
+                    max_order_lines: s.max_order_lines,
                 },
             ),
         }

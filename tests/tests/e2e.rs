@@ -24,7 +24,7 @@ async fn runner() -> Running {
         state_dir: dir,
         prefix: unique("e2e"),
         cleanup_interval: Duration::from_secs(3600),
-        ..Options::default()
+        ..Options::local().unwrap()
     };
     runner::start(opts)
         .await
@@ -601,7 +601,7 @@ async fn eager_runner() -> Running {
         cleanup_interval: Duration::from_secs(1),
         cleanup_max_age: Duration::ZERO,
         reconcile_after: Duration::ZERO,
-        ..Options::default()
+        ..Options::local().unwrap()
     };
     runner::start(opts)
         .await

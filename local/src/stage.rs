@@ -1,0 +1,56 @@
+//! The local stage's values, from the stage data the CDK app deploys (`infra/stages.json`: the
+//! defaults with the `local` stage's changes).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The stage data, compiled in.
+pub const STAGES_JSON: &str = include_str!("../../infra/stages.json");
+
+/// The values the local stack uses (the rest are AWS-only: memory, throttling, retention, ...).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageValues {
+    pub cleanup_every_minutes: u64,
+    pub cleanup_max_age_seconds: u64,
+    pub unconfirmed_max_age_seconds: u64,
+    pub upload_url_expires_seconds: u64,
+    pub upload_max_bytes: u64,
+    pub order_max_receives: u32,
+    pub reconcile_after_seconds: u64,
+    pub max_order_lines: usize,
+    /// `EXPRESS` or `STANDARD`.
+    pub workflow_type: String,
+}
+
+/// The values of `stage`: the defaults, overridden by the stage's own.
+pub fn values(stage: &str) -> Result<StageValues, String> {
+    let data: Value = serde_json::from_str(STAGES_JSON).map_err(|e| format!("infra/stages.json: {e}"))?;
+    let mut merged = data.get("defaults").cloned().unwrap_or_default();
+    let changes = data
+        .get("stages")
+        .and_then(|s| s.get(stage))
+        .and_then(Value::as_object)
+        .ok_or_else(|| format!("infra/stages.json has no stage {stage:?}"))?;
+    if let Some(m) = merged.as_object_mut() {
+        m.extend(changes.clone());
+    }
+    serde_json::from_value(merged).map_err(|e| format!("infra/stages.json, stage {stage}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_stage_is_the_defaults_with_its_changes() {
+        let local = values("local").unwrap();
+        assert_eq!((local.cleanup_every_minutes, local.max_order_lines), (2, 25));
+        assert_eq!(local.workflow_type, "EXPRESS");
+        assert_eq!(
+            values("prod").unwrap().reconcile_after_seconds,
+            local.reconcile_after_seconds
+        );
+        assert!(values("nowhere").is_err());
+    }
+}
