@@ -12,6 +12,7 @@ export class AuthStack extends ServiceStack {
       USER_POOL_CLIENT_ID: client.userPoolClientId,
       USERS_TABLE: usersTable.tableName,
       UNCONFIRMED_MAX_AGE_SECS: String(props.config.unconfirmedMaxAgeSeconds),
+      PASSWORD_MIN_LENGTH: String(props.config.passwordMinLength),
     });
     const byEmail = indexArn(usersTable.tableArn, 'byEmail');
     // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public

@@ -34,6 +34,8 @@ export interface StageConfig {
   /** Requests per second (and burst) on sign-in, sign-up and resend: stricter than the other routes. */
   readonly authRateLimit: number;
   readonly authBurstLimit: number;
+  /** The user pool's minimum password length (upper, lower, digit and symbol are required too). */
+  readonly passwordMinLength: number;
   readonly cleanupEveryMinutes: number;
   /** How often sign-ups never confirmed are purged, and the age at which they are (Cognito's codes live a day). */
   readonly purgeEveryMinutes: number;

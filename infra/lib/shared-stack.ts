@@ -65,7 +65,7 @@ export class SharedStack extends Stack {
           : cognito.UserPoolEmail.withCognito(),
       autoVerify: { email: true },
       standardAttributes: { email: { required: true, mutable: true }, fullname: { required: true, mutable: true } },
-      passwordPolicy: { minLength: 8, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
+      passwordPolicy: { minLength: config.passwordMinLength, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       // Anyone may turn on TOTP (/auth/mfa/setup, /auth/mfa/verify); admins must outside dev.
       mfa: cognito.Mfa.OPTIONAL,

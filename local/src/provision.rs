@@ -4,12 +4,11 @@
 //! once with the stack's names.
 
 use aws_config::SdkConfig;
-use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType, UserPoolPolicyType,
-    VerifiedAttributeType,
-};
 
+mod pool;
 mod tables;
+
+pub use pool::{user_pool, UserPool};
 
 pub use tables::{declared_table, table, Index, Projection, TableSpec, TABLES_JSON};
 
@@ -25,94 +24,6 @@ pub(crate) fn fail(what: impl Into<String>, e: impl std::fmt::Debug) -> Provisio
         what: what.into(),
         detail: format!("{e:?}").chars().take(500).collect(),
     }
-}
-
-/// A user pool as the CDK app defines it, with its app client and `admins` group.
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserPool {
-    pub user_pool_id: String,
-    pub client_id: String,
-}
-
-pub async fn user_pool(sdk: &SdkConfig, name: &str) -> Result<UserPool, ProvisionError> {
-    let c = aws_sdk_cognitoidentityprovider::Client::new(sdk);
-    let attr = |n: &str| {
-        SchemaAttributeType::builder()
-            .name(n)
-            .attribute_data_type(AttributeDataType::String)
-            .mutable(true)
-            .required(true)
-            .build()
-    };
-    let pool = c
-        .create_user_pool()
-        .pool_name(name)
-        .auto_verified_attributes(VerifiedAttributeType::Email)
-        .schema(attr("email"))
-        .schema(attr("name"))
-        .policies(
-            UserPoolPolicyType::builder()
-                .password_policy(
-                    PasswordPolicyType::builder()
-                        .minimum_length(8)
-                        .require_lowercase(true)
-                        .require_uppercase(true)
-                        .require_numbers(true)
-                        .require_symbols(true)
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| fail("user pool", e))?;
-    let pool_id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .ok_or_else(|| fail("user pool", "no id returned"))?
-        .to_owned();
-    let client = c
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name(format!("{name}-client"))
-        .generate_secret(false)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        // The ID token carries what the client may read: the handlers need `email`.
-        .read_attributes("email")
-        .read_attributes("email_verified")
-        .read_attributes("name")
-        .send()
-        .await
-        .map_err(|e| fail("user pool client", e))?;
-    let client_id = client
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .ok_or_else(|| fail("user pool client", "no id returned"))?
-        .to_owned();
-    // As the CDK pool: MFA optional, TOTP only.
-    c.set_user_pool_mfa_config()
-        .user_pool_id(&pool_id)
-        .mfa_configuration(aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::Optional)
-        .software_token_mfa_configuration(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
-                .enabled(true)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| fail("user pool MFA", e))?;
-    c.create_group()
-        .user_pool_id(&pool_id)
-        .group_name(shop_core::identity::ADMIN_GROUP)
-        .send()
-        .await
-        .map_err(|e| fail("admins group", e))?;
-    Ok(UserPool {
-        user_pool_id: pool_id,
-        client_id,
-    })
 }
 
 /// A queue; answers its URL and ARN.

@@ -17,6 +17,8 @@ pub struct StageValues {
     pub upload_url_expires_seconds: u64,
     pub upload_max_bytes: u64,
     pub order_max_receives: u32,
+    /// The user pool's minimum password length.
+    pub password_min_length: usize,
     pub reconcile_after_seconds: u64,
     pub max_order_lines: usize,
     /// `EXPRESS` or `STANDARD`.

@@ -24,13 +24,16 @@ async fn fixture_with_table(users_table: Option<String>) -> Fixture {
     provision::table(&sdk, &table, &provision::declared_table("users").unwrap())
         .await
         .unwrap();
-    let pool = provision::user_pool(&sdk, &unique("pool")).await.unwrap();
+    // The pool and the handlers' policy as the stages deploy them.
+    let stage = shop_local::stage::values("local").unwrap();
+    let min_length = stage.password_min_length;
+    let pool = provision::user_pool(&sdk, &unique("pool"), min_length).await.unwrap();
     let config = AuthConfig {
         user_pool_id: pool.user_pool_id,
         client_id: pool.client_id,
         users_table: users_table.unwrap_or(table),
-        password_policy: PasswordPolicy { min_length: 8 },
-        unconfirmed_max_age: std::time::Duration::from_secs(86_400),
+        password_policy: PasswordPolicy { min_length },
+        unconfirmed_max_age: std::time::Duration::from_secs(stage.unconfirmed_max_age_seconds),
     };
     Fixture {
         auth: Auth::new(&sdk, config),
