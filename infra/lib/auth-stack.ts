@@ -40,6 +40,5 @@ export class AuthStack extends ServiceStack {
     this.fn('purge-unconfirmed')
       .allow(['cognito-idp:ListUsers', 'cognito-idp:AdminDeleteUser'], [userPool.userPoolArn])
       .allow(['dynamodb:DeleteItem'], [usersTable.tableArn]);
-    for (const bin of this.triggered('schedule')) this.schedule(bin, props.config.purgeEveryMinutes);
   }
 }

@@ -39,6 +39,5 @@ export class CategoryStack extends ServiceStack {
       .allow(['dynamodb:DeleteItem'], [categories.tableArn])
       .allow(['sns:Publish'], [shared.cleanupTopic.topicArn]);
     for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
-    for (const bin of this.triggered('schedule')) this.schedule(bin, config.cleanupEveryMinutes);
   }
 }

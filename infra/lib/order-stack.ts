@@ -115,7 +115,6 @@ export class OrderStack extends ServiceStack {
       .allow(['states:StartExecution'], [workflow.stateMachineArn])
       .allow(['ses:SendEmail'], [sender])
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
-    for (const bin of this.triggered('schedule')) this.schedule(bin, config.reconcileEveryMinutes);
     for (const bin of this.triggered('stream')) {
       // Only inserts and updates can be outcomes; a batch that keeps failing goes to the failure
       // queue (the mapping's on-failure destination) instead of blocking the shard.

@@ -55,6 +55,5 @@ export class ProductStack extends ServiceStack {
       .allow(['dynamodb:DeleteItem'], [table_])
       .allow(['sns:Publish'], [shared.cleanupTopic.topicArn]);
     for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
-    for (const bin of this.triggered('schedule')) this.schedule(bin, config.cleanupEveryMinutes);
   }
 }

@@ -20,6 +20,13 @@ export interface ServiceStackProps extends StackProps {
   readonly shared: SharedStack;
 }
 
+/** A declared schedule's rate: the stage value `<every>EveryMinutes` (`cleanup` -> `cleanupEveryMinutes`). */
+export function everyMinutes(config: StageConfig, every: string): number {
+  const minutes = (config as unknown as Record<string, unknown>)[`${every}EveryMinutes`];
+  if (typeof minutes !== 'number' || !(minutes > 0)) throw new Error(`schedule "${every}" has no stage value ${every}EveryMinutes`);
+  return minutes;
+}
+
 export abstract class ServiceStack extends Stack {
   readonly decl: ServiceDecl;
   readonly fns: Record<string, RustFunction> = {};
@@ -56,6 +63,7 @@ export abstract class ServiceStack extends Stack {
       if (f.s3 || f.schedule) {
         this.fns[f.bin].fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
       }
+      if (f.schedule) this.schedule(f.bin, everyMinutes(props.config, f.schedule.every));
     }
     if (this.decl.functions.some((f) => f.http)) {
       this.api = new ServiceApi(this, 'Http', {
@@ -99,7 +107,7 @@ export abstract class ServiceStack extends Stack {
   }
 
   /** Runs `bin` every `minutes`; an event that cannot be delivered goes to the failure queue. */
-  protected schedule(bin: string, minutes: number): void {
+  private schedule(bin: string, minutes: number): void {
     new events.Rule(this, `Schedule-${bin}`, {
       schedule: events.Schedule.rate(Duration.minutes(minutes)),
       targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2, deadLetterQueue: this.failureQueue() })],

@@ -55,6 +55,7 @@ impl Catalog {
             pk_attr: "status",
             pk_value: status.to_owned(),
             newest_first: true,
+            before: None,
         }
     }
 

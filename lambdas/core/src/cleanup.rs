@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use crate::error::Upstream;
+use crate::pagination::{query_index, IndexQuery};
 
 /// Where stale items are and how to recognise them.
 #[derive(Debug, Clone)]
@@ -57,24 +58,19 @@ pub struct SweepReport {
 /// conditional on the status).
 pub async fn sweep(db: &aws_sdk_dynamodb::Client, s: &Sweep<'_>) -> Result<SweepReport, Upstream> {
     let mut report = SweepReport::default();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    let stale = IndexQuery {
+        table: s.table,
+        index: s.index,
+        pk_attr: s.status_attr,
+        pk_value: s.stale_status.to_owned(),
+        newest_first: false,
+        before: Some((s.age_attr, s.cutoff.clone())),
+    };
+    let mut start = None;
     loop {
-        let out = db
-            .query()
-            .table_name(s.table)
-            .index_name(s.index)
-            .key_condition_expression("#s = :stale AND #age < :cutoff")
-            .expression_attribute_names("#s", s.status_attr)
-            .expression_attribute_names("#age", s.age_attr)
-            .expression_attribute_values(":stale", AttributeValue::S(s.stale_status.to_owned()))
-            .expression_attribute_values(":cutoff", AttributeValue::S(s.cutoff.clone()))
-            .limit(100)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .map_err(|e| Upstream::new("dynamodb", e))?;
-        report.items_read += usize::try_from(out.scanned_count()).unwrap_or(0);
-        for item in out.items() {
+        let page = query_index(db, &stale, 100, start.take()).await?;
+        report.items_read += page.items_read;
+        for item in &page.items {
             let key: HashMap<String, AttributeValue> = s
                 .key_attrs
                 .iter()
@@ -99,9 +95,9 @@ pub async fn sweep(db: &aws_sdk_dynamodb::Client, s: &Sweep<'_>) -> Result<Sweep
                 return Ok(report);
             }
         }
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok(report),
+        match page.last_key {
+            Some(k) => start = Some(k),
+            None => return Ok(report),
         }
     }
 }

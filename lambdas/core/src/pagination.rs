@@ -163,6 +163,49 @@ pub struct IndexQuery<'a> {
     pub pk_attr: &'a str,
     pub pk_value: String,
     pub newest_first: bool,
+    /// Only the items whose sort key (this attribute) is before this value.
+    pub before: Option<(&'a str, String)>,
+}
+
+/// One page of a query as DynamoDB answers it: the items, the key to continue from, and how many
+/// items it read.
+#[derive(Debug, Clone, Default)]
+pub struct RawPage {
+    pub items: Vec<Key>,
+    pub last_key: Option<Key>,
+    pub items_read: usize,
+}
+
+/// Reads one page of `q`: at most `limit` items from `start`. Every index pager (listings,
+/// cleanups, the reconciler) reads through here.
+pub async fn query_index(
+    db: &aws_sdk_dynamodb::Client,
+    q: &IndexQuery<'_>,
+    limit: i32,
+    start: Option<Key>,
+) -> Result<RawPage, crate::Upstream> {
+    let mut query = db
+        .query()
+        .table_name(q.table)
+        .index_name(q.index)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", q.pk_attr)
+        .expression_attribute_values(":pk", AttributeValue::S(q.pk_value.clone()))
+        .scan_index_forward(!q.newest_first)
+        .limit(limit)
+        .set_exclusive_start_key(start);
+    if let Some((attr, bound)) = &q.before {
+        query = query
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#sk", *attr)
+            .expression_attribute_values(":before", AttributeValue::S(bound.clone()));
+    }
+    let out = query.send().await.map_err(|e| crate::Upstream::new("dynamodb", e))?;
+    Ok(RawPage {
+        items_read: usize::try_from(out.scanned_count()).unwrap_or(0),
+        last_key: out.last_evaluated_key.filter(|k| !k.is_empty()),
+        items: out.items.unwrap_or_default(),
+    })
 }
 
 /// One page of items, the token for the next, and how many items DynamoDB read for it.
@@ -179,28 +222,14 @@ pub async fn query_page<T: serde::de::DeserializeOwned>(
     q: &IndexQuery<'_>,
     page: PageRequest,
 ) -> Result<Page<T>, crate::Upstream> {
-    let out = db
-        .query()
-        .table_name(q.table)
-        .index_name(q.index)
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", q.pk_attr)
-        .expression_attribute_values(":pk", AttributeValue::S(q.pk_value.clone()))
-        .scan_index_forward(!q.newest_first)
-        .limit(page.limit)
-        .set_exclusive_start_key(page.start)
-        .send()
-        .await
-        .map_err(|e| crate::Upstream::new("dynamodb", e))?;
-    let items_read = usize::try_from(out.scanned_count()).unwrap_or(0);
-    let next_token = encode_token(out.last_evaluated_key.as_ref());
-    let items = out
+    let raw = query_index(db, q, page.limit, page.start).await?;
+    let next_token = encode_token(raw.last_key.as_ref());
+    let items_read = raw.items_read;
+    let items = raw
         .items
-        .unwrap_or_default()
         .into_iter()
-        .map(serde_dynamo::from_item)
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| crate::Upstream::internal("dynamodb", format!("unreadable item: {e}")))?;
+        .map(crate::dynamo::from_item)
+        .collect::<Result<Vec<T>, _>>()?;
     Ok(Page {
         items,
         next_token,

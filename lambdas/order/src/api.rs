@@ -122,6 +122,7 @@ async fn list_flow(o: &Orders, req: &Request) -> Result<serde_json::Value, Error
         pk_attr: "customerId",
         pk_value: who.sub,
         newest_first: true,
+        before: None,
     };
     let page = page_request(req, 20, 100, &["id", "customerId", "createdAt"], &q)?;
     let page = query_page::<Order>(&o.db, &q, page).await?;

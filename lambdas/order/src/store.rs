@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use shop_core::pagination::{query_index, IndexQuery};
 use shop_core::{conditional, Upstream};
 
 use crate::model::{Order, OrderStatus, ProductStock, STATUS_INDEX};
@@ -151,30 +152,24 @@ impl OrdersTable<'_> {
         cutoff: Option<&str>,
         max: usize,
     ) -> Result<(Vec<String>, usize), Upstream> {
+        let q = IndexQuery {
+            table: self.table,
+            index: STATUS_INDEX,
+            pk_attr: "status",
+            pk_value: wanted.as_str().to_owned(),
+            newest_first: false,
+            before: cutoff.map(|c| ("createdAt", c.to_owned())),
+        };
         let mut ids = Vec::new();
         let mut read = 0;
-        let mut start_key = None;
+        let mut start = None;
         loop {
-            let mut query = self
-                .db
-                .query()
-                .table_name(self.table)
-                .index_name(STATUS_INDEX)
-                .expression_attribute_names("#s", "status")
-                .expression_attribute_values(":status", status(wanted))
-                .limit(i32::try_from((max - ids.len()).min(100)).unwrap_or(100))
-                .set_exclusive_start_key(start_key.take());
-            query = match cutoff {
-                Some(c) => query
-                    .key_condition_expression("#s = :status AND createdAt < :cutoff")
-                    .expression_attribute_values(":cutoff", AttributeValue::S(c.to_owned())),
-                None => query.key_condition_expression("#s = :status"),
-            };
-            let out = query.send().await.map_err(|e| Upstream::new(DB, e))?;
-            read += usize::try_from(out.scanned_count()).unwrap_or(0);
-            ids.extend(out.items().iter().filter_map(|i| i.get("id")?.as_s().ok().cloned()));
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() && ids.len() < max => start_key = Some(k),
+            let limit = i32::try_from((max - ids.len()).min(100)).unwrap_or(100);
+            let page = query_index(self.db, &q, limit, start.take()).await?;
+            read += page.items_read;
+            ids.extend(page.items.iter().filter_map(|i| i.get("id")?.as_s().ok().cloned()));
+            match page.last_key {
+                Some(k) if ids.len() < max => start = Some(k),
                 _ => return Ok((ids, read)),
             }
         }

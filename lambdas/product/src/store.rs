@@ -58,6 +58,7 @@ impl Products {
                     pk_attr: "approvedCategory",
                     pk_value: c,
                     newest_first: true,
+                    before: None,
                 },
                 page_key: &["id", "approvedCategory", "createdAt"],
             },
