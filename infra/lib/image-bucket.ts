@@ -7,7 +7,7 @@
  * for checked images waiting for an admin (never served), `public/` for published images: the
  * CDN's origin path, so nothing else in the bucket has a public URL.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { StageConfig, metricsNamespace } from './config.js';
+import { nagAck } from './lint.js';
 
 /** The places of an image bucket (keys start with `<place>/`). */
 export type Place = 'uploads' | 'review' | 'public';
@@ -52,10 +53,7 @@ export class ImageBucket extends Construct {
         },
       ],
     });
-    Validations.of(this.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'Reads go through CloudFront; uploads are presigned per object and checked by the ObjectCreated handler.',
-    });
+    nagAck(this.bucket, 'AwsSolutions-S1', 'Reads go through CloudFront; uploads are presigned per object and checked by the ObjectCreated handler.');
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
       comment: `shop ${config.stage} ${id}: images are never sniffed into another type`,
       securityHeadersBehavior: { contentTypeOptions: { override: true } },
@@ -79,11 +77,11 @@ export class ImageBucket extends Construct {
         notResources: [this.objects('public')],
       }),
     );
-    Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR1', reason: 'A storefront sells worldwide: no geo restriction.' });
-    Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR2', reason: 'Public, read-only product images; WAF is an account-level choice of the platform team.' });
-    Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR3', reason: 'Image reads need no access log; CloudFront metrics are kept.' });
-    Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR4', reason: 'The default *.cloudfront.net certificate is used until a custom domain is configured.' });
-    Validations.of(this.cdn).acknowledge({ id: 'AwsSolutions-CFR7', reason: 'The origin uses Origin Access Control (S3BucketOrigin.withOriginAccessControl).' });
+    nagAck(this.cdn, 'AwsSolutions-CFR1', 'A storefront sells worldwide: no geo restriction.');
+    nagAck(this.cdn, 'AwsSolutions-CFR2', 'Public, read-only product images; WAF is an account-level choice of the platform team.');
+    nagAck(this.cdn, 'AwsSolutions-CFR3', 'Image reads need no access log; CloudFront metrics are kept.');
+    nagAck(this.cdn, 'AwsSolutions-CFR4', 'The default *.cloudfront.net certificate is used until a custom domain is configured.');
+    nagAck(this.cdn, 'AwsSolutions-CFR7', 'The origin uses Origin Access Control (S3BucketOrigin.withOriginAccessControl).');
     this.publicBaseUrl = `https://${this.cdn.distributionDomainName}`;
     new CfnOutput(scope, `${id}CdnDomain`, { value: this.cdn.distributionDomainName });
   }
@@ -111,14 +109,8 @@ export class ImageBucket extends Construct {
     const stack = Stack.of(this);
     for (const child of stack.node.children) {
       if (!child.node.id.startsWith('BucketNotificationsHandler')) continue;
-      Validations.of(child).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'CDK-managed custom resource that configures bucket notifications at deploy time; not our code.',
-      });
-      Validations.of(child).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'CDK-managed: s3:PutBucketNotification is granted by CDK for the notification custom resource.',
-      });
+      nagAck(child, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-managed custom resource that configures bucket notifications at deploy time; not our code.');
+      nagAck(child, 'AwsSolutions-IAM5[Resource::*]', 'CDK-managed: s3:PutBucketNotification is granted by CDK for the notification custom resource.');
     }
   }
 }

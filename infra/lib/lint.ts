@@ -3,7 +3,7 @@
  * written next to the resource they excuse, with the reason, as cdk-nag's are. cfn-lint reads
  * them from the resource's `Metadata.cfn-lint.config.ignore_checks`.
  */
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /** Tells cfn-lint to skip `rules` on the resource of `c`, for `reason` (kept in the template too). */
@@ -14,4 +14,9 @@ export function lintAck(c: IConstruct, rules: string[], reason: string): void {
   resource.addMetadata('cfn-lint', { config: { ignore_checks: [...new Set([...existing, ...rules])] } });
   const reasons = (resource.getMetadata('cfn-lint-reasons') as Record<string, string> | undefined) ?? {};
   resource.addMetadata('cfn-lint-reasons', { ...reasons, ...Object.fromEntries(rules.map((r) => [r, reason])) });
+}
+
+/** Acknowledges the cdk-nag finding `id` on `c` for `reason` (shown in the synth report). */
+export function nagAck(c: IConstruct, id: string, reason: string): void {
+  Validations.of(c).acknowledge({ id, reason });
 }

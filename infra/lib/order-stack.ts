@@ -1,6 +1,6 @@
 /** Order service: create-order, the queue (with DLQ), the consumer, the ASL workflow, the reconciler, order queries. */
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPO_ROOT } from './declaration.js';
-import { lintAck } from './lint.js';
+import { lintAck, nagAck } from './lint.js';
 import { metricsNamespace } from './dashboard.js';
 import { alarm, indexArn, sesIdentityArn } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
@@ -42,7 +42,7 @@ export class OrderStack extends ServiceStack {
       retentionPeriod: Duration.days(14),
       removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     }));
-    Validations.of(dlq).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This is the dead-letter queue of the order queue.' });
+    nagAck(dlq, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the order queue.');
     lintAck(dlq, ['ES6000'], 'This is the dead-letter queue of the order queue; operators re-drive it with shop-ops.');
     const queue = (this.queue = new sqs.Queue(this, 'OrderQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -77,14 +77,8 @@ export class OrderStack extends ServiceStack {
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [orders.tableArn] }));
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [sender] }));
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [shared.alertsTopic.topicArn] }));
-    Validations.of(workflow).acknowledge({
-      id: 'AwsSolutions-SF1',
-      reason: 'ERROR level: every failed or timed-out execution is logged (without execution data, which holds customer emails); ALL would add about 20 log events to every Express execution.',
-    });
-    Validations.of(workflow).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Log delivery and X-Ray actions that CDK grants for workflow logging and tracing support no resource scoping.',
-    });
+    nagAck(workflow, 'AwsSolutions-SF1', 'ERROR level: every failed or timed-out execution is logged (without execution data, which holds customer emails); ALL would add about 20 log events to every Express execution.');
+    nagAck(workflow, 'AwsSolutions-IAM5[Resource::*]', 'Log delivery and X-Ray actions that CDK grants for workflow logging and tracing support no resource scoping.');
 
     this.functions(
       props,

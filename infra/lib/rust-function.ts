@@ -1,7 +1,7 @@
 /** The pieces every service stack shares: the Rust function factory, least-privilege grants and alarms. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { ImageBucket, Place } from './image-bucket.js';
 import { REPO_ROOT, ServiceDecl, binaryName } from './declaration.js';
-import { lintAck } from './lint.js';
+import { lintAck, nagAck } from './lint.js';
 
 export interface RustFunctionProps {
   readonly config: StageConfig;
@@ -78,14 +78,8 @@ export class RustFunction extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.logGroupArn}:*`] }),
     );
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId(logGroup)}.Arn>:*]`,
-      reason: 'Lambda names its log streams; the grant is limited to this function\'s own log group.',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource scoping.',
-    });
+    nagAck(role, `AwsSolutions-IAM5[Resource::<${logicalId(logGroup)}.Arn>:*]`, 'Lambda names its log streams; the grant is limited to this function\'s own log group.');
+    nagAck(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource scoping.');
     lintAck(this.fn, ['WS1004'], 'The function logs to its own log group (LoggingConfig) with the stage retention; the rule only knows /aws/lambda/<name> groups.');
     alarm(this, 'Errors', this.fn.metricErrors({ period: Duration.minutes(5) }), props.alarms);
     alarm(this, 'Throttles', this.fn.metricThrottles({ period: Duration.minutes(5) }), props.alarms);
@@ -103,10 +97,7 @@ export class RustFunction extends Construct {
    */
   allowObjects(actions: string[], images: ImageBucket, place: Place): this {
     this.allow(actions, [images.objects(place)]);
-    Validations.of(this.fn.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId(images.bucket)}.Arn>/${place}/*]`,
-      reason: `Object keys are generated per request (${place}/<id>/<fileName>): ${actions.join(', ')} on that prefix of this bucket only.`,
-    });
+    nagAck(this.fn.role!, `AwsSolutions-IAM5[Resource::<${logicalId(images.bucket)}.Arn>/${place}/*]`, `Object keys are generated per request (${place}/<id>/<fileName>): ${actions.join(', ')} on that prefix of this bucket only.`);
     return this;
   }
 

@@ -1,5 +1,5 @@
 /** A service's own HTTP API: routes from the declaration, the Cognito JWT authorizer on protected ones. */
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { ServiceDecl } from './declaration.js';
 import { RustFunction, alarm } from './rust-function.js';
+import { nagAck } from './lint.js';
 
 export interface ServiceApiProps {
   readonly config: StageConfig;
@@ -52,10 +53,7 @@ export class ServiceApi extends Construct {
         authorizer: fn.http.auth === 'none' ? undefined : authorizer,
       });
       if (fn.http.auth === 'none') {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason: `${fn.http.method} ${fn.http.path} is public by contract (SPEC section 3: no auth).`,
-        });
+        nagAck(route, 'AwsSolutions-APIG4', `${fn.http.method} ${fn.http.path} is public by contract (SPEC section 3: no auth).`);
       }
     }
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {

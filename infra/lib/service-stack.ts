@@ -2,7 +2,7 @@
  * What every service stack has: its functions (one per declared binary), its own HTTP API, and,
  * for functions invoked asynchronously (S3 events, schedules), a queue that keeps what failed.
  */
-import { Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -10,7 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { ServiceDecl, service } from './declaration.js';
-import { lintAck } from './lint.js';
+import { lintAck, nagAck } from './lint.js';
 import { ServiceApi } from './service-api.js';
 import { alarm, RustFunction } from './rust-function.js';
 import { SharedStack } from './shared-stack.js';
@@ -99,7 +99,7 @@ export abstract class ServiceStack extends Stack {
         retentionPeriod: Duration.days(14),
         removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       });
-      Validations.of(this.failures).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself where failed events end; nothing consumes it automatically.' });
+      nagAck(this.failures, 'AwsSolutions-SQS3', 'This queue is itself where failed events end; nothing consumes it automatically.');
       lintAck(this.failures, ['ES6000'], 'A failure queue is a dead end by design; operators read and re-drive it.');
       alarm(this, 'AsyncFailures', this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), this.alerts);
     }

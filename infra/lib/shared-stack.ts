@@ -1,5 +1,5 @@
 /** Shared identity and messaging: the Cognito user pool, its client and admins group, the Users table, the SES sender, the SNS topics. */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { tableShape } from './tables.js';
+import { nagAck } from './lint.js';
 
 export interface SharedStackProps extends StackProps {
   readonly config: StageConfig;
@@ -35,10 +36,7 @@ export function topic(scope: Construct, id: string, displayName: string): sns.To
     displayName,
     enforceSSL: true,
   });
-  Validations.of(t).acknowledge({
-    id: 'AwsSolutions-SNS2',
-    reason: 'Notices carry counts and order ids only; SSE with a CMK would need a key policy for CloudWatch alarms.',
-  });
+  nagAck(t, 'AwsSolutions-SNS2', 'Notices carry counts and order ids only; SSE with a CMK would need a key policy for CloudWatch alarms.');
   return t;
 }
 
@@ -74,14 +72,8 @@ export class SharedStack extends Stack {
       removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: config.removal === 'retain',
     });
-    Validations.of(this.userPool).acknowledge({
-      id: 'AwsSolutions-COG2',
-      reason: 'MFA is OPTIONAL (TOTP only): any user may turn it on; outside dev the admin routes refuse an admin without TOTP (403 MfaRequired, adminMfaRequired). REQUIRED pool-wide would force every shopper to install an authenticator app.',
-    });
-    Validations.of(this.userPool).acknowledge({
-      id: 'AwsSolutions-COG8',
-      reason: 'Threat protection needs the Plus feature plan (per-user cost); Essentials is the default, a stage may upgrade.',
-    });
+    nagAck(this.userPool, 'AwsSolutions-COG2', 'MFA is OPTIONAL (TOTP only): any user may turn it on; outside dev the admin routes refuse an admin without TOTP (403 MfaRequired, adminMfaRequired). REQUIRED pool-wide would force every shopper to install an authenticator app.');
+    nagAck(this.userPool, 'AwsSolutions-COG8', 'Threat protection needs the Plus feature plan (per-user cost); Essentials is the default, a stage may upgrade.');
     this.client = this.userPool.addClient('AppClient', {
       authFlows: { userPassword: true },
       generateSecret: false,

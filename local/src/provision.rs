@@ -26,17 +26,24 @@ pub(crate) fn fail(what: impl Into<String>, e: impl std::fmt::Debug) -> Provisio
     }
 }
 
+/// What a create call answered, by `id`: its failure, or an answer without it, names `what`.
+pub(crate) fn created<O, E: std::fmt::Debug, T>(
+    what: String,
+    answer: Result<O, E>,
+    id: impl FnOnce(O) -> Option<T>,
+) -> Result<T, ProvisionError> {
+    let out = answer.map_err(|e| fail(what.clone(), e))?;
+    id(out).ok_or_else(|| fail(what, "no id in the answer"))
+}
+
 /// A queue; answers its URL and ARN.
 pub async fn queue(sdk: &SdkConfig, name: &str) -> Result<(String, String), ProvisionError> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
+    let sent = aws_sdk_sqs::Client::new(sdk)
         .create_queue()
         .queue_name(name)
         .send()
-        .await
-        .map_err(|e| fail(format!("queue {name}"), e))?
-        .queue_url
-        .ok_or_else(|| fail(format!("queue {name}"), "no url"))?;
+        .await;
+    let url = created(format!("queue {name}"), sent, |o| o.queue_url)?;
     let arn = queue_arn(sdk, &url).await?;
     Ok((url, arn))
 }
@@ -126,14 +133,8 @@ pub async fn image_bucket(sdk: &SdkConfig, bucket: &str, events_queue: &str) -> 
 
 /// An SNS topic; answers its ARN.
 pub async fn topic(sdk: &SdkConfig, name: &str) -> Result<String, ProvisionError> {
-    aws_sdk_sns::Client::new(sdk)
-        .create_topic()
-        .name(name)
-        .send()
-        .await
-        .map_err(|e| fail(format!("topic {name}"), e))?
-        .topic_arn
-        .ok_or_else(|| fail(format!("topic {name}"), "no arn"))
+    let sent = aws_sdk_sns::Client::new(sdk).create_topic().name(name).send().await;
+    created(format!("topic {name}"), sent, |o| o.topic_arn)
 }
 
 /// A queue subscribed (raw delivery) to `topic_arn`, to observe what the topic publishes.
@@ -173,7 +174,7 @@ pub async fn queue_with_dlq(
     use aws_sdk_sqs::types::QueueAttributeName;
     let (dlq_url, dlq_arn) = queue(sdk, &format!("{name}-dlq")).await?;
     let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
-    let url = aws_sdk_sqs::Client::new(sdk)
+    let sent = aws_sdk_sqs::Client::new(sdk)
         .create_queue()
         .queue_name(name)
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
@@ -182,10 +183,8 @@ pub async fn queue_with_dlq(
             visibility_timeout_secs.to_string(),
         )
         .send()
-        .await
-        .map_err(|e| fail(format!("queue {name}"), e))?
-        .queue_url
-        .ok_or_else(|| fail(format!("queue {name}"), "no url"))?;
+        .await;
+    let url = created(format!("queue {name}"), sent, |o| o.queue_url)?;
     let arn = queue_arn(sdk, &url).await?;
     Ok((url, arn, dlq_url))
 }

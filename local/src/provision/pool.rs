@@ -6,7 +6,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     VerifiedAttributeType,
 };
 
-use super::{fail, ProvisionError};
+use super::{created, fail, ProvisionError};
 
 /// A user pool as the CDK app defines it, with its app client and `admins` group.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -29,7 +29,7 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, min_length: usize) -> Result
             .required(true)
             .build()
     };
-    let pool = c
+    let sent = c
         .create_user_pool()
         .pool_name(name)
         .auto_verified_attributes(VerifiedAttributeType::Email)
@@ -49,14 +49,9 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, min_length: usize) -> Result
                 .build(),
         )
         .send()
-        .await
-        .map_err(|e| fail("user pool", e))?;
-    let pool_id = pool
-        .user_pool()
-        .and_then(|p| p.id())
-        .ok_or_else(|| fail("user pool", "no id returned"))?
-        .to_owned();
-    let client = c
+        .await;
+    let pool_id = created("user pool".into(), sent, |o| o.user_pool?.id)?;
+    let sent = c
         .create_user_pool_client()
         .user_pool_id(&pool_id)
         .client_name(format!("{name}-client"))
@@ -68,13 +63,8 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, min_length: usize) -> Result
         .read_attributes("email_verified")
         .read_attributes("name")
         .send()
-        .await
-        .map_err(|e| fail("user pool client", e))?;
-    let client_id = client
-        .user_pool_client()
-        .and_then(|c| c.client_id())
-        .ok_or_else(|| fail("user pool client", "no id returned"))?
-        .to_owned();
+        .await;
+    let client_id = created("user pool client".into(), sent, |o| o.user_pool_client?.client_id)?;
     // As the CDK pool: MFA optional, TOTP only.
     c.set_user_pool_mfa_config()
         .user_pool_id(&pool_id)
