@@ -1,5 +1,4 @@
 /** Banner service: admin uploads through presigned URLs, the image handler, the listing. */
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
 import { indexArn } from './rust-function.js';
@@ -15,6 +14,6 @@ export class BannerStack extends ServiceStack {
     this.fn('upload-url').allowUploadsTo(images);
     this.fn('image-uploaded').allowChecking(images, 'public').allow(['dynamodb:PutItem'], [banners.tableArn]);
     this.fn('list-banners').allow(['dynamodb:Query'], [indexArn(banners.tableArn, 'byStatus')]);
-    for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
+    this.notifyOnUploads(images);
   }
 }

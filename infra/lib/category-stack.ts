@@ -1,6 +1,5 @@
 /** Category service: admin uploads with pending records, the image handler, the listing, the cleanup. */
 import { Duration } from 'aws-cdk-lib';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
 import { indexArn } from './rust-function.js';
@@ -38,6 +37,6 @@ export class CategoryStack extends ServiceStack {
       .allow(['dynamodb:Query'], [byStatus])
       .allow(['dynamodb:DeleteItem'], [categories.tableArn])
       .allow(['sns:Publish'], [shared.cleanupTopic.topicArn]);
-    for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
+    this.notifyOnUploads(images);
   }
 }

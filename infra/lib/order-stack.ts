@@ -109,7 +109,7 @@ export class OrderStack extends ServiceStack {
       .allow(['states:StartExecution'], [workflow.stateMachineArn])
       .allow(['ses:SendEmail'], [sender])
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
-    for (const bin of this.triggered('stream')) {
+    for (const bin of this.triggeredBy('stream', 'orders')) {
       // Only inserts and updates can be outcomes; a batch that keeps failing goes to the failure
       // queue (the mapping's on-failure destination) instead of blocking the shard.
       this.fn(bin).fn.addEventSource(
@@ -124,7 +124,7 @@ export class OrderStack extends ServiceStack {
         }),
       );
     }
-    for (const bin of this.triggered('sqs')) {
+    for (const bin of this.triggeredBy('sqs', 'orders')) {
       // The event source mapping adds the receive/delete permissions on this queue only.
       this.fn(bin).fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
       for (const mapping of this.fn(bin).fn.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {

@@ -1,7 +1,6 @@
 /** Product service: seller uploads, image handler, review, approved listing, cleanup. */
 import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
 import { indexArn, sesIdentityArn } from './rust-function.js';
@@ -54,6 +53,6 @@ export class ProductStack extends ServiceStack {
       .allow(['dynamodb:Query'], [byStatus])
       .allow(['dynamodb:DeleteItem'], [table_])
       .allow(['sns:Publish'], [shared.cleanupTopic.topicArn]);
-    for (const bin of this.triggered('s3')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
+    this.notifyOnUploads(images);
   }
 }

@@ -6,10 +6,12 @@ import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
 import { ServiceDecl, service } from './declaration.js';
+import { ImageBucket } from './image-bucket.js';
 import { lintAck, nagAck } from './lint.js';
 import { ServiceApi } from './service-api.js';
 import { alarm, RustFunction } from './rust-function.js';
@@ -114,8 +116,24 @@ export abstract class ServiceStack extends Stack {
     });
   }
 
-  /** The declared triggers of `kind`, by binary. */
-  protected triggered(kind: 's3' | 'sqs' | 'schedule' | 'stream'): string[] {
-    return this.decl.functions.filter((f) => f[kind]).map((f) => f.bin);
+  /**
+   * The functions triggered by the source `name` of `kind` (the image bucket `images`, the queue
+   * `orders`, the table stream `orders`), by binary. A trigger naming anything else is a mistake
+   * in the declaration, reported at synth.
+   */
+  protected triggeredBy(kind: 's3' | 'sqs' | 'stream', name: string): string[] {
+    const field = { s3: 'bucket', sqs: 'queue', stream: 'table' }[kind];
+    return this.decl.functions
+      .filter((f) => f[kind])
+      .map((f) => {
+        const named = (f[kind] as Record<string, string>)[field];
+        if (named !== name) throw new Error(`${this.decl.name}/${f.bin}: ${kind} trigger names ${field} "${named}"; this stack has "${name}"`);
+        return f.bin;
+      });
+  }
+
+  /** Sends the image bucket's upload notifications to each function the declaration triggers by it. */
+  protected notifyOnUploads(images: ImageBucket): void {
+    for (const bin of this.triggeredBy('s3', 'images')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
   }
 }

@@ -53,8 +53,12 @@ impl StackInfo {
             .map(String::as_str)
     }
 
-    /// The queue the image bucket of `service` sends its object-created notifications to.
-    pub fn image_events_queue(&self, service: &str) -> Option<&str> {
+    /// The queue the bucket `bucket` (a declared S3 trigger's name: `images`, the service's image
+    /// bucket) of `service` sends its object-created notifications to.
+    pub fn events_queue(&self, service: &str, bucket: &str) -> Option<&str> {
+        if bucket != "images" {
+            return None;
+        }
         match service {
             "banner" => Some(&self.banner_events_queue),
             "category" => Some(&self.category_events_queue),

@@ -34,10 +34,11 @@ pub fn spawn(
                 |what: &str| RunnerError::Declaration(format!("{}/{}: no {what} in this stack", s.name, f.bin));
             match f.trigger() {
                 Some(Trigger::S3) => {
+                    let bucket = f.s3.as_ref().map(|b| b.bucket.as_str()).unwrap_or_default();
                     let queue = st
                         .info
-                        .image_events_queue(&s.name)
-                        .ok_or_else(|| missing("image bucket"))?;
+                        .events_queue(&s.name, bucket)
+                        .ok_or_else(|| missing("such bucket"))?;
                     tasks.push(tokio::spawn(poll_s3(
                         st.clone(),
                         target,
