@@ -4,7 +4,8 @@
 //! - [`emulator`]: find or start a moto server and switch on state machine execution.
 //! - [`provision`]: create the same tables, pools, buckets and queues the CDK app deploys.
 //! - [`stage`]: the local stage's values, from the stage data the CDK app deploys.
-//! - [`stack`]: the whole backend provisioned under one prefix, and its services.
+//! - [`stack`]: the whole backend provisioned under one prefix; [`registry`]: its services and
+//!   the functions each serves.
 //! - [`jwt`]: the API Gateway JWT authorizer's checks.
 //! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
 //! - [`streams`]: the Orders table's change stream -> Lambda DynamoDB events.
@@ -25,6 +26,7 @@ pub mod jwt;
 pub mod metrics;
 pub mod provision;
 pub mod recorder;
+pub mod registry;
 pub mod runner;
 pub mod stack;
 pub mod stage;

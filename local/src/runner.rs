@@ -19,7 +19,8 @@ use crate::declaration::{self, Declaration};
 use crate::emulator::Emulator;
 use crate::gateway::{cors, error};
 use crate::jwt::Verifier;
-use crate::stack::{self, LocalSettings, Services, StackInfo};
+use crate::registry::Services;
+use crate::stack::{self, LocalSettings, StackInfo};
 use crate::stage::StageValues;
 
 /// How to run the local stack: the local stage's values (`infra/stages.json`), some of which the
