@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use shop_core::dynamo::{self, Item};
 use shop_core::pagination::{query_index, IndexQuery};
 use shop_core::{conditional, Upstream};
 
@@ -15,16 +16,12 @@ const DB: &str = "dynamodb";
 /// growing pauses, before answering 503.
 const BATCH_ATTEMPTS: u32 = 5;
 
-fn id_key(id: &str) -> HashMap<String, AttributeValue> {
-    [("id".to_owned(), AttributeValue::S(id.to_owned()))].into()
+fn id_key(id: &str) -> Item {
+    dynamo::key("id", id)
 }
 
 fn status(s: OrderStatus) -> AttributeValue {
     AttributeValue::S(s.as_str().to_owned())
-}
-
-fn order_of(item: HashMap<String, AttributeValue>) -> Result<Order, Upstream> {
-    serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, format!("unreadable order: {e}")))
 }
 
 /// The products with these ids (at most 100), read consistently; an id with no product is absent.
@@ -53,14 +50,11 @@ pub async fn products(
     .await?;
     let mut found = HashMap::with_capacity(items.len());
     for item in items {
-        let p: ProductStock =
-            serde_dynamo::from_item(item).map_err(|e| Upstream::internal(DB, format!("unreadable product: {e}")))?;
+        let p: ProductStock = dynamo::from_item(item)?;
         found.insert(p.id.clone(), p);
     }
     Ok(found)
 }
-
-type Item = HashMap<String, AttributeValue>;
 
 /// One BatchGetItem round after another until no key is left unprocessed. DynamoDB may answer
 /// only part of a batch under load (moto never does), so the rest is asked again after a growing
@@ -103,30 +97,12 @@ pub struct Claimed {
 impl OrdersTable<'_> {
     /// The order, read consistently.
     pub async fn get(&self, id: &str) -> Result<Option<Order>, Upstream> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(self.table)
-            .set_key(Some(id_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| Upstream::new(DB, e))?;
-        out.item.map(order_of).transpose()
+        dynamo::get(self.db, self.table, id_key(id)).await
     }
 
     /// Writes a new order; `false` when one with its id exists (an idempotent replay).
     pub async fn put_new(&self, order: &Order) -> Result<bool, Upstream> {
-        let item = serde_dynamo::to_item(order).map_err(|e| Upstream::internal(DB, e.to_string()))?;
-        let put = self
-            .db
-            .put_item()
-            .table_name(self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await;
-        Ok(conditional(put)?.is_some())
+        dynamo::put_if_absent(self.db, self.table, "id", order).await
     }
 
     /// Deletes the order while it is still pending; `false` when it is not (or not there).
@@ -203,7 +179,7 @@ impl OrdersTable<'_> {
             _ => u64::MAX,
         };
         Ok(Some(Claimed {
-            order: order_of(item)?,
+            order: dynamo::from_item(item)?,
             redrives,
         }))
     }
@@ -248,7 +224,7 @@ impl OrdersTable<'_> {
             .send()
             .await;
         conditional(reopened)?
-            .map(|r| order_of(r.attributes.unwrap_or_default()))
+            .map(|r| dynamo::from_item(r.attributes.unwrap_or_default()))
             .transpose()
     }
 }
