@@ -499,11 +499,10 @@ async fn put_category(f: &CategoryFixture, name: &str, age: Duration, with_image
         object_key: category::object_key(name, "x.png"),
         created_at: created,
         status: if with_image {
-            category::READY
+            category::model::Status::Ready
         } else {
-            category::AWAITING_IMAGE
-        }
-        .to_owned(),
+            category::model::Status::AwaitingImage
+        },
         image_url: with_image.then(|| "http://img/x.png".to_owned()),
         uploaded_at: None,
     };

@@ -7,10 +7,29 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-/// Recorded at upload-URL time; the cleanup deletes it if no image arrives.
-pub const AWAITING_IMAGE: &str = "awaitingImage";
-/// Has its published image: listed.
-pub const READY: &str = "ready";
+/// Where a category is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// Recorded at upload-URL time; the cleanup deletes it if no image arrives.
+    AwaitingImage,
+    /// Has its published image: listed.
+    Ready,
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AwaitingImage => "awaitingImage",
+            Self::Ready => "ready",
+        }
+    }
+}
+
+/// [`Status::AwaitingImage`] as stored.
+pub const AWAITING_IMAGE: &str = Status::AwaitingImage.as_str();
+/// [`Status::Ready`] as stored.
+pub const READY: &str = Status::Ready.as_str();
 pub const MAX_CATEGORY_NAME: usize = 64;
 /// Key attributes of a listing page token: table key plus index keys.
 pub const PAGE_KEY: &[&str] = &["categoryName", "status", "createdAt"];
@@ -23,7 +42,7 @@ pub struct Category {
     pub file_name: String,
     pub object_key: String,
     pub created_at: String,
-    pub status: String,
+    pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +57,7 @@ impl Category {
             category_name,
             file_name,
             created_at: now,
-            status: AWAITING_IMAGE.to_owned(),
+            status: Status::AwaitingImage,
             image_url: None,
             uploaded_at: None,
         }
@@ -88,5 +107,12 @@ mod tests {
         assert_eq!(category_of_key(&key).as_deref(), Some("Summer / Sale"));
         assert_eq!(category_of_key("!!/x.png"), None);
         assert_eq!(category_of_key("nokey"), None);
+    }
+
+    #[test]
+    fn statuses_are_stored_as_their_names() {
+        for s in [Status::AwaitingImage, Status::Ready] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
     }
 }

@@ -7,7 +7,7 @@ use shop_core::images::attach_image;
 use shop_core::pagination::{IndexQuery, Page, PageRequest};
 use shop_core::Upstream;
 
-use crate::model::{Category, AWAITING_IMAGE, READY};
+use crate::model::{Category, Status, AWAITING_IMAGE, READY};
 use crate::Categories;
 
 const KEY: &str = "categoryName";
@@ -37,7 +37,7 @@ impl Categories {
     /// Whether the category `name` is complete with the image `object_key` (a consistent read).
     pub async fn shows_image(&self, name: &str, object_key: &str) -> Result<bool, Upstream> {
         let now: Option<Category> = dynamo::get(&self.catalog.db, &self.config.table, key(KEY, name)).await?;
-        Ok(now.is_some_and(|c| c.object_key == object_key && c.status == READY))
+        Ok(now.is_some_and(|c| c.object_key == object_key && c.status == Status::Ready))
     }
 
     /// The listing's query: completed categories, newest first.

@@ -165,17 +165,20 @@ macro_rules! functions {
             })
         }
     };
+    // Each function's future is boxed: the dispatch's own future then holds a pointer, not every
+    // handler's future nested inside it, whose layout a cold build could not compute within
+    // rustc's query depth limit (one allocation per invocation, or per cold start for `serve`).
     (@invoke http, $deps:ident, $inv:ident, $handler:path) => {
-        $crate::lambda::invoke_http($inv, move |req| $handler($deps, req)).await
+        Box::pin($crate::lambda::invoke_http($inv, move |req| $handler($deps, req))).await
     };
     (@invoke event, $deps:ident, $inv:ident, $handler:path) => {
-        $crate::lambda::invoke_event($inv, move |ev| $handler($deps, ev)).await
+        Box::pin($crate::lambda::invoke_event($inv, move |ev| $handler($deps, ev))).await
     };
     (@serve http, $deps:ident, $handler:path) => {
-        $crate::lambda::serve_http(move |req| $handler($deps, req)).await
+        Box::pin($crate::lambda::serve_http(move |req| $handler($deps, req))).await
     };
     (@serve event, $deps:ident, $handler:path) => {
-        $crate::lambda::serve_event(move |ev| $handler($deps, ev)).await
+        Box::pin($crate::lambda::serve_event(move |ev| $handler($deps, ev))).await
     };
 }
 

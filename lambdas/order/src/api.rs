@@ -73,16 +73,7 @@ async fn replay(o: &Orders, id: &str, body: &CreateOrder) -> Result<String, Erro
 }
 
 async fn enqueue(o: &Orders, order: &Order) -> Result<(), Upstream> {
-    let body =
-        serde_json::to_string(&OrderMessage::from(order)).map_err(|e| Upstream::internal("sqs", e.to_string()))?;
-    o.sqs
-        .send_message()
-        .queue_url(&o.config.queue_url)
-        .message_body(body)
-        .send()
-        .await
-        .map_err(|e| Upstream::new("sqs", e))?;
-    Ok(())
+    crate::store::enqueue(&o.sqs, &o.config.queue_url, &OrderMessage::from(order)).await
 }
 
 /// The order could not be queued: remove it so the client's 503 is the whole truth. If even

@@ -5,7 +5,7 @@
 use shop_core::Upstream;
 
 use crate::model::{OrderMessage, OrderStatus};
-use crate::pipeline::start_workflow;
+use crate::store::start_workflow;
 use crate::store::OrdersTable;
 
 /// Where the operator acts: the clients (the caller's credentials) and the stage's resources.

@@ -6,7 +6,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use shop_core::Upstream;
 
 use crate::model::{Order, OrderMessage, OrderStatus, MAX_REDRIVES};
-use crate::store::Claimed;
+use crate::store::{alert, start_workflow, Claimed, Started};
 use crate::{Error, Orders};
 
 /// SQS batch: one execution per order, named by the order id. Under a Standard workflow a
@@ -52,37 +52,8 @@ async fn start_execution(o: &Orders, m: &OrderMessage) -> bool {
     }
 }
 
-pub(crate) enum Started {
-    New,
-    /// An execution of that name exists (running or ended): Standard workflows keep names unique
-    /// (Express ones never answer this).
-    AlreadyExists,
-}
-
 async fn start(o: &Orders, m: &OrderMessage, name: &str) -> Result<Started, Upstream> {
     start_workflow(&o.sfn, &o.config.state_machine_arn, m, name).await
-}
-
-/// Starts the order workflow for `m` under `name` (its input: [`OrderMessage::workflow_input`]).
-pub(crate) async fn start_workflow(
-    sfn: &aws_sdk_sfn::Client,
-    state_machine_arn: &str,
-    m: &OrderMessage,
-    name: &str,
-) -> Result<Started, Upstream> {
-    let input = m.workflow_input();
-    let started = sfn
-        .start_execution()
-        .state_machine_arn(state_machine_arn)
-        .name(name)
-        .input(input.to_string())
-        .send()
-        .await;
-    match started {
-        Ok(_) => Ok(Started::New),
-        Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => Ok(Started::AlreadyExists),
-        Err(e) => Err(Upstream::new("stepfunctions", e)),
-    }
 }
 
 /// What one reconciler run did.
@@ -187,17 +158,11 @@ async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> 
     {
         tracing::error!(order_id = %order.id, "failure email not sent");
     }
-    o.sns
-        .publish()
-        .topic_arn(&o.config.alerts_topic_arn)
-        .subject("Order failed")
-        .message(format!(
-            "Order {} failed: still pending after {redrives} re-drives of its workflow",
-            order.id
-        ))
-        .send()
-        .await
-        .map_err(|e| Upstream::new("sns", e))?;
+    let message = format!(
+        "Order {} failed: still pending after {redrives} re-drives of its workflow",
+        order.id
+    );
+    alert(&o.sns, &o.config.alerts_topic_arn, "Order failed", &message).await?;
     tracing::error!(order_id = %order.id, redrives, "order marked failed by the reconciler; alert sent");
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Every DynamoDB operation of the order service, one method each, named for what it does: the
-//! attribute names, conditions and builder chains live here and nowhere else.
+//! Every AWS operation of the order service, one function or method each, named for what it does:
+//! the attribute names, conditions and builder chains live here and nowhere else. This file: the
+//! tables; [`messages`]: the queue, the workflow and the alerts topic.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -229,5 +230,8 @@ impl OrdersTable<'_> {
     }
 }
 
+mod messages;
 #[cfg(test)]
 mod tests;
+
+pub use messages::{alert, enqueue, start_workflow, Started};
