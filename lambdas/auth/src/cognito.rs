@@ -1,5 +1,5 @@
 //! The Cognito adapter: each call's SDK errors become [`Error`] variants here, and only here.
-//! This file: accounts (sign-up, confirmation, codes, lookup, deletion); [`sessions`]: sign-in,
+//! This file: accounts (sign-up, confirmation, codes, lookup, deletion); `sessions`: sign-in,
 //! TOTP MFA, refresh and sign-out.
 
 use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;

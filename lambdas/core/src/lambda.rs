@@ -1,5 +1,5 @@
 //! Thin `main` helpers. Each service is one binary that serves every function of the service:
-//! Lambda passes the function's configured handler in `_HANDLER`, and [`functions!`] maps that
+//! Lambda passes the function's configured handler in `_HANDLER`, and [`crate::functions!`] maps that
 //! name (the function's name in `lambdas/services.json`) to its handler. One binary per service
 //! instead of one per function: a fifth of the release links and of the artifacts to upload.
 
@@ -123,12 +123,13 @@ pub fn fatal(what: &str, err: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
-/// The runtime's error type, for the code [`functions!`] generates.
+/// The runtime's error type, for the code [`crate::functions!`] generates.
 pub use lambda_runtime::Error as RuntimeError;
 
 /// A service's functions, declared once: generates `pub const FUNCTIONS: &[&str]` (their names,
-/// which a test holds equal to the declaration) and `pub async fn serve(name, &Deps)`, which runs
-/// the function `name` until the runtime stops. `http` handlers are
+/// which a test and the local runner hold equal to the declaration), `pub async fn serve(name,
+/// &Deps)`, which runs the function `name` until the runtime stops, and `pub async fn invoke(name,
+/// &Deps, Invocation)`, which runs it once in-process (the local runner, the tests). `http` handlers are
 /// `async fn(&Deps, Request) -> Response`; `event` handlers `async fn(&Deps, Event) -> Result<_, _>`.
 ///
 /// ```ignore

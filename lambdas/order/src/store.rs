@@ -1,6 +1,6 @@
 //! Every AWS operation of the order service, one function or method each, named for what it does:
 //! the attribute names, conditions and builder chains live here and nowhere else. This file: the
-//! tables; [`messages`]: the queue, the workflow and the alerts topic.
+//! tables; `messages`: the queue, the workflow and the alerts topic.
 
 use std::collections::HashMap;
 use std::time::Duration;
