@@ -233,3 +233,36 @@ pub async fn state_machine(
         .map_err(|e| fail(format!("state machine {name}"), e))?;
     Ok(out.state_machine_arn().to_owned())
 }
+
+/// The order-processing workflow, as the CDK app deploys it.
+pub const ORDER_ASL: &str = include_str!("../../stepfunctions/order-processing.asl.json");
+
+/// What the order workflow is wired to (the CDK app's `definitionSubstitutions`).
+#[derive(Debug, Clone, Copy)]
+pub struct OrderWorkflow<'a> {
+    pub products_table: &'a str,
+    pub orders_table: &'a str,
+    pub sender: &'a str,
+    pub alerts_topic_arn: &'a str,
+}
+
+/// The order workflow ([`ORDER_ASL`]) wired to `w`, as the state machine `name` of `kind`;
+/// answers its ARN.
+pub async fn order_workflow(
+    sdk: &SdkConfig,
+    name: &str,
+    w: &OrderWorkflow<'_>,
+    kind: aws_sdk_sfn::types::StateMachineType,
+) -> Result<String, ProvisionError> {
+    let definition = render_asl(
+        ORDER_ASL,
+        &[
+            ("ProductsTable", w.products_table),
+            ("OrdersTable", w.orders_table),
+            ("Sender", w.sender),
+            ("AlertsTopicArn", w.alerts_topic_arn),
+        ],
+    )?;
+    let account = account_of(w.alerts_topic_arn)?.to_owned();
+    state_machine(sdk, name, &definition, &account, kind).await
+}

@@ -9,9 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::emulator::Emulator;
 use crate::provision::{self, ProvisionError};
 
-/// The order-processing workflow, as the CDK app deploys it.
-pub const ORDER_ASL: &str = include_str!("../../stepfunctions/order-processing.asl.json");
-
 /// Names and ids of every resource; written to `.local/stack.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -129,24 +126,14 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
     let cleanup_topic_arn = provision::topic(&sdk, &n("cleanup")).await?;
     let alerts_topic_arn = provision::topic(&sdk, &n("alerts")).await?;
     provision::email_identity(&sdk, &s.email_from).await?;
-    let definition = provision::render_asl(
-        ORDER_ASL,
-        &[
-            ("ProductsTable", &products),
-            ("OrdersTable", &orders),
-            ("Sender", &s.email_from),
-            ("AlertsTopicArn", &alerts_topic_arn),
-        ],
-    )?;
-    let account = provision::account_of(&alerts_topic_arn)?.to_owned();
-    let state_machine_arn = provision::state_machine(
-        &sdk,
-        &n("order-processing"),
-        &definition,
-        &account,
-        s.workflow_type.clone(),
-    )
-    .await?;
+    let wiring = provision::OrderWorkflow {
+        products_table: &products,
+        orders_table: &orders,
+        sender: &s.email_from,
+        alerts_topic_arn: &alerts_topic_arn,
+    };
+    let state_machine_arn =
+        provision::order_workflow(&sdk, &n("order-processing"), &wiring, s.workflow_type.clone()).await?;
     Ok(StackInfo {
         api_url: s.api_url.clone(),
         emulator_endpoint: emu.endpoint.clone(),

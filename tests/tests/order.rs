@@ -17,7 +17,6 @@ use shop_tests::{
 };
 
 const SENDER: &str = "orders@example.com";
-const ASL: &str = include_str!("../../stepfunctions/order-processing.asl.json");
 const RECONCILE_AFTER: Duration = Duration::from_secs(900);
 
 struct Fixture {
@@ -51,18 +50,13 @@ async fn fixture_of(kind: StateMachineType) -> Fixture {
         .await
         .unwrap();
     provision::email_identity(&sdk, SENDER).await.unwrap();
-    let definition = provision::render_asl(
-        ASL,
-        &[
-            ("ProductsTable", &products),
-            ("OrdersTable", &orders),
-            ("Sender", SENDER),
-            ("AlertsTopicArn", &topic),
-        ],
-    )
-    .unwrap();
-    let account = provision::account_of(&topic).unwrap().to_owned();
-    let sm = provision::state_machine(&sdk, &unique("order-processing"), &definition, &account, kind)
+    let wiring = provision::OrderWorkflow {
+        products_table: &products,
+        orders_table: &orders,
+        sender: SENDER,
+        alerts_topic_arn: &topic,
+    };
+    let sm = provision::order_workflow(&sdk, &unique("order-processing"), &wiring, kind)
         .await
         .unwrap();
     let config = OrderConfig {
