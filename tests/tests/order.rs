@@ -203,6 +203,13 @@ impl Fixture {
         parts(&order::create_order(&self.svc, req).await)
     }
 
+    /// Places a cart that must be accepted (201); answers its order id.
+    async fn accepted_cart(&self, who: &Customer, lines: &[(&str, u64)]) -> String {
+        let (s, b) = self.place_cart(who, lines, None).await;
+        assert_eq!(s, 201, "{b}");
+        b["orderId"].as_str().unwrap().to_owned()
+    }
+
     /// Hands the one queued message to the consumer three times (an at-least-once redelivery),
     /// then deletes it; every delivery must count as handled.
     async fn deliver_three_times(&self) {
@@ -1017,9 +1024,7 @@ async fn a_cart_ships_every_line_in_one_reservation_and_reads_back_line_by_line(
     let cup = f.product_named("Cup", 2, true).await;
     let pot = f.product_named("Pot", 1, true).await;
     let buyer = customer();
-    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 2), (&pot, 1)], None).await;
-    assert_eq!(s, 201, "{b}");
-    let id = b["orderId"].as_str().unwrap().to_owned();
+    let id = f.accepted_cart(&buyer, &[(&tea, 2), (&cup, 2), (&pot, 1)]).await;
     assert_eq!(f.drain_queue().await, 1);
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(
@@ -1075,9 +1080,7 @@ async fn a_cart_with_one_line_short_at_processing_time_is_rejected_whole_and_no_
     let tea = f.product_named("Tea", 5, true).await;
     let pot = f.product_named("Pot", 2, true).await;
     let buyer = customer();
-    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&pot, 2)], None).await;
-    assert_eq!(s, 201, "{b}");
-    let id = b["orderId"].as_str().unwrap().to_owned();
+    let id = f.accepted_cart(&buyer, &[(&tea, 2), (&pot, 2)]).await;
     f.set_stock(&pot, AttributeValue::N("1".into())).await;
     f.drain_queue().await;
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Rejected));
@@ -1246,9 +1249,7 @@ async fn a_cart_message_delivered_three_times_reserves_once_and_sends_one_shippi
     let tea = f.product_named("Tea", 5, true).await;
     let cup = f.product_named("Cup", 5, true).await;
     let buyer = customer();
-    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 3)], None).await;
-    assert_eq!(s, 201, "{b}");
-    let id = b["orderId"].as_str().unwrap().to_owned();
+    let id = f.accepted_cart(&buyer, &[(&tea, 2), (&cup, 3)]).await;
     f.deliver_three_times().await;
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.executions().await.len(), 1);
@@ -1262,9 +1263,7 @@ async fn a_pending_cart_whose_message_was_lost_is_reserved_whole_by_the_reconcil
     let tea = f.product_named("Tea", 5, true).await;
     let cup = f.product_named("Cup", 5, true).await;
     let buyer = customer();
-    let (s, b) = f.place_cart(&buyer, &[(&tea, 2), (&cup, 4)], None).await;
-    assert_eq!(s, 201, "{b}");
-    let id = b["orderId"].as_str().unwrap().to_owned();
+    let id = f.accepted_cart(&buyer, &[(&tea, 2), (&cup, 4)]).await;
     // The message is never consumed; the reconciler rebuilds the workflow input from the stored order.
     f.age(&id, Duration::from_secs(3600), None).await;
     let report = order::reconcile(&f.svc, json!({})).await.unwrap();
