@@ -52,6 +52,15 @@ impl RequestError {
             reason: reason.into(),
         }
     }
+
+    /// The same complaint about a query parameter or header (`InvalidQueryParameter`) rather
+    /// than a body field; other errors are left as they are.
+    pub fn in_query(self) -> Self {
+        match self {
+            Self::InvalidField { field, reason } => Self::InvalidQuery { name: field, reason },
+            other => other,
+        }
+    }
 }
 
 impl ApiError for RequestError {
@@ -196,4 +205,17 @@ macro_rules! api_error {
             )?
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_query_value_is_reported_as_a_query_parameter_not_a_body_field() {
+        let e = RequestError::invalid("category", "is too long").in_query();
+        assert_eq!((e.status(), e.code()), (400, "InvalidQueryParameter"));
+        assert_eq!(e.to_string(), "query parameter `category` is too long");
+        assert_eq!(RequestError::Unauthorized.in_query(), RequestError::Unauthorized);
+    }
 }

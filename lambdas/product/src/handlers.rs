@@ -70,13 +70,7 @@ async fn approved_flow(p: &Products, req: &Request) -> Result<serde_json::Value,
     let category = query(req, "category")
         .map(|c| text("category", c, MAX_CATEGORY))
         .transpose()
-        .map_err(|e| match e {
-            RequestError::InvalidField { reason, .. } => RequestError::InvalidQuery {
-                name: "category",
-                reason,
-            },
-            other => other,
-        })?;
+        .map_err(RequestError::in_query)?;
     let approved = p.approved(category);
     let page = page_request(req, 20, 100, approved.page_key, &approved.query)?;
     let page = p.page(&approved, page).await?;

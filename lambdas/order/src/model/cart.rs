@@ -134,13 +134,7 @@ pub fn order_id(customer_id: &str, idempotency_key: Option<&str>) -> Result<Stri
     match idempotency_key {
         None => Ok(uuid::Uuid::new_v4().to_string()),
         Some(raw) => {
-            let key = text("Idempotency-Key", raw, MAX_IDEMPOTENCY_KEY).map_err(|e| match e {
-                RequestError::InvalidField { reason, .. } => RequestError::InvalidQuery {
-                    name: "Idempotency-Key",
-                    reason,
-                },
-                other => other,
-            })?;
+            let key = text("Idempotency-Key", raw, MAX_IDEMPOTENCY_KEY).map_err(RequestError::in_query)?;
             let name = format!("{customer_id}\n{key}");
             Ok(uuid::Uuid::new_v5(&ORDER_NAMESPACE, name.as_bytes()).to_string())
         }
