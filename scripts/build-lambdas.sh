@@ -4,7 +4,7 @@
 #   bash scripts/build-lambdas.sh dev            # arm64 (the default of every stage but local)
 #   ARCH=x86_64 bash scripts/build-lambdas.sh dev
 # Output: target/lambda-zips/<arch>/shop-<service>.zip (what the CDK app deploys: 5 assets).
-# Reviewing without building: `npx cdk synth|diff -c stage=<stage> -c allowMissingCode=true`.
+# Reviewing without building works: a missing zip becomes a stand-in that CloudFormation refuses to deploy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage=${1:-dev}

@@ -22,7 +22,7 @@ echo "== CDK assertion tests"
 for stage in dev staging prod; do
   echo "== cdk synth -c stage=$stage (with cdk-nag)"
   rm -rf "cdk.out/$stage"
-  npx --no-install cdk synth --quiet -c stage="$stage" -c allowMissingCode=true -o "cdk.out/$stage" >/dev/null
+  npx --no-install cdk synth --quiet -c stage="$stage" -o "cdk.out/$stage" >/dev/null
   echo "== cfn-lint + serverless rules cdk.out/$stage"
   # W3005 (redundant DependsOn) is CDK's own output style. Serverless findings that do not apply
   # are acknowledged on their resource with a reason (infra/lib/lint.ts).

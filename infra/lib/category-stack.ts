@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
 import { indexArn } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
-import { table } from './shared-stack.js';
+import { table } from './resources.js';
 
 export class CategoryStack extends ServiceStack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {

@@ -13,8 +13,14 @@ export interface StageConfig {
   readonly stage: string;
   readonly account?: string;
   readonly region?: string;
-  /** Verified SES sender of every email (`-c sesSender=` or SHOP_SES_SENDER). */
+  /** The From address of every email (`-c sesSender=` or SHOP_SES_SENDER). */
   readonly sesSender: string;
+  /**
+   * The SES identity that verifies the sender, created and verified before the stage is deployed
+   * (README "Deploy"): a domain with DKIM (default: the sender's domain) or the sender's own
+   * address (`-c sesIdentity=` or SHOP_SES_IDENTITY). The stacks reference it by name, never create it.
+   */
+  readonly sesIdentity: string;
   /** Who gets alarm and alert emails (`-c opsEmail=` or SHOP_OPS_EMAIL); none when unset. */
   readonly opsEmail?: string;
   /** Allowed browser origin (CORS) of the APIs and of the upload buckets. */
@@ -36,6 +42,12 @@ export interface StageConfig {
   readonly authBurstLimit: number;
   /** The user pool's minimum password length (upper, lower, digit and symbol are required too). */
   readonly passwordMinLength: number;
+  /**
+   * Standard attributes the app client may write (Cognito's names): what sign-up sends. The local
+   * pool's client gets the same list, and the emulator refuses a SignUp that writes anything else,
+   * as Cognito does.
+   */
+  readonly appClientWriteAttributes: string[];
   readonly cleanupEveryMinutes: number;
   /** How often sign-ups never confirmed are purged, and the age at which they are (Cognito's codes live a day). */
   readonly purgeEveryMinutes: number;
@@ -58,7 +70,7 @@ export interface StageConfig {
   readonly codeDir: string;
 }
 
-type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'opsEmail' | 'codeDir'>;
+type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'sesIdentity' | 'opsEmail' | 'codeDir'>;
 
 /** `infra/stages.json`: the defaults, and each stage's changes to them (the local runner reads the `local` stage). */
 const declared = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'stages.json'), 'utf8')) as {
@@ -86,13 +98,20 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
   if (architecture !== 'arm64' && architecture !== 'x86_64') {
     throw new Error(`architecture must be arm64 or x86_64, not ${architecture}`);
   }
+  const sesSender = str('sesSender', 'SHOP_SES_SENDER') ?? 'noreply@example.com';
+  const senderDomain = sesSender.slice(sesSender.lastIndexOf('@') + 1);
+  const sesIdentity = str('sesIdentity', 'SHOP_SES_IDENTITY') ?? senderDomain;
+  if (sesIdentity !== senderDomain && sesIdentity !== sesSender) {
+    throw new Error(`sesIdentity must verify the sender ${sesSender}: its domain ${senderDomain} or the address itself, not ${sesIdentity}`);
+  }
   return {
     ...values,
     stage,
     architecture,
     account: env.CDK_DEFAULT_ACCOUNT,
     region: env.CDK_DEFAULT_REGION,
-    sesSender: str('sesSender', 'SHOP_SES_SENDER') ?? 'noreply@example.com',
+    sesSender,
+    sesIdentity,
     opsEmail: str('opsEmail', 'SHOP_OPS_EMAIL'),
     corsOrigin: str('corsOrigin', 'SHOP_CORS_ORIGIN') ?? values.corsOrigin,
     workflowType: (str('workflowType', 'SHOP_WORKFLOW_TYPE') ?? values.workflowType) as 'STANDARD' | 'EXPRESS',

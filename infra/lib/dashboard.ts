@@ -1,17 +1,18 @@
 /**
- * One CloudWatch dashboard per stage: per service API traffic, errors and p99 latency; the
- * business metrics the order service emits as EMF (accepted, shipped, rejected, failed); the order
- * queue's age and the DLQ and failure queues' depth; workflow executions by outcome; each
- * function's errors, throttles and p99 duration.
+ * One CloudWatch dashboard per service stack (`shop-<stage>-<service>`), built inside that stack
+ * from its own resources: a dashboard never imports another stack's values, so removing a
+ * function, a queue or a whole service never meets "export ... in use". Each shows the service's
+ * API traffic, errors and p99 latency, each function's errors, throttles and p99 duration, its
+ * failure queue; the image services their rejected uploads; the order service its business
+ * metrics (EMF: accepted, shipped, rejected, failed), workflow executions by outcome, the order
+ * queue's age and its DLQ.
  */
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { Construct } from 'constructs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { StageConfig, metricsNamespace } from './config.js';
-import { OrderStack } from './order-stack.js';
-import { ServiceStack } from './service-stack.js';
-
-export { metricsNamespace };
+import type { ServiceStack } from './service-stack.js';
 
 /** The services whose image handler counts `UploadsRejected` (`lambdas/core/src/images.rs`). */
 export const IMAGE_SERVICES = ['banner', 'category', 'product'];
@@ -19,95 +20,85 @@ export const IMAGE_SERVICES = ['banner', 'category', 'product'];
 /** The order outcomes the `order/status-changed` function counts (`lambdas/order/src/outcomes.rs`). */
 export const ORDER_METRICS = ['OrdersAccepted', 'OrdersShipped', 'OrdersRejected', 'OrdersFailed'];
 
-export interface DashboardStackProps extends StackProps {
-  readonly config: StageConfig;
-  readonly services: ServiceStack[];
-  readonly order: OrderStack;
+const period = Duration.minutes(5);
+
+/** The order pipeline's own rows: business metrics, executions, the queue and its DLQ. */
+export interface PipelineParts {
+  readonly workflow: sfn.StateMachine;
+  readonly queue: sqs.Queue;
+  readonly dlq: sqs.Queue;
 }
 
-export class DashboardStack extends Stack {
-  readonly dashboard: cloudwatch.Dashboard;
-
-  constructor(scope: Construct, id: string, props: DashboardStackProps) {
-    super(scope, id, props);
-    const { config, services, order } = props;
-    const period = Duration.minutes(5);
-    const d = (this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `shop-${config.stage}`,
-      defaultInterval: Duration.hours(3),
-    }));
-
+/** The dashboard of service stack `s`, from its own resources only. */
+export function serviceDashboard(s: ServiceStack, config: StageConfig, pipeline?: PipelineParts): cloudwatch.Dashboard {
+  const name = s.decl.name;
+  const d = new cloudwatch.Dashboard(s, 'Dashboard', {
+    dashboardName: `shop-${config.stage}-${name}`,
+    defaultInterval: Duration.hours(3),
+  });
+  if (pipeline) {
     d.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Orders (business metrics, EMF)',
         width: 8,
         left: ORDER_METRICS.map(
-          (name) => new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName: name, dimensionsMap: { Service: 'order' }, statistic: 'Sum', period }),
+          (metricName) => new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName, dimensionsMap: { Service: name }, statistic: 'Sum', period }),
         ),
       }),
       new cloudwatch.GraphWidget({
         title: 'Workflow executions by outcome',
         width: 8,
         left: [
-          order.workflow.metricSucceeded({ period }),
-          order.workflow.metricFailed({ period }),
-          order.workflow.metricTimedOut({ period }),
-          order.workflow.metricAborted({ period }),
+          pipeline.workflow.metricSucceeded({ period }),
+          pipeline.workflow.metricFailed({ period }),
+          pipeline.workflow.metricTimedOut({ period }),
+          pipeline.workflow.metricAborted({ period }),
         ],
       }),
+      new cloudwatch.GraphWidget({
+        title: 'Order queue: age of the oldest message (s)',
+        width: 8,
+        left: [pipeline.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' })],
+      }),
+    );
+  }
+  const kept = [
+    ...(pipeline ? [pipeline.dlq.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'order DLQ' })] : []),
+    ...(s.failures ? [s.failures.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: `${name} failures` })] : []),
+  ];
+  const row: cloudwatch.IWidget[] = [];
+  if (kept.length > 0) row.push(new cloudwatch.GraphWidget({ title: 'Kept failures (messages)', width: 8, left: kept }));
+  if (IMAGE_SERVICES.includes(name)) {
+    row.push(
       new cloudwatch.GraphWidget({
         title: 'Uploads rejected by the image check (EMF)',
         width: 8,
-        left: IMAGE_SERVICES.map(
-          (service) => new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName: 'UploadsRejected', dimensionsMap: { Service: service }, statistic: 'Sum', period, label: service }),
-        ),
+        left: [new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName: 'UploadsRejected', dimensionsMap: { Service: name }, statistic: 'Sum', period, label: name })],
       }),
     );
-    const failureQueues = services.flatMap((s) => (s.failures ? [[s.decl.name, s.failures] as const] : []));
-    d.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Order queue: age of the oldest message (s)',
-        width: 12,
-        left: [order.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' })],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Kept failures: order DLQ and failure queues (messages)',
-        width: 12,
-        left: [
-          order.dlq.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'order DLQ' }),
-          ...failureQueues.map(([name, q]) => q.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: `${name} failures` })),
-        ],
-      }),
-    );
-    for (const s of services) {
-      const widgets: cloudwatch.IWidget[] = [];
-      if (s.api) {
-        const api = (metricName: string, statistic: string) =>
-          new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: s.api!.api.apiId, Stage: '$default' }, statistic, period });
-        widgets.push(
-          new cloudwatch.GraphWidget({
-            title: `${s.decl.name} API: requests, 4xx, 5xx`,
-            width: 8,
-            left: [api('Count', 'Sum'), api('4xx', 'Sum'), api('5xx', 'Sum')],
-          }),
-          new cloudwatch.GraphWidget({ title: `${s.decl.name} API: p99 latency (ms)`, width: 8, left: [api('Latency', 'p99')] }),
-        );
-      }
-      const fns = Object.entries(s.fns);
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${s.decl.name} functions: errors, throttles`,
-          width: 8,
-          left: fns.map(([bin, f]) => f.fn.metricErrors({ period, label: `${bin} errors` })),
-          right: fns.map(([bin, f]) => f.fn.metricThrottles({ period, label: `${bin} throttles` })),
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${s.decl.name} functions: p99 duration (ms)`,
-          width: 8,
-          left: fns.map(([bin, f]) => f.fn.metricDuration({ period, statistic: 'p99', label: bin })),
-        }),
-      );
-      d.addWidgets(...widgets);
-    }
   }
+  if (row.length > 0) d.addWidgets(...row);
+  if (s.api) {
+    const api = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: s.api!.api.apiId, Stage: '$default' }, statistic, period });
+    d.addWidgets(
+      new cloudwatch.GraphWidget({ title: `${name} API: requests, 4xx, 5xx`, width: 12, left: [api('Count', 'Sum'), api('4xx', 'Sum'), api('5xx', 'Sum')] }),
+      new cloudwatch.GraphWidget({ title: `${name} API: p99 latency (ms)`, width: 12, left: [api('Latency', 'p99')] }),
+    );
+  }
+  const fns = Object.entries(s.fns);
+  d.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: `${name} functions: errors, throttles`,
+      width: 12,
+      left: fns.map(([fn, f]) => f.fn.metricErrors({ period, label: `${fn} errors` })),
+      right: fns.map(([fn, f]) => f.fn.metricThrottles({ period, label: `${fn} throttles` })),
+    }),
+    new cloudwatch.GraphWidget({
+      title: `${name} functions: p99 duration (ms)`,
+      width: 12,
+      left: fns.map(([fn, f]) => f.fn.metricDuration({ period, statistic: 'p99', label: fn })),
+    }),
+  );
+  return d;
 }

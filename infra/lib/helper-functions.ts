@@ -5,11 +5,12 @@
  * custom resources that invoke it; the serverless rules it cannot meet (it is CDK's code) are
  * acknowledged here with the reason.
  */
-import { CfnResource, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { StageConfig } from './config.js';
 import { lintAck } from './lint.js';
+import { removalPolicy } from './removal.js';
 import { RustFunction } from './rust-function.js';
 
 const INVOKERS = ['Custom::S3BucketNotifications', 'Custom::S3AutoDeleteObjects'];
@@ -26,7 +27,7 @@ export function expireHelperLogs(stack: Stack, config: StageConfig): void {
       logGroupName: Fn.join('', ['/aws/lambda/', helper.ref]),
       retentionInDays: config.logRetentionDays,
     });
-    group.applyRemovalPolicy(config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
+    group.applyRemovalPolicy(removalPolicy(config, 'empty-at-create'));
     for (const invoker of invokers) invoker.addResourceDependency(group);
     lintAck(helper, ['WS1000', 'ES1005', 'WS1004'], 'CDK\'s own deploy-time helper: no tracing or memory setting to give it; its log group is declared beside it with the stage retention.');
   }

@@ -7,7 +7,7 @@
  * for checked images waiting for an admin (never served), `public/` for published images: the
  * CDN's origin path, so nothing else in the bucket has a public URL.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +16,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { StageConfig, metricsNamespace } from './config.js';
 import { nagAck } from './lint.js';
+import { removalPolicy, retainsData } from './removal.js';
 
 /** The places of an image bucket (keys start with `<place>/`). */
 export type Place = 'uploads' | 'review' | 'public';
@@ -28,14 +29,14 @@ export class ImageBucket extends Construct {
 
   constructor(scope: Construct, id: string, config: StageConfig) {
     super(scope, id);
-    const retain = config.removal === 'retain';
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       encryption: s3.BucketEncryption.S3_MANAGED,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      autoDeleteObjects: !retain,
+      removalPolicy: removalPolicy(config, 'empty-at-create'),
+      // Dev buckets go with the stack, objects and all; retained ones keep theirs.
+      autoDeleteObjects: !retainsData(config),
       lifecycleRules: [
         {
           id: 'ExpireUnpublishedUploads',

@@ -1,6 +1,6 @@
 /** Order service: create-order, the queue (with DLQ), the consumer, the ASL workflow, the reconciler, order queries. */
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,11 +12,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REPO_ROOT } from './declaration.js';
 import { lintAck, nagAck } from './lint.js';
-import { metricsNamespace } from './dashboard.js';
-import { alarm, indexArn, sesIdentityArn } from './rust-function.js';
+import { removalPolicy } from './removal.js';
+import { alarm, indexArn, sesIdentityArns } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
-import { table } from './shared-stack.js';
-import type { StageConfig } from './config.js';
+import { table } from './resources.js';
+import { metricsNamespace, type StageConfig } from './config.js';
 
 export interface OrderStackProps extends ServiceStackProps {
   readonly products: dynamodb.ITableV2;
@@ -40,7 +40,7 @@ export class OrderStack extends ServiceStack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(config, 'empty-at-create'),
     }));
     nagAck(dlq, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the order queue.');
     lintAck(dlq, ['ES6000'], 'This is the dead-letter queue of the order queue; operators re-drive it with shop-ops.');
@@ -50,11 +50,13 @@ export class OrderStack extends ServiceStack {
       visibilityTimeout: Duration.seconds(CONSUMER_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: dlq, maxReceiveCount: config.orderMaxReceives },
+      // Orders in flight: kept with the stage's data (the table holds every order; the reconciler re-drives).
+      removalPolicy: removalPolicy(config, 'empty-at-create'),
     }));
 
     const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
       retention: config.logRetentionDays as logs.RetentionDays,
-      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(config, 'empty-at-create'),
     });
     const workflow = (this.workflow = new sfn.StateMachine(this, 'OrderProcessing', {
       definitionBody: sfn.DefinitionBody.fromFile(join(REPO_ROOT, 'stepfunctions', 'order-processing.asl.json')),
@@ -70,12 +72,12 @@ export class OrderStack extends ServiceStack {
       logs: { destination: workflowLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
       tracingEnabled: true,
     }));
-    const sender = sesIdentityArn(this, config.sesSender);
+    const sender = sesIdentityArns(this, config);
     // Products: CheckStock's query and the transaction's update. Orders: the transaction's and the
     // decisions' updates, ReadOrder's get.
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query', 'dynamodb:UpdateItem'], resources: [products.tableArn] }));
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [orders.tableArn] }));
-    workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [sender] }));
+    workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: sender }));
     workflow.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [shared.alertsTopic.topicArn] }));
     nagAck(workflow, 'AwsSolutions-SF1', 'ERROR level: every failed or timed-out execution is logged (without execution data, which holds customer emails); ALL would add about 20 log events to every Express execution.');
     nagAck(workflow, 'AwsSolutions-IAM5[Resource::*]', 'Log delivery and X-Ray actions that CDK grants for workflow logging and tracing support no resource scoping.');
@@ -99,7 +101,7 @@ export class OrderStack extends ServiceStack {
       .allow(['dynamodb:BatchGetItem'], [products.tableArn])
       .allow(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], [orders.tableArn])
       .allow(['sqs:SendMessage'], [queue.queueArn])
-      .allow(['ses:SendEmail'], [sender]);
+      .allow(['ses:SendEmail'], sender);
     this.fn('list-orders').allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byCustomer')]);
     this.fn('get-order').allow(['dynamodb:GetItem'], [orders.tableArn]);
     this.fn('queue-consumer').allow(['states:StartExecution'], [workflow.stateMachineArn]);
@@ -107,7 +109,7 @@ export class OrderStack extends ServiceStack {
       .allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byStatus')])
       .allow(['dynamodb:UpdateItem'], [orders.tableArn])
       .allow(['states:StartExecution'], [workflow.stateMachineArn])
-      .allow(['ses:SendEmail'], [sender])
+      .allow(['ses:SendEmail'], sender)
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
     for (const bin of this.triggeredBy('stream', 'orders')) {
       // Only inserts and updates can be outcomes; a batch that keeps failing goes to the failure

@@ -3,9 +3,9 @@ import { Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
-import { indexArn, sesIdentityArn } from './rust-function.js';
+import { indexArn, sesIdentityArns } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
-import { table } from './shared-stack.js';
+import { table } from './resources.js';
 
 export class ProductStack extends ServiceStack {
   readonly products: dynamodb.TableV2;
@@ -28,7 +28,7 @@ export class ProductStack extends ServiceStack {
     );
     const table_ = this.products.tableArn;
     const byStatus = indexArn(table_, 'byStatus');
-    const sender = sesIdentityArn(this, config.sesSender);
+    const sender = sesIdentityArns(this, config);
     this.fn('get-upload-url')
       .allowUploadsTo(images)
       .allow(['dynamodb:PutItem'], [table_]);
@@ -41,14 +41,14 @@ export class ProductStack extends ServiceStack {
       .allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [table_])
       .allowObjects(['s3:GetObject'], images, 'review')
       .allowObjects(['s3:PutObject', 's3:DeleteObject'], images, 'public')
-      .allow(['ses:SendEmail'], [sender]);
+      .allow(['ses:SendEmail'], sender);
     // Rejection deletes the image in every place.
     this.fn('reject-product')
       .allow(['dynamodb:UpdateItem'], [table_])
       .allowObjects(['s3:DeleteObject'], images, 'uploads')
       .allowObjects(['s3:DeleteObject'], images, 'review')
       .allowObjects(['s3:DeleteObject'], images, 'public')
-      .allow(['ses:SendEmail'], [sender]);
+      .allow(['ses:SendEmail'], sender);
     this.fn('cleanup')
       .allow(['dynamodb:Query'], [byStatus])
       .allow(['dynamodb:DeleteItem'], [table_])

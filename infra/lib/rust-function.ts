@@ -1,7 +1,7 @@
 /** The pieces every service stack shares: the Rust function factory, least-privilege grants and alarms. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnElement, CfnParameter, CfnRule, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +13,7 @@ import { StageConfig } from './config.js';
 import { ImageBucket, Place } from './image-bucket.js';
 import { REPO_ROOT, ServiceDecl, binaryName } from './declaration.js';
 import { lintAck, nagAck } from './lint.js';
+import { removalPolicy } from './removal.js';
 
 export interface RustFunctionProps {
   readonly config: StageConfig;
@@ -24,19 +25,42 @@ export interface RustFunctionProps {
 }
 
 /**
- * Zip of a service binary, or the stand-in when synthesizing without artifacts (review with
- * `-c allowMissingCode=true`: `cdk synth` and `cdk diff` need no Rust build). Every function of a
- * service points at the same zip, so CDK uploads one asset per service.
+ * Zip of a service binary. Every function of a service points at the same zip, so CDK uploads one
+ * asset per service. When the zip has not been built, a stand-in takes its place so that every CDK
+ * command that only synthesizes (`list`, `diff`, `synth`, `bootstrap`, `destroy`, `flags`) works
+ * without a Rust build; the stack then carries a rule that CloudFormation checks before it
+ * changes anything, so `cdk deploy` stops at once, naming the missing zip, and no stand-in ever
+ * reaches a stage.
  */
 function code(scope: Construct, config: StageConfig, binary: string): lambda.Code {
   const zip = resolve(REPO_ROOT, config.codeDir, `${binary}.zip`);
   if (existsSync(zip)) return lambda.Code.fromAsset(zip);
-  if (scope.node.tryGetContext('allowMissingCode') === 'true' || scope.node.tryGetContext('allowMissingCode') === true) {
-    return lambda.Code.fromAsset(join(REPO_ROOT, 'infra', 'placeholder-code'));
+  refuseDeploy(Stack.of(scope), `${config.codeDir}/${binary}.zip is missing: run "bash scripts/build-lambdas.sh ${config.stage}", then deploy again`);
+  return lambda.Code.fromAsset(join(REPO_ROOT, 'infra', 'placeholder-code'));
+}
+
+/** The id of the rule a stack with stand-in code carries. */
+export const PLACEHOLDER_RULE = 'NoPlaceholderCode';
+
+/**
+ * Makes `stack` undeployable: a template rule (checked by CloudFormation when a change set or a
+ * stack operation is created, before any resource changes) whose assertion cannot hold unless the
+ * operator explicitly overrides the parameter, with `why` as its message.
+ */
+function refuseDeploy(stack: Stack, why: string): void {
+  const existing = stack.node.tryFindChild(PLACEHOLDER_RULE) as CfnRule | undefined;
+  if (existing) {
+    existing.addAssertion(Fn.conditionEquals(Fn.ref('PlaceholderCode'), 'replaced'), why);
+    return;
   }
-  throw new Error(
-    `missing ${zip}: run "bash scripts/build-lambdas.sh ${config.stage}" first (or pass -c allowMissingCode=true to synth or diff without deployable code)`,
-  );
+  new CfnParameter(stack, 'PlaceholderCode', {
+    type: 'String',
+    default: 'present',
+    description: 'Synthesized without built Lambda code: this template must not be deployed.',
+  });
+  new CfnRule(stack, PLACEHOLDER_RULE, {
+    assertions: [{ assert: Fn.conditionEquals(Fn.ref('PlaceholderCode'), 'replaced'), assertDescription: why }],
+  });
 }
 
 /**
@@ -53,7 +77,7 @@ export class RustFunction extends Construct {
     const binary = binaryName(props.service);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: config.logRetentionDays as logs.RetentionDays,
-      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(config, 'empty-at-create'),
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -138,7 +162,13 @@ export function indexArn(tableArn: string, index: string): string {
   return `${tableArn}/index/${index}`;
 }
 
-/** ARN of the SES identity that sends our email. */
-export function sesIdentityArn(scope: Construct, sender: string): string {
-  return Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: sender });
+/**
+ * ARNs of the SES identities that `ses:SendEmail` is authorized against for our sender: the
+ * verifying identity (a domain, or the address) and the address itself, so that the grant holds
+ * whichever of the two SES evaluates.
+ */
+export function sesIdentityArns(scope: Construct, config: StageConfig): string[] {
+  return [...new Set([config.sesIdentity, config.sesSender])].map((name) =>
+    Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: name }),
+  );
 }

@@ -1,5 +1,5 @@
 /** A service's own HTTP API: routes from the declaration, the Cognito JWT authorizer on protected ones. */
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, CfnResource, Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -11,6 +11,7 @@ import { StageConfig } from './config.js';
 import { ServiceDecl } from './declaration.js';
 import { RustFunction, alarm } from './rust-function.js';
 import { nagAck } from './lint.js';
+import { removalPolicy } from './removal.js';
 
 export interface ServiceApiProps {
   readonly config: StageConfig;
@@ -42,23 +43,24 @@ export class ServiceApi extends Construct {
     const authorizer = new HttpJwtAuthorizer('Cognito', `https://cognito-idp.${region}.amazonaws.com/${props.userPoolId}`, {
       jwtAudience: [props.userPoolClientId],
     });
+    const routes: Record<string, apigw.HttpRoute> = {};
     for (const fn of service.functions) {
       if (!fn.http) continue;
       const handler = props.handlers[fn.bin];
       if (!handler) throw new Error(`${service.name}/${fn.bin} is declared but has no function in the stack`);
-      const route = new apigw.HttpRoute(this, `Route-${fn.bin}`, {
+      const route = (routes[fn.bin] = new apigw.HttpRoute(this, `Route-${fn.bin}`, {
         httpApi: this.api,
         routeKey: apigw.HttpRouteKey.with(fn.http.path, fn.http.method as apigw.HttpMethod),
         integration: new HttpLambdaIntegration(`Integration-${fn.bin}`, handler.fn),
         authorizer: fn.http.auth === 'none' ? undefined : authorizer,
-      });
+      }));
       if (fn.http.auth === 'none') {
         nagAck(route, 'AwsSolutions-APIG4', `${fn.http.method} ${fn.http.path} is public by contract (SPEC section 3: no auth).`);
       }
     }
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: config.logRetentionDays as logs.RetentionDays,
-      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(config, 'empty-at-create'),
     });
     const stage = this.api.defaultStage?.node.defaultChild as apigw.CfnStage;
     stage.accessLogSettings = {
@@ -76,6 +78,9 @@ export class ServiceApi extends Construct {
     // Password guessing and email floods: the routes the declaration marks strict get the stage's lower limits.
     const strict = service.functions.filter((f) => f.http?.limit === 'strict');
     if (strict.length > 0) {
+      // API Gateway refuses RouteSettings that name a route it does not have yet, and
+      // CloudFormation creates the stage as early as it can: the stage waits for those routes.
+      for (const f of strict) stage.addResourceDependency(routes[f.bin].node.defaultChild as CfnResource);
       stage.routeSettings = Object.fromEntries(
         // A JSON map in CloudFormation: its values keep CloudFormation's own (Pascal) case.
         strict.map((f) => [`${f.http!.method} ${f.http!.path}`, { ThrottlingBurstLimit: config.authBurstLimit, ThrottlingRateLimit: config.authRateLimit }]),

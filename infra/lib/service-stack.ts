@@ -2,7 +2,7 @@
  * What every service stack has: its functions (one per declared binary), its own HTTP API, and,
  * for functions invoked asynchronously (S3 events, schedules), a queue that keeps what failed.
  */
-import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -13,6 +13,7 @@ import { StageConfig } from './config.js';
 import { ServiceDecl, service } from './declaration.js';
 import { ImageBucket } from './image-bucket.js';
 import { lintAck, nagAck } from './lint.js';
+import { removalPolicy } from './removal.js';
 import { ServiceApi } from './service-api.js';
 import { alarm, RustFunction } from './rust-function.js';
 import { SharedStack } from './shared-stack.js';
@@ -99,7 +100,7 @@ export abstract class ServiceStack extends Stack {
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
-        removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+        removalPolicy: removalPolicy(config, 'empty-at-create'),
       });
       nagAck(this.failures, 'AwsSolutions-SQS3', 'This queue is itself where failed events end; nothing consumes it automatically.');
       lintAck(this.failures, ['ES6000'], 'A failure queue is a dead end by design; operators read and re-drive it.');

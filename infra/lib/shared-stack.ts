@@ -1,43 +1,23 @@
-/** Shared identity and messaging: the Cognito user pool, its client and admins group, the Users table, the SES sender, the SNS topics. */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+/**
+ * Shared identity and messaging: the Cognito user pool, its client and admins group, the Users
+ * table, the SNS topics. The SES identity that verifies the sender is not here: it must be
+ * verified before Cognito may mail through it, so it is a prerequisite of the stage (README
+ * "Deploy"), referenced by name.
+ */
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { StageConfig } from './config.js';
-import { tableShape } from './tables.js';
 import { nagAck } from './lint.js';
+import { removalPolicy, retainsData } from './removal.js';
+import { table, topic } from './resources.js';
 
 export interface SharedStackProps extends StackProps {
   readonly config: StageConfig;
-}
-
-/**
- * The declared table `name` (`lambdas/tables.json`: key, indexes, stream) as every stack wants
- * it: on demand, PITR, encrypted, removal by stage.
- */
-export function table(scope: Construct, id: string, config: StageConfig, name: string): dynamodb.TableV2 {
-  return new dynamodb.TableV2(scope, id, {
-    ...tableShape(name),
-    billing: dynamodb.Billing.onDemand(),
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-    removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    deletionProtection: config.removal === 'retain',
-  });
-}
-
-/** A topic that only accepts TLS and is encrypted. */
-export function topic(scope: Construct, id: string, displayName: string): sns.Topic {
-  const t = new sns.Topic(scope, id, {
-    displayName,
-    enforceSSL: true,
-  });
-  nagAck(t, 'AwsSolutions-SNS2', 'Notices carry counts and order ids only; SSE with a CMK would need a key policy for CloudWatch alarms.');
-  return t;
 }
 
 export class SharedStack extends Stack {
@@ -57,11 +37,20 @@ export class SharedStack extends Stack {
       // "Ada_Lovelace" and "ada_lovelace" are one user (set at creation: changing it replaces the pool).
       signInCaseSensitive: false,
       // Cognito's own sender allows about 50 emails a day: staging and prod send through SES.
+      // The identity is verified before this stack exists (CreateUserPool refuses an unverified
+      // one); the stack's own region, a token when the stack is environment-agnostic.
       email:
         config.cognitoEmail === 'SES'
-          ? cognito.UserPoolEmail.withSES({ fromEmail: config.sesSender, sesRegion: config.region ?? this.region })
+          ? cognito.UserPoolEmail.withSES({
+              fromEmail: config.sesSender,
+              sesVerifiedDomain: config.sesIdentity.includes('@') ? undefined : config.sesIdentity,
+              sesRegion: this.region,
+            })
           : cognito.UserPoolEmail.withCognito(),
       autoVerify: { email: true },
+      // A changed email takes effect only once its new address is verified: mail goes only to
+      // verified addresses, although sign-up must be able to write `email`.
+      keepOriginal: { email: true },
       standardAttributes: { email: { required: true, mutable: true }, fullname: { required: true, mutable: true } },
       passwordPolicy: { minLength: config.passwordMinLength, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
@@ -69,8 +58,8 @@ export class SharedStack extends Stack {
       mfa: cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false },
       featurePlan: cognito.FeaturePlan.ESSENTIALS,
-      removalPolicy: config.removal === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      deletionProtection: config.removal === 'retain',
+      removalPolicy: removalPolicy(config, 'data'),
+      deletionProtection: retainsData(config),
     });
     nagAck(this.userPool, 'AwsSolutions-COG2', 'MFA is OPTIONAL (TOTP only): any user may turn it on; outside dev the admin routes refuse an admin without TOTP (403 MfaRequired, adminMfaRequired). REQUIRED pool-wide would force every shopper to install an authenticator app.');
     nagAck(this.userPool, 'AwsSolutions-COG8', 'Threat protection needs the Plus feature plan (per-user cost); Essentials is the default, a stage may upgrade.');
@@ -79,8 +68,9 @@ export class SharedStack extends Stack {
       generateSecret: false,
       // No hosted UI: no OAuth flows, so no callback URL to guess or abuse.
       disableOAuth: true,
-      // The app may change the full name; `email` stays what was verified (mail goes only there).
-      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ fullname: true }),
+      // SignUp writes `email` and `name`; Cognito refuses any attribute not listed here
+      // (NotAuthorizedException), so the list is a stage value the local pool shares.
+      writeAttributes: clientAttributes(config.appClientWriteAttributes),
       preventUserExistenceErrors: true,
       refreshTokenValidity: Duration.days(30),
       idTokenValidity: Duration.hours(1),
@@ -92,7 +82,6 @@ export class SharedStack extends Stack {
       description: 'May upload banners and categories and review products',
     });
     this.usersTable = table(this, 'UsersTable', config, 'users');
-    new ses.EmailIdentity(this, 'Sender', { identity: ses.Identity.email(config.sesSender) });
     this.cleanupTopic = topic(this, 'CleanupNotices', 'Shop cleanup notices');
     this.alertsTopic = topic(this, 'Alerts', 'Shop alarms and order alerts');
     this.alertsTopic.addToResourcePolicy(
@@ -110,5 +99,28 @@ export class SharedStack extends Stack {
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.client.userPoolClientId });
     new CfnOutput(this, 'SesSender', { value: config.sesSender });
+    new CfnOutput(this, 'SesIdentity', { value: config.sesIdentity });
+    new CfnOutput(this, 'AlertsTopicArn', { value: this.alertsTopic.topicArn });
   }
+}
+
+/** Cognito's standard attribute names, as CDK's `StandardAttributesMask` spells them. */
+const STANDARD_ATTRIBUTES: Record<string, keyof cognito.StandardAttributesMask> = {
+  email: 'email',
+  name: 'fullname',
+  given_name: 'givenName',
+  family_name: 'familyName',
+  phone_number: 'phoneNumber',
+  locale: 'locale',
+};
+
+/** The client's writable attributes from their Cognito names (a name not known here fails synth). */
+export function clientAttributes(names: string[]): cognito.ClientAttributes {
+  const mask: cognito.StandardAttributesMask = {};
+  for (const name of names) {
+    const key = STANDARD_ATTRIBUTES[name];
+    if (!key) throw new Error(`appClientWriteAttributes: ${name} is not a standard attribute this app knows (${Object.keys(STANDARD_ATTRIBUTES).join(', ')})`);
+    (mask as Record<string, boolean>)[key] = true;
+  }
+  return new cognito.ClientAttributes().withStandardAttributes(mask);
 }

@@ -3,7 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { AuthStack } from './auth-stack.js';
 import { BannerStack } from './banner-stack.js';
 import { CategoryStack } from './category-stack.js';
-import { DashboardStack } from './dashboard.js';
+import { serviceDashboard } from './dashboard.js';
 import { ackAsyncPermissions, expireHelperLogs } from './helper-functions.js';
 import { stageConfig } from './config.js';
 import { OrderStack } from './order-stack.js';
@@ -17,7 +17,6 @@ export interface Shop {
   category: CategoryStack;
   product: ProductStack;
   order: OrderStack;
-  dashboard: DashboardStack;
 }
 
 export function buildShop(app: App, stage: string): Shop {
@@ -35,15 +34,12 @@ export function buildShop(app: App, stage: string): Shop {
     product,
     order: new OrderStack(app, name('Order'), { ...props, products: product.products }),
   };
+  for (const stack of [shop.auth, shop.banner, shop.category, shop.product, shop.order]) {
+    serviceDashboard(stack, config, stack === shop.order ? shop.order : undefined);
+  }
   for (const stack of Object.values(shop)) {
     expireHelperLogs(stack, config);
     ackAsyncPermissions(stack);
   }
-  const dashboard = new DashboardStack(app, name('Dashboard'), {
-    env,
-    config,
-    services: [shop.auth, shop.banner, shop.category, shop.product, shop.order],
-    order: shop.order,
-  });
-  return { ...shop, dashboard };
+  return shop;
 }

@@ -85,8 +85,9 @@ describe('the order workflow under AWS semantics', () => {
     assert.equal(stock(aws, 'p1'), 3);
     quiet(aws, ['gucci now shipping']);
     assert.equal(out.waits.length, 3);
-    const caps = [1, 2, 4];
-    out.waits.forEach((w, i) => assert.ok(w >= 1 && w <= caps[i], `wait ${i} = ${w}s, cap ${caps[i]}`));
+    // The interpreter reads MathRandom's end inclusively (AWS: exclusively), so a wait may reach it.
+    const ends = backoffEnds();
+    out.waits.forEach((w, i) => assert.ok(Number.isInteger(w) && w >= 1 && w <= ends[i], `wait ${i} = ${w}s, end ${ends[i]}`));
   });
 
   it('leaves the order pending for the reconciler when conflicts never stop, within the time budget and quietly', async () => {
@@ -102,10 +103,22 @@ describe('the order workflow under AWS semantics', () => {
     assert.equal(aws.calls.filter((c) => c === 'ReserveStock').length, 9);
   });
 
+  it('draws every jitter from a non-empty range, with AWS\'s exclusive end and an inclusive one alike', () => {
+    const text = JSON.stringify(definition());
+    const calls = [...text.matchAll(/States\.MathRandom\((-?\d+), (States\.ArrayGetItem\(States\.Array\(([^)]*)\), [^)]*\)|-?\d+)/g)];
+    assert.ok(calls.length >= 1, 'no MathRandom found: update this test with the workflow');
+    for (const [call, start, end, array] of calls) {
+      const ends = (array ?? end).split(',').map(Number);
+      assert.ok(ends.every((e) => Number.isInteger(e)), call);
+      // AWS draws from [start, end): empty unless end > start.
+      for (const e of ends) assert.ok(e > Number(start), `${call}: the range [${start}, ${e}) is empty on AWS`);
+    }
+  });
+
   it('keeps the worst case of backoff inside the execution timeout', () => {
     const def = definition();
-    const plan: string = def.States.PlanBackoff.Parameters['seconds.$'];
-    const caps = (plan.match(/States\.Array\(([^)]*)\)/)?.[1] ?? '').split(',').map(Number);
+    // The longest waits under either reading of MathRandom's end.
+    const caps = backoffEnds();
     const limit = def.States.TooManyAttempts.Choices[0].NumericGreaterThanEquals;
     assert.equal(caps.length, limit, 'one cap per attempt');
     const waited = caps.reduce((a, b) => a + b, 0);
@@ -495,3 +508,9 @@ describe('the order workflow under AWS semantics', () => {
   });
 
 });
+
+/** The end of each attempt's jitter range, from the workflow's PlanBackoff. */
+function backoffEnds(): number[] {
+  const plan: string = definition().States.PlanBackoff.Parameters['seconds.$'];
+  return (plan.match(/States\.Array\(([^)]*)\)/)?.[1] ?? '').split(',').map(Number);
+}

@@ -15,6 +15,12 @@ the address confirms the sign-up (AdminConfirmSignUp verifies nothing, in both).
 sign-up with an email gets `email_verified=true`, so the handlers' check of that claim behaves
 locally as on AWS.
 
+Cognito refuses a SignUp that writes an attribute its app client may not write
+(`NotAuthorizedException: A client attempted to write unauthorized attribute`); moto 5.2.5 writes
+anything. Here a client's WriteAttributes, when set, bound what SignUp may write, as on Cognito:
+the local pool's client gets the CDK client's list, so an attribute the deployed client cannot
+write fails locally too.
+
 TOTP: moto answers every software-token code as valid unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP
 is true; it is set here so a wrong code is refused, as Cognito refuses it.
 
@@ -27,7 +33,7 @@ import threading
 
 os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 
-from moto.cognitoidp.models import CognitoIdpBackend  # noqa: E402
+from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.server import main
 
@@ -59,6 +65,28 @@ def _confirm_and_verify_email(self, client_id, username):
 
 
 CognitoIdpBackend.confirm_sign_up = _confirm_and_verify_email
+
+_sign_up = CognitoIdpBackend.sign_up
+
+
+def unwritable_attributes(client_config, attributes):
+    """The names in `attributes` that a client with `client_config` may not write (none when the
+    client sets no WriteAttributes: Cognito then lets it write every attribute)."""
+    allowed = client_config.get("WriteAttributes")
+    if allowed is None:
+        return []
+    return [a["Name"] for a in attributes or [] if a["Name"] not in allowed]
+
+
+def _sign_up_within_write_attributes(self, client_id, username, password, attributes):
+    for pool in self.user_pools.values():
+        client = pool.clients.get(client_id)
+        if client is not None and unwritable_attributes(client.extended_config, attributes):
+            raise NotAuthorizedError("A client attempted to write unauthorized attribute")
+    return _sign_up(self, client_id, username, password, attributes)
+
+
+CognitoIdpBackend.sign_up = _sign_up_within_write_attributes
 
 if __name__ == "__main__":
     sys.exit(main())

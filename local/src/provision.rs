@@ -8,7 +8,7 @@ use aws_config::SdkConfig;
 mod pool;
 mod tables;
 
-pub use pool::{user_pool, UserPool};
+pub use pool::{user_pool, PoolPolicy, UserPool};
 
 pub use tables::{declared_table, table, Index, Projection, TableSpec, TABLES_JSON};
 

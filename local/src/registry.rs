@@ -40,7 +40,7 @@ impl Services {
                     client_id: info.client_id.clone(),
                     users_table: info.users_table.clone(),
                     password_policy: auth::model::PasswordPolicy {
-                        min_length: s.password_min_length,
+                        min_length: s.pool.password_min_length,
                     },
                     unconfirmed_max_age: s.unconfirmed_max_age,
                 },

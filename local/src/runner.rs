@@ -136,7 +136,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         upload_url_expires: Duration::from_secs(opts.stage.upload_url_expires_seconds),
         unconfirmed_max_age: opts.unconfirmed_max_age,
         max_order_lines: opts.stage.max_order_lines,
-        password_min_length: opts.stage.password_min_length,
+        pool: (&opts.stage).into(),
         workflow_type: aws_sdk_sfn::types::StateMachineType::from(
             opts.stage.workflow_type.to_ascii_uppercase().as_str(),
         ),

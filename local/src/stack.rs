@@ -96,8 +96,9 @@ pub struct LocalSettings {
     pub unconfirmed_max_age: Duration,
     /// The most lines one order may hold.
     pub max_order_lines: usize,
-    /// The user pool's minimum password length (the auth handlers explain a rejection with it).
-    pub password_min_length: usize,
+    /// The pool's password policy (the auth handlers explain a rejection with it) and its
+    /// client's writable attributes.
+    pub pool: provision::PoolPolicy,
     /// The order workflow's type: Express, as the CDK app's default stage configuration.
     pub workflow_type: aws_sdk_sfn::types::StateMachineType,
 }
@@ -115,7 +116,7 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
     let orders_stream_arn = provision::table(&sdk, &orders, &provision::declared_table("orders")?)
         .await?
         .unwrap_or_default();
-    let pool = provision::user_pool(&sdk, &n("users"), s.password_min_length).await?;
+    let pool = provision::user_pool(&sdk, &n("users"), &s.pool).await?;
     let (banner_bucket, category_bucket, product_bucket) =
         (n("banner-images"), n("category-images"), n("product-images"));
     let banner_events_queue = provision::image_bucket(&sdk, &banner_bucket, &n("banner-image-events")).await?;

@@ -19,6 +19,8 @@ pub struct StageValues {
     pub order_max_receives: u32,
     /// The user pool's minimum password length.
     pub password_min_length: usize,
+    /// The standard attributes the app client may write (Cognito refuses a SignUp writing others).
+    pub app_client_write_attributes: Vec<String>,
     pub reconcile_after_seconds: u64,
     pub max_order_lines: usize,
     /// `EXPRESS` or `STANDARD`.

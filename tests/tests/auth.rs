@@ -27,7 +27,9 @@ async fn fixture_with_table(users_table: Option<String>) -> Fixture {
     // The pool and the handlers' policy as the stages deploy them.
     let stage = shop_local::stage::values("local").unwrap();
     let min_length = stage.password_min_length;
-    let pool = provision::user_pool(&sdk, &unique("pool"), min_length).await.unwrap();
+    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
+        .await
+        .unwrap();
     let config = AuthConfig {
         user_pool_id: pool.user_pool_id,
         client_id: pool.client_id,
@@ -690,4 +692,49 @@ async fn totp_routes_refuse_bad_codes_and_tokens_with_4xx() {
         .call("/mfa/sign-in", json!({"fullName": "Nobody Here", "code": "123456"}))
         .await;
     assert_eq!((s, b["code"].as_str()), (400, Some("MissingField")), "{b}");
+}
+
+#[tokio::test]
+async fn sign_up_through_a_client_that_may_not_write_email_is_refused_as_cognito_refuses_it() {
+    // The deployed client lists what SignUp may write; Cognito refuses anything else. The local
+    // pool's client gets the stage's list, and the emulator enforces it (moto itself does not).
+    let sdk = sdk().await;
+    let stage = shop_local::stage::values("local").unwrap();
+    let narrow = provision::PoolPolicy {
+        password_min_length: stage.password_min_length,
+        write_attributes: vec!["name".into()],
+    };
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let sign_up = |client_id: String, name: String| {
+        let cognito = cognito.clone();
+        async move {
+            cognito
+                .sign_up()
+                .client_id(client_id)
+                .username(name)
+                .password(PASSWORD)
+                .user_attributes(
+                    AttributeType::builder()
+                        .name("email")
+                        .value("ada@example.com")
+                        .build()
+                        .unwrap(),
+                )
+                .user_attributes(AttributeType::builder().name("name").value("Ada").build().unwrap())
+                .send()
+                .await
+        }
+    };
+    let refused = provision::user_pool(&sdk, &unique("pool"), &narrow).await.unwrap();
+    let err = sign_up(refused.client_id, unique("Ada")).await.unwrap_err();
+    let service = err.as_service_error().expect("a Cognito error");
+    assert!(service.is_not_authorized_exception(), "{service:?}");
+    assert!(format!("{service:?}").contains("unauthorized attribute"), "{service:?}");
+
+    let deployed = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
+        .await
+        .unwrap();
+    sign_up(deployed.client_id, unique("Ada"))
+        .await
+        .expect("the stage's client may write what sign-up sends");
 }

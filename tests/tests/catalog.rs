@@ -693,7 +693,10 @@ async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &pro
 async fn where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required() {
     let mut f = banners().await;
     let sdk = sdk().await;
-    let pool = provision::user_pool(&sdk, &unique("pool"), 8).await.unwrap();
+    let stage = shop_local::stage::values("local").unwrap();
+    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
+        .await
+        .unwrap();
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     f.svc.catalog.admins = shop_core::mfa::AdminGate::requiring_mfa(cognito.clone(), pool.user_pool_id.clone());
     let (username, access) = pool_user(&cognito, &pool).await;

@@ -25,6 +25,13 @@ if (!P.withResolvers) {
 }
 const { StateMachine } = await import('aws-local-stepfunctions');
 
+// The interpreter seeds each States.MathRandom with Date.now(): executions that reach their backoff
+// in the same millisecond would draw the same "jitter", which AWS's never do. Every reading of
+// the clock here is distinct (strictly increasing), so every draw has its own seed.
+const wallClock = Date.now;
+let lastNow = 0;
+Date.now = () => (lastNow = Math.max(wallClock(), lastNow + 1));
+
 export const TABLES = { products: 'Products', orders: 'Orders' };
 export const SENDER = 'orders@shop.test';
 /** Stand-in region and account of the fake AWS: no real deployment's values. */

@@ -7,6 +7,26 @@ use aws_sdk_cognitoidentityprovider::types::{
 };
 
 use super::{created, fail, ProvisionError};
+use crate::stage::StageValues;
+
+/// What the CDK app sets on the pool and its app client from the stage values.
+#[derive(Debug, Clone)]
+pub struct PoolPolicy {
+    /// Passwords of at least this many characters, with upper, lower, digit and symbol.
+    pub password_min_length: usize,
+    /// The standard attributes the app client may write: the emulator refuses a SignUp that
+    /// writes any other, as Cognito does.
+    pub write_attributes: Vec<String>,
+}
+
+impl From<&StageValues> for PoolPolicy {
+    fn from(s: &StageValues) -> Self {
+        Self {
+            password_min_length: s.password_min_length,
+            write_attributes: s.app_client_write_attributes.clone(),
+        }
+    }
+}
 
 /// A user pool as the CDK app defines it, with its app client and `admins` group.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -16,10 +36,9 @@ pub struct UserPool {
     pub client_id: String,
 }
 
-/// The pool `name` with its app client and `admins` group; passwords of at least `min_length`
-/// characters with upper, lower, digit and symbol.
-pub async fn user_pool(sdk: &SdkConfig, name: &str, min_length: usize) -> Result<UserPool, ProvisionError> {
-    let min_length = i32::try_from(min_length).map_err(|e| fail("password policy", e))?;
+/// The pool `name` with its app client and `admins` group, under `policy`.
+pub async fn user_pool(sdk: &SdkConfig, name: &str, policy: &PoolPolicy) -> Result<UserPool, ProvisionError> {
+    let min_length = i32::try_from(policy.password_min_length).map_err(|e| fail("password policy", e))?;
     let c = aws_sdk_cognitoidentityprovider::Client::new(sdk);
     let attr = |n: &str| {
         SchemaAttributeType::builder()
@@ -62,6 +81,7 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, min_length: usize) -> Result
         .read_attributes("email")
         .read_attributes("email_verified")
         .read_attributes("name")
+        .set_write_attributes(Some(policy.write_attributes.clone()))
         .send()
         .await;
     let client_id = created("user pool client".into(), sent, |o| o.user_pool_client?.client_id)?;

@@ -1,0 +1,48 @@
+/** What the CDK tests share: synthesizing a stage as the CLI does, and reading its templates. */
+import assert from 'node:assert/strict';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildShop, Shop } from '../lib/shop.js';
+
+/** A stage synthesized like `cdk synth -c stage=<stage>` (cdk-nag included), without bundling. */
+export function synthAssembly(stage: string, context: Record<string, unknown> = {}): { shop: Shop; assembly: CloudAssembly } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const shop = buildShop(app, stage);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { shop, assembly: app.synth() };
+}
+
+export function synth(stage: string, context: Record<string, unknown> = {}): Shop {
+  return synthAssembly(stage, context).shop;
+}
+
+export type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string | string[]; DeletionPolicy?: string }>;
+export const resources = (s: Stack): Resources => Template.fromStack(s).toJSON().Resources as Resources;
+export const ofType = (s: Stack, type: string) => Object.entries(resources(s)).filter(([, r]) => r.Type === type);
+/** Our functions carry `<service>/<bin>` as description; CDK's own helpers do not. */
+export const isOurs = (f: { Properties?: any }) => typeof f.Properties?.Description === 'string' && /^[a-z]+\/[a-z-]+$/.test(f.Properties.Description);
+
+/** Logical id of the Lambda whose description is `<service>/<bin>`. */
+export function functionId(s: Stack, fn: string): string {
+  const found = ofType(s, 'AWS::Lambda::Function').find(([, r]) => r.Properties?.Description === fn);
+  assert.ok(found, `no function ${fn}`);
+  return found[0];
+}
+
+/** IAM actions granted to a function's role, logging and tracing left out. */
+export function actionsOf(s: Stack, fn: string): string[] {
+  const lambda = resources(s)[functionId(s, fn)];
+  const roleId = lambda.Properties.Role['Fn::GetAtt'][0];
+  const actions = new Set<string>();
+  for (const [, p] of ofType(s, 'AWS::IAM::Policy')) {
+    if (!p.Properties.Roles.some((r: any) => r.Ref === roleId)) continue;
+    for (const st of p.Properties.PolicyDocument.Statement) {
+      for (const a of [st.Action].flat()) {
+        if (!a.startsWith('logs:') && !a.startsWith('xray:')) actions.add(a);
+      }
+    }
+  }
+  return [...actions].sort();
+}
