@@ -7,6 +7,7 @@
 # Reviewing without building works: a missing zip becomes a stand-in that CloudFormation refuses to deploy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-env.sh
 stage=${1:-dev}
 arch=${ARCH:-arm64}
 case "$arch" in
@@ -16,7 +17,7 @@ case "$arch" in
 esac
 if ! command -v cargo-lambda >/dev/null 2>&1; then
   echo "== installing cargo-lambda (pip, pinned)"
-  python3 -m pip install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+  pip_install "cargo-lambda==1.9.2"
 fi
 echo "== cargo lambda build --release $flag (stage $stage)"
 packages=(-p auth -p banner -p category -p product -p order)

@@ -3,10 +3,11 @@
 # Arguments go to the runner: --port 3000 --moto-port 5000 --reset --cleanup-every SECS
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-env.sh
 
 if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__ == "5.2.5" else 1)' 2>/dev/null; then
   echo "== installing pinned Python tools (scripts/requirements.txt)"
-  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  pip_install -r scripts/requirements.txt
 fi
 if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
   # The API reference page at /_local/docs serves Swagger UI from this pinned npm package.

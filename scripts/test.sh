@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
 # check, the infra checks (tsc, CDK assertions, the workflow under AWS semantics, synth + cdk-nag,
-# cfn-lint with the serverless rules, the cost goal, asl-validator), the contract fuzzing, and the
+# cfn-lint with the serverless rules, the replacement guard, the cost goal, asl-validator), the
+# preflight's tests and the first-deploy rehearsal (the README's deploy steps against a fresh fake
+# account), the contract fuzzing, and the
 # API reference page in a headless browser (Debian's chromium, installed when missing), and the
 # least-privilege check of every AWS call the handlers made against their synthesized roles.
 # Uses the emulator at MOTO_ENDPOINT if set; otherwise each test binary starts its own moto server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-env.sh
 
 echo "== pinned Python tools (scripts/requirements.txt)"
-python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+pip_install -r scripts/requirements.txt
 
 # Every AWS call a handler sends through a local runner is recorded for the least-privilege check.
 export SHOP_RECORD_AWS_CALLS="$PWD/target/tmp/aws-calls.jsonl"
@@ -24,6 +27,12 @@ python3 scripts/openapi_check.py
 
 echo "== infra checks"
 bash scripts/infra-check.sh
+
+echo "== the operator scripts' own tests (preflight against stubbed AWS answers)"
+python3 -m unittest discover -s scripts/tests
+
+echo "== first-deploy rehearsal: the README's deploy steps against a fresh fake account"
+bash scripts/deploy-rehearsal.sh prod
 
 echo "== contract fuzzing (schemathesis)"
 bash scripts/fuzz.sh

@@ -26,6 +26,7 @@ export interface OrderStackProps extends ServiceStackProps {
 const CONSUMER_TIMEOUT = Duration.seconds(30);
 
 export class OrderStack extends ServiceStack {
+  readonly orders: dynamodb.TableV2;
   readonly queue: sqs.Queue;
   readonly dlq: sqs.Queue;
   readonly workflow: sfn.StateMachine;
@@ -34,7 +35,7 @@ export class OrderStack extends ServiceStack {
     super(scope, id, 'order', props);
     const { config, shared, products } = props;
     // The stream feeds the business metrics (status-changed): every acceptance and decision.
-    const orders = table(this, 'Orders', config, 'orders');
+    const orders = (this.orders = table(this, 'Orders', config, 'orders'));
     // Kept with the stage's data: accepted orders that could not start may still be in it.
     const dlq = (this.dlq = new sqs.Queue(this, 'OrderDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
