@@ -28,8 +28,9 @@ python3 scripts/openapi_check.py
 echo "== infra checks"
 bash scripts/infra-check.sh
 
-echo "== the operator scripts' own tests (preflight against stubbed AWS answers)"
+echo "== Python tests: preflight against stubbed AWS answers, the emulator's patches"
 python3 -m unittest discover -s scripts/tests
+python3 -m unittest discover -s local/emulator
 
 echo "== first-deploy rehearsal: the README's deploy steps against a fresh fake account"
 bash scripts/deploy-rehearsal.sh prod

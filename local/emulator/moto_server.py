@@ -21,19 +21,32 @@ anything. Here a client's WriteAttributes, when set, bound what SignUp may write
 the local pool's client gets the CDK client's list, so an attribute the deployed client cannot
 write fails locally too.
 
+DynamoDB's contention, which moto has none of (no `TransactionConflict`, no throttling anywhere in
+its source): a TransactWriteItems holds its items for a short time (SHOP_EMU_TRANSACTION_HOLD_MS,
+default 20, as long as a real transaction takes); another transaction touching one of them in that
+window is cancelled with `TransactionConflict` in its cancellation reasons, and a single-item write
+to one gets `TransactionConflictException` (DynamoDB developer guide, "Transaction conflict
+handling in DynamoDB"). An item written more often than SHOP_EMU_ITEM_WRITES_PER_SECOND (default
+1000, a partition's write capacity) in one second answers `ThrottlingException` (developer guide,
+"Throttling"). Reads never conflict. SHOP_EMU_CONTENTION=off turns both off.
+
 TOTP: moto answers every software-token code as valid unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP
 is true; it is set here so a wrong code is refused, as Cognito refuses it.
 
 Arguments are moto_server's (`-H 127.0.0.1 -p 5000`).
 """
+import collections
 import functools
+import json
 import os
 import sys
 import threading
+import time
 
 os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 
 from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError  # noqa: E402
+from moto.dynamodb.exceptions import DynamodbException, TransactionCanceledException  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.server import main
 
@@ -48,6 +61,144 @@ def _serialized(method):
     return wrapper
 
 
+class TransactionConflict(DynamodbException):
+    """A single-item write to an item a transaction holds (HTTP 400, as DynamoDB answers it)."""
+
+    def __init__(self):
+        super().__init__("com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+                         "Transaction is ongoing for the item")
+
+
+class Throttled(DynamodbException):
+    """More writes to one item per second than its partition takes."""
+
+    def __init__(self):
+        super().__init__("com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                         "Throughput exceeds the current capacity for one or more global secondary indexes or partitions")
+
+
+class Contention:
+    """Which items transactions hold, and how often each item was written in the last second.
+
+    Items are `(table, key)` with the key as DynamoDB JSON; `clock` is seconds (monotonic). A hold
+    lasts `hold_for(item)` seconds from the transaction's start, read when it is checked (so a
+    test can end a long hold), the configured hold where that says None."""
+
+    def __init__(self, hold_seconds, writes_per_second, clock=time.monotonic):
+        self.hold, self.rate, self.clock = hold_seconds, writes_per_second, clock
+        self.held = {}
+        self.writes = collections.defaultdict(collections.deque)
+
+    def _held(self, item, now, hold_for):
+        start = self.held.get(item)
+        if start is None:
+            return False
+        hold = hold_for(item) if hold_for else None
+        if now < start + (self.hold if hold is None else hold):
+            return True
+        del self.held[item]
+        return False
+
+    def _count_write(self, item, now):
+        times = self.writes[item]
+        while times and times[0] <= now - 1.0:
+            times.popleft()
+        if len(times) >= self.rate:
+            raise Throttled()
+        times.append(now)
+
+    def transaction(self, items, hold_for=None):
+        """Before a transaction writes `items`: the indexes of those another transaction holds
+        (the transaction is then cancelled); otherwise it holds them all and its writes count."""
+        now = self.clock()
+        conflicts = [i for i, item in enumerate(items) if self._held(item, now, hold_for)]
+        if conflicts:
+            return conflicts
+        for item in items:
+            self._count_write(item, now)
+        for item in items:
+            self.held[item] = now
+        return []
+
+    def write(self, item, hold_for=None):
+        """Before a single-item write: refused while a transaction holds the item, or throttled."""
+        now = self.clock()
+        if self._held(item, now, hold_for):
+            raise TransactionConflict()
+        self._count_write(item, now)
+
+
+def item_id(backend, table_name, key=None, item=None):
+    """`(table, key)` of a write: its Key, or the key attributes of the Item it puts."""
+    if key is None:
+        table = backend.get_table(table_name)
+        names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+        key = {n: item[n] for n in names if n in (item or {})}
+    return table_name, json.dumps(key, sort_keys=True)
+
+
+# A table tagged with this key holds its items for that many milliseconds instead, read at each
+# check: a test opens a window it can hit on purpose (on its own table only) and closes it by
+# tagging 0.
+HOLD_TAG = "shop-emu:transaction-hold-ms"
+
+
+def table_hold(backend, table_name):
+    """The hold a table's tag asks for, in seconds; None for the configured one."""
+    tags = getattr(backend.get_table(table_name), "tags", None) or []
+    # The last tag written wins (moto appends a re-tagged key).
+    ms = next((t["Value"] for t in reversed(tags) if t.get("Key") == HOLD_TAG), None)
+    return float(ms) / 1000 if ms is not None else None
+
+
+def transaction_items(backend, transact_items):
+    out = []
+    for entry in transact_items:
+        (_, op), = entry.items()
+        out.append(item_id(backend, op["TableName"], op.get("Key"), op.get("Item")))
+    return out
+
+
+def with_contention(backend_cls, contention):
+    """Wraps the backend's writes with `contention`: transactions first, single writes after."""
+    transact = backend_cls.transact_write_items
+    # moto applies a transaction's items through the single-item writes: those are the transaction's own.
+    inside = threading.local()
+
+    def transact_write_items(self, transact_items):
+        conflicts = contention.transaction(transaction_items(self, transact_items), lambda item: table_hold(self, item[0]))
+        if conflicts:
+            raise TransactionCanceledException([
+                ("TransactionConflict", "Transaction is ongoing for the item", None) if i in conflicts else (None, None, None)
+                for i in range(len(transact_items))
+            ])
+        inside.active = True
+        try:
+            return transact(self, transact_items)
+        finally:
+            inside.active = False
+
+    backend_cls.transact_write_items = transact_write_items
+    for name, key_arg in (("put_item", None), ("update_item", "key"), ("delete_item", "key")):
+        original = getattr(backend_cls, name)
+
+        def write(self, table_name, *args, _original=original, _key_arg=key_arg, **kwargs):
+            first = kwargs.get("key" if _key_arg else "item_attrs", args[0] if args else None)
+            if not getattr(inside, "active", False):
+                item = item_id(self, table_name, first if _key_arg else None, None if _key_arg else first)
+                contention.write(item, lambda held: table_hold(self, held[0]))
+            return _original(self, table_name, *args, **kwargs)
+
+        setattr(backend_cls, name, functools.wraps(original)(write))
+
+
+if os.environ.get("SHOP_EMU_CONTENTION", "on") != "off":
+    with_contention(DynamoDBBackend, Contention(
+        hold_seconds=float(os.environ.get("SHOP_EMU_TRANSACTION_HOLD_MS", "20")) / 1000,
+        writes_per_second=int(os.environ.get("SHOP_EMU_ITEM_WRITES_PER_SECOND", "1000")),
+    ))
+
+# Serialized outermost, so a transaction's check, writes and rollback are one step for every other writer.
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
 

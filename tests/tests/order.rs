@@ -1271,3 +1271,149 @@ async fn a_pending_cart_whose_message_was_lost_is_reserved_whole_by_the_reconcil
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (3, 1));
 }
+
+/// Tags the products table so that a transaction holds its items for `ms` (the emulator's
+/// contention, `local/emulator/moto_server.py`): a window a test can hit on purpose.
+async fn hold_transactions_on_products(f: &Fixture, ms: u64) {
+    let db = &f.svc.db;
+    let arn = db
+        .describe_table()
+        .table_name(&f.svc.config.products_table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .and_then(|t| t.table_arn)
+        .unwrap();
+    db.tag_resource()
+        .resource_arn(arn)
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("shop-emu:transaction-hold-ms")
+                .value(ms.to_string())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A transaction that touches `product` (a condition check: it writes nothing).
+async fn touch_in_a_transaction(
+    f: &Fixture,
+    product: &str,
+) -> Result<
+    (),
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+> {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(&f.svc.config.products_table)
+        .key("id", AttributeValue::S(product.to_owned()))
+        .condition_expression("attribute_exists(id)")
+        .build()
+        .unwrap();
+    f.svc
+        .db
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .condition_check(check)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn two_overlapping_transactions_on_one_item_give_one_success_and_one_transaction_conflict() {
+    let f = fixture().await;
+    let product = f.product(5, true).await;
+    hold_transactions_on_products(&f, 2000).await;
+    touch_in_a_transaction(&f, &product)
+        .await
+        .expect("the first transaction commits");
+    let err = touch_in_a_transaction(&f, &product).await.unwrap_err();
+    let cancelled = err.as_service_error().expect("a DynamoDB error");
+    let reasons = match cancelled {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => {
+            e.cancellation_reasons().to_vec()
+        }
+        other => panic!("expected TransactionCanceledException, got {other:?}"),
+    };
+    assert_eq!(reasons.len(), 1);
+    assert_eq!(reasons[0].code(), Some("TransactionConflict"));
+    // A single-item write to the held item is refused too; a read is not.
+    let write = f
+        .svc
+        .db
+        .update_item()
+        .table_name(&f.svc.config.products_table)
+        .key("id", AttributeValue::S(product.clone()))
+        .update_expression("SET quantity = quantity - :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        write
+            .as_service_error()
+            .is_some_and(|e| e.is_transaction_conflict_exception()),
+        "{write:?}"
+    );
+    assert_eq!(f.stock(&product).await, 5);
+}
+
+#[tokio::test]
+async fn an_order_whose_reservation_meets_a_transaction_conflict_backs_off_and_ships_once() {
+    let f = fixture().await;
+    let product = f.product(5, true).await;
+    let buyer = customer();
+    let (s, b) = f.place(&buyer, &product, 2, None).await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    // Another transaction holds the product until the workflow's reservation has met it.
+    hold_transactions_on_products(&f, 600_000).await;
+    touch_in_a_transaction(&f, &product).await.unwrap();
+    assert_eq!(f.drain_queue().await, 1);
+    let sfn = aws_sdk_sfn::Client::new(&sdk().await);
+    let entered = |events: &[aws_sdk_sfn::types::HistoryEvent], name: &str| {
+        events
+            .iter()
+            .filter(|e| e.state_entered_event_details().is_some_and(|d| d.name() == name))
+            .count()
+    };
+    let history = || async {
+        let Some(execution) = f.executions().await.into_iter().next() else {
+            return Vec::new();
+        };
+        sfn.get_execution_history()
+            .execution_arn(execution.execution_arn())
+            .max_results(1000)
+            .send()
+            .await
+            .unwrap()
+            .events
+    };
+    let started = Instant::now();
+    while entered(&history().await, "BackOff") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the reservation never met the conflict"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        f.status(&id).await,
+        Some(OrderStatus::Pending),
+        "nothing decided while held"
+    );
+    hold_transactions_on_products(&f, 0).await;
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    assert_eq!(f.stock(&product).await, 3, "reserved exactly once");
+    let events = history().await;
+    assert_eq!(entered(&events, "ReserveStock"), entered(&events, "BackOff") + 1);
+    let mails = emails_eventually(&buyer.email, |s| s == "gucci now shipping").await;
+    assert_eq!(mails.iter().filter(|m| m.subject == "gucci now shipping").count(), 1);
+}

@@ -1,0 +1,147 @@
+"""The emulator's patches, each against the AWS behaviour it copies (local/emulator/moto_server.py)."""
+import json
+import sys
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import moto_server as emu  # noqa: E402
+from moto.dynamodb.exceptions import TransactionCanceledException  # noqa: E402
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def item(key):
+    return ("Products", json.dumps({"id": {"S": key}}, sort_keys=True))
+
+
+class ContentionTest(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.c = emu.Contention(hold_seconds=0.02, writes_per_second=3, clock=self.clock)
+
+    def test_a_transaction_touching_a_held_item_conflicts_on_that_item_only(self):
+        self.assertEqual(self.c.transaction([item("a"), item("b")]), [])
+        self.assertEqual(self.c.transaction([item("c"), item("b")]), [1])
+        # Cancelled by the conflict, it holds nothing: c is free.
+        self.assertEqual(self.c.transaction([item("c")]), [])
+
+    def test_the_hold_ends_after_its_window(self):
+        self.c.transaction([item("a")])
+        self.clock.now += 0.021
+        self.assertEqual(self.c.transaction([item("a")]), [])
+
+    def test_a_single_write_to_a_held_item_is_a_transaction_conflict(self):
+        self.c.transaction([item("a")])
+        with self.assertRaises(emu.TransactionConflict) as e:
+            self.c.write(item("a"))
+        self.assertTrue(e.exception.error_type.endswith("#TransactionConflictException"))
+        self.c.write(item("b"))
+
+    def test_writes_above_the_item_rate_are_throttled_for_the_rest_of_the_second(self):
+        for _ in range(3):
+            self.c.write(item("a"))
+        with self.assertRaises(emu.Throttled) as e:
+            self.c.write(item("a"))
+        self.assertTrue(e.exception.error_type.endswith("#ThrottlingException"))
+        self.c.write(item("b"))
+        self.clock.now += 1.0
+        self.c.write(item("a"))
+
+
+class FakeTable:
+    hash_key_attr, range_key_attr = "id", None
+
+    def __init__(self, tags=()):
+        self.tags = list(tags)
+
+
+class FakeBackend:
+    """The writes moto's backend has, recording what reached them; the transaction applies its
+    items through the single-item writes, as moto's does."""
+
+    def __init__(self):
+        self.done = []
+        self.tables = {"Products": FakeTable(), "Slow": FakeTable([{"Key": emu.HOLD_TAG, "Value": "500"}])}
+
+    def get_table(self, name):
+        return self.tables[name]
+
+    def put_item(self, table_name, item_attrs, *rest, **kw):
+        self.done.append(("put", table_name, item_attrs["id"]["S"]))
+
+    def update_item(self, table_name, key, *rest, **kw):
+        self.done.append(("update", table_name, key["id"]["S"]))
+
+    def delete_item(self, table_name, key, *rest, **kw):
+        self.done.append(("delete", table_name, key["id"]["S"]))
+
+    def transact_write_items(self, transact_items):
+        for entry in transact_items:
+            (kind, op), = entry.items()
+            if kind == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif kind == "Update":
+                self.update_item(op["TableName"], op["Key"], "SET x = :x")
+
+
+def update(key):
+    return {"Update": {"TableName": "Products", "Key": {"id": {"S": key}}}}
+
+
+class WiringTest(unittest.TestCase):
+    def setUp(self):
+        self.clock = Clock()
+        cls = type("Backend", (FakeBackend,), {})
+        emu.with_contention(cls, emu.Contention(hold_seconds=0.02, writes_per_second=1000, clock=self.clock))
+        self.db = cls()
+
+    def test_an_overlapping_transaction_is_cancelled_with_transaction_conflict_in_its_reasons(self):
+        self.db.transact_write_items([update("hot"), {"Put": {"TableName": "Products", "Item": {"id": {"S": "new"}}}}])
+        with self.assertRaises(TransactionCanceledException) as e:
+            self.db.transact_write_items([update("cold"), update("hot")])
+        reasons = json.loads(e.exception.description)["CancellationReasons"]
+        self.assertEqual([r["Code"] for r in reasons], ["None", "TransactionConflict"])
+        self.assertEqual(self.db.done, [("update", "Products", "hot"), ("put", "Products", "new")], "the cancelled one wrote nothing")
+
+    def test_a_table_tagged_with_a_hold_keeps_its_items_that_long(self):
+        slow = {"Update": {"TableName": "Slow", "Key": {"id": {"S": "x"}}}}
+        self.db.transact_write_items([slow, update("p")])
+        self.clock.now += 0.1
+        with self.assertRaises(TransactionCanceledException):
+            self.db.transact_write_items([slow])
+        self.db.transact_write_items([update("p")])
+        # The hold is read at each check: re-tagged to 0, the window closes at once.
+        self.db.tables["Slow"].tags.append({"Key": emu.HOLD_TAG, "Value": "0"})
+        self.db.transact_write_items([slow])
+
+    def test_a_transaction_applies_its_own_items_without_conflicting_with_itself(self):
+        self.db.transact_write_items([update("a"), update("b")])
+        self.assertEqual(len(self.db.done), 2)
+
+    def test_a_single_write_to_an_item_a_transaction_holds_is_refused_and_a_read_would_not_be(self):
+        self.db.transact_write_items([update("hot")])
+        with self.assertRaises(emu.TransactionConflict):
+            self.db.put_item("Products", {"id": {"S": "hot"}})
+        with self.assertRaises(emu.TransactionConflict):
+            self.db.delete_item("Products", {"id": {"S": "hot"}})
+        self.clock.now += 0.05
+        self.db.update_item("Products", {"id": {"S": "hot"}}, "SET x = :x")
+
+
+class WriteAttributesTest(unittest.TestCase):
+    def test_only_the_clients_write_attributes_may_be_written_when_it_names_them(self):
+        attrs = [{"Name": "email", "Value": "a@example.com"}, {"Name": "name", "Value": "Ada"}]
+        self.assertEqual(emu.unwritable_attributes({"WriteAttributes": ["name"]}, attrs), ["email"])
+        self.assertEqual(emu.unwritable_attributes({"WriteAttributes": ["email", "name"]}, attrs), [])
+        self.assertEqual(emu.unwritable_attributes({}, attrs), [], "a client without the setting writes everything")
+
+
+if __name__ == "__main__":
+    unittest.main()
