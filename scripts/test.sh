@@ -35,6 +35,9 @@ python3 -m unittest discover -s local/emulator
 echo "== first-deploy rehearsal: the README's deploy steps against a fresh fake account"
 bash scripts/deploy-rehearsal.sh prod
 
+echo "== flash-sale rehearsal, small: 40 buyers, 10 units, then carts; nothing lost"
+bash scripts/flash-sale-check.sh 40 10
+
 echo "== contract fuzzing (schemathesis)"
 bash scripts/fuzz.sh
 

@@ -30,12 +30,26 @@ handling in DynamoDB"). An item written more often than SHOP_EMU_ITEM_WRITES_PER
 1000, a partition's write capacity) in one second answers `ThrottlingException` (developer guide,
 "Throttling"). Reads never conflict. SHOP_EMU_CONTENTION=off turns both off.
 
+Speed: moto's Step Functions interpreter (LocalStack's) parses every JSONPath it evaluates with a
+new jsonpath-ng parser, and each new parser builds its LALR tables with ply (reading its own source
+files): about two thirds of the emulator's CPU during an order's execution, measured with py-spy.
+Parsed paths are cached here (a path's parse never changes), which changes no result. moto's
+TransactWriteItems deep-copies every table it touches to roll back a cancelled transaction: its
+cost grows with the tables (the Orders table grows with every order). Here only the items the
+transaction touches are snapshotted (and the tables' stream records since), which rolls back the
+same writes. The interpreter also parses the whole ASL with ANTLR for every execution (a third of
+the CPU under load): the parse tree of a definition is kept (the evaluation components are still
+built afresh from it for each execution), and its SDK clients are made once per region and service
+instead of once per task. The request log of every call is off (SHOP_EMU_REQUEST_LOG=on brings it
+back).
+
 TOTP: moto answers every software-token code as valid unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP
 is true; it is set here so a wrong code is refused, as Cognito refuses it.
 
 Arguments are moto_server's (`-H 127.0.0.1 -p 5000`).
 """
 import collections
+import copy
 import functools
 import json
 import os
@@ -47,7 +61,10 @@ os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 
 from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError  # noqa: E402
 from moto.dynamodb.exceptions import DynamodbException, TransactionCanceledException  # noqa: E402
+from moto.dynamodb import models as dynamodb_models  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
+from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
+from moto.dynamodb.models.table import Table  # noqa: E402
 from moto.server import main
 
 _WRITES = threading.RLock()
@@ -128,13 +145,18 @@ class Contention:
         self._count_write(item, now)
 
 
+def key_of(backend, table_name, key=None, item=None):
+    """The key of a write: its Key, or the key attributes of the Item it puts."""
+    if key is not None:
+        return key
+    table = backend.get_table(table_name)
+    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    return {n: item[n] for n in names if n in (item or {})}
+
+
 def item_id(backend, table_name, key=None, item=None):
-    """`(table, key)` of a write: its Key, or the key attributes of the Item it puts."""
-    if key is None:
-        table = backend.get_table(table_name)
-        names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-        key = {n: item[n] for n in names if n in (item or {})}
-    return table_name, json.dumps(key, sort_keys=True)
+    """`(table, key)` of a write, the key as canonical JSON."""
+    return table_name, json.dumps(key_of(backend, table_name, key, item), sort_keys=True)
 
 
 # A table tagged with this key holds its items for that many milliseconds instead, read at each
@@ -157,6 +179,52 @@ def transaction_items(backend, transact_items):
         (_, op), = entry.items()
         out.append(item_id(backend, op["TableName"], op.get("Key"), op.get("Item")))
     return out
+
+
+class _NoTableCopy:
+    """moto's models module's `copy`, except that a whole table is not deep-copied: the
+    transaction wrapper below snapshots the items it touches instead."""
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(x, memo=None):
+        return x if isinstance(x, Table) else copy.deepcopy(x, memo)
+
+
+def with_item_snapshots(backend_cls):
+    """A transaction rolls back by its touched items (and their tables' new stream records)."""
+    transact = backend_cls.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        snapshots, streams = [], {}
+        for entry in transact_items:
+            (_, op), = entry.items()
+            table = self.get_table(op["TableName"])
+            key = key_of(self, op["TableName"], op.get("Key"), op.get("Item"))
+            h = DynamoType(key[table.hash_key_attr])
+            r = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            current = table.items.get(h, {}).get(r) if r is not None else table.items.get(h)
+            snapshots.append((table, h, r, copy.deepcopy(current)))
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+        try:
+            return transact(self, transact_items)
+        except Exception:
+            for table, h, r, item in reversed(snapshots):
+                slot = table.items if r is None else table.items[h]
+                k = h if r is None else r
+                if item is None:
+                    slot.pop(k, None)
+                else:
+                    slot[k] = item
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+
+    backend_cls.transact_write_items = transact_write_items
+    dynamodb_models.copy = _NoTableCopy()
 
 
 def with_contention(backend_cls, contention):
@@ -191,6 +259,9 @@ def with_contention(backend_cls, contention):
 
         setattr(backend_cls, name, functools.wraps(original)(write))
 
+
+if os.environ.get("SHOP_EMU_SPEEDUPS", "on") != "off":
+    with_item_snapshots(DynamoDBBackend)
 
 if os.environ.get("SHOP_EMU_CONTENTION", "on") != "off":
     with_contention(DynamoDBBackend, Contention(
@@ -238,6 +309,77 @@ def _sign_up_within_write_attributes(self, client_id, username, password, attrib
 
 
 CognitoIdpBackend.sign_up = _sign_up_within_write_attributes
+
+def cache_jsonpath_parsing():
+    """Memoizes the interpreter's JSONPath parsing (module globals, looked up at each call)."""
+    import jsonpath_ng
+    import jsonpath_ng.ext
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    json_path.parse = functools.lru_cache(maxsize=4096)(jsonpath_ng.ext.parse)
+    result_path.parse = functools.lru_cache(maxsize=4096)(jsonpath_ng.parse)
+
+
+def cache_asl_parse_trees():
+    """Keeps the ANTLR parse tree of each state machine definition; every execution still gets
+    its own evaluation components (the preprocessor's visit), so no execution shares state."""
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    parse = asl_parser.AmazonStateLanguageParser.parse
+    trees = {}
+
+    def cached(definition):
+        tree = trees.get(definition)
+        if tree is None:
+            program, tree = parse(definition)
+            if len(trees) < 256:
+                trees[definition] = tree
+            return program, tree
+        return asl_parser.Preprocessor().visit(tree), tree
+
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(cached)
+
+
+# The interpreter's task modules, which each import boto_client_for by name.
+_TASK_MODULES = [f"moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_{s}"
+                 for s in ("dynamodb", "aws_sdk", "sns", "sqs", "sfn", "events", "unsupported")]
+
+
+def reuse_task_clients():
+    """One boto3 client per (region, service, role) for the interpreter's tasks (clients are
+    thread-safe), instead of a new one per task."""
+    import importlib
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    make = boto_client.boto_client_for
+    clients = {}
+    lock = threading.Lock()
+
+    def client_for(region, service, state_credentials=None):
+        # moto's boto_client_for signs with fixed keys whatever the state's role: one client per role.
+        key = (region, service, getattr(state_credentials, "role_arn", None))
+        with lock:
+            if key not in clients:
+                clients[key] = make(region, service, state_credentials)
+            return clients[key]
+
+    for name in _TASK_MODULES:
+        importlib.import_module(name).boto_client_for = client_for
+
+
+# SHOP_EMU_SPEEDUPS=off runs moto's interpreter and transactions as shipped (for a side-by-side
+# benchmark, or to rule the patches out when chasing an emulator fault).
+if os.environ.get("SHOP_EMU_SPEEDUPS", "on") != "off":
+    cache_jsonpath_parsing()
+    cache_asl_parse_trees()
+    reuse_task_clients()
+
+if os.environ.get("SHOP_EMU_REQUEST_LOG", "off") != "on":
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -145,3 +145,39 @@ class WriteAttributesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SnapshotRollbackTest(unittest.TestCase):
+    """On moto itself (in-process): a cancelled transaction undoes its writes, as DynamoDB's
+    all-or-nothing transactions never showed them, without copying whole tables."""
+
+    def test_a_cancelled_transaction_leaves_its_items_and_the_stream_as_they_were(self):
+        import time
+
+        import boto3
+        from moto import mock_aws
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        region = "eu-west-1"
+        with mock_aws():
+            db = boto3.client("dynamodb", region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+            db.create_table(TableName="Products", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+                            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+            for key, qty in (("a", "1"), ("b", "0")):
+                db.put_item(TableName="Products", Item={"id": {"S": key}, "qty": {"N": qty}})
+            table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables["Products"]
+            records = len(table.stream_shard.items)
+            take = lambda key: {"Update": {"TableName": "Products", "Key": {"id": {"S": key}},  # noqa: E731
+                                           "UpdateExpression": "SET qty = qty - :one", "ConditionExpression": "qty >= :one",
+                                           "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+            with self.assertRaises(db.exceptions.TransactionCanceledException) as e:
+                db.transact_write_items(TransactItems=[take("a"), take("b")])
+            self.assertEqual([r["Code"] for r in e.exception.response["CancellationReasons"]], ["None", "ConditionalCheckFailed"])
+            self.assertEqual(db.get_item(TableName="Products", Key={"id": {"S": "a"}})["Item"]["qty"]["N"], "1")
+            self.assertEqual(len(table.stream_shard.items), records, "the undone write left a stream record")
+            time.sleep(0.05)  # past the emulated hold of the cancelled transaction's items
+            db.transact_write_items(TransactItems=[take("a")])
+            self.assertEqual(db.get_item(TableName="Products", Key={"id": {"S": "a"}})["Item"]["qty"]["N"], "0")
+            self.assertEqual(len(table.stream_shard.items), records + 1)

@@ -24,14 +24,15 @@ def call(base, method, path, body=None, token=None):
         return e.code, json.loads(e.read() or b"null")
 
 
-def sign_up(base, prefix, admin=False):
-    """A confirmed user (in the admins group if `admin`), signed in: (email, full name, tokens)."""
+def sign_up(base, prefix, admin=False, cwd=ROOT):
+    """A confirmed user (in the admins group if `admin`; `cwd` holds the stack's .local), signed in:
+    (email, full name, tokens)."""
     run = uuid.uuid4().hex[:8]
     email, name = f"{prefix}-{run}@example.com", f"{prefix.capitalize()} User {run}"
     call(base, "POST", "/auth/sign-up", {"email": email, "fullName": name, "password": PASSWORD})
     call(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})  # moto accepts any code
     if admin:
-        subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
     _, signed = call(base, "POST", "/auth/sign-in", {"email": email, "password": PASSWORD})
     return email, name, signed["tokens"]
 
