@@ -10,38 +10,42 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/python-env.sh
+# Each phase line carries the seconds since CI (or this script) started, for the time by phase.
+t0=${SHOP_T0:-$(date +%s)}
+export SHOP_T0=$t0
+phase() { echo "== $* [$(( $(date +%s) - t0 )) s]"; }
 
-echo "== pinned Python tools (scripts/requirements.txt)"
+phase "pinned Python tools (scripts/requirements.txt)"
 pip_install -r scripts/requirements.txt
 
 # Every AWS call a handler sends through a local runner is recorded for the least-privilege check.
 export SHOP_RECORD_AWS_CALLS="$PWD/target/tmp/aws-calls.jsonl"
 mkdir -p target/tmp && rm -f "$SHOP_RECORD_AWS_CALLS"
 
-echo "== cargo test (workspace)"
+phase "cargo test (workspace)"
 rm -f target/tmp/e2e-exchanges.jsonl
 cargo test --workspace --locked
 
-echo "== openapi.yaml: routes == declaration, recorded e2e responses match"
+phase "openapi.yaml: routes == declaration, recorded e2e responses match"
 python3 scripts/openapi_check.py
 
-echo "== infra checks"
+phase "infra checks"
 bash scripts/infra-check.sh
 
-echo "== Python tests: preflight against stubbed AWS answers, the emulator's patches"
+phase "Python tests: preflight against stubbed AWS answers, the emulator's patches"
 python3 -m unittest discover -s scripts/tests
 python3 -m unittest discover -s local/emulator
 
-echo "== first-deploy rehearsal: the README's deploy steps against a fresh fake account"
+phase "first-deploy rehearsal: the README's deploy steps against a fresh fake account"
 bash scripts/deploy-rehearsal.sh prod
 
-echo "== flash-sale rehearsal, small: 40 buyers, 10 units, then carts; nothing lost"
+phase "flash-sale rehearsal, small: 40 buyers, 10 units, then carts; nothing lost"
 bash scripts/flash-sale-check.sh 40 10
 
-echo "== contract fuzzing (schemathesis)"
+phase "contract fuzzing (schemathesis)"
 bash scripts/fuzz.sh
 
-echo "== the API reference page in a headless browser"
+phase "the API reference page in a headless browser"
 if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Debian's chromium (apt)"
   if [ "$(id -u)" = 0 ]; then
@@ -52,5 +56,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 bash scripts/docs_page_check.sh
 
-echo "== least privilege: every recorded AWS call is allowed by its function's role (cdk.out/dev)"
+phase "least privilege: every recorded AWS call is allowed by its function's role (cdk.out/dev)"
 python3 scripts/iam_check.py --calls "$SHOP_RECORD_AWS_CALLS" --templates cdk.out/dev --quiet
