@@ -19,7 +19,7 @@ echo "== tsc --noEmit (infra)"
 npx --no-install tsc --noEmit -p infra
 
 echo "== CDK assertion tests"
-(cd infra && node --import tsx --test test/*.test.ts)
+(cd infra && node --import tsx --test --test-reporter=tap test/*.test.ts)
 
 for stage in dev staging prod; do
   echo "== cdk synth -c stage=$stage (with cdk-nag)"

@@ -266,6 +266,29 @@ describe('the order workflow under AWS semantics', () => {
     assert.match(aws.alerts[0].message, /^Order o1 was decided but its email failed: SesV2\.BadRequestException/);
   });
 
+  it('never retries a permanent SES refusal: one call, then the alert', async () => {
+    for (const permanent of ['MessageRejectedException', 'AccountSuspendedException', 'SendingPausedException', 'MailFromDomainNotVerifiedException', 'BadRequestException']) {
+      const { aws, input } = shop();
+      aws.inject('ShippingEmail', permanent, 10);
+      const out = await run(aws, input);
+      assert.equal(out.status, 'SUCCEEDED', permanent);
+      assert.equal(status(aws, 'o1'), 'shipping', permanent);
+      assert.equal(aws.calls.filter((c) => c === 'ShippingEmail').length, 1, `${permanent} was retried`);
+      assert.equal(aws.alerts.length, 1, permanent);
+    }
+  });
+
+  it('retries SES throttling and server errors on every email', async () => {
+    for (const transient of ['TooManyRequestsException', 'LimitExceededException', 'SesV2Exception']) {
+      const { aws, input } = shop();
+      aws.inject('ShippingEmail', transient, 2);
+      const out = await run(aws, input);
+      assert.equal(out.status, 'SUCCEEDED', transient);
+      assert.equal(aws.calls.filter((c) => c === 'ShippingEmail').length, 3, transient);
+      quiet(aws, ['gucci now shipping']);
+    }
+  });
+
   it('sends one email when SES throttles before accepting it', async () => {
     const { aws, input } = shop();
     aws.inject('ShippingEmail', 'TooManyRequestsException', 2);

@@ -43,6 +43,10 @@ built afresh from it for each execution), and its SDK clients are made once per 
 instead of once per task. The request log of every call is off (SHOP_EMU_REQUEST_LOG=on brings it
 back).
 
+Fault injection: with SHOP_EMU_SES_FAILURE_RATE (0..1, set by `shop-local --chaos` with the
+`ses-failure` kind when the runner starts the emulator) that fraction of SESv2 sends is refused
+with `MessageRejected`, as SES refuses a message, so the workflow's own emails fail too.
+
 TOTP: moto answers every software-token code as valid unless MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP
 is true; it is set here so a wrong code is refused, as Cognito refuses it.
 
@@ -62,6 +66,7 @@ os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError  # noqa: E402
 from moto.dynamodb.exceptions import DynamodbException, TransactionCanceledException  # noqa: E402
 from moto.dynamodb import models as dynamodb_models  # noqa: E402
+from moto.ses.exceptions import MessageRejectedError  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
@@ -380,6 +385,25 @@ if os.environ.get("SHOP_EMU_REQUEST_LOG", "off") != "on":
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+def with_ses_failures(backend_cls, rate, draw):
+    """Refuses a fraction `rate` of the backend's sends (`draw()` uniform in [0, 1))."""
+    send = backend_cls.send_email
+
+    def send_email(self, *args, **kwargs):
+        if draw() < rate:
+            raise MessageRejectedError("chaos: the message was rejected")
+        return send(self, *args, **kwargs)
+
+    backend_cls.send_email = send_email
+
+
+if float(os.environ.get("SHOP_EMU_SES_FAILURE_RATE", "0") or 0) > 0:
+    import random
+
+    from moto.sesv2.models import SESV2Backend
+
+    with_ses_failures(SESV2Backend, float(os.environ["SHOP_EMU_SES_FAILURE_RATE"]), random.random)
 
 if __name__ == "__main__":
     sys.exit(main())

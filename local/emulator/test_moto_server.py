@@ -135,6 +135,28 @@ class WiringTest(unittest.TestCase):
         self.db.update_item("Products", {"id": {"S": "hot"}}, "SET x = :x")
 
 
+class SesFailureTest(unittest.TestCase):
+    def test_the_given_fraction_of_sends_is_refused_as_ses_refuses_a_message(self):
+        class Backend:
+            sent = 0
+
+            def send_email(self, *args, **kwargs):
+                Backend.sent += 1
+
+        draws = iter([0.05, 0.5, 0.09, 0.95])
+        emu.with_ses_failures(Backend, 0.1, lambda: next(draws))
+        outcomes = []
+        for _ in range(4):
+            try:
+                Backend().send_email("from", {}, "s", "b")
+                outcomes.append("sent")
+            except emu.MessageRejectedError as e:
+                self.assertEqual(e.code, "MessageRejected")
+                outcomes.append("refused")
+        self.assertEqual(outcomes, ["refused", "sent", "refused", "sent"])
+        self.assertEqual(Backend.sent, 2)
+
+
 class WriteAttributesTest(unittest.TestCase):
     def test_only_the_clients_write_attributes_may_be_written_when_it_names_them(self):
         attrs = [{"Name": "email", "Value": "a@example.com"}, {"Name": "name", "Value": "Ada"}]

@@ -32,7 +32,10 @@ pub async fn get(st: &AppState, path: &str) -> Option<Response> {
         "metrics" => {
             let namespace = crate::stack::metrics_namespace(&st.prefix);
             let counts = crate::metrics::snapshot(&namespace);
-            json_response(StatusCode::OK, &json!({ "namespace": namespace, "metrics": counts }))
+            json_response(
+                StatusCode::OK,
+                &json!({ "namespace": namespace, "metrics": counts, "chaos": st.chaos.counts() }),
+            )
         }
         "stack" => json_response(StatusCode::OK, &serde_json::to_value(&st.info).unwrap_or_default()),
         "openapi.yaml" => typed(StatusCode::OK, "application/yaml", OPENAPI.as_bytes().to_vec()),

@@ -17,6 +17,7 @@
 //!   [`triggers`]: the declared event sources.
 
 pub mod bridge;
+pub mod chaos;
 pub mod declaration;
 pub mod devtools;
 pub mod emulator;

@@ -2,15 +2,17 @@
 //!
 //! ```text
 //! shop-local [--port 3000] [--moto-port 5000] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix shop-local]
+//!            [--chaos RATE [--chaos-kinds all|throttle,server-error,slow-call,ses-failure,duplicate-delivery,duplicate-s3-event,async-retry]]
 //! shop-local make-admin <fullName | email>
 //! ```
 
 use std::time::Duration;
 
+use shop_local::chaos::{Chaos, Fault};
 use shop_local::runner::{self, Options};
 use shop_local::stack::StackInfo;
 
-const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix NAME]\n       shop-local make-admin <fullName | email>";
+const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix NAME] [--chaos RATE [--chaos-kinds LIST]]\n       shop-local make-admin <fullName | email>";
 
 #[tokio::main]
 async fn main() {
@@ -33,6 +35,7 @@ async fn main() {
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options::local()?;
     let mut it = args.iter();
+    let (mut rate, mut kinds) = (0.0, Fault::ALL.to_vec());
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value\n{USAGE}"));
         match a.as_str() {
@@ -51,9 +54,22 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--prefix" => o.prefix = value("--prefix")?,
             "--reset" => o.reset = true,
+            "--chaos" => {
+                rate = value("--chaos")?
+                    .parse()
+                    .map_err(|_| "--chaos takes a rate from 0 to 1".to_owned())?
+            }
+            "--chaos-kinds" => kinds = Fault::parse_list(&value("--chaos-kinds")?)?,
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    let chaos = Chaos::new(rate, kinds)?;
+    // The workflow's emails are sent by the emulator: a moto this runner starts fails them too.
+    let ses = chaos.rate_of(Fault::SesFailure);
+    if ses > 0.0 {
+        std::env::set_var("SHOP_EMU_SES_FAILURE_RATE", ses.to_string());
+    }
+    o.chaos = std::sync::Arc::new(chaos);
     Ok(o)
 }
 

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::http_hook::{hooked, Act, HttpRequest};
+use crate::http_hook::HttpRequest;
 
 tokio::task_local! {
     /// The declared function (`service/bin`) whose handler is running in this task.
@@ -26,29 +26,32 @@ pub fn target() -> Option<std::path::PathBuf> {
     std::env::var_os("SHOP_RECORD_AWS_CALLS").map(Into::into)
 }
 
-/// `sdk`, recording every request to `file` under the stack `prefix` (stripped from resource names
-/// by the checker, so recordings of many test stacks read alike).
-pub fn recording(sdk: &aws_config::SdkConfig, file: std::path::PathBuf, prefix: &str) -> aws_config::SdkConfig {
-    let sink = Sink {
-        file,
-        prefix: prefix.to_owned(),
-    };
-    hooked(sdk, move |req, _| {
-        // Calls outside a handler (provisioning, pollers receiving messages) are the runner's own.
-        if let Ok(function) = FUNCTION.try_with(Clone::clone) {
-            sink.write(&function, classify(req));
-        }
-        Act::Pass
-    })
-}
-
-static WRITES: Mutex<()> = Mutex::new(());
-
+/// Where a runner records its handlers' calls: `file`, under the stack `prefix` (stripped from
+/// resource names by the checker, so recordings of many test stacks read alike).
 #[derive(Debug)]
-struct Sink {
+pub struct Sink {
     file: std::path::PathBuf,
     prefix: String,
 }
+
+impl Sink {
+    pub fn new(file: std::path::PathBuf, prefix: &str) -> Self {
+        Self {
+            file,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// Records `req` under the function whose handler sent it; calls outside a handler
+    /// (provisioning, pollers receiving messages) are the runner's own and are not recorded.
+    pub fn observe(&self, req: &HttpRequest) {
+        if let Ok(function) = FUNCTION.try_with(Clone::clone) {
+            self.write(&function, classify(req));
+        }
+    }
+}
+
+static WRITES: Mutex<()> = Mutex::new(());
 
 impl Sink {
     fn write(&self, function: &str, calls: Vec<(String, String)>) {

@@ -5,7 +5,11 @@
 
 use shop_core::lambda::{Answer, Invocation};
 
+use std::sync::Arc;
+
+use crate::chaos::Chaos;
 use crate::emulator::Emulator;
+use crate::recorder::Sink;
 use crate::stack::{metrics_namespace, LocalSettings, StackInfo};
 
 /// Every service, configured for this stack: the same structs the Lambda binaries build.
@@ -19,12 +23,17 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(emu: &Emulator, info: &StackInfo, s: &LocalSettings) -> Self {
-        let sdk = match crate::recorder::target() {
-            // The handlers' calls are recorded for the least-privilege check.
-            Some(file) => crate::recorder::recording(&emu.sdk_config(), file, &s.prefix),
-            None => emu.sdk_config(),
-        };
+    pub fn new(emu: &Emulator, info: &StackInfo, s: &LocalSettings, chaos: &Arc<Chaos>) -> Self {
+        // The handlers' calls are recorded for the least-privilege check, and meet the faults
+        // --chaos asks for: one hook does both.
+        let sink = crate::recorder::target().map(|file| Sink::new(file, &s.prefix));
+        let chaos = chaos.clone();
+        let sdk = crate::http_hook::hooked(&emu.sdk_config(), move |req, _| {
+            if let Some(sink) = &sink {
+                sink.observe(req);
+            }
+            chaos.act(req)
+        });
         let uploads = |bucket: &str| shop_core::images::UploadConfig {
             bucket: bucket.to_owned(),
             image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),

@@ -48,6 +48,8 @@ pub struct Options {
     pub unconfirmed_max_age: Duration,
     /// The rest of the local stage's values.
     pub stage: StageValues,
+    /// The faults to inject (`--chaos`): none by default.
+    pub chaos: Arc<crate::chaos::Chaos>,
 }
 
 impl Options {
@@ -67,6 +69,7 @@ impl Options {
             upload_max_bytes: stage.upload_max_bytes,
             unconfirmed_max_age: Duration::from_secs(stage.unconfirmed_max_age_seconds),
             stage,
+            chaos: Arc::new(crate::chaos::Chaos::off()),
         })
     }
 }
@@ -95,6 +98,8 @@ pub struct AppState {
     pub s3: aws_sdk_s3::Client,
     /// The stack's name prefix (its metrics namespace is derived from it).
     pub prefix: String,
+    /// The faults injected, and their counts.
+    pub chaos: Arc<crate::chaos::Chaos>,
 }
 
 /// A running local stack.
@@ -160,7 +165,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     info.api_url = settings.api_url.clone();
     stack::write(&info, &state_file).map_err(RunnerError::State)?;
 
-    let services = Services::new(&emulator, &info, &settings);
+    let services = Services::new(&emulator, &info, &settings, &opts.chaos);
     check_wiring(&decl)?;
     let verifier = Verifier::new(
         &emulator.endpoint,
@@ -177,6 +182,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         info: info.clone(),
         s3: shop_core::aws::s3(&sdk),
         prefix: opts.prefix.clone(),
+        chaos: opts.chaos.clone(),
     });
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();

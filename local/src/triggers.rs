@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::bridge;
+use crate::chaos::Fault;
 use crate::declaration::Trigger;
 use crate::recorder;
 use crate::runner::{AppState, RunnerError};
@@ -92,7 +93,18 @@ async fn poll_s3(st: Arc<AppState>, target: Target, queue: String, mut stop: wat
                 continue; // s3:TestEvent and the like
             };
             match invoke(&st, &target, json!(event)).await {
-                Ok(report) => tracing::info!(function = %target.1, service = %target.0, %report, "image event handled"),
+                Ok(report) => {
+                    tracing::info!(function = %target.1, service = %target.0, %report, "image event handled");
+                    if st.chaos.strikes(Fault::DuplicateS3Event) {
+                        // S3 delivers an event at least once: the same event again.
+                        let again = invoke(&st, &target, json!(event)).await;
+                        tracing::info!(function = %target.1, ok = again.is_ok(), "chaos: duplicate S3 event delivered");
+                    }
+                    if st.chaos.strikes(Fault::AsyncRetry) {
+                        // As if the handler failed after its work: Lambda invokes it again.
+                        failed.extend(m.message_id().map(str::to_owned));
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(service = %target.0, error = %e, "image event failed; will be retried");
                     failed.extend(m.message_id().map(str::to_owned));
@@ -119,7 +131,13 @@ async fn poll_sqs(st: Arc<AppState>, target: Target, (queue, arn): (String, Stri
                 .filter_map(|m| m.message_id().map(str::to_owned))
                 .collect::<Vec<_>>()
         };
-        let failed = match invoke(&st, &target, json!(bridge::sqs_event(&msgs, &arn))).await {
+        let event = json!(bridge::sqs_event(&msgs, &arn));
+        if st.chaos.strikes(Fault::DuplicateDelivery) {
+            // SQS delivers at least once: the same batch, once more, first.
+            let again = invoke(&st, &target, event.clone()).await;
+            tracing::info!(function = %target.1, ok = again.is_ok(), "chaos: batch delivered twice");
+        }
+        let failed = match invoke(&st, &target, event).await {
             Ok(out) => match serde_json::from_value::<aws_lambda_events::sqs::SqsBatchResponse>(out) {
                 Ok(r) => r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
                 Err(_) => all(),

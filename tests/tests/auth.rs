@@ -14,11 +14,6 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    fixture_with_table(None).await
-}
-
-/// `users_table`: `Some` to point the service at a table that may not exist.
-async fn fixture_with_table(users_table: Option<String>) -> Fixture {
     let sdk = sdk().await;
     let table = unique("users");
     provision::table(&sdk, &table, &provision::declared_table("users").unwrap())
@@ -33,7 +28,7 @@ async fn fixture_with_table(users_table: Option<String>) -> Fixture {
     let config = AuthConfig {
         user_pool_id: pool.user_pool_id,
         client_id: pool.client_id,
-        users_table: users_table.unwrap_or(table),
+        users_table: table,
         password_policy: PasswordPolicy { min_length },
         unconfirmed_max_age: std::time::Duration::from_secs(stage.unconfirmed_max_age_seconds),
     };
@@ -277,20 +272,29 @@ async fn sign_up_with_bad_bodies_is_400_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_failed_users_record_removes_the_cognito_user_again() {
-    // A Users table whose key is not `userId`: the email lookup (its byEmail index) answers, the
-    // Cognito sign-up goes through, and only the record's put fails, as a throttled or failing
-    // table would make it.
-    let broken = unique("users-wrong-key");
-    let mut spec = provision::declared_table("users").unwrap();
-    spec.key = "id".to_owned();
-    provision::table(&sdk().await, &broken, &spec).await.unwrap();
-    let f = fixture_with_table(Some(broken)).await;
-    let (s, b) = f.sign_up("Half Way", &email()).await;
+    // Only the Users record's put fails (a throttled or failing table, injected at the SDK's HTTP
+    // layer): the email claim's read answers and Cognito creates the user first, as on AWS.
+    let f = fixture().await;
+    let failing_sdk = shop_local::http_hook::hooked(&sdk().await, |req, _| {
+        if shop_local::http_hook::operation(req) == "PutItem" {
+            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#;
+            shop_local::http_hook::Act::Answer(500, body.to_owned())
+        } else {
+            shop_local::http_hook::Act::Pass
+        }
+    });
+    let failing = Fixture {
+        auth: Auth::new(&failing_sdk, f.auth.config.clone()),
+    };
+    let (s, b) = failing.sign_up("Half Way", &email()).await;
     assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
     assert!(
         !f.pool_user_exists("Half_Way").await,
         "cognito user left without its record"
     );
+    // The same sign-up with a working table keeps its user: the clean-up is what removed it.
+    assert_eq!(f.sign_up("Half Way", &email()).await.0, 200);
+    assert!(f.pool_user_exists("Half_Way").await);
 }
 
 #[tokio::test]

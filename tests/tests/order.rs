@@ -17,7 +17,17 @@ use shop_tests::{
 };
 
 const SENDER: &str = "orders@example.com";
-const RECONCILE_AFTER: Duration = Duration::from_secs(900);
+
+/// The window after which the reconciler re-drives a pending order, as the stages deploy it
+/// (`infra/stages.json`, `reconcileAfterSeconds`).
+fn reconcile_after() -> Duration {
+    Duration::from_secs(shop_local::stage::values("local").unwrap().reconcile_after_seconds)
+}
+
+/// An age just past that window.
+fn past_the_window() -> Duration {
+    reconcile_after() + Duration::from_secs(60)
+}
 
 struct Fixture {
     svc: Orders,
@@ -66,7 +76,7 @@ async fn fixture_of(kind: StateMachineType) -> Fixture {
         state_machine_arn: sm,
         email_from: SENDER.to_owned(),
         alerts_topic_arn: topic,
-        reconcile_after: RECONCILE_AFTER,
+        reconcile_after: reconcile_after(),
         metrics_namespace: "Shop/test".to_owned(),
         max_order_lines: order::model::DEFAULT_MAX_ORDER_LINES,
     };
@@ -732,7 +742,7 @@ async fn a_pending_order_whose_message_was_lost_is_started_by_the_reconciler() {
     let f = fixture().await;
     let (product, buyer, id) = f.one_order(5, 2).await;
     // The queue message is not consumed yet (lost, or stuck behind a broken consumer).
-    f.age(&id, Duration::from_secs(3600), None).await;
+    f.age(&id, past_the_window(), None).await;
 
     let report = order::reconcile(&f.svc, json!({})).await.unwrap();
     assert_eq!((report.items_read, report.redriven, report.failed), (1, 1, 0));
@@ -781,7 +791,7 @@ async fn an_order_left_pending_by_an_ended_execution_is_redriven_once_under_a_ne
     );
     assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
     assert_eq!(f.stock(&product).await, 5);
-    f.age(&id, Duration::from_secs(3600), None).await;
+    f.age(&id, past_the_window(), None).await;
 
     // Two reconcilers at once (an overlapping schedule): one claims the order, the other skips it.
     let (a, b) = tokio::join!(order::reconcile(&f.svc, json!({})), order::reconcile(&f.svc, json!({})));
@@ -814,14 +824,13 @@ async fn an_order_still_pending_after_three_redrives_is_marked_failed_emailed_an
     )
     .await
     .unwrap();
-    f.age(&id, Duration::from_secs(7200), None).await;
+    f.age(&id, past_the_window(), None).await;
     // Three rounds, each after the previous re-drive is older than the window: three executions.
     for round in 1..=3u32 {
         let report = order::reconcile(&f.svc, json!({})).await.unwrap();
         assert_eq!((report.redriven, report.failed), (1, 0), "round {round}");
         assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
-        f.age(&id, Duration::from_secs(7200), Some((round, Duration::from_secs(3000))))
-            .await;
+        f.age(&id, past_the_window(), Some((round, past_the_window()))).await;
     }
     let mut names: Vec<String> = f.executions_ended().await.iter().map(|e| e.name().to_owned()).collect();
     names.sort();
@@ -859,7 +868,7 @@ async fn recent_and_recently_redriven_orders_are_left_alone() {
         "a new order is the queue's, not ours"
     );
 
-    f.age(&id, Duration::from_secs(3600), Some((1, Duration::ZERO))).await;
+    f.age(&id, past_the_window(), Some((1, Duration::ZERO))).await;
     let redriven_recently = order::reconcile(&f.svc, json!({})).await.unwrap();
     assert_eq!((redriven_recently.items_read, redriven_recently.redriven), (1, 0));
     assert_eq!(f.status(&id).await, Some(OrderStatus::Pending));
@@ -872,10 +881,14 @@ async fn on_express_one_order_run_three_times_under_different_names_moves_stock_
     let (product, buyer, id) = f.one_order(5, 2).await;
     // Express keeps no names and runs at least once: a redelivered message, a re-drive and a
     // duplicate run each start a full execution of the same order.
-    let input = json!({
+    // The input the consumer builds from the order's message (an older one-line message shape
+    // reads the same), so every one of these executions really runs the order.
+    let message: OrderMessage = serde_json::from_value(json!({
         "orderId": id, "productId": product, "productName": "gucci", "quantity": 2,
-        "customerEmail": buyer.email, "attempt": 0
-    });
+        "customerEmail": buyer.email
+    }))
+    .unwrap();
+    let input = message.workflow_input();
     let sfn = aws_sdk_sfn::Client::new(&sdk().await);
     for name in ["a", "b", "c"] {
         sfn.start_execution()
@@ -891,8 +904,21 @@ async fn on_express_one_order_run_three_times_under_different_names_moves_stock_
     assert_eq!(f.drain_queue().await, 1);
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     emails_eventually(&buyer.email, |s| s == "gucci now shipping").await;
-    // Let the slower executions finish too before counting.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every execution ran to its end, and none was refused for its input: four full runs.
+    let started = Instant::now();
+    let ended = loop {
+        let all = f.executions().await;
+        if all.len() >= 4 && all.iter().all(|e| e.status().as_str() != "RUNNING") {
+            break all;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "executions still running: {all:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let statuses: Vec<&str> = ended.iter().map(|e| e.status().as_str()).collect();
+    assert_eq!(statuses, ["SUCCEEDED"; 4], "an execution failed (InvalidInput?)");
     assert_eq!(f.stock(&product).await, 3);
     let shipping = emails_to(&buyer.email)
         .await
@@ -1265,7 +1291,7 @@ async fn a_pending_cart_whose_message_was_lost_is_reserved_whole_by_the_reconcil
     let buyer = customer();
     let id = f.accepted_cart(&buyer, &[(&tea, 2), (&cup, 4)]).await;
     // The message is never consumed; the reconciler rebuilds the workflow input from the stored order.
-    f.age(&id, Duration::from_secs(3600), None).await;
+    f.age(&id, past_the_window(), None).await;
     let report = order::reconcile(&f.svc, json!({})).await.unwrap();
     assert_eq!((report.redriven, report.failed), (1, 0));
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));

@@ -262,6 +262,14 @@ export class FakeAws {
     this.injections.set(state, list);
   }
 
+  /**
+   * The injections no call ever reached: a renamed state, or one the path never takes, would
+   * otherwise leave a failure test green without injecting anything (run() refuses them).
+   */
+  unreached(): string[] {
+    return [...this.injections.entries()].filter(([state]) => !this.calls.includes(state)).map(([state, list]) => `${state} (${list.map((i) => i.error).join(', ')})`);
+  }
+
   /** Run `fn` once, right after the next call of `state` (another writer acting in between). */
   after(state: string, fn: () => void): void {
     this.hooks.set(state, fn);

@@ -102,15 +102,18 @@ export async function run(aws: FakeAws, input: Record<string, unknown>, opts: Ru
       if (ev.state.name === 'BackOff') waits.push(ev.state.input.backoff.seconds);
     }
   })();
+  let outcome: Outcome;
   try {
     await withScaledWaits(scale, () => execution.result);
     await logging;
-    return { status: 'SUCCEEDED', path, waits };
+    outcome = { status: 'SUCCEEDED', path, waits };
   } catch (e: any) {
     await logging.catch(() => undefined);
-    if (e?.name === 'ExecutionTimeoutError') return { status: 'TIMED_OUT', path, waits };
-    return { status: 'FAILED', error: e?.cause?.name ?? e?.name, path, waits };
+    outcome = e?.name === 'ExecutionTimeoutError' ? { status: 'TIMED_OUT', path, waits } : { status: 'FAILED', error: e?.cause?.name ?? e?.name, path, waits };
   }
+  const unreached = aws.unreached();
+  if (unreached.length > 0) throw new Error(`injected into states no call reached: ${unreached.join('; ')}`);
+  return outcome;
 }
 
 /**

@@ -122,9 +122,28 @@ pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// A query string parameter.
-pub fn query<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.query_string_parameters.first(name)
+/// A query string parameter as the client sent it, decoded (`%xx`, `+` for a space); of a repeated
+/// one, the first. Read from `rawQueryString`: API Gateway joins a repeated parameter's values
+/// with commas in `queryStringParameters`, and the event library splits every value there at its
+/// commas, so `?category=Home%2C%20Garden` would read as `Home` and `?limit=5&limit=500` as two
+/// values. Events without the raw string (none from API Gateway) fall back to the parsed map.
+pub fn query(req: &Request, name: &str) -> Option<String> {
+    let Some(raw) = req.raw_query_string.as_deref() else {
+        return req.query_string_parameters.first(name).map(str::to_owned);
+    };
+    raw.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_component(key) == name).then(|| decode_component(value))
+    })
+}
+
+/// One `application/x-www-form-urlencoded` component: `+` is a space, `%xx` a byte (invalid UTF-8
+/// replaced, never an error: the value is then refused by its own validation).
+fn decode_component(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A path parameter such as `{id}`.
@@ -138,5 +157,53 @@ pub fn body_text(resp: &Response) -> &str {
         Some(Body::Text(t)) => t,
         Some(Body::Binary(b)) => std::str::from_utf8(b).unwrap_or(""),
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod query_tests {
+    use super::*;
+
+    fn with_query(raw: Option<&str>) -> Request {
+        let mut req = Request::default();
+        req.raw_query_string = raw.map(str::to_owned);
+        req
+    }
+
+    #[test]
+    fn a_comma_inside_a_value_is_part_of_the_value() {
+        let req = with_query(Some("category=Home%2C%20Garden&limit=5"));
+        assert_eq!(query(&req, "category").as_deref(), Some("Home, Garden"));
+        assert_eq!(query(&req, "limit").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn a_repeated_parameter_reads_as_its_first_occurrence() {
+        let req = with_query(Some("limit=5&limit=500"));
+        assert_eq!(query(&req, "limit").as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn plus_and_percent_escapes_decode_in_names_and_values() {
+        let req = with_query(Some("next%54oken=a%2Bb%3D&category=Home+Garden&empty=&flag"));
+        assert_eq!(query(&req, "nextToken").as_deref(), Some("a+b="));
+        assert_eq!(query(&req, "category").as_deref(), Some("Home Garden"));
+        assert_eq!(query(&req, "empty").as_deref(), Some(""));
+        assert_eq!(query(&req, "flag").as_deref(), Some(""));
+        assert_eq!(query(&req, "missing"), None);
+        // Bytes that are not UTF-8 do not fail the read; validation refuses the value later.
+        assert_eq!(
+            query(&with_query(Some("category=%FF")), "category").as_deref(),
+            Some("\u{fffd}")
+        );
+    }
+
+    #[test]
+    fn an_event_without_the_raw_string_reads_the_parsed_parameters() {
+        let mut req = with_query(None);
+        let parsed: std::collections::HashMap<String, Vec<String>> =
+            [("limit".to_owned(), vec!["7".to_owned()])].into();
+        req.query_string_parameters = parsed.into();
+        assert_eq!(query(&req, "limit").as_deref(), Some("7"));
     }
 }

@@ -46,7 +46,7 @@ pub fn page_request(
             }
         },
     };
-    let start = match query(req, "nextToken") {
+    let start = match query(req, "nextToken").as_deref() {
         None => None,
         Some("") => None,
         Some(t) => {

@@ -68,7 +68,7 @@ pub async fn approved_products(p: &Products, req: Request) -> Response {
 
 async fn approved_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     let category = query(req, "category")
-        .map(|c| text("category", c, MAX_CATEGORY))
+        .map(|c| text("category", &c, MAX_CATEGORY))
         .transpose()
         .map_err(RequestError::in_query)?;
     let approved = p.approved(category);
