@@ -8,9 +8,13 @@ one JSON line per (function, action, resource) a handler sent. The roles come fr
 CloudFormation templates: for each function (its Description is `<service>/<bin>`), the Allow
 statements of the IAM policies attached to its role, with their resources resolved to the local
 resource names. A call no statement allows fails the check with the function, the action, the
-resource and the statements the role has. Then, per function, the granted actions no recorded call
-used: each is either explained below (EXPLAINED) or reported as possible excess privilege, and an
-unexplained one also fails the check.
+resource and the statements the role has. Then, per function and per granted (action, resource
+pattern), the grants no recorded call used: each is either explained below, for that function and
+action (EXPLAINED_FOR), for the action wherever an event source or destination uses it
+(EXPLAINED), or for a kind of resource (EXPLAINED_PATTERN); otherwise it is possible excess
+privilege and fails the check. A statement on `*`, a conditional one, and a recorded call a Deny
+matches fail too. Every test an explanation cites must exist. Run it on every stage's templates:
+prod grants what dev does not (the admin gate's AdminGetUser).
 """
 import argparse
 import fnmatch
@@ -61,6 +65,8 @@ EXPLAINED = {
     "dynamodb:ListStreams": "the stream's event source mapping",
 }
 # Failure paths the runner cannot provoke; the integration tests named run them by calling the handler.
+# A key (function, action) excuses the action on any resource of that function's grants; (function,
+# action, part) only on resource patterns containing `part`.
 EXPLAINED_FOR = {
     ("auth/sign-up", "cognito-idp:AdminDeleteUser"):
         "undoes a sign-up whose Users record could not be written (tests/tests/auth.rs, handler called directly)",
@@ -79,6 +85,9 @@ EXPLAINED_FOR = {
         "tells a repeated event from an orphan upload after the conditional completion failed "
         "(tests/tests/catalog.rs a_category_uploaded_through_its_presigned_url_appears_in_the_listing, "
         "an_image_with_no_waiting_category_is_ignored_and_not_left_published)",
+    ("category/image-uploaded", "s3:DeleteObject", "/public/"):
+        "withdraws the copy it published when no category waits for the image (tests/tests/catalog.rs "
+        "an_image_with_no_waiting_category_is_ignored_and_not_left_published calls the handler directly)",
     ("product/approve-product", "s3:DeleteObject"):
         "withdraws the copy it just published when the product was rejected between the read and the "
         "conditional approval; a race no test provokes (the grant is public/* only)",
@@ -91,6 +100,19 @@ EXPLAINED_FOR = {
 }
 # sqs:SendMessage to a failure queue is Lambda delivering a failed asynchronous event.
 EXPLAINED_ON = {("sqs:SendMessage", "AsyncFailures"): "on-failure destination: Lambda delivers a failed event with the function's role"}
+# Grants on a kind of resource no local call names.
+EXPLAINED_PATTERN = [
+    ("ses:SendEmail", re.compile(r"^identity/[^@/]+$"),
+     "the sender's domain identity: SES authorizes a send against the verifying domain or the address, so both are granted"),
+]
+# Outside dev, every admin route asks Cognito whether the admin has TOTP on; the local stage does
+# not require it, so the runner never makes that call.
+for _svc in json.loads((Path(__file__).resolve().parents[1] / "lambdas" / "services.json").read_text())["services"]:
+    for _f in _svc["functions"]:
+        if (_f.get("http") or {}).get("auth") == "admin":
+            EXPLAINED_FOR.setdefault((f"{_svc['name']}/{_f['bin']}", "cognito-idp:AdminGetUser"),
+                                     "the admin gate where the stage requires MFA (tests/tests/catalog.rs "
+                                     "where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required)")
 
 
 def load_templates(folder):
@@ -193,24 +215,47 @@ def functions(stacks, resolver):
                 if p["Type"] != "AWS::IAM::Policy" or not any(x.get("Ref") == role for x in p["Properties"].get("Roles", [])):
                     continue
                 for st in p["Properties"]["PolicyDocument"]["Statement"]:
-                    if st.get("Effect") != "Allow":
-                        continue
                     actions = [a for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
                                if not a.startswith(("logs:", "xray:"))]
                     if not actions:
                         continue
                     raw = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
                     patterns = [tail(resolver.resolve(stack, x)) for x in raw]
-                    statements.append((actions, patterns, raw))
+                    statements.append(Statement(st.get("Effect", "Allow"), actions, patterns, raw, st.get("Condition")))
             out[desc] = statements
     return out
 
 
-def allows(statement, action, resource):
-    actions, patterns, _ = statement
-    if not any(fnmatch.fnmatchcase(action, a) for a in actions):
-        return False
-    return any(fnmatch.fnmatchcase(resource, p.replace("{P}-", "")) for p in patterns)
+class Statement:
+    def __init__(self, effect, actions, patterns, raw, condition):
+        self.effect, self.actions, self.patterns, self.raw, self.condition = effect, actions, patterns, raw, condition
+
+
+def matches(pattern, resource):
+    return fnmatch.fnmatchcase(resource, pattern.replace("{P}-", ""))
+
+
+def allows(st, action, resource):
+    """An unconditional Allow for the call (a conditional one cannot be evaluated here)."""
+    return (st.effect == "Allow" and not st.condition and any(fnmatch.fnmatchcase(action, a) for a in st.actions)
+            and any(matches(p, resource) for p in st.patterns))
+
+
+def denies(st, action, resource):
+    return (st.effect == "Deny" and any(fnmatch.fnmatchcase(action, a) for a in st.actions)
+            and any(matches(p, resource) for p in st.patterns))
+
+
+def cited_tests_missing():
+    """Tests an explanation names (`tests/tests/<file>.rs name, name`) that the file lacks."""
+    root = Path(__file__).resolve().parents[1]
+    missing = []
+    reasons = list(EXPLAINED_FOR.values()) + list(EXPLAINED.values()) + list(EXPLAINED_ON.values()) + [w for _, _, w in EXPLAINED_PATTERN]
+    for why in reasons:
+        for file, names in re.findall(r"(tests/tests/\w+\.rs) ([a-z0-9]+_[a-z0-9_]+(?:, [a-z0-9]+_[a-z0-9_]+)*)", why):
+            text = (root / file).read_text()
+            missing += [f"{file} {n}" for n in names.split(", ") if f"fn {n}(" not in text]
+    return missing
 
 
 def normalize(call):
@@ -248,28 +293,45 @@ def main():
         for action, resource in sorted(calls):
             if action in NO_IAM:
                 continue
-            if not any(allows(st, action, resource) for st in roles[fn]):
-                have = "; ".join(f"{','.join(acts)} on {','.join(p.replace('{P}-', '') for p in pats)}" for acts, pats, _ in roles[fn]) or "none"
+            if any(denies(st, action, resource) for st in roles[fn]):
+                denied.append(f"{fn}: {action} on {resource} matches a Deny of its role")
+            elif not any(allows(st, action, resource) for st in roles[fn]):
+                have = "; ".join(f"{','.join(st.actions)} on {','.join(p.replace('{P}-', '') for p in st.patterns)}"
+                                 for st in roles[fn] if st.effect == "Allow") or "none"
                 denied.append(f"{fn}: {action} on {resource} is not allowed by its role. Statements it has: {have}")
 
-    unexplained = []
+    unexplained = [f"an explanation cites a test that does not exist: {t}" for t in cited_tests_missing()]
     print("| function | calls recorded | granted, never exercised |")
     print("|---|---|---|")
     for fn in sorted(roles):
-        used = {act for act, _ in recorded.get(fn, set())}
+        calls_of = recorded.get(fn, set())
         unused = []
-        for acts, pats, raw in roles[fn]:
-            for act in acts:
-                if act in used:
-                    continue
-                why = EXPLAINED.get(act) or EXPLAINED_FOR.get((fn, act)) or next((w for (x, prefix), w in EXPLAINED_ON.items()
-                                                  if x == act and prefix in json.dumps(raw)), None)
-                if why is None:
-                    unexplained.append(f"{fn}: {act} granted on {','.join(p.replace('{P}-', '') for p in pats)} but never exercised, and no reason is recorded")
-                    unused.append(f"**{act}** (unexplained)")
-                else:
-                    unused.append(f"{act} ({why})")
-        calls = ", ".join(f"{act} {res}" for act, res in sorted(recorded.get(fn, set()))) or "none recorded"
+        for st in roles[fn]:
+            if st.effect != "Allow":
+                continue
+            if st.condition:
+                unexplained.append(f"{fn}: a conditional statement ({','.join(st.actions)}) cannot be checked against recorded calls")
+            for act in st.actions:
+                for pattern in st.patterns:
+                    shown = pattern.replace("{P}-", "")
+                    if pattern == "*":
+                        why = EXPLAINED_FOR.get((fn, act))
+                        if why is None:
+                            unexplained.append(f"{fn}: {act} granted on every resource (*)")
+                            unused.append(f"**{act} on \\***")
+                        continue
+                    if any(fnmatch.fnmatchcase(c_act, act) and matches(pattern, res) for c_act, res in calls_of):
+                        continue
+                    why = (EXPLAINED_FOR.get((fn, act)) or EXPLAINED.get(act)
+                           or next((w for k, w in EXPLAINED_FOR.items() if len(k) == 3 and k[:2] == (fn, act) and k[2] in shown), None)
+                           or next((w for (x, prefix), w in EXPLAINED_ON.items() if x == act and prefix in json.dumps(st.raw)), None)
+                           or next((w for x, rx, w in EXPLAINED_PATTERN if x == act and rx.match(shown)), None))
+                    if why is None:
+                        unexplained.append(f"{fn}: {act} granted on {shown}, which no recorded call touched, and no reason is recorded")
+                        unused.append(f"**{act} on {shown}** (unexplained)")
+                    else:
+                        unused.append(f"{act} on {shown} ({why})")
+        calls = ", ".join(f"{act} {res}" for act, res in sorted(calls_of)) or "none recorded"
         if not a.quiet:
             print(f"| {fn} | {calls} | {'; '.join(sorted(set(unused))) or 'none'} |")
 

@@ -58,3 +58,5 @@ bash scripts/docs_page_check.sh
 
 phase "least privilege: every recorded AWS call is allowed by its function's role (cdk.out/dev)"
 python3 scripts/iam_check.py --calls "$SHOP_RECORD_AWS_CALLS" --templates cdk.out/dev --quiet
+phase "least privilege: the same calls against the prod roles (cdk.out/prod)"
+python3 scripts/iam_check.py --calls "$SHOP_RECORD_AWS_CALLS" --templates cdk.out/prod --quiet
