@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../lib/declaration.js';
 import { FakeAws, Item } from './workflow/fake-aws.js';
 import { ALERTS, definition, executionArn, Outcome, run, SENDER, TABLES } from './workflow/run.js';
 
@@ -16,11 +19,17 @@ function product(aws: FakeAws, id: string, stock: number, approved = true, name 
   aws.put(TABLES.products, { id: S(id), productName: S(name), quantity: N(stock), isApproved: { BOOL: approved } });
 }
 
-/** The execution input the queue consumer builds (order::workflow_input): one entry per line. */
+/**
+ * The execution input the queue consumer builds (order::workflow_input): one entry per line, and a
+ * one-line order's original fields. Checked against `workflow/inputs.golden.json`, which a Rust
+ * test writes from the consumer's own code.
+ */
 function cartInput(id: string, lines: [productId: string, quantity: number, name?: string][]): Record<string, unknown> {
   const text = lines.map(([, q, name]) => `${q} x ${name ?? 'gucci'}`);
   const title = lines.length === 1 ? (lines[0][2] ?? 'gucci') : `${lines.length} products`;
+  const original = lines.length === 1 ? { productId: lines[0][0], productName: title, quantity: lines[0][1] } : {};
   return {
+    ...original,
     orderId: id,
     customerEmail: `${id}@buyer.test`,
     attempt: 0,
@@ -61,6 +70,12 @@ function quiet(aws: FakeAws, expected: string[]): void {
 }
 
 describe('the order workflow under AWS semantics', () => {
+  it('runs the input the queue consumer builds (the golden file the Rust consumer code writes)', () => {
+    const golden = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'test', 'workflow', 'inputs.golden.json'), 'utf8'));
+    assert.ok(golden.length >= 2);
+    for (const c of golden) assert.deepEqual(cartInput(c.orderId, c.lines), c.input, c.orderId);
+  });
+
   it('ships an order whose reservation succeeds: stock once, one email, decided by this execution', async () => {
     const { aws, input } = shop();
     const id = executionArn();

@@ -293,3 +293,42 @@ fn a_replayed_cart_is_the_same_in_any_line_order_and_only_with_the_same_quantiti
     assert!(!order.is_cart(&cart(&[("cup", 1), ("tea", 3)])));
     assert!(!order.is_cart(&cart(&[("tea", 2)])));
 }
+
+/// The workflow inputs the TS workflow tests compare their builder with
+/// (`infra/test/workflow/inputs.golden.json`): written here from `OrderMessage::workflow_input`,
+/// so the tests under AWS semantics run the input the consumer really sends.
+#[test]
+fn the_workflow_input_matches_the_golden_file_the_workflow_tests_read() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/test/workflow/inputs.golden.json");
+    let cases = [
+        ("o1", vec![("p1", 2, "gucci")]),
+        ("o2", vec![("tea", 2, "tea"), ("cup", 3, "cup"), ("pot", 1, "pot")]),
+    ];
+    let golden: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|(id, lines)| {
+            let message = OrderMessage {
+                order_id: (*id).to_owned(),
+                customer_email: format!("{id}@buyer.test"),
+                items: lines
+                    .iter()
+                    .map(|(p, q, name)| MessageLine {
+                        product_id: (*p).to_owned(),
+                        product_name: (*name).to_owned(),
+                        quantity: *q,
+                    })
+                    .collect(),
+            };
+            json!({ "orderId": id, "lines": lines, "input": message.workflow_input() })
+        })
+        .collect();
+    let text = format!("{}\n", serde_json::to_string_pretty(&golden).unwrap());
+    if std::env::var_os("SHOP_UPDATE_GOLDEN").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert_eq!(
+        committed, text,
+        "the workflow input changed: run `SHOP_UPDATE_GOLDEN=1 cargo test -p order golden` and update the TS builder"
+    );
+}
