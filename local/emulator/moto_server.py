@@ -43,6 +43,12 @@ built afresh from it for each execution), and its SDK clients are made once per 
 instead of once per task. The request log of every call is off (SHOP_EMU_REQUEST_LOG=on brings it
 back).
 
+moto 5.2.5 has no ResendConfirmationCode (a newcomer's resend answered 503 locally). Here it does
+what Cognito does: a new code mailed to the unconfirmed user's address (kept in the emulator's SES
+outbox, so `GET /_local/emails` shows it like every other email, from Cognito's default sender),
+`CodeDeliveryDetails` with the address masked; an unknown user is `UserNotFoundException`, a
+confirmed one `InvalidParameterException` (Cognito API reference, ResendConfirmationCode).
+
 Fault injection: with SHOP_EMU_SES_FAILURE_RATE (0..1, set by `shop-local --chaos` with the
 `ses-failure` kind when the runner starts the emulator) that fraction of SESv2 sends is refused
 with `MessageRejected`, as SES refuses a message, so the workflow's own emails fail too.
@@ -404,6 +410,48 @@ if float(os.environ.get("SHOP_EMU_SES_FAILURE_RATE", "0") or 0) > 0:
     from moto.sesv2.models import SESV2Backend
 
     with_ses_failures(SESV2Backend, float(os.environ["SHOP_EMU_SES_FAILURE_RATE"]), random.random)
+
+COGNITO_SENDER = "no-reply@verificationemail.com"
+
+
+def resend_confirmation_code(backend, ses, client_id, username, code):
+    """Mails `code` to the unconfirmed user `username` of the pool of `client_id` through `ses`
+    (moto's SES backend of the same account and region); Cognito's answer."""
+    from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
+    from moto.cognitoidp.models import UserStatus
+
+    pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
+    if pool is None:
+        raise ResourceNotFoundError(client_id)
+    user = backend.admin_get_user(pool.id, username)
+    if user.status == UserStatus.CONFIRMED:
+        raise InvalidParameterException("User is already confirmed.")
+    email = next((a["Value"] for a in user.attributes if a["Name"] == "email"), None)
+    if email is None:
+        raise InvalidParameterException("User has no email to send a code to.")
+    ses.verify_email_identity(COGNITO_SENDER)
+    ses.send_email(COGNITO_SENDER, "Your verification code", f"Your confirmation code is {code}", {"ToAddresses": [email]})
+    local, _, domain = email.partition("@")
+    return {"CodeDeliveryDetails": {"Destination": f"{local[:1]}***@{domain[:1]}***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
+
+
+def add_resend_confirmation_code():
+    import random
+
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+    from moto.ses.models import ses_backends
+
+    def handler(self):
+        client_id, username = self._get_param("ClientId"), self._get_param("Username")
+        backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+        ses = ses_backends[backend.account_id][backend.region_name]
+        return ActionResult(resend_confirmation_code(backend, ses, client_id, username, f"{random.randint(0, 999999):06d}"))
+
+    CognitoIdpResponse.resend_confirmation_code = handler
+
+
+add_resend_confirmation_code()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -203,3 +203,31 @@ class SnapshotRollbackTest(unittest.TestCase):
             db.transact_write_items(TransactItems=[take("a")])
             self.assertEqual(db.get_item(TableName="Products", Key={"id": {"S": "a"}})["Item"]["qty"]["N"], "0")
             self.assertEqual(len(table.stream_shard.items), records + 1)
+
+
+class ResendConfirmationCodeTest(unittest.TestCase):
+    """On moto itself (in-process), through the SDK: the operation moto lacks, as Cognito answers it."""
+
+    def test_an_unconfirmed_user_gets_a_new_code_by_email_and_a_confirmed_one_is_refused(self):
+        import boto3
+        from moto import mock_aws
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        region = "eu-west-1"
+        with mock_aws():
+            idp = boto3.client("cognito-idp", region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+            pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]
+            client = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
+            idp.sign_up(ClientId=client, Username="Ada", Password="Str0ng!Passw0rd",
+                        UserAttributes=[{"Name": "email", "Value": "ada@example.com"}])
+            sent = idp.resend_confirmation_code(ClientId=client, Username="Ada")["CodeDeliveryDetails"]
+            self.assertEqual((sent["DeliveryMedium"], sent["AttributeName"], sent["Destination"]), ("EMAIL", "email", "a***@e***"))
+            mails = ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
+            self.assertEqual(mails[-1].destinations["ToAddresses"], ["ada@example.com"])
+            self.assertRegex(mails[-1].body, r"^Your confirmation code is \d{6}$")
+            with self.assertRaises(idp.exceptions.UserNotFoundException):
+                idp.resend_confirmation_code(ClientId=client, Username="Nobody")
+            idp.admin_confirm_sign_up(UserPoolId=pool, Username="Ada")
+            with self.assertRaises(idp.exceptions.InvalidParameterException):
+                idp.resend_confirmation_code(ClientId=client, Username="Ada")

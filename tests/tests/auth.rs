@@ -742,3 +742,22 @@ async fn sign_up_through_a_client_that_may_not_write_email_is_refused_as_cognito
         .await
         .expect("the stage's client may write what sign-up sends");
 }
+
+#[tokio::test]
+async fn resend_to_an_unconfirmed_user_mails_a_new_code() {
+    // The emulator answers ResendConfirmationCode as Cognito does (moto itself lacks it) and keeps
+    // the code's email in its outbox.
+    let f = fixture().await;
+    let mail = email();
+    assert_eq!(f.sign_up("Code Again", &mail).await.0, 200);
+    let (s, b) = f
+        .call("/resend-confirmation-code", json!({"fullName": "Code Again"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let mails = shop_tests::emails_eventually(&mail, |s| s == "Your verification code").await;
+    assert!(
+        mails.iter().any(|m| m.body.starts_with("Your confirmation code is ")),
+        "{:?}",
+        mails.iter().map(|m| &m.body).collect::<Vec<_>>()
+    );
+}

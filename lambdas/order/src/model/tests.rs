@@ -299,7 +299,10 @@ fn a_replayed_cart_is_the_same_in_any_line_order_and_only_with_the_same_quantiti
 /// so the tests under AWS semantics run the input the consumer really sends.
 #[test]
 fn the_workflow_input_matches_the_golden_file_the_workflow_tests_read() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/test/workflow/inputs.golden.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/test/workflow/inputs.golden.json"
+    );
     let cases = [
         ("o1", vec![("p1", 2, "gucci")]),
         ("o2", vec![("tea", 2, "tea"), ("cup", 3, "cup"), ("pot", 1, "pot")]),
