@@ -431,11 +431,14 @@ describe('the order workflow under AWS semantics', () => {
   it('moves stock once and sends one shipping email when one order runs three times (at-least-once Express)', async () => {
     for (const concurrent of [false, true]) {
       const { aws, input } = shop();
+      // At once, the transactions overlap as DynamoDB's do: one commits, the others meet a conflict.
+      aws.transactionMs = 5;
       const ids = ['a', 'b', 'c'].map((n) => executionArn(`o1-${n}-${concurrent}`));
       const outs: Outcome[] = concurrent
         ? await Promise.all(ids.map((executionId) => run(aws, input, { executionId })))
         : await ids.reduce<Promise<Outcome[]>>(async (acc, executionId) => [...(await acc), await run(aws, input, { executionId })], Promise.resolve([]));
       assert.ok(outs.every((o) => o.status === 'SUCCEEDED'), `concurrent=${concurrent}`);
+      if (concurrent) assert.ok(aws.conflicts > 0, 'the executions at once never overlapped');
       assert.equal(stock(aws, 'p1'), 3, `concurrent=${concurrent}`);
       quiet(aws, ['gucci now shipping']);
       assert.ok(ids.includes(decidedBy(aws, 'o1') ?? ''));
@@ -447,6 +450,7 @@ describe('the order workflow under AWS semantics', () => {
     product(aws, 'tea', 5);
     product(aws, 'cup', 5);
     const input = cart(aws, 'o1', [['tea', 2], ['cup', 3]]);
+    aws.transactionMs = 5;
     const ids = ['a', 'b', 'c'].map((n) => executionArn(`cart-${n}`));
     const outs = await Promise.all(ids.map((executionId) => run(aws, input, { executionId })));
     assert.ok(outs.every((o) => o.status === 'SUCCEEDED'));

@@ -237,6 +237,8 @@ export class FakeAws {
   private readonly locked = new Set<string>();
   /** How long a transaction holds its items (ms); 0 = instantaneous, so only injected conflicts happen. */
   transactionMs = 0;
+  /** Transactions cancelled because another one held an item (not counting injected ones). */
+  conflicts = 0;
 
   table(name: string): Map<string, Item> {
     let t = this.tables.get(name);
@@ -377,6 +379,7 @@ export class FakeAws {
     if (keys.length > 100) throw new AwsError(`${prefix}.ValidationException`, 'Member must have length less than or equal to 100');
     const conflicts = keys.map((k) => (this.locked.has(k) ? 'TransactionConflict' : 'None'));
     if (conflicts.includes('TransactionConflict')) {
+      this.conflicts += 1;
       throw new AwsError(`${prefix}.TransactionCanceledException`, `Transaction cancelled, please refer cancellation reasons for specific reasons [${conflicts.join(', ')}]`);
     }
     keys.forEach((k) => this.locked.add(k));
