@@ -127,7 +127,14 @@ class Contention:
         del self.held[item]
         return False
 
+    def _prune(self, now):
+        """Forgets items neither held nor written in the last second (a long session writes many)."""
+        self.writes = collections.defaultdict(collections.deque, {k: v for k, v in self.writes.items() if v and v[-1] > now - 1.0})
+        self.held = {k: start for k, start in self.held.items() if start > now - 60.0}
+
     def _count_write(self, item, now):
+        if len(self.writes) > 50_000:
+            self._prune(now)
         times = self.writes[item]
         while times and times[0] <= now - 1.0:
             times.popleft()

@@ -55,6 +55,19 @@ class ContentionTest(unittest.TestCase):
         self.c.write(item("a"))
 
 
+class PruneTest(unittest.TestCase):
+    def test_a_long_session_forgets_items_it_no_longer_needs_and_keeps_current_holds(self):
+        clock = Clock()
+        c = emu.Contention(hold_seconds=0.02, writes_per_second=1000, clock=clock)
+        for n in range(50_001):
+            c.write(item(f"old{n}"))
+        c.transaction([item("held")])
+        clock.now += 2.0
+        c.write(item("new"))
+        self.assertLessEqual(len(c.writes), 2, "old items were kept")
+        self.assertIn(item("held"), c.held, "a hold younger than a minute was dropped")
+
+
 class FakeTable:
     hash_key_attr, range_key_attr = "id", None
 
