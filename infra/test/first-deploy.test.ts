@@ -23,7 +23,7 @@ const stages = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'stages.json'), 
 /**
  * What an export may name: resources that an ordinary change (a function or queue renamed or
  * removed, a service dropped) never deletes. Replacing one of these is itself a data migration
- * with its own two-phase procedure (README "Deploy": what stays exported).
+ * with its own two-phase procedure (docs/deploy.md: "what stays exported").
  */
 const STABLE_EXPORTS = ['AWS::Cognito::UserPool', 'AWS::Cognito::UserPoolClient', 'AWS::DynamoDB::GlobalTable', 'AWS::SNS::Topic'];
 
