@@ -2,8 +2,10 @@
 """openapi.yaml cannot drift: its routes must be the declared routes (lambdas/services.json), and
 every response recorded by the end-to-end tests (target/tmp/e2e-exchanges.jsonl) must validate
 against the schema the document gives for that route and that exact status (a status only covered
-by `default` is undocumented), with no property the schema does not declare. No recordings at all
-is a failure: nothing would have been checked."""
+by `default` is undocumented), with no property the schema does not declare. Every documented
+route, and every success status it documents, must have been reached by a recorded response: a
+documented answer nothing exercises is a promise nothing checks. No recordings at all is a failure:
+nothing would have been checked."""
 import json
 import re
 import sys
@@ -59,6 +61,7 @@ def main() -> int:
     templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", p) + "$"), p) for p in paths]
     recordings = ROOT / "target" / "tmp" / "e2e-exchanges.jsonl"
     checked = 0
+    reached = set()
     if recordings.exists():
         for line in recordings.read_text().splitlines():
             ex = json.loads(line)
@@ -68,6 +71,7 @@ def main() -> int:
                 if not ex["path"].startswith("/_local") and ex["path"] != "/nowhere":
                     problems.append(f"recorded but not documented: {ex['method']} {ex['path']}")
                 continue
+            reached.add((ex["method"].lower(), match, str(ex["status"])))
             response = op["responses"].get(str(ex["status"]))
             if response is None:
                 problems.append(f"{ex['method']} {ex['path']}: status {ex['status']} is not documented")
@@ -80,6 +84,16 @@ def main() -> int:
             except (jsonschema.ValidationError, json.JSONDecodeError) as e:
                 problems.append(f"{ex['method']} {ex['path']} {ex['status']}: {str(e).splitlines()[0]}")
             checked += 1
+    for path, item in paths.items():
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "delete", "patch"):
+                continue
+            if not any(m == method and p == path for m, p, _ in reached):
+                problems.append(f"documented but no test reached it: {method.upper()} {path}")
+                continue
+            for status in op["responses"]:
+                if status.startswith("2") and (method, path, status) not in reached:
+                    problems.append(f"{method.upper()} {path}: documented success {status} that no test reached")
     if checked == 0:
         problems.append(f"no recorded response validated ({recordings} missing or empty): run the end-to-end tests first")
     for p in problems:

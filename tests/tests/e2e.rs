@@ -398,7 +398,16 @@ async fn the_whole_shop_works_end_to_end() {
         assert_eq!(preflight.headers().get(h), handled.headers().get(h), "{h}");
     }
 
-    // Sign-out revokes the refresh token.
+    // Until sign-out, the refresh token mints new tokens; sign-out revokes it.
+    let (s, b) = api
+        .post(
+            "/auth/refresh-token",
+            None,
+            json!({"refreshToken": buyer_tokens["RefreshToken"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["tokens"]["IdToken"].is_string(), "{b}");
     let (s, _) = api
         .post(
             "/auth/sign-out",
