@@ -92,9 +92,7 @@ impl Chaos {
         Ok(Self {
             rate,
             kinds,
-            seed: RandomState::new(),
-            draws: AtomicU64::new(0),
-            counts: Mutex::new(BTreeMap::new()),
+            ..Self::off()
         })
     }
 
@@ -107,6 +105,11 @@ impl Chaos {
             draws: AtomicU64::new(0),
             counts: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Whether no fault can ever strike.
+    pub fn is_off(&self) -> bool {
+        self.rate <= 0.0 || self.kinds.is_empty()
     }
 
     /// The rate `fault` strikes at (0 when it is off).

@@ -399,13 +399,14 @@ async fn the_whole_shop_works_end_to_end() {
     }
 
     // Until sign-out, the refresh token mints new tokens; sign-out revokes it.
-    let (s, b) = api
-        .post(
+    let refresh = || {
+        api.post(
             "/auth/refresh-token",
             None,
             json!({"refreshToken": buyer_tokens["RefreshToken"]}),
         )
-        .await;
+    };
+    let (s, b) = refresh().await;
     assert_eq!(s, 200, "{b}");
     assert!(b["tokens"]["IdToken"].is_string(), "{b}");
     let (s, _) = api
@@ -416,13 +417,7 @@ async fn the_whole_shop_works_end_to_end() {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, _) = api
-        .post(
-            "/auth/refresh-token",
-            None,
-            json!({"refreshToken": buyer_tokens["RefreshToken"]}),
-        )
-        .await;
+    let (s, _) = refresh().await;
     assert_eq!(s, 401);
     r.stop().await;
 }

@@ -133,13 +133,14 @@ pub fn query(req: &Request, name: &str) -> Option<String> {
     };
     raw.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode_component(key) == name).then(|| decode_component(value))
+        (form_decode(key) == name).then(|| form_decode(value))
     })
 }
 
-/// One `application/x-www-form-urlencoded` component: `+` is a space, `%xx` a byte (invalid UTF-8
-/// replaced, never an error: the value is then refused by its own validation).
-fn decode_component(s: &str) -> String {
+/// One `application/x-www-form-urlencoded` component (a query name or value, an S3 event's object
+/// key): `+` is a space, `%xx` a byte; invalid UTF-8 is replaced, never an error (the value is
+/// then refused by its own validation).
+pub fn form_decode(s: &str) -> String {
     let spaced = s.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8_lossy()

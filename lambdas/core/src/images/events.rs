@@ -3,7 +3,6 @@
 
 use aws_lambda_events::s3::S3Event;
 use aws_sdk_dynamodb::types::AttributeValue;
-use percent_encoding::percent_decode_str;
 
 use super::{Images, REJECTED_METRIC, UPLOADS};
 use crate::error::Upstream;
@@ -120,10 +119,9 @@ pub fn created_objects(event: &S3Event) -> Vec<CreatedObject> {
     out
 }
 
-/// `summer+sale%281%29.png` -> `summer sale(1).png`.
+/// `summer+sale%281%29.png` -> `summer sale(1).png`: S3 events encode keys as form values.
 pub fn decode_key(raw: &str) -> String {
-    let spaced = raw.replace('+', " ");
-    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+    crate::http::form_decode(raw)
 }
 
 /// What an S3 event changed.
