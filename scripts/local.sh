@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole backend locally: moto (started here, or MOTO_ENDPOINT) + the local runner.
-# Arguments go to the runner: --port 3000 --moto-port 5000 --reset --cleanup-every SECS
+# Runs the whole backend locally: moto and the local Stripe (started by the runner, or
+# MOTO_ENDPOINT / STRIPE_ENDPOINT) + the local runner.
+# Arguments go to the runner: --port 3000 --moto-port 5000 --stripe-port 8420 --reset --cleanup-every SECS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/python-env.sh
 
-if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__ == "5.2.5" else 1)' 2>/dev/null; then
+if ! python3 -c 'import moto, localstripe, sys; sys.exit(0 if (moto.__version__, localstripe.__version__) == ("5.2.5", "1.15.10") else 1)' 2>/dev/null; then
   echo "== installing pinned Python tools (scripts/requirements.txt)"
   pip_install -r scripts/requirements.txt
 fi

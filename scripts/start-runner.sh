@@ -7,7 +7,7 @@ start_runner() {
   state=$(mktemp -d)
   cargo build --quiet --locked -p shop-local
   echo "== starting the local runner on 127.0.0.1:$port"
-  (cd "$state" && exec "$OLDPWD/target/debug/shop-local" --port "$port" --moto-port "$moto_port" --prefix "$prefix") >"$state/runner.log" 2>&1 &
+  (cd "$state" && exec "$OLDPWD/target/debug/shop-local" --port "$port" --moto-port "$moto_port" --stripe-port 0 --prefix "$prefix") >"$state/runner.log" 2>&1 &
   runner=$!
   trap 'kill $runner 2>/dev/null || true; wait $runner 2>/dev/null || true' EXIT
   for _ in $(seq 1 300); do

@@ -63,6 +63,24 @@ export interface StageConfig {
   readonly reconcileAfterSeconds: number;
   /** The most lines one order may hold (1..99: the reservation is one transaction of at most 100 items). */
   readonly maxOrderLines: number;
+  /**
+   * stripe: orders are paid by card through Stripe (PaymentIntents, manual capture); the stage's
+   * secret (`paymentSecretName`) must exist before the deploy. none: no payments (then
+   * `allowUnpaidOrders` must be true; never in prod).
+   */
+  readonly payments: 'stripe' | 'none';
+  /** ISO 4217, lower case: every order of the stage is charged in it. */
+  readonly paymentCurrency: string;
+  /** An order without a payment method is taken unpaid: the original clients' migration path (dev and local). */
+  readonly allowUnpaidOrders: boolean;
+  /** Money still open on a decided order this long after it was placed is moved by the reconciler. */
+  readonly settleAfterSeconds: number;
+  /**
+   * The Secrets Manager secret holding `{"apiKey", "webhookSecret"}` of the stage's Stripe account
+   * (`-c paymentSecretName=` or SHOP_PAYMENT_SECRET_NAME; default `shop/<stage>/payment-provider`).
+   * Created by the platform team before the deploy (docs/deploy.md); the stacks only reference it.
+   */
+  readonly paymentSecretName: string;
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
   readonly removal: 'destroy' | 'retain';
@@ -70,7 +88,7 @@ export interface StageConfig {
   readonly codeDir: string;
 }
 
-type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'sesIdentity' | 'opsEmail' | 'codeDir'>;
+type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'sesIdentity' | 'opsEmail' | 'codeDir' | 'paymentSecretName'>;
 
 /** `infra/stages.json`: the defaults, and each stage's changes to them (the local runner reads the `local` stage). */
 const declared = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'stages.json'), 'utf8')) as {
@@ -104,10 +122,20 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
   if (sesIdentity !== senderDomain && sesIdentity !== sesSender) {
     throw new Error(`sesIdentity must verify the sender ${sesSender}: its domain ${senderDomain} or the address itself, not ${sesIdentity}`);
   }
+  if (values.payments !== 'stripe' && values.payments !== 'none') {
+    throw new Error(`payments must be stripe or none, not ${values.payments}`);
+  }
+  if (values.payments === 'none' && !values.allowUnpaidOrders) {
+    throw new Error(`stage ${stage} takes no payments, so it must allow unpaid orders (allowUnpaidOrders)`);
+  }
+  if (stage === 'prod' && (values.allowUnpaidOrders || values.payments !== 'stripe')) {
+    throw new Error('prod must take payments and refuse unpaid orders (allowUnpaidOrders: false, payments: stripe)');
+  }
   return {
     ...values,
     stage,
     architecture,
+    paymentSecretName: str('paymentSecretName', 'SHOP_PAYMENT_SECRET_NAME') ?? `shop/${stage}/payment-provider`,
     account: env.CDK_DEFAULT_ACCOUNT,
     region: env.CDK_DEFAULT_REGION,
     sesSender,

@@ -18,7 +18,11 @@ import type { ServiceStack } from './service-stack.js';
 export const IMAGE_SERVICES = ['banner', 'category', 'product'];
 
 /** The order outcomes the `order/status-changed` function counts (`lambdas/order/src/outcomes.rs`). */
-export const ORDER_METRICS = ['OrdersAccepted', 'OrdersShipped', 'OrdersRejected', 'OrdersFailed'];
+export const ORDER_METRICS = ['OrdersAccepted', 'OrdersShipped', 'OrdersRejected', 'OrdersFailed', 'OrdersCancelled'];
+
+/** Money: amounts in cents (`lambdas/order/src/payment.rs`, `count`), and declines and failures in counts. */
+export const PAYMENT_AMOUNTS = ['PaymentsAuthorizedCents', 'PaymentsCapturedCents', 'PaymentsVoidedCents', 'PaymentsRefundedCents'];
+export const PAYMENT_PROBLEMS = ['PaymentDeclines', 'CaptureFailures', 'VoidFailures', 'RefundFailures'];
 
 const period = Duration.minutes(5);
 
@@ -59,6 +63,20 @@ export function serviceDashboard(s: ServiceStack, config: StageConfig, pipeline?
         title: 'Order queue: age of the oldest message (s)',
         width: 8,
         left: [pipeline.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' })],
+      }),
+    );
+    const emf = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName, dimensionsMap: { Service: name }, statistic: 'Sum', period });
+    d.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Money (cents): authorized, captured, voided, refunded',
+        width: 12,
+        left: PAYMENT_AMOUNTS.map(emf),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Payments: declines and failed moves (the reconciler retries failures)',
+        width: 12,
+        left: PAYMENT_PROBLEMS.map(emf),
       }),
     );
   }

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -95,9 +96,24 @@ export class OrderStack extends ServiceStack {
         RECONCILE_AFTER_SECS: String(config.reconcileAfterSeconds),
         MAX_ORDER_LINES: String(maxOrderLines(config)),
         METRICS_NAMESPACE: metricsNamespace(config),
+        ALLOW_UNPAID_ORDERS: String(config.allowUnpaidOrders),
+        SETTLE_AFTER_SECS: String(config.settleAfterSeconds),
       },
       { 'queue-consumer': CONSUMER_TIMEOUT, reconcile: Duration.seconds(60) },
     );
+    // The functions that move money read the provider's secret once, at cold start; no other
+    // function of the service gets its name or may read it.
+    const moneyMovers = ['create-order', 'cancel-order', 'payment-webhook', 'status-changed', 'reconcile'];
+    if (config.payments === 'stripe') {
+      const secret = secretsmanager.Secret.fromSecretNameV2(this, 'PaymentSecret', config.paymentSecretName);
+      // A secret referenced by name has an ARN ending in a random six-character suffix.
+      const secretArn = `${secret.secretArn}-??????`;
+      for (const bin of moneyMovers) {
+        this.fn(bin).fn.addEnvironment('PAYMENT_SECRET_ARN', config.paymentSecretName);
+        this.fn(bin).fn.addEnvironment('PAYMENT_CURRENCY', config.paymentCurrency);
+        this.fn(bin).allow(['secretsmanager:GetSecretValue'], [secretArn]);
+      }
+    }
     this.fn('create-order')
       .allow(['dynamodb:BatchGetItem'], [products.tableArn])
       .allow(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'], [orders.tableArn])
@@ -107,12 +123,30 @@ export class OrderStack extends ServiceStack {
     this.fn('get-order').allow(['dynamodb:GetItem'], [orders.tableArn]);
     this.fn('queue-consumer').allow(['states:StartExecution'], [workflow.stateMachineArn]);
     this.fn('reconcile')
-      .allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byStatus')])
-      .allow(['dynamodb:UpdateItem'], [orders.tableArn])
+      .allow(['dynamodb:Query'], [indexArn(orders.tableArn, 'byStatus'), indexArn(orders.tableArn, 'byOpenPayment')])
+      .allow(['dynamodb:UpdateItem', 'dynamodb:GetItem'], [orders.tableArn])
       .allow(['states:StartExecution'], [workflow.stateMachineArn])
       .allow(['ses:SendEmail'], sender)
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
+    // Cancel: the order's status and every line's stock back in one transaction (UpdateItem on both
+    // tables), then the money (settle: read, record, email, alert).
+    this.fn('cancel-order')
+      .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
+      .allow(['dynamodb:UpdateItem'], [products.tableArn])
+      .allow(['ses:SendEmail'], sender)
+      .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
+    // The provider's events: recorded on the order once, an authorized order queued, money settled.
+    this.fn('payment-webhook')
+      .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
+      .allow(['sqs:SendMessage'], [queue.queueArn])
+      .allow(['ses:SendEmail'], sender)
+      .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
     for (const bin of this.triggeredBy('stream', 'orders')) {
+      // Each decision's money moves here (settle: read the order, record the move, email, alert).
+      this.fn(bin)
+        .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
+        .allow(['ses:SendEmail'], sender)
+        .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
       // Only inserts and updates can be outcomes; a batch that keeps failing goes to the failure
       // queue (the mapping's on-failure destination) instead of blocking the shard.
       this.fn(bin).fn.addEventSource(
@@ -145,6 +179,19 @@ export class OrderStack extends ServiceStack {
       new cloudwatch.MathExpression({
         expression: 'FILL(timedOut, 0) + FILL(aborted, 0)',
         usingMetrics: { timedOut: workflow.metricTimedOut(), aborted: workflow.metricAborted() },
+        period: Duration.minutes(5),
+      }),
+      shared.alertsTopic,
+    );
+    // Money taken but not moved on: a capture the provider refused, a hold lost before its capture.
+    alarm(
+      this,
+      'CaptureFailures',
+      new cloudwatch.Metric({
+        namespace: metricsNamespace(config),
+        metricName: 'CaptureFailures',
+        dimensionsMap: { Service: 'order' },
+        statistic: 'Sum',
         period: Duration.minutes(5),
       }),
       shared.alertsTopic,

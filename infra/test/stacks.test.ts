@@ -79,18 +79,33 @@ describe('the CDK app', () => {
       'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject', 'ses:SendEmail']],
       'product/reject-product': [shop.product, ['dynamodb:UpdateItem', 's3:DeleteObject', 'ses:SendEmail']],
       'product/cleanup': [shop.product, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
-      'order/create-order': [shop.order, ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'ses:SendEmail', 'sqs:SendMessage']],
+      'order/create-order': [
+        shop.order,
+        ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage'],
+      ],
+      'order/cancel-order': [shop.order, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish']],
+      'order/payment-webhook': [
+        shop.order,
+        ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish', 'sqs:SendMessage'],
+      ],
       'order/list-orders': [shop.order, ['dynamodb:Query']],
       'order/get-order': [shop.order, ['dynamodb:GetItem']],
       'order/queue-consumer': [
         shop.order,
         ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'states:StartExecution'],
       ],
-      'order/reconcile': [shop.order, ['dynamodb:Query', 'dynamodb:UpdateItem', 'ses:SendEmail', 'sns:Publish', 'states:StartExecution']],
-      // The stream's event source mapping reads the stream; its on-failure queue takes what keeps failing.
+      'order/reconcile': [
+        shop.order,
+        ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish', 'states:StartExecution'],
+      ],
+      // The stream's event source mapping reads the stream; its on-failure queue takes what keeps
+      // failing. Each decision's money moves here (settle).
       'order/status-changed': [
         shop.order,
-        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        [
+          'dynamodb:DescribeStream', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'dynamodb:UpdateItem',
+          'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        ],
       ],
     };
     const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));

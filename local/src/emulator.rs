@@ -95,16 +95,17 @@ impl Emulator {
 }
 
 fn start_moto(port: u16) -> Result<String, EmulatorError> {
-    let port = if port == 0 {
-        free_port().map_err(EmulatorError::Spawn)?
-    } else {
-        port
-    };
-    // A watchdog shell stops moto when this process exits, so no emulator outlives its owner.
     // moto with DynamoDB writes serialized (local/emulator/moto_server.py says why).
     let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/emulator/moto_server.py");
+    spawn_watched(launcher, "-H 127.0.0.1 -p", port).map_err(EmulatorError::Spawn)
+}
+
+/// Starts `python3 <launcher> <port_flag> <port>` (a free port when `port` is 0) under a watchdog
+/// shell that stops it when this process exits, so no emulator outlives its owner; answers its URL.
+pub(crate) fn spawn_watched(launcher: &str, port_flag: &str, port: u16) -> std::io::Result<String> {
+    let port = if port == 0 { free_port()? } else { port };
     let script = format!(
-        "python3 {launcher} -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+        "python3 {launcher} {port_flag} {port} >/dev/null 2>&1 & m=$!; \
          while kill -0 {owner} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null",
         owner = std::process::id()
     );
@@ -113,8 +114,7 @@ fn start_moto(port: u16) -> Result<String, EmulatorError> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .map_err(EmulatorError::Spawn)?;
+        .spawn()?;
     Ok(format!("http://127.0.0.1:{port}"))
 }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`declaration`]: the one declaration of functions, routes and triggers (shared with CDK).
 //! - [`emulator`]: find or start a moto server and switch on state machine execution.
+//! - [`stripe`]: find or start the local Stripe (the payment provider) and point its webhooks here.
 //! - [`provision`]: create the same tables, pools, buckets and queues the CDK app deploys.
 //! - [`stage`]: the local stage's values, from the stage data the CDK app deploys.
 //! - [`stack`]: the whole backend provisioned under one prefix; [`registry`]: its services and
@@ -32,4 +33,5 @@ pub mod runner;
 pub mod stack;
 pub mod stage;
 pub mod streams;
+pub mod stripe;
 pub mod triggers;

@@ -163,6 +163,24 @@ pub async fn email_identity(sdk: &SdkConfig, address: &str) -> Result<(), Provis
     Ok(())
 }
 
+/// The payment provider's secret as the platform team stores it per stage (Secrets Manager, JSON
+/// `{"apiKey", "webhookSecret"}`); answers its ARN.
+pub async fn payment_secret(
+    sdk: &SdkConfig,
+    name: &str,
+    api_key: &str,
+    webhook_secret: &str,
+) -> Result<String, ProvisionError> {
+    let value = serde_json::json!({ "apiKey": api_key, "webhookSecret": webhook_secret }).to_string();
+    let sent = aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await;
+    created(format!("secret {name}"), sent, |o| o.arn)
+}
+
 /// A work queue with its dead-letter queue: a message received `max_receives` times without
 /// being deleted moves to the DLQ. Answers (queue URL, queue ARN, DLQ URL).
 pub async fn queue_with_dlq(

@@ -96,9 +96,17 @@ impl Services {
                     reconcile_after: s.reconcile_after,
                     metrics_namespace: metrics_namespace(&s.prefix),
                     max_order_lines: s.max_order_lines,
+                    allow_unpaid: s.allow_unpaid,
+                    settle_after: s.settle_after,
                 },
             ),
         }
+    }
+
+    /// The order service with its payment provider (`None`: every order unpaid).
+    pub fn with_payments(mut self, payments: Option<order::payment::Payments>) -> Self {
+        self.order.payments = payments;
+        self
     }
 
     /// The registry: the functions each service's binary serves (held equal to the declaration

@@ -31,6 +31,9 @@ pub struct Options {
     pub port: u16,
     /// Port for a moto server we start (ignored when `MOTO_ENDPOINT` is set).
     pub moto_port: u16,
+    /// Port for the local Stripe we start (ignored when `STRIPE_ENDPOINT` is set; 0 = any free
+    /// port). Only when the stage's `payments` is `stripe`.
+    pub stripe_port: u16,
     /// Wipe the emulator and provision from scratch.
     pub reset: bool,
     /// Where `stack.json` goes.
@@ -59,6 +62,7 @@ impl Options {
         Ok(Self {
             port: 3000,
             moto_port: 5000,
+            stripe_port: 8420,
             reset: false,
             state_dir: PathBuf::from(".local"),
             prefix: "shop-local".into(),
@@ -86,6 +90,10 @@ pub enum RunnerError {
     Bind(u16, std::io::Error),
     #[error("cannot write the stack description: {0}")]
     State(std::io::Error),
+    #[error(transparent)]
+    Stripe(#[from] crate::stripe::StripeError),
+    #[error("the payment provider's configuration is invalid: {0}")]
+    Payments(String),
 }
 
 /// What the API and the event sources share.
@@ -121,6 +129,35 @@ impl Running {
     }
 }
 
+/// The payment provider, as the stage says: the local Stripe (found or started), the service's
+/// configuration read from the stack's secret as a Lambda reads it at cold start, and the local
+/// Stripe's webhooks pointed at this API's `POST /order/payment/webhook`.
+async fn payments(
+    opts: &Options,
+    emulator: &Emulator,
+    info: &mut StackInfo,
+) -> Result<Option<order::payment::Payments>, RunnerError> {
+    if opts.stage.payments != "stripe" {
+        return Ok(None);
+    }
+    let stripe = crate::stripe::Stripe::find_or_start(opts.stripe_port).await?;
+    info.payment_api_url = stripe.endpoint.clone();
+    let provider = order::ProviderConfig {
+        secret_id: info.payment_secret_arn.clone(),
+        api_url: stripe.endpoint.clone(),
+        currency: opts.stage.payment_currency.clone(),
+    };
+    let payments = order::Orders::provider(&emulator.sdk_config(), &provider)
+        .await
+        .map_err(|e| RunnerError::Payments(e.to_string()))?;
+    let webhook = format!("{}/order/payment/webhook", info.api_url);
+    stripe
+        .register_webhook(&opts.prefix, &webhook, &payments.webhook_secret)
+        .await?;
+    tracing::info!(provider = %stripe.endpoint, %webhook, "payments: the local Stripe");
+    Ok(Some(payments))
+}
+
 /// Starts everything; answers once the API accepts connections.
 pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     crate::metrics::init_telemetry();
@@ -141,6 +178,8 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         upload_url_expires: Duration::from_secs(opts.stage.upload_url_expires_seconds),
         unconfirmed_max_age: opts.unconfirmed_max_age,
         max_order_lines: opts.stage.max_order_lines,
+        allow_unpaid: opts.stage.allow_unpaid_orders,
+        settle_after: Duration::from_secs(opts.stage.settle_after_seconds),
         pool: (&opts.stage).into(),
         workflow_type: aws_sdk_sfn::types::StateMachineType::from(
             opts.stage.workflow_type.to_ascii_uppercase().as_str(),
@@ -163,9 +202,10 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         None => stack::provision(&emulator, &settings).await?,
     };
     info.api_url = settings.api_url.clone();
+    let payments = payments(&opts, &emulator, &mut info).await?;
     stack::write(&info, &state_file).map_err(RunnerError::State)?;
 
-    let services = Services::new(&emulator, &info, &settings, &opts.chaos);
+    let services = Services::new(&emulator, &info, &settings, &opts.chaos).with_payments(payments);
     check_wiring(&decl)?;
     let verifier = Verifier::new(
         &emulator.endpoint,

@@ -39,6 +39,12 @@ pub struct StackInfo {
     /// The Orders table's change stream (feeds `order/status-changed`).
     #[serde(default)]
     pub orders_stream_arn: String,
+    /// The payment provider's secret (Secrets Manager), as the platform team stores it per stage.
+    #[serde(default)]
+    pub payment_secret_arn: String,
+    /// Where the local Stripe answers (for the front end's Stripe.js); set at every start.
+    #[serde(default)]
+    pub payment_api_url: String,
 }
 
 impl StackInfo {
@@ -96,6 +102,10 @@ pub struct LocalSettings {
     pub unconfirmed_max_age: Duration,
     /// The most lines one order may hold.
     pub max_order_lines: usize,
+    /// An order without a payment method is taken unpaid (the stage's `allowUnpaidOrders`).
+    pub allow_unpaid: bool,
+    /// Age after which the reconciler moves money the stream left open.
+    pub settle_after: Duration,
     /// The pool's password policy (the auth handlers explain a rejection with it) and its
     /// client's writable attributes.
     pub pool: provision::PoolPolicy,
@@ -126,6 +136,10 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
         provision::queue_with_dlq(&sdk, &n("orders"), s.order_max_receives, 30).await?;
     let cleanup_topic_arn = provision::topic(&sdk, &n("cleanup")).await?;
     let alerts_topic_arn = provision::topic(&sdk, &n("alerts")).await?;
+    // A webhook signing secret of this stack's own (the local Stripe signs with it).
+    let webhook_secret = format!("whsec_{}", uuid::Uuid::new_v4().simple());
+    let payment_secret_arn =
+        provision::payment_secret(&sdk, &n("payment-provider"), crate::stripe::API_KEY, &webhook_secret).await?;
     provision::email_identity(&sdk, &s.email_from).await?;
     let wiring = provision::OrderWorkflow {
         products_table: &products,
@@ -160,6 +174,8 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
         alerts_topic_arn,
         state_machine_arn,
         orders_stream_arn,
+        payment_secret_arn,
+        payment_api_url: String::new(),
     })
 }
 

@@ -25,6 +25,12 @@ pub struct StageValues {
     pub max_order_lines: usize,
     /// `EXPRESS` or `STANDARD`.
     pub workflow_type: String,
+    /// `stripe` (locally: the local Stripe) or `none`.
+    pub payments: String,
+    pub payment_currency: String,
+    /// An order without a payment method is taken unpaid (the original clients).
+    pub allow_unpaid_orders: bool,
+    pub settle_after_seconds: u64,
 }
 
 /// The values of `stage`: the defaults, overridden by the stage's own.

@@ -1,6 +1,9 @@
 //! Test support: one emulator per test binary, unique resource names, API Gateway events.
 //!
-//! Uses the emulator at `MOTO_ENDPOINT` when set, otherwise starts a moto server of its own.
+//! Uses the emulator at `MOTO_ENDPOINT` when set, otherwise starts a moto server of its own; the
+//! same for the local Stripe (`STRIPE_ENDPOINT`). [`orders`]: the order service's fixture.
+
+pub mod orders;
 
 use serde_json::{json, Value};
 use shop_core::http::body_text;
@@ -23,6 +26,23 @@ pub async fn emulator() -> &'static Emulator {
                     e
                 }
                 Err(e) => panic!("no emulator for the tests: {e}"),
+            }
+        })
+        .await
+}
+
+/// The shared local Stripe (the payment provider): `STRIPE_ENDPOINT`, or one started on first use
+/// (then named in `STRIPE_ENDPOINT`, so the local runners a test starts use it too).
+pub async fn stripe() -> &'static shop_local::stripe::Stripe {
+    static STRIPE: OnceCell<shop_local::stripe::Stripe> = OnceCell::const_new();
+    STRIPE
+        .get_or_init(|| async {
+            match shop_local::stripe::Stripe::find_or_start(0).await {
+                Ok(s) => {
+                    std::env::set_var("STRIPE_ENDPOINT", &s.endpoint);
+                    s
+                }
+                Err(e) => panic!("no local Stripe for the tests: {e}"),
             }
         })
         .await

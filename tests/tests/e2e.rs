@@ -16,10 +16,12 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\nimage-bytes";
 
 async fn runner() -> Running {
     emulator().await; // MOTO_ENDPOINT, or a moto of this test binary
+    shop_tests::stripe().await; // STRIPE_ENDPOINT, or a local Stripe of this test binary
     let dir = std::env::temp_dir().join(unique("shop-e2e"));
     let opts = Options {
         port: 0,
         moto_port: 0,
+        stripe_port: 0,
         reset: false,
         state_dir: dir,
         prefix: unique("e2e"),
@@ -337,18 +339,24 @@ async fn the_whole_shop_works_end_to_end() {
         "{b}"
     );
     assert_eq!(b["lines"], json!([{"line": 1, "id": product_id}]));
+    // The cart is paid: the card is authorized when it is placed, charged once it is reserved.
     let (s, b) = api
         .post(
             "/order/create-order",
             Some(&buyer),
-            json!({"items": [{"id": product_id, "quantity": 1}, {"id": lace, "quantity": 3}]}),
+            json!({"items": [{"id": product_id, "quantity": 1}, {"id": lace, "quantity": 3}],
+                   "paymentMethod": "pm_card_visa"}),
         )
         .await;
     assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        b["payment"],
+        json!({"status": "authorized", "amount": 57.4, "currency": "usd"})
+    );
     let cart_id = b["orderId"].as_str().unwrap().to_owned();
     let cart = api
         .eventually(&format!("/order/orders/{cart_id}"), Some(&buyer), |o| {
-            o["status"] == "shipping"
+            o["status"] == "shipping" && o["payment"]["status"] == "captured"
         })
         .await;
     assert_eq!(cart["total"].to_string(), "57.4", "{cart}");
@@ -367,13 +375,56 @@ async fn the_whole_shop_works_end_to_end() {
     // The business metrics, counted from the EMF lines order/status-changed emits for this stack's
     // own stream: two orders accepted, two shipped, nothing else.
     let metrics = api
-        .eventually("/_local/metrics", None, |m| m["metrics"]["OrdersShipped"] == 2)
+        .eventually("/_local/metrics", None, |m| {
+            m["metrics"]["OrdersShipped"] == 2 && m["metrics"]["PaymentsCaptured"] == 1
+        })
         .await;
     assert_eq!(
         metrics["metrics"],
-        json!({"OrdersAccepted": 2, "OrdersShipped": 2}),
+        json!({"OrdersAccepted": 2, "OrdersShipped": 2,
+               "PaymentsAuthorized": 1, "PaymentsAuthorizedCents": 5740,
+               "PaymentsCaptured": 1, "PaymentsCapturedCents": 5740}),
         "{metrics}"
     );
+
+    // A card that needs 3-D Secure: the order waits, unqueued, until the customer finishes it in
+    // the browser; the local Stripe then tells the runner's webhook, which queues it.
+    let (s, b) = api
+        .post(
+            "/order/create-order",
+            Some(&buyer),
+            json!({"id": lace, "quantity": 1, "paymentMethod": "pm_card_authenticationRequired"}),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), b["payment"]["status"].as_str()),
+        (202, Some("action_required")),
+        "{b}"
+    );
+    let secured = b["orderId"].as_str().unwrap().to_owned();
+    let (_, pending) = api.get(&format!("/order/orders/{secured}"), Some(&buyer)).await;
+    assert_eq!(pending["status"], "pending");
+    // What Stripe.js gets: the client secret, `<intent id>_secret_<...>`.
+    let client_secret = b["payment"]["clientSecret"].as_str().unwrap().to_owned();
+    let intent = client_secret.split("_secret_").next().unwrap().to_owned();
+    let done = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/payment_intents/{}/_authenticate",
+            r.info.payment_api_url, intent
+        ))
+        .form(&[
+            ("client_secret", client_secret.as_str()),
+            ("success", "true"),
+            ("key", "pk_test_local"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(done.status().is_success());
+    api.eventually(&format!("/order/orders/{secured}"), Some(&buyer), |o| {
+        o["status"] == "shipping" && o["payment"]["status"] == "captured"
+    })
+    .await;
 
     // The runner's preflight answers with the handlers' CORS headers (one definition in shop_core).
     let preflight = reqwest::Client::new()
@@ -596,9 +647,11 @@ async fn every_declared_route_reaches_its_handler_and_each_service_binary_serves
 /// reconciler act on what this test leaves for them.
 async fn eager_runner() -> Running {
     emulator().await;
+    shop_tests::stripe().await;
     let opts = Options {
         port: 0,
         moto_port: 0,
+        stripe_port: 0,
         reset: false,
         state_dir: std::env::temp_dir().join(unique("shop-e2e")),
         prefix: unique("e2e"),

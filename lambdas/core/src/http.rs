@@ -101,20 +101,26 @@ impl Http {
 
 /// The request body as a JSON object, ready for field validation.
 pub fn json_body(req: &Request) -> Result<Fields, RequestError> {
+    let raw = raw_body(req)?;
+    let text = std::str::from_utf8(&raw).map_err(|_| RequestError::MalformedJson("body is not UTF-8".into()))?;
+    Fields::parse(text)
+}
+
+/// The request body's bytes exactly as the client sent them (base64 undone), at most
+/// [`MAX_BODY_BYTES`]: what a signature is computed over.
+pub fn raw_body(req: &Request) -> Result<Vec<u8>, RequestError> {
     let raw = req.body.as_deref().unwrap_or("");
-    let decoded;
-    let text = if req.is_base64_encoded {
-        decoded = base64::engine::general_purpose::STANDARD
+    let bytes = if req.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD
             .decode(raw)
-            .map_err(|_| RequestError::MalformedJson("body is not valid base64".into()))?;
-        std::str::from_utf8(&decoded).map_err(|_| RequestError::MalformedJson("body is not UTF-8".into()))?
+            .map_err(|_| RequestError::MalformedJson("body is not valid base64".into()))?
     } else {
-        raw
+        raw.as_bytes().to_vec()
     };
-    if text.len() > MAX_BODY_BYTES {
+    if bytes.len() > MAX_BODY_BYTES {
         return Err(RequestError::TooLarge(MAX_BODY_BYTES));
     }
-    Fields::parse(text)
+    Ok(bytes)
 }
 
 /// A header value, by case-insensitive name.

@@ -2,35 +2,84 @@
 
 use serde_json::json;
 use shop_core::http::{header, json_body, path_param};
+use shop_core::money::Money;
 use shop_core::pagination::{page_request, query_page, IndexQuery};
 use shop_core::validate::text;
-use shop_core::{Identity, Request, Response, Upstream};
+use shop_core::{Identity, Request, RequestError, Response, Upstream};
 
-use crate::model::{order_id, price_cart, CreateOrder, Order, OrderMessage, OrderStatus, OrderView, CUSTOMER_INDEX};
+use crate::model::{
+    authorize_key, order_id, price_cart, CreateOrder, MoneyMove, Order, OrderMessage, OrderStatus, OrderView, Payment,
+    PaymentStatus, PaymentView, CUSTOMER_INDEX,
+};
+use crate::payment::{self, settle, Intent, Payments, ProviderError};
 use crate::{store, Error, Orders};
 
-/// `POST /create-order {"items": [{id, quantity}, ...]}` or `{id, quantity}` (signed in; optional
-/// `Idempotency-Key` header): 201 `{"message": "order placed successfully", "orderId"}` once the
-/// order is recorded and queued.
+/// `POST /create-order {"items": [{id, quantity}, ...], "paymentMethod": "pm_..."}` or `{id,
+/// quantity, paymentMethod}` (signed in; optional `Idempotency-Key` header). The cart's total is
+/// authorized on the card first: a decline answers 402 and nothing is stored or queued. 201
+/// `{"message": "order placed successfully", "orderId", "payment"}` once the order is recorded
+/// and queued; 202 with `payment.clientSecret` when the customer must finish the authorization
+/// (3-D Secure) first, which queues the order (the provider's webhook, or the same request again).
 pub async fn create_order(o: &Orders, req: Request) -> Response {
     match create_flow(o, &req).await {
-        Ok(id) => o
-            .http
-            .json(201, &json!({ "message": "order placed successfully", "orderId": id })),
+        Ok(placed) => o.http.json(placed.status(), &placed.body()),
         Err(e) => o.http.error(&e),
     }
 }
 
-async fn create_flow(o: &Orders, req: &Request) -> Result<String, Error> {
+/// What create-order answers.
+struct Placed {
+    order: Order,
+    /// The provider's answer when the customer must act: `clientSecret`, `nextAction`.
+    action: Option<Intent>,
+}
+
+impl Placed {
+    fn status(&self) -> u16 {
+        if self.action.is_some() {
+            202
+        } else {
+            201
+        }
+    }
+
+    fn body(&self) -> serde_json::Value {
+        let mut body = json!({ "message": "order placed successfully", "orderId": self.order.id });
+        if let Some(p) = &self.order.payment {
+            let mut payment = json!(PaymentView::from(p));
+            if let Some(intent) = &self.action {
+                body["message"] = json!("the payment needs the customer's confirmation");
+                payment["clientSecret"] = json!(intent.client_secret);
+                payment["nextAction"] = intent.next_action.clone().unwrap_or(serde_json::Value::Null);
+            }
+            body["payment"] = payment;
+        }
+        body
+    }
+}
+
+async fn create_flow(o: &Orders, req: &Request) -> Result<Placed, Error> {
     let who = Identity::from_request(req)?;
     // The order's emails go to this address: only one Cognito verified (`email_verified`).
     let email = who.verified_email()?.to_owned();
     let body = CreateOrder::parse(&json_body(req)?, o.config.max_order_lines)?;
     let id = order_id(&who.sub, header(req, "idempotency-key"))?;
+    // Refused before anything is read or charged: an order the stage cannot take.
+    let pm = match (&body.payment_method, &o.payments) {
+        (Some(_), None) => return Err(RequestError::invalid("paymentMethod", "this stage takes no payments").into()),
+        (None, _) if !o.config.allow_unpaid => {
+            return Err(RequestError::invalid("paymentMethod", "is required: orders are paid by card").into())
+        }
+        (pm, _) => pm.clone(),
+    };
 
     let ids: Vec<&str> = body.lines.iter().map(|l| l.product_id.as_str()).collect();
     let products = store::products(&o.db, &o.config.products_table, &ids).await?;
     let (items, total) = price_cart(&body, &products)?;
+    let (payment, action) = match (&pm, &o.payments) {
+        (Some(pm), Some(p)) => authorize(o, p, &id, total, pm).await?,
+        _ => (None, None),
+    };
     let now = shop_core::time::now();
     let order = Order {
         id: id.clone(),
@@ -41,47 +90,151 @@ async fn create_flow(o: &Orders, req: &Request) -> Result<String, Error> {
         customer_email: email,
         created_at: now.clone(),
         updated_at: now,
+        payment,
     };
     if !o.orders().put_new(&order).await? {
-        return replay(o, &id, &body).await;
+        return replay(o, &order, &body).await;
+    }
+    if action.is_some() {
+        tracing::info!(order_id = %id, "order waits for the customer's payment confirmation");
+        return Ok(Placed { order, action });
     }
     if let Err(e) = enqueue(o, &order).await {
-        withdraw(o, &order.id).await;
+        withdraw(o, &order).await;
         return Err(e.into());
     }
-    tracing::info!(order_id = %id, lines = order.items.len(), "order accepted");
+    tracing::info!(order_id = %id, lines = order.items.len(), paid = order.payment.is_some(), "order accepted");
     confirm_by_email(o, &order).await;
-    Ok(id)
+    Ok(Placed { order, action: None })
 }
 
-/// A retried request with the same `Idempotency-Key`: same order, queued again while it is
-/// still pending (the consumer starts at most one execution per order).
-async fn replay(o: &Orders, id: &str, body: &CreateOrder) -> Result<String, Error> {
+/// Authorizes `total` on `pm` for order `id`: the payment to store, and the intent when the
+/// customer must act. A decline is the request's answer (402): nothing was stored yet.
+async fn authorize(
+    o: &Orders,
+    p: &Payments,
+    id: &str,
+    total: Money,
+    pm: &str,
+) -> Result<(Option<Payment>, Option<Intent>), Error> {
+    let ns = &o.config.metrics_namespace;
+    let intent = match p
+        .provider
+        .authorize(id, total.cents(), &p.currency, pm, &authorize_key(id, pm))
+        .await
+    {
+        Ok(intent) => intent,
+        Err(e) => {
+            if matches!(e, ProviderError::Declined { .. }) {
+                payment::count(ns, "PaymentDeclines", Some(total.cents()));
+                tracing::info!(order_id = %id, error = %e, "card declined; nothing stored");
+            }
+            return Err(Error::Payment(e));
+        }
+    };
+    let status = match intent.status.as_str() {
+        "requires_capture" => PaymentStatus::Authorized,
+        "requires_action" => PaymentStatus::ActionRequired,
+        other => {
+            // Not a hold we can capture (a synchronous capture, a card needing another method):
+            // release it rather than keep money we did not mean to take.
+            let _ = p.provider.void(&intent.id, &format!("{id}-void-{}", intent.id)).await;
+            return Err(Upstream::internal("payments", format!("authorization ended in {other}")).into());
+        }
+    };
+    if status == PaymentStatus::Authorized {
+        payment::count(ns, "PaymentsAuthorized", Some(total.cents()));
+    }
+    let payment = Payment {
+        intent_id: intent.id.clone(),
+        status,
+        amount: total,
+        currency: p.currency.clone(),
+        refunded: Money::default(),
+        refunded_lines: Vec::new(),
+        disputed: false,
+    };
+    let action = (status == PaymentStatus::ActionRequired).then_some(intent);
+    Ok((Some(payment), action))
+}
+
+/// A retried request with the same `Idempotency-Key`: the same order, queued again while it is
+/// still pending (the consumer starts at most one execution per order). `attempt` is what this
+/// request built; a second card's authorization is released, the order keeps its first.
+async fn replay(o: &Orders, attempt: &Order, body: &CreateOrder) -> Result<Placed, Error> {
+    let id = &attempt.id;
     let existing = o
         .orders()
         .get(id)
         .await?
         .ok_or_else(|| Upstream::internal("dynamodb", "order vanished during replay"))?;
     if !existing.is_cart(body) {
+        release_second(o, attempt, &existing).await;
         return Err(Error::IdempotencyKeyReused);
     }
+    release_second(o, attempt, &existing).await;
+    let mut action = None;
+    if let (Some(p), Some(payment)) = (&o.payments, &existing.payment) {
+        if payment.status == PaymentStatus::ActionRequired && existing.status == OrderStatus::Pending {
+            // Did the customer finish it? Then it is authorized and goes on; else tell them again.
+            let intent = p.provider.intent(&payment.intent_id).await.map_err(Error::Payment)?;
+            if intent.status != "requires_capture" {
+                return Ok(Placed {
+                    order: existing,
+                    action: Some(intent),
+                });
+            }
+            o.orders().authorized_after_action(id).await?;
+            action = None;
+        }
+    }
+    let existing = o.orders().get(id).await?.unwrap_or(existing);
     if existing.status == OrderStatus::Pending {
         enqueue(o, &existing).await?;
     }
     tracing::info!(order_id = %id, "idempotent replay");
-    Ok(existing.id)
+    Ok(Placed {
+        order: existing,
+        action,
+    })
+}
+
+/// The replay authorized another intent (another card) than the order holds: void it.
+async fn release_second(o: &Orders, attempt: &Order, existing: &Order) {
+    let (Some(p), Some(mine)) = (&o.payments, &attempt.payment) else {
+        return;
+    };
+    if existing.payment.as_ref().map(|e| &e.intent_id) == Some(&mine.intent_id) {
+        return;
+    }
+    if let Err(e) = p
+        .provider
+        .void(&mine.intent_id, &format!("{}-void-{}", attempt.id, mine.intent_id))
+        .await
+    {
+        tracing::error!(order_id = %attempt.id, error = %e, "second authorization not released; it expires by itself");
+    }
 }
 
 async fn enqueue(o: &Orders, order: &Order) -> Result<(), Upstream> {
     crate::store::enqueue(&o.sqs, &o.config.queue_url, &OrderMessage::from(order)).await
 }
 
-/// The order could not be queued: remove it so the client's 503 is the whole truth. If even
-/// that fails, a retry with the same Idempotency-Key queues it (see [`replay`]).
-async fn withdraw(o: &Orders, id: &str) {
+/// The order could not be queued: remove it and release its hold, so the client's 503 is the
+/// whole truth. If even that fails, a retry with the same Idempotency-Key queues it (see [`replay`]).
+async fn withdraw(o: &Orders, order: &Order) {
+    let id = &order.id;
     match o.orders().withdraw_pending(id).await {
         Ok(true) => tracing::warn!(order_id = %id, "order not queued; withdrawn"),
-        _ => tracing::error!(order_id = %id, "order not queued and not withdrawn; stays pending until replayed"),
+        _ => {
+            tracing::error!(order_id = %id, "order not queued and not withdrawn; stays pending until replayed");
+            return;
+        }
+    }
+    if let (Some(p), Some(payment)) = (&o.payments, &order.payment) {
+        if let Err(e) = p.provider.void(&payment.intent_id, &MoneyMove::Void.key(id)).await {
+            tracing::error!(order_id = %id, error = %e, "withdrawn order's hold not released; it expires by itself");
+        }
     }
 }
 
@@ -89,8 +242,18 @@ async fn confirm_by_email(o: &Orders, order: &Order) {
     let wording = order.wording();
     let subject = format!("Order received: {}", wording.title);
     let text = format!(
-        "Thank you! We received your order {} for {} (total {}). We will email you when it ships.",
-        order.id, wording.summary, order.total
+        "Thank you! We received your order {} for {} (total {}). {}",
+        order.id,
+        wording.summary,
+        order.total,
+        match &order.payment {
+            Some(p) => format!(
+                "We hold {} {} on your card and charge it when your order ships.",
+                p.amount,
+                p.currency.to_uppercase()
+            ),
+            None => "We will email you when it ships.".to_owned(),
+        }
     );
     if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
         .await
@@ -136,4 +299,45 @@ async fn get_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
         .filter(|order| order.customer_id == who.sub)
         .map(OrderView::from)
         .ok_or(Error::OrderNotFound(id))
+}
+
+/// `POST /orders/{id}/cancel` (signed in, the owner): cancels an order not yet fulfilled. A
+/// pending order stops there (its hold is voided, no stock moved); a reserved one gets its stock
+/// back, in one transaction with its status, and is refunded (or its hold voided). 200 with the
+/// order; again on a cancelled order (idempotent); 409 once it was rejected or failed.
+pub async fn cancel_order(o: &Orders, req: Request) -> Response {
+    o.http.respond(200, cancel_flow(o, &req).await)
+}
+
+async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
+    let who = Identity::from_request(req)?;
+    let id = text("id", path_param(req, "id").unwrap_or_default(), 64)?;
+    // A few rounds: the workflow may decide between our read and our write.
+    for _ in 0..4 {
+        let order = o
+            .orders()
+            .get(&id)
+            .await?
+            .filter(|order| order.customer_id == who.sub)
+            .ok_or_else(|| Error::OrderNotFound(id.clone()))?;
+        let cancelled = match order.status {
+            OrderStatus::Pending => o.orders().cancel_pending(&id).await?,
+            OrderStatus::Shipping => o.orders().cancel_reserved(&order, &o.config.products_table).await?,
+            OrderStatus::Cancelled => true,
+            s @ (OrderStatus::Rejected | OrderStatus::Failed) => return Err(Error::NotCancellable(s.as_str())),
+        };
+        if !cancelled {
+            continue;
+        }
+        if order.status != OrderStatus::Cancelled {
+            tracing::info!(order_id = %id, was = order.status.as_str(), "order cancelled by its customer");
+        }
+        // The money now; if the provider is down, the stream and the reconciler finish it.
+        if let Err(e) = settle(o, &id).await {
+            tracing::warn!(order_id = %id, error = %e, "cancelled; payment left for the reconciler");
+        }
+        let now = o.orders().get(&id).await?.unwrap_or(order);
+        return Ok(OrderView::from(now));
+    }
+    Err(Upstream::internal("dynamodb", "the order kept changing while it was cancelled").into())
 }

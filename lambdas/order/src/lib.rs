@@ -15,6 +15,7 @@ pub mod api;
 pub mod model;
 pub mod ops;
 pub mod outcomes;
+pub mod payment;
 pub mod pipeline;
 pub mod store;
 
@@ -24,8 +25,9 @@ use model::{CartProblem, LineRef, DEFAULT_MAX_ORDER_LINES, MAX_ORDER_LINES_LIMIT
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
-pub use api::{create_order, get_order, list_orders};
+pub use api::{cancel_order, create_order, get_order, list_orders};
 pub use outcomes::status_changed;
+pub use payment::webhook::payment_webhook;
 pub use pipeline::{queue_consumer, reconcile, ReconcileReport};
 
 /// Default of `RECONCILE_AFTER_SECS`. The latest an execution can still be running is the queue's
@@ -58,6 +60,39 @@ pub struct OrderConfig {
     /// `MAX_ORDER_LINES` (default [`DEFAULT_MAX_ORDER_LINES`], 1 to [`MAX_ORDER_LINES_LIMIT`]): the
     /// most lines one order may hold.
     pub max_order_lines: usize,
+    /// `ALLOW_UNPAID_ORDERS` (default false; a stage value, never true in prod): an order without
+    /// a payment method is taken unpaid, as before payments (the original clients' migration path).
+    pub allow_unpaid: bool,
+    /// `SETTLE_AFTER_SECS` (default [`DEFAULT_SETTLE_AFTER_SECS`]): money still open on a decided
+    /// order this long after it was created is moved by the reconciler (the stream missed it).
+    pub settle_after: Duration,
+}
+
+/// Default of `SETTLE_AFTER_SECS`: the stream settles within seconds; ten minutes is missed.
+pub const DEFAULT_SETTLE_AFTER_SECS: u64 = 600;
+/// The provider holds an authorization about seven days; past six an open one is alerted on.
+pub const AUTHORIZATION_WARN_SECS: u64 = 6 * 24 * 3600;
+
+/// Where the payment provider is, read with [`OrderConfig`]: `PAYMENT_SECRET_ARN` (absent: no
+/// payments), `PAYMENT_API_URL` (default Stripe's), `PAYMENT_CURRENCY` (default `usd`).
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    pub secret_id: String,
+    pub api_url: String,
+    pub currency: String,
+}
+
+impl ProviderConfig {
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let Some(secret_id) = shop_core::config::optional("PAYMENT_SECRET_ARN") else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            secret_id,
+            api_url: parsed_or("PAYMENT_API_URL", "https://api.stripe.com".to_owned())?,
+            currency: parsed_or("PAYMENT_CURRENCY", "usd".to_owned())?,
+        }))
+    }
 }
 
 impl OrderConfig {
@@ -72,6 +107,8 @@ impl OrderConfig {
             reconcile_after: Duration::from_secs(parsed_or("RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?),
             metrics_namespace: parsed_or("METRICS_NAMESPACE", "Shop".to_owned())?,
             max_order_lines: max_order_lines(parsed_or("MAX_ORDER_LINES", DEFAULT_MAX_ORDER_LINES)?)?,
+            allow_unpaid: parsed_or("ALLOW_UNPAID_ORDERS", false)?,
+            settle_after: Duration::from_secs(parsed_or("SETTLE_AFTER_SECS", DEFAULT_SETTLE_AFTER_SECS)?),
         })
     }
 }
@@ -97,6 +134,9 @@ pub struct Orders {
     pub sns: aws_sdk_sns::Client,
     pub config: OrderConfig,
     pub http: Http,
+    /// The payment provider; `None` where the stage takes no payments (then every order is
+    /// unpaid, which [`OrderConfig::allow_unpaid`] must allow).
+    pub payments: Option<payment::Payments>,
 }
 
 impl Orders {
@@ -110,9 +150,33 @@ impl Orders {
 
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = OrderConfig::from_env()?;
-        Ok(Self::new(&shop_core::aws::sdk_config().await, config))
+        let sdk = shop_core::aws::sdk_config().await;
+        let payments = match ProviderConfig::from_env()? {
+            Some(p) => Some(Self::provider(&sdk, &p).await?),
+            None => None,
+        };
+        Self::new(&sdk, config).with_payments(payments)
     }
 
+    /// The provider, its secret read once from Secrets Manager.
+    pub async fn provider(sdk: &aws_config::SdkConfig, p: &ProviderConfig) -> Result<payment::Payments, ConfigError> {
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        payment::Payments::load(&secrets, &p.secret_id, &p.api_url, &p.currency).await
+    }
+
+    /// The service with `payments`; a stage without a provider must allow unpaid orders.
+    pub fn with_payments(mut self, payments: Option<payment::Payments>) -> Result<Self, ConfigError> {
+        if payments.is_none() && !self.config.allow_unpaid {
+            return Err(ConfigError::Invalid {
+                name: "PAYMENT_SECRET_ARN",
+                reason: "is required where unpaid orders are not allowed (ALLOW_UNPAID_ORDERS)".into(),
+            });
+        }
+        self.payments = payments;
+        Ok(self)
+    }
+
+    /// The service without payments (every order unpaid, as [`OrderConfig::allow_unpaid`] must allow).
     pub fn new(sdk: &aws_config::SdkConfig, config: OrderConfig) -> Self {
         Self {
             db: shop_core::aws::dynamodb(sdk),
@@ -122,6 +186,7 @@ impl Orders {
             sns: shop_core::aws::sns(sdk),
             config,
             http: Http::from_env(false),
+            payments: None,
         }
     }
 }
@@ -138,6 +203,12 @@ pub enum Error {
     OrderNotFound(String),
     #[error("this Idempotency-Key was already used for a different order")]
     IdempotencyKeyReused,
+    #[error("this order can no longer be cancelled: it is {0}")]
+    NotCancellable(&'static str),
+    #[error("{0}")]
+    Payment(payment::ProviderError),
+    #[error("this stage takes no payments")]
+    PaymentsOff,
     #[error(transparent)]
     Upstream(#[from] Upstream),
 }
@@ -152,11 +223,23 @@ fn not_found(lines: &[LineRef]) -> String {
     }
 }
 
-/// The body of a cart error names its offending lines: `"lines": [{"line": 2, "id": "p2"}]`.
-fn lines_of(e: &Error) -> Option<serde_json::Value> {
+/// The body of a cart error names its offending lines: `"lines": [{"line": 2, "id": "p2"}]`; a
+/// decline names the provider's reason: `"reason": "insufficient_funds"`.
+fn details_of(e: &Error) -> Option<serde_json::Value> {
     match e {
         Error::ProductNotFound(lines) | Error::InsufficientStock(lines) => Some(serde_json::json!({ "lines": lines })),
+        Error::Payment(payment::ProviderError::Declined { reason }) => Some(serde_json::json!({ "reason": reason })),
         _ => None,
+    }
+}
+
+fn payment_status(e: &payment::ProviderError) -> (u16, &'static str) {
+    use payment::ProviderError as P;
+    match e {
+        P::Declined { .. } => (402, "PaymentDeclined"),
+        P::Refused { .. } => (400, "PaymentRefused"),
+        P::UnexpectedState(_) => (409, "PaymentStateConflict"),
+        P::Unavailable(_) => (503, "PaymentProviderUnavailable"),
     }
 }
 
@@ -175,13 +258,18 @@ shop_core::api_error!(Error {
     Self::OrderNotFound(_) => (404, "OrderNotFound"),
     Self::InsufficientStock(_) => (400, "InsufficientStock"),
     Self::IdempotencyKeyReused => (422, "IdempotencyKeyReused"),
-} details: lines_of);
+    Self::NotCancellable(_) => (409, "OrderNotCancellable"),
+    Self::Payment(e) => (payment_status(e).0, payment_status(e).1),
+    Self::PaymentsOff => (404, "PaymentsNotConfigured"),
+} details: details_of);
 
 // Every function of this service, served by the one `shop-order` binary (`_HANDLER` names it).
 shop_core::functions!(Orders {
     "create-order" => http create_order,
     "list-orders" => http list_orders,
     "get-order" => http get_order,
+    "cancel-order" => http cancel_order,
+    "payment-webhook" => http payment_webhook,
     "queue-consumer" => event queue_consumer,
     "reconcile" => event reconcile,
     "status-changed" => event status_changed,

@@ -6,11 +6,13 @@ use shop_core::money::Money;
 
 mod cart;
 mod message;
+mod payment;
 #[cfg(test)]
 mod tests;
 
 pub use cart::*;
 pub use message::*;
+pub use payment::*;
 
 /// GSI (`customerId`, `createdAt`): a customer's orders, newest first.
 pub const CUSTOMER_INDEX: &str = "byCustomer";
@@ -38,6 +40,8 @@ pub enum OrderStatus {
     Rejected,
     /// The workflow could not finish; an alert was raised.
     Failed,
+    /// The customer cancelled it (before it shipped); any stock it held is back.
+    Cancelled,
 }
 
 impl OrderStatus {
@@ -48,6 +52,7 @@ impl OrderStatus {
             Self::Shipping => "shipping",
             Self::Rejected => "rejected",
             Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct Order {
     pub customer_email: String,
     pub created_at: String,
     pub updated_at: String,
+    /// How it is paid; `None` for an unpaid order (only where the stage allows them).
+    pub payment: Option<Payment>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -109,6 +116,12 @@ struct StoredOrder {
     customer_email: String,
     created_at: String,
     updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment: Option<Payment>,
+    /// Set (to [`PAYMENT_DUE`]) while money is still to move; the sparse index
+    /// [`OPEN_PAYMENT_INDEX`] lists exactly these orders for the reconciler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payment_due: Option<String>,
 }
 
 impl From<StoredOrder> for Order {
@@ -138,6 +151,7 @@ impl From<StoredOrder> for Order {
             customer_email: s.customer_email,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            payment: s.payment,
         }
     }
 }
@@ -158,6 +172,12 @@ impl From<Order> for StoredOrder {
             customer_email: o.customer_email,
             created_at: o.created_at,
             updated_at: o.updated_at,
+            payment_due: o
+                .payment
+                .as_ref()
+                .filter(|p| p.status.is_open())
+                .map(|_| PAYMENT_DUE.to_owned()),
+            payment: o.payment,
         }
     }
 }
@@ -208,6 +228,8 @@ pub struct OrderView {
     pub status: OrderStatus,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentView>,
 }
 
 impl From<Order> for OrderView {
@@ -220,6 +242,7 @@ impl From<Order> for OrderView {
             status: o.status,
             created_at: o.created_at,
             updated_at: o.updated_at,
+            payment: o.payment.as_ref().map(PaymentView::from),
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct OutcomeReport {
     pub shipped: u64,
     pub rejected: u64,
     pub failed: u64,
+    pub cancelled: u64,
+    /// Orders whose money this batch moved (capture, void, refund).
+    pub settled: u64,
 }
 
 fn status(image: &serde_dynamo::Item) -> Option<&str> {
@@ -34,8 +37,25 @@ pub fn outcome(record: &EventRecord) -> Option<&'static str> {
         ("MODIFY", Some("pending"), Some("shipping")) => Some("OrdersShipped"),
         ("MODIFY", Some("pending"), Some("rejected")) => Some("OrdersRejected"),
         ("MODIFY", Some("pending"), Some("failed")) => Some("OrdersFailed"),
+        ("MODIFY", Some("pending" | "shipping"), Some("cancelled")) => Some("OrdersCancelled"),
         _ => None,
     }
+}
+
+/// The orders of a batch whose new image owes money (a decided order with `paymentDue`), once each.
+fn owing(records: &[EventRecord]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for r in records {
+        let image = &r.change.new_image;
+        let decided = !matches!(status(image), None | Some("pending"));
+        let due = image.get("paymentDue").is_some();
+        if let (true, true, Some(AttributeValue::S(id))) = (decided, due, image.get("id")) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    ids
 }
 
 /// Stream trigger of the Orders table: one EMF data point per outcome in the batch.
@@ -47,7 +67,17 @@ pub async fn status_changed(o: &Orders, event: Event) -> Result<OutcomeReport, E
             "OrdersAccepted" => report.accepted += 1,
             "OrdersShipped" => report.shipped += 1,
             "OrdersRejected" => report.rejected += 1,
+            "OrdersCancelled" => report.cancelled += 1,
             _ => report.failed += 1,
+        }
+    }
+    // The money each decision owes moves here, outside the workflow. A failure is counted
+    // (CaptureFailures alarm) and left to the reconciler, so the batch never blocks the shard.
+    for id in owing(&event.records) {
+        match crate::payment::settle(o, &id).await {
+            Ok(crate::payment::Settled::Moved(_)) => report.settled += 1,
+            Ok(_) => {}
+            Err(e) => tracing::error!(order_id = %id, error = %e, "payment not settled from the stream"),
         }
     }
     for (metric, n) in [
@@ -55,6 +85,7 @@ pub async fn status_changed(o: &Orders, event: Event) -> Result<OutcomeReport, E
         ("OrdersShipped", report.shipped),
         ("OrdersRejected", report.rejected),
         ("OrdersFailed", report.failed),
+        ("OrdersCancelled", report.cancelled),
     ] {
         if n > 0 {
             shop_core::metrics::count(&o.config.metrics_namespace, "order", metric, n);

@@ -5,7 +5,8 @@
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use shop_core::Upstream;
 
-use crate::model::{Order, OrderMessage, OrderStatus, MAX_REDRIVES};
+use crate::model::{MoneyMove, Order, OrderMessage, OrderStatus, PaymentStatus, MAX_REDRIVES};
+use crate::payment::{settle, Settled};
 use crate::store::{alert, start_workflow, Claimed, Started};
 use crate::{Error, Orders};
 
@@ -64,6 +65,8 @@ pub struct ReconcileReport {
     pub items_read: usize,
     pub redriven: usize,
     pub failed: usize,
+    /// Orders whose open money (capture, void, refund) the reconciler moved.
+    pub settled: usize,
 }
 
 /// Scheduled: every order still `pending` [`crate::OrderConfig::reconcile_after`] after it was
@@ -96,10 +99,26 @@ pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<Reconcil
             }
         }
     }
+    if o.payments.is_some() {
+        let cutoff = shop_core::time::ago(o.config.settle_after);
+        let (open, read) = o.orders().ids_with_open_payment(&cutoff, usize::MAX).await?;
+        report.items_read += read;
+        for id in &open {
+            match settle_stuck(o, id).await {
+                Ok(true) => report.settled += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(order_id = %id, error = %e, "stuck payment not settled");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
     tracing::info!(
         items_read = report.items_read,
         redriven = report.redriven,
         failed = report.failed,
+        settled = report.settled,
         "order reconcile done"
     );
     match first_error {
@@ -124,6 +143,13 @@ async fn redrive(o: &Orders, id: &str, cutoff: &str) -> Result<Redrive, Error> {
         give_up(o, &order, redrives - 1).await?;
         return Ok(Redrive::GaveUp);
     }
+    if order
+        .payment
+        .as_ref()
+        .is_some_and(|p| p.status == PaymentStatus::ActionRequired)
+    {
+        return awaited_payment(o, &order).await;
+    }
     let message = OrderMessage::from(&order);
     // Its own name first: if the queue never delivered it, this is its first execution.
     let name = match start(o, &message, &order.id).await? {
@@ -136,6 +162,54 @@ async fn redrive(o: &Orders, id: &str, cutoff: &str) -> Result<Redrive, Error> {
     };
     tracing::warn!(order_id = %order.id, redrives, execution = %name, "pending order re-driven");
     Ok(Redrive::Started)
+}
+
+/// A pending order still waiting for its customer's payment confirmation after the whole window:
+/// authorized meanwhile (its webhook lost)? Then it goes on. Otherwise it is abandoned: the
+/// intent is voided and the order fails.
+async fn awaited_payment(o: &Orders, order: &Order) -> Result<Redrive, Error> {
+    let (Some(p), Some(payment)) = (&o.payments, &order.payment) else {
+        return Ok(Redrive::Skipped);
+    };
+    let intent = p.provider.intent(&payment.intent_id).await.map_err(Error::Payment)?;
+    if intent.status == "requires_capture" {
+        if o.orders().authorized_after_action(&order.id).await? {
+            start(o, &OrderMessage::from(order), &order.id).await?;
+        }
+        return Ok(Redrive::Started);
+    }
+    if intent.status != "canceled" {
+        p.provider
+            .void(&payment.intent_id, &MoneyMove::Void.key(&order.id))
+            .await
+            .map_err(Error::Payment)?;
+    }
+    if o.orders().payment_never_completed(&order.id).await? {
+        tracing::warn!(order_id = %order.id, "payment never confirmed; order failed");
+    }
+    Ok(Redrive::GaveUp)
+}
+
+/// An order whose money is still open past the settle window: the stream missed it (or the
+/// provider was down). Settle it now; warn operations when a hold nears its expiry.
+async fn settle_stuck(o: &Orders, id: &str) -> Result<bool, Error> {
+    let moved = matches!(settle(o, id).await?, Settled::Moved(_));
+    if !moved {
+        if let Some(order) = o.orders().get(id).await? {
+            let open = order.payment.as_ref().is_some_and(|p| p.status.is_open());
+            let expiring = shop_core::time::ago(std::time::Duration::from_secs(crate::AUTHORIZATION_WARN_SECS));
+            if open && order.created_at < expiring {
+                let message =
+                    format!("Order {id}: its card authorization is about to expire and is neither captured nor voided");
+                alert(&o.sns, &o.config.alerts_topic_arn, "Payment hold expiring", &message).await?;
+            }
+            if !open && order.status != OrderStatus::Pending {
+                // Settled by someone else (the stream, a webhook): nothing is due any more.
+                o.orders().close_payment(id).await?;
+            }
+        }
+    }
+    Ok(moved)
 }
 
 /// The order was re-driven [`MAX_REDRIVES`] times and is still pending: stop, mark it failed,

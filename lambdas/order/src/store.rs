@@ -137,12 +137,18 @@ impl OrdersTable<'_> {
             newest_first: false,
             before: cutoff.map(|c| ("createdAt", c.to_owned())),
         };
+        self.ids_in(&q, max).await
+    }
+
+    /// Ids read from a keys-only index query, page after page, at most `max`; and how many index
+    /// entries were read.
+    async fn ids_in(&self, q: &IndexQuery<'_>, max: usize) -> Result<(Vec<String>, usize), Upstream> {
         let mut ids = Vec::new();
         let mut read = 0;
         let mut start = None;
         loop {
             let limit = i32::try_from((max - ids.len()).min(100)).unwrap_or(100);
-            let page = query_index(self.db, &q, limit, start.take()).await?;
+            let page = query_index(self.db, q, limit, start.take()).await?;
             read += page.items_read;
             ids.extend(page.items.iter().filter_map(|i| i.get("id")?.as_s().ok().cloned()));
             match page.last_key {
@@ -231,6 +237,7 @@ impl OrdersTable<'_> {
 }
 
 mod messages;
+mod payments;
 #[cfg(test)]
 mod tests;
 

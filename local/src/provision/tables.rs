@@ -175,6 +175,7 @@ mod tests {
         index("products", product::model::CATEGORY_INDEX);
         index("orders", order::model::STATUS_INDEX);
         index("orders", order::model::CUSTOMER_INDEX);
+        index("orders", order::model::OPEN_PAYMENT_INDEX);
         assert_eq!(
             declared_table("orders").unwrap().stream.as_deref(),
             Some("NEW_AND_OLD_IMAGES")

@@ -32,16 +32,21 @@ pub struct LineRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateOrder {
     pub lines: Vec<LineRequest>,
+    /// The provider's id of a payment method the client tokenized with the provider's own tools
+    /// (card data never reaches us): `pm_...`.
+    pub payment_method: Option<String>,
 }
 
 impl CreateOrder {
     pub fn parse(f: &Fields, max_lines: usize) -> Result<Self, RequestError> {
+        let payment_method = payment_method(f)?;
         let Some(items) = f.objects("items", max_lines)? else {
             return Ok(Self {
                 lines: vec![LineRequest {
                     product_id: f.string("id", 64)?,
                     quantity: f.positive_int("quantity", MAX_ORDER_QUANTITY)?,
                 }],
+                payment_method,
             });
         };
         if f.has("id") || f.has("quantity") {
@@ -63,8 +68,24 @@ impl CreateOrder {
             }
             lines.push(LineRequest { product_id, quantity });
         }
-        Ok(Self { lines })
+        Ok(Self { lines, payment_method })
     }
+}
+
+/// `paymentMethod`: a provider payment method id (`pm_` and letters, digits or `_`), never card data.
+fn payment_method(f: &Fields) -> Result<Option<String>, RequestError> {
+    let Some(pm) = f.opt_string("paymentMethod", 255)? else {
+        return Ok(None);
+    };
+    let well_formed =
+        pm.len() > 3 && pm.starts_with("pm_") && pm.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !well_formed {
+        return Err(RequestError::invalid(
+            "paymentMethod",
+            "must be a payment method id (pm_...) from the provider's client library",
+        ));
+    }
+    Ok(Some(pm))
 }
 
 /// A line of a request that cannot be ordered (1-based, as the client numbers its cart).

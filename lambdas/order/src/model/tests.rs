@@ -53,6 +53,7 @@ fn cart(lines: &[(&str, u64)]) -> CreateOrder {
                 quantity: *q,
             })
             .collect(),
+        payment_method: None,
     }
 }
 
@@ -185,6 +186,7 @@ fn order_of(lines: &[(&str, u64, i64)]) -> Order {
         customer_email: "c@shop.test".into(),
         created_at: "t".into(),
         updated_at: "t".into(),
+        payment: None,
     }
 }
 
@@ -333,5 +335,91 @@ fn the_workflow_input_matches_the_golden_file_the_workflow_tests_read() {
     assert_eq!(
         committed, text,
         "the workflow input changed: run `SHOP_UPDATE_GOLDEN=1 cargo test -p order golden` and update the TS builder"
+    );
+}
+
+fn paid(status: PaymentStatus, refunded: i64) -> Payment {
+    Payment {
+        intent_id: "pi_1".into(),
+        status,
+        amount: Money::from_cents(1000),
+        currency: "usd".into(),
+        refunded: Money::from_cents(refunded),
+        refunded_lines: vec![],
+        disputed: false,
+    }
+}
+
+#[test]
+fn money_moves_only_once_the_workflow_decided() {
+    use OrderStatus as O;
+    use PaymentStatus as P;
+    let due = |o, p, r| money_due(o, &paid(p, r));
+    // Pending: the workflow decides first; nothing moves, whatever the payment.
+    assert_eq!(due(O::Pending, P::Authorized, 0), None);
+    assert_eq!(due(O::Pending, P::ActionRequired, 0), None);
+    // Reserved: capture the hold; captured: done.
+    assert_eq!(due(O::Shipping, P::Authorized, 0), Some(MoneyMove::Capture));
+    assert_eq!(due(O::Shipping, P::Captured, 0), None);
+    // Not shipping: release the hold, never capture.
+    for o in [O::Rejected, O::Failed, O::Cancelled] {
+        assert_eq!(due(o, P::Authorized, 0), Some(MoneyMove::Void));
+        assert_eq!(due(o, P::ActionRequired, 0), Some(MoneyMove::Void));
+        assert_eq!(due(o, P::Voided, 0), None);
+    }
+    // Cancelled after the charge: refund the rest, then nothing.
+    assert_eq!(due(O::Cancelled, P::Captured, 0), Some(MoneyMove::Refund));
+    assert_eq!(due(O::Cancelled, P::Captured, 400), Some(MoneyMove::Refund));
+    assert_eq!(due(O::Cancelled, P::Captured, 1000), None);
+    assert_eq!(due(O::Cancelled, P::Refunded, 1000), None);
+    // A rejected order that was somehow charged is a person's call, not an automatic refund.
+    assert_eq!(due(O::Rejected, P::Captured, 0), None);
+}
+
+#[test]
+fn every_money_move_has_its_own_idempotency_key_per_order() {
+    let keys = [MoneyMove::Capture, MoneyMove::Void, MoneyMove::Refund].map(|m| m.key("o1"));
+    assert_eq!(keys, ["o1-capture", "o1-void", "o1-refund-cancelled"]);
+    assert_ne!(MoneyMove::Capture.key("o1"), MoneyMove::Capture.key("o2"));
+    assert_eq!(authorize_key("o1", "pm_a"), "o1-authorize-pm_a");
+    assert_ne!(authorize_key("o1", "pm_a"), authorize_key("o1", "pm_b"));
+    assert_eq!(refund_key("o1", &[]), "o1-refund-all");
+    assert_eq!(refund_key("o1", &[1, 3]), "o1-refund-lines-1-3");
+}
+
+#[test]
+fn a_payment_method_must_be_a_provider_id_never_card_data() {
+    let parse = |body: &str| CreateOrder::parse(&shop_core::validate::Fields::parse(body).unwrap(), 25);
+    assert_eq!(
+        parse(r#"{"id": "p", "quantity": 1, "paymentMethod": "pm_card_visa"}"#)
+            .unwrap()
+            .payment_method
+            .as_deref(),
+        Some("pm_card_visa")
+    );
+    assert_eq!(parse(r#"{"id": "p", "quantity": 1}"#).unwrap().payment_method, None);
+    for bad in ["4242424242424242", "pm_", "pm_a b", "tok_visa", "pm_x;drop"] {
+        let body = json!({"id": "p", "quantity": 1, "paymentMethod": bad}).to_string();
+        assert!(parse(&body).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn an_open_hold_marks_the_order_due_and_a_settled_one_does_not() {
+    let mut order = order_of(&[("tea", 1, 1000)]);
+    let stored = |o: &Order| serde_json::to_value(o).unwrap();
+    assert!(stored(&order).get("paymentDue").is_none(), "unpaid");
+    order.payment = Some(paid(PaymentStatus::Authorized, 0));
+    assert_eq!(stored(&order)["paymentDue"], "open");
+    assert_eq!(stored(&order)["payment"]["status"], "authorized");
+    order.payment = Some(paid(PaymentStatus::Captured, 0));
+    assert!(stored(&order).get("paymentDue").is_none());
+    // And it reads back the same.
+    let back: Order = serde_json::from_value(stored(&order)).unwrap();
+    assert_eq!(back, order);
+    let view = serde_json::to_value(OrderView::from(order)).unwrap();
+    assert_eq!(
+        view["payment"],
+        json!({"status": "captured", "amount": 10.0, "currency": "usd"})
     );
 }
