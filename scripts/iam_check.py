@@ -97,11 +97,24 @@ EXPLAINED_FOR = {
         "a_replayed_cart_is_the_same_order_in_any_line_order_and_another_cart_is_refused)",
     ("order/create-order", "dynamodb:DeleteItem"):
         "withdraws an order the queue refused (tests/tests/order.rs an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept)",
+    ("order/reconcile", "dynamodb:GetItem"):
+        "reads an order whose money the stream left open, to settle it (tests/tests/payment.rs "
+        "a_capture_the_stream_missed_is_redriven_by_the_reconciler_once_past_the_window calls the handler directly)",
+    ("order/status-changed", "sns:Publish"):
+        "alerts when a reserved order's hold is gone at the provider before its capture (tests/tests/payment.rs "
+        "a_hold_lost_before_its_capture_alerts_operations_and_the_order_is_not_taken_as_paid)",
+    ("order/payment-webhook", "ses:SendEmail"):
+        "the receipt, when the provider's event arrives before the stream settled the order (the same settle "
+        "as tests/tests/payment.rs a_reserved_order_is_captured_exactly_once_though_delivered_three_times_and_run_three_times)",
 }
 # sqs:SendMessage to a failure queue is Lambda delivering a failed asynchronous event.
 EXPLAINED_ON = {("sqs:SendMessage", "AsyncFailures"): "on-failure destination: Lambda delivers a failed event with the function's role"}
 # Grants on a kind of resource no local call names.
 EXPLAINED_PATTERN = [
+    ("secretsmanager:GetSecretValue", re.compile(r"^secret:.*payment-provider-\?{6}$"),
+     "the payment provider's secret, read once at cold start (order::Orders::from_env); the local runner "
+     "reads its stack's secret once at start-up, outside any function, and every paid test fixture through "
+     "the same Orders::provider (tests/src/orders.rs paid_fixture)"),
     ("ses:SendEmail", re.compile(r"^identity/[^@/]+$"),
      "the sender's domain identity: SES authorizes a send against the verifying domain or the address, so both are granted"),
 ]

@@ -130,11 +130,11 @@ export class OrderStack extends ServiceStack {
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
     // Cancel: the order's status and every line's stock back in one transaction (UpdateItem on both
     // tables), then the money (settle: read, record, email, alert).
+    // (No alert: a lost hold is alerted on only while the order is reserved, never once cancelled.)
     this.fn('cancel-order')
       .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
       .allow(['dynamodb:UpdateItem'], [products.tableArn])
-      .allow(['ses:SendEmail'], sender)
-      .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
+      .allow(['ses:SendEmail'], sender);
     // The provider's events: recorded on the order once, an authorized order queued, money settled.
     this.fn('payment-webhook')
       .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])

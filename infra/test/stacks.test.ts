@@ -83,7 +83,7 @@ describe('the CDK app', () => {
         shop.order,
         ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage'],
       ],
-      'order/cancel-order': [shop.order, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish']],
+      'order/cancel-order': [shop.order, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail']],
       'order/payment-webhook': [
         shop.order,
         ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish', 'sqs:SendMessage'],

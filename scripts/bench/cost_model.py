@@ -35,6 +35,11 @@ PRICES = {
     "ses_per_thousand_emails": 0.10,
     "xray_per_million_traces": 5.00,
     "cloudwatch_logs_per_gb_ingested": 0.50,
+    "secrets_manager_per_10k_calls": 0.05,
+    # The provider's fee (not AWS; shown apart, never in the ratio): Stripe's US list price for a
+    # domestic card charge. A voided authorization costs nothing.
+    "stripe_card_percent": 2.9,
+    "stripe_card_fixed": 0.30,
 }
 M = 1_000_000
 
@@ -102,10 +107,41 @@ def ours(a, measured, lines=1):
                + lambda_gbs(stream_ms * a.stream_invocations, a.memory_mb) * M * PRICES["lambda_arm64_gb_second"]
                + logs(a.stream_invocations * 2 * 350))
     rows.append(("Business metrics", f"Orders stream -> status-changed: {a.stream_invocations:g} invocations of {stream_ms} ms (batches of up to 100 records; 2 = one per record, the low-volume worst case), 2 EMF lines of 350 B each; stream reads by Lambda are free", metrics))
+    rows.append(payments(a, order_kb))
     rows.append(("X-Ray", "at most 1 trace per order (create-order -> queue -> workflow share it; default sampling 1/s + 5 %, counted as every order)", PRICES["xray_per_million_traces"]))
     rows.append(("CloudWatch Logs", f"{a.our_log_bytes} B per order: platform lines of 2 invocations + our JSON lines", logs(a.our_log_bytes)))
     rows.append(("SES", "2 emails (confirmation + shipping)", 2 * M / 1000 * PRICES["ses_per_thousand_emails"]))
     return rows
+
+
+def payments(a, order_kb):
+    """Our side of taking the money for one order (the provider's fee is apart: provider_fee)."""
+    wait_gbs = lambda_gbs(2 * a.provider_ms, a.memory_mb)  # create-order's authorization, the capture
+    webhook_invocations = a.webhook_events
+    webhook_gbs = lambda_gbs(webhook_invocations * 20, a.memory_mb)
+    # paymentDue put with the order (its sparse index entry) and removed by the capture; the capture
+    # updates the order (and its all-projecting byCustomer entry); settle reads it first, and each
+    # webhook event reads it once (events with nothing to do write nothing).
+    wrus = 1 + 2 * order_kb + 1
+    rrus = 1 + webhook_invocations
+    cost = (wait_gbs * M * PRICES["lambda_arm64_gb_second"]
+            + per_million(PRICES["lambda_requests_per_million"], webhook_invocations)
+            + webhook_gbs * M * PRICES["lambda_arm64_gb_second"]
+            + per_million(PRICES["api_gateway_http_per_million"], webhook_invocations)
+            + wrus * PRICES["dynamodb_on_demand_per_million_wru"]
+            + rrus * PRICES["dynamodb_on_demand_per_million_rru"]
+            + M / a.orders_per_cold_start / 10_000 * PRICES["secrets_manager_per_10k_calls"])
+    basis = (f"create-order waits {a.provider_ms} ms for the authorization and status-changed {a.provider_ms} ms for the capture "
+             f"(arm64 {a.memory_mb} MB); {wrus} WRU (paymentDue index entry in and out, the capture's order update and its "
+             f"byCustomer entry) and {rrus} RRU; {webhook_invocations:g} webhook events (API request + 20 ms invocation + 1 read each); "
+             f"Secrets Manager once per cold start (1 per {a.orders_per_cold_start:,} orders)")
+    return ("Payments (our side)", basis, cost)
+
+
+def provider_fee(a, lines=1):
+    """The provider's fee per 1 million orders of `lines` lines at the average line price."""
+    amount = a.average_line_price * lines
+    return M * (amount * PRICES["stripe_card_percent"] / 100 + PRICES["stripe_card_fixed"]), amount
 
 
 def original(a):
@@ -124,6 +160,7 @@ def original(a):
         ("DynamoDB reads", f"{scan_rru:g} RRU: a full scan of {a.products:,} products x {a.product_item_bytes} B, eventually consistent", scan_rru * PRICES["dynamodb_on_demand_per_million_rru"]),
         ("Step Functions", "Standard: 2 state transitions (updateOrderStatus task, Pass)", 2 * M / 1000 * PRICES["sfn_standard_per_thousand_transitions"]),
         ("Business metrics", "none", 0.0),
+        ("Payments (our side)", "none: the original takes no money", 0.0),
         ("X-Ray", "off (Serverless default)", 0.0),
         ("CloudWatch Logs", f"{a.original_log_bytes} B per order: platform lines of 4 invocations", logs(a.original_log_bytes)),
         ("SES", "1 email (now shipping)", 1 * M / 1000 * PRICES["ses_per_thousand_emails"]),
@@ -148,6 +185,10 @@ def main():
     ap.add_argument("--workflow-seconds-per-line", type=float, default=0.01)
     ap.add_argument("--lines", type=int, default=1, help="lines per order for the detailed table")
     ap.add_argument("--carts", default="", help="e.g. 1,3,10: per 1M carts of each size, ours and the original's")
+    ap.add_argument("--provider-ms", type=int, default=400, help="one call to the payment provider (Stripe's API, p50)")
+    ap.add_argument("--webhook-events", type=float, default=2.0, help="provider events per order (amount_capturable_updated, succeeded)")
+    ap.add_argument("--orders-per-cold-start", type=int, default=1000)
+    ap.add_argument("--average-line-price", type=float, default=40.0, help="for the provider's fee only")
     ap.add_argument("--check-half", action="store_true")
     a = ap.parse_args()
     a.original_ms = {"placeOrder": 250, "getApprovedProducts": 150, "processOrder": 60, "updateOrderStatus": 40}
@@ -180,6 +221,10 @@ def main():
     print(f"| **total without SES** | | **{no_ses_o:,.2f}** | | **{no_ses_u:,.2f}** |")
     ratio = no_ses_u / no_ses_o
     print(f"\nOurs without SES: {ratio:.2f} x the original's (goal: at most 0.50).")
+    fee, amount = provider_fee(a, a.lines)
+    print(f"The provider's fee, apart (not AWS, not in the ratio): Stripe {PRICES['stripe_card_percent']} % + "
+          f"${PRICES['stripe_card_fixed']:.2f} per charged order of ${amount:,.2f} = ${fee:,.0f} per 1 million orders; "
+          f"a voided authorization costs nothing. The original takes no money, so it pays none.")
     runs = 30 * 24 * 60 / a.reconcile_every_minutes
     reconcile_ms = measured.get("order-reconcile", 10)
     fixed = runs * (PRICES["lambda_requests_per_million"] / M

@@ -9,13 +9,15 @@ started with `--chaos RATE`). It asserts that nothing was lost and exits 1 when 
 - units sold equal the units there were, exactly, and no stock is below 0;
 - each accepted order gets exactly one decision email (shipping, out of stock, or failed), or, when
   SES refused it after the decision, an alert naming the order;
-- the order DLQ and the image event queues are empty.
+- the order DLQ and the image event queues are empty;
+- every order is paid with a card (unless --unpaid): each shipped order ends `captured`, each
+  rejected or failed one `voided`: money moves for exactly the units sold.
 
 It prints the conflicts the reservations met, the backoffs taken, create-order p50/p95/p99, the
 time until the last order was decided and the orders decided per second.
 
 Needs a running local stack (`bash scripts/local.sh`), read from --stack (default .local/stack.json).
-    python3 scripts/bench/flash_sale.py [--buyers 200] [--units 50] [--carts] [--deadline 300]
+    python3 scripts/bench/flash_sale.py [--buyers 200] [--units 50] [--carts] [--deadline 300] [--unpaid]
 """
 import argparse
 import json
@@ -34,7 +36,8 @@ from local_api import ROOT, approved_product, call, pct, sign_up
 
 
 class Sale:
-    def __init__(self, stack_file, buyers, deadline):
+    def __init__(self, stack_file, buyers, deadline, paid=True):
+        self.paid = paid
         self.stack = json.loads(Path(stack_file).read_text())
         self.base = self.stack["apiUrl"]
         self.deadline = deadline
@@ -61,6 +64,8 @@ class Sale:
             email, _, tokens = self.buyers[i]
             lines = cart_of(i)
             body = {"id": lines[0][0], "quantity": lines[0][1]} if len(lines) == 1 else {"items": [{"id": p, "quantity": q} for p, q in lines]}
+            if self.paid:
+                body["paymentMethod"] = "pm_card_visa"
             start.wait()
             t0 = time.perf_counter()
             status, b = call(self.base, "POST", "/order/create-order", body, tokens["IdToken"])
@@ -104,6 +109,8 @@ class Sale:
                 violations.append(f"product {pid}: {units} units, {sold[pid]} sold, {left} left")
             elif len(accepted) > 0 and left != 0 and any(decided.get(o[4]) == "rejected" and any(p == pid for p, _ in o[2]) for o in accepted) and len(products) == 1:
                 violations.append(f"product {pid}: {left} units left while orders for it were rejected")
+        if self.paid:
+            violations += self.money(accepted, decided)
         decision = Counter()
         for m in self.mails()[mails_before:]:
             subject = m.get("subject", "")
@@ -135,6 +142,24 @@ class Sale:
             f"| nothing lost | {'yes' if not violations else 'NO: ' + '; '.join(violations[:5])} |",
         ]
         return report, violations
+
+    def money(self, accepted, decided):
+        """Each decided order's money settled the way its decision says, within the deadline."""
+        wanted = {"shipping": "captured", "rejected": "voided", "failed": "voided"}
+        began, problems = time.perf_counter(), {}
+        while time.perf_counter() - began < self.deadline:
+            problems = {}
+            for _, token, _, _, oid, _, _ in accepted:
+                if oid not in decided:
+                    continue
+                _, o = call(self.base, "GET", f"/order/orders/{oid}", None, token)
+                got = ((o or {}).get("payment") or {}).get("status")
+                if got != wanted[decided[oid]]:
+                    problems[oid] = f"order {oid} {decided[oid]} but its payment is {got}"
+            if not problems:
+                return []
+            time.sleep(0.5)
+        return list(problems.values())
 
     def chaos(self):
         counts = (call(self.base, "GET", "/_local/metrics")[1] or {}).get("chaos", {})
@@ -180,8 +205,9 @@ def main():
     ap.add_argument("--carts", action="store_true", help="a second run: carts of two lines over three scarce products")
     ap.add_argument("--deadline", type=float, default=300, help="seconds the orders may take to be decided")
     ap.add_argument("--stack", default=str(ROOT / ".local/stack.json"))
+    ap.add_argument("--unpaid", action="store_true", help="orders without a payment method (the stage must allow them)")
     a = ap.parse_args()
-    sale = Sale(a.stack, a.buyers, a.deadline)
+    sale = Sale(a.stack, a.buyers, a.deadline, paid=not a.unpaid)
     print("| measure | value |\n|---|---|")
     hot = approved_product(sale.base, sale.admin, "Flash", a.units)
     report, violations = sale.run("one product", {hot: a.units}, lambda i: [(hot, 1)])

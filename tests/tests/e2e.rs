@@ -73,6 +73,24 @@ impl Api {
         self.call("GET", path, token, None).await
     }
 
+    /// Delivers a provider event to the webhook as Stripe does: the raw body, signed.
+    async fn webhook(&self, body: &str, signature: &str) -> (StatusCode, Value) {
+        let path = "/order/payment/webhook";
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        record("POST", path, status, &text);
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     /// Signs up, confirms and signs in; answers the tokens.
     async fn user(&self, name: &str) -> (String, Value) {
         let email = format!("{}@example.com", unique("e2e"));
@@ -425,6 +443,50 @@ async fn the_whole_shop_works_end_to_end() {
         o["status"] == "shipping" && o["payment"]["status"] == "captured"
     })
     .await;
+
+    // The buyer cancels the paid cart: its stock comes back and the charge is refunded.
+    let (s, b) = api
+        .post(&format!("/order/orders/{cart_id}/cancel"), Some(&buyer), json!({}))
+        .await;
+    assert_eq!((s.as_u16(), b["status"].as_str()), (200, Some("cancelled")), "{b}");
+    api.eventually(&format!("/order/orders/{cart_id}"), Some(&buyer), |o| {
+        o["payment"]["status"] == "refunded"
+    })
+    .await;
+    api.eventually("/product/approve-products?category=Shoes", None, |b| {
+        b["products"].as_array().is_some_and(|a| {
+            a.iter().any(|p| p["id"] == product_id.as_str() && p["quantity"] == 3)
+                && a.iter().any(|p| p["id"] == lace.as_str() && p["quantity"] == 3)
+        })
+    })
+    .await;
+
+    // A dispute reaches the webhook signed with the stage's secret; a forged one does not count.
+    let secret = aws_sdk_secretsmanager::Client::new(&r.emulator.sdk_config())
+        .get_secret_value()
+        .secret_id(&r.info.payment_secret_arn)
+        .send()
+        .await
+        .unwrap();
+    let secret: Value = serde_json::from_str(secret.secret_string().unwrap()).unwrap();
+    let webhook_secret = secret["webhookSecret"].as_str().unwrap();
+    let dispute = json!({
+        "id": unique("evt"), "type": "charge.dispute.created",
+        "data": { "object": { "id": "dp_e2e", "object": "dispute", "payment_intent": intent,
+                              "amount": 2500, "currency": "usd", "reason": "fraudulent" } },
+    })
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+    let forged = order::payment::signature::sign("whsec_attacker", dispute.as_bytes(), now);
+    let (s, _) = api.webhook(&dispute, &forged).await;
+    assert_eq!(s, 400);
+    let signed = order::payment::signature::sign(webhook_secret, dispute.as_bytes(), now);
+    let (s, b) = api.webhook(&dispute, &signed).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api.webhook(&dispute, &signed).await;
+    assert_eq!((s.as_u16(), b["duplicate"].as_bool()), (200, Some(true)), "{b}");
+    let (_, disputed) = api.get(&format!("/order/orders/{secured}"), Some(&buyer)).await;
+    assert_eq!(disputed["payment"]["disputed"], true, "{disputed}");
 
     // The runner's preflight answers with the handlers' CORS headers (one definition in shop_core).
     let preflight = reqwest::Client::new()

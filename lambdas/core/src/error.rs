@@ -132,6 +132,12 @@ impl Upstream {
         }
     }
 
+    /// DynamoDB refused a write because a transaction on the item was in progress
+    /// (`TransactionConflictException`): read again and retry after a moment.
+    pub fn is_transaction_conflict(&self) -> bool {
+        self.aws_code.as_deref() == Some("TransactionConflictException")
+    }
+
     /// A failure of ours that is not an SDK error (a record we wrote cannot be read back, ...).
     pub fn internal(service: &'static str, detail: impl Into<String>) -> Self {
         let detail = detail.into();

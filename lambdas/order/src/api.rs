@@ -312,8 +312,12 @@ pub async fn cancel_order(o: &Orders, req: Request) -> Response {
 async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
     let who = Identity::from_request(req)?;
     let id = text("id", path_param(req, "id").unwrap_or_default(), 64)?;
-    // A few rounds: the workflow may decide between our read and our write.
-    for _ in 0..4 {
+    // A few rounds: the workflow may decide between our read and our write, or hold the order
+    // in its reservation transaction while we write.
+    for round in 0..4u64 {
+        if round > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(25 * round)).await;
+        }
         let order = o
             .orders()
             .get(&id)
@@ -321,10 +325,14 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
             .filter(|order| order.customer_id == who.sub)
             .ok_or_else(|| Error::OrderNotFound(id.clone()))?;
         let cancelled = match order.status {
-            OrderStatus::Pending => o.orders().cancel_pending(&id).await?,
-            OrderStatus::Shipping => o.orders().cancel_reserved(&order, &o.config.products_table).await?,
-            OrderStatus::Cancelled => true,
+            OrderStatus::Pending => o.orders().cancel_pending(&id).await,
+            OrderStatus::Shipping => o.orders().cancel_reserved(&order, &o.config.products_table).await,
+            OrderStatus::Cancelled => Ok(true),
             s @ (OrderStatus::Rejected | OrderStatus::Failed) => return Err(Error::NotCancellable(s.as_str())),
+        };
+        let cancelled = match cancelled {
+            Err(u) if u.is_transaction_conflict() => false,
+            other => other?,
         };
         if !cancelled {
             continue;

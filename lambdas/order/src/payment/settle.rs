@@ -61,7 +61,7 @@ pub async fn settle(o: &Orders, id: &str) -> Result<Settled, Error> {
                 // transaction on it is in progress: read again. The provider call repeats with
                 // its key, so it is a replay, not a second move.
                 Ok(false) => {}
-                Err(Error::Upstream(u)) if u.aws_code.as_deref() == Some("TransactionConflictException") => {}
+                Err(Error::Upstream(u)) if u.is_transaction_conflict() => {}
                 Err(e) => return Err(e),
             },
             Err(ProviderError::UnexpectedState(_)) => adopt(o, p, &order).await?,

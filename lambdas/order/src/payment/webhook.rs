@@ -16,6 +16,7 @@ use shop_core::{Request, RequestError, Response};
 
 use super::signature::{verify, SignatureError};
 use super::{settle, Payments};
+use crate::model::{Order, OrderStatus, PaymentStatus};
 use crate::store::{alert, enqueue};
 use crate::{Error, Orders};
 
@@ -55,6 +56,14 @@ async fn webhook_flow(o: &Orders, req: &Request) -> Result<Value, Error> {
         tracing::info!(event_type = %event.kind, "webhook event for no order of ours; ignored");
         return Ok(json!({ "received": true }));
     };
+    // Most events only confirm what our own calls did (the authorization, the capture): they
+    // change nothing, so they cost a read, not a write.
+    let Some(order) = o.orders().get(&order_id).await? else {
+        return Ok(json!({ "received": true }));
+    };
+    if !changes_anything(&order, &event.kind) {
+        return Ok(json!({ "received": true }));
+    }
     let disputed = event.kind == "charge.dispute.created";
     if !o.orders().record_event(&order_id, &event.id, disputed).await? {
         tracing::info!(%order_id, event_type = %event.kind, "webhook event already recorded (or order unpaid)");
@@ -81,6 +90,21 @@ async fn order_of(p: &Payments, event: &Event) -> Result<Option<String>, Error> 
     };
     let intent = p.provider.intent(intent).await.map_err(Error::Payment)?;
     Ok(intent.order_id().map(str::to_owned))
+}
+
+/// Whether `kind` can change `order`: a confirmation of a state the order already records cannot.
+fn changes_anything(order: &Order, kind: &str) -> bool {
+    let Some(payment) = &order.payment else {
+        return false;
+    };
+    let awaiting = order.status == OrderStatus::Pending && payment.status == PaymentStatus::ActionRequired;
+    match kind {
+        "payment_intent.amount_capturable_updated" | "payment_intent.payment_failed" => awaiting,
+        "payment_intent.succeeded" => !matches!(payment.status, PaymentStatus::Captured | PaymentStatus::Refunded),
+        "payment_intent.canceled" => !matches!(payment.status, PaymentStatus::Voided | PaymentStatus::Failed),
+        "charge.dispute.created" => true,
+        _ => false,
+    }
 }
 
 async fn act(o: &Orders, order_id: &str, event: &Event) -> Result<(), Error> {
