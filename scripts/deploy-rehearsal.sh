@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's "Deploy" steps, in order, against a fresh fake account: a moto server of its own
-# stands in for AWS (CloudFormation, SSM, STS, SES). It proves what can be proven without an
+# stands in for AWS (CloudFormation, SSM, STS, SES, Secrets Manager). It proves what can be proven without an
 # account: preflight names what a fresh account lacks, `cdk bootstrap` by environment works without
-# built code, the SES identity step is what preflight asks for, and `cdk synth` / `cdk list` with
+# built code, the SES identity and payment secret steps are what preflight asks for, and `cdk synth` / `cdk list` with
 # the account's environment give the stacks in deploy order. Nothing here reaches AWS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,7 @@ echo "== 2. preflight on the fresh account names what it lacks"
 if python3 scripts/preflight.py --stage "$stage" --assembly "$out" >"$log"; then cat "$log"; echo "rehearsal: preflight passed on a fresh account" >&2; exit 1; fi
 expect "MISSING bootstrap: the account and region are not bootstrapped: npx cdk bootstrap aws://<account>/$AWS_REGION"
 expect "MISSING ses-identity: SES identity example.com does not exist"
+expect "MISSING payment-secret: the payment provider's secret shop/$stage/payment-provider does not exist"
 expect "BY HAND CloudFront"
 echo "== 3. cdk bootstrap aws://<account>/<region> (by environment: no app needed)"
 cdk bootstrap "aws://$account/$AWS_REGION" >"$log" 2>&1 || { cat "$log"; exit 1; }
@@ -38,7 +39,20 @@ python3 -c 'import boto3, os; boto3.client("sesv2", region_name=os.environ["AWS_
 python3 scripts/preflight.py --stage "$stage" --assembly "$out" >"$log" || true
 expect "ok      bootstrap: bootstrap version"
 expect "MISSING ses-identity: SES identity example.com is not verified yet"
-echo "== 5. synth and list with the account's environment, in deploy order"
+echo "== 5. the payment provider's secret (a test key: preflight refuses it in prod, as it should)"
+python3 - "$stage" <<'PY'
+import boto3, json, os, sys
+boto3.client("secretsmanager", region_name=os.environ["AWS_REGION"]).create_secret(
+    Name=f"shop/{sys.argv[1]}/payment-provider",
+    SecretString=json.dumps({"apiKey": "sk_test_rehearsal", "webhookSecret": "whsec_rehearsal"}))
+PY
+python3 scripts/preflight.py --stage "$stage" --assembly "$out" >"$log" || true
+if [ "$stage" = prod ]; then
+  expect "MISSING payment-secret: prod's payment secret shop/prod/payment-provider holds a test key"
+else
+  expect "ok      payment-secret: payment secret shop/$stage/payment-provider: test key"
+fi
+echo "== 6. synth and list with the account's environment, in deploy order"
 export CDK_DEFAULT_ACCOUNT=$account CDK_DEFAULT_REGION=$AWS_REGION
 cdk synth --quiet -c stage="$stage" -o "$out" >/dev/null
 cdk list -c stage="$stage" -o "$out" >"$log"

@@ -8,7 +8,8 @@ stage for the sender identity and the bootstrap version the stacks need):
 
 Checks: credentials and region; the CDK bootstrap stack and its version; the SES identity that
 verifies the sender (verified, with DKIM for a domain); SES production access (required in staging
-and prod: the sandbox mails only verified recipients); the account's Lambda concurrency; with
+and prod: the sandbox mails only verified recipients); the payment provider's secret (it exists, holds
+`apiKey` and `webhookSecret`, and prod's key is a live one); the account's Lambda concurrency; with
 --github-repo, the GitHub OIDC provider, the deploy role's trust (`repo:<owner>/<repo>:environment:
 <stage>`) and its right to assume the CDK bootstrap roles; after a first deploy, unconfirmed alarm
 email subscriptions. What no API can tell (CloudFront's account verification) is listed to confirm
@@ -56,6 +57,14 @@ def stage_outputs(assembly, stage):
         text = manifest.read_text()
         needed = max([needed] + [int(v) for v in re.findall(r'"requiresBootstrapStackVersion":\s*(\d+)', text)])
     return identity, needed
+
+
+def payment_secret(assembly, stage):
+    """The payment provider's secret the Order stack reads (its output), or None without payments."""
+    order = Path(assembly) / f"Shop-{stage}-Order.template.json"
+    if not order.exists():
+        return None
+    return json.loads(order.read_text()).get("Outputs", {}).get("PaymentSecretName", {}).get("Value")
 
 
 def check_credentials(c):
@@ -112,6 +121,30 @@ def check_ses_production(c, stage):
     return "SES production access"
 
 
+def check_payment_secret(c, stage, name):
+    create = (f"aws secretsmanager create-secret --name {name} --secret-string "
+              "'{\"apiKey\": \"<Stripe secret or restricted key>\", \"webhookSecret\": \"<the endpoint's whsec_ signing secret>\"}'")
+    sm = c.client("secretsmanager")
+    try:
+        described = sm.describe_secret(SecretId=name)
+    except ClientError as e:
+        if code(e) == "ResourceNotFoundException":
+            raise Finding(f"the payment provider's secret {name} does not exist: {create}")
+        raise
+    if described.get("DeletedDate"):
+        raise Finding(f"the payment provider's secret {name} is scheduled for deletion: aws secretsmanager restore-secret --secret-id {name}")
+    value = json.loads(sm.get_secret_value(SecretId=name).get("SecretString") or "{}")
+    key, hook = value.get("apiKey", ""), value.get("webhookSecret", "")
+    if not key or not hook.startswith("whsec_"):
+        raise Finding(f"the payment provider's secret {name} must hold apiKey and webhookSecret (whsec_...): aws secretsmanager put-secret-value --secret-id {name} --secret-string ...")
+    live = key.startswith(("sk_live_", "rk_live_"))
+    if stage == "prod" and not live:
+        raise Finding(f"prod's payment secret {name} holds a test key: no money would be taken; store the live key")
+    if stage != "prod" and live:
+        raise Finding(f"{stage}'s payment secret {name} holds a live key: real cards would be charged; store a test key")
+    return f"payment secret {name}: {'live' if live else 'test'} key and webhook signing secret"
+
+
 def check_concurrency(c):
     limit = c.client("lambda").get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
     if limit < MIN_CONCURRENCY:
@@ -155,13 +188,17 @@ def check_alarm_subscriptions(c, stage):
     return f"{len(subs)} alarm subscription(s) confirmed"
 
 
-def run(c, stage, identity, needed, repo=None, role_arn=None):
+def run(c, stage, identity, needed, repo=None, role_arn=None, secret=None):
     """[(check, ok, message)] for the stage."""
     checks = [
         ("credentials", lambda: check_credentials(c)),
         ("bootstrap", lambda: check_bootstrap(c, needed)),
         ("ses-identity", lambda: check_ses_identity(c, identity)),
         ("ses-production", lambda: check_ses_production(c, stage)),
+    ]
+    if secret:
+        checks.append(("payment-secret", lambda: check_payment_secret(c, stage, secret)))
+    checks += [
         ("lambda-concurrency", lambda: check_concurrency(c)),
         ("alarm-subscriptions", lambda: check_alarm_subscriptions(c, stage)),
     ]
@@ -187,10 +224,11 @@ def main(argv=None):
     ap.add_argument("--github-repo", help="owner/repo whose deploy.yml deploys this stage")
     ap.add_argument("--role-arn", help="the role deploy.yml assumes (vars.AWS_ROLE_ARN)")
     a = ap.parse_args(argv)
-    identity, needed = stage_outputs(a.assembly or f"cdk.out/{a.stage}", a.stage)
+    assembly = a.assembly or f"cdk.out/{a.stage}"
+    identity, needed = stage_outputs(assembly, a.stage)
     # The SDKs and the CDK read AWS_REGION; boto3 only AWS_DEFAULT_REGION.
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
-    results = run(session, a.stage, identity, needed, a.github_repo, a.role_arn)
+    results = run(session, a.stage, identity, needed, a.github_repo, a.role_arn, payment_secret(assembly, a.stage))
     for name, ok, message in results:
         print(f"{'ok     ' if ok else 'MISSING'} {name}: {message}")
     for m in MANUAL:

@@ -113,6 +113,8 @@ export class OrderStack extends ServiceStack {
         this.fn(bin).fn.addEnvironment('PAYMENT_CURRENCY', config.paymentCurrency);
         this.fn(bin).allow(['secretsmanager:GetSecretValue'], [secretArn]);
       }
+      // The preflight checks that this secret exists and holds the right kind of key.
+      new CfnOutput(this, 'PaymentSecretName', { value: config.paymentSecretName });
     }
     this.fn('create-order')
       .allow(['dynamodb:BatchGetItem'], [products.tableArn])

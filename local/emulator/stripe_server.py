@@ -258,15 +258,22 @@ async def ledger(request):
     return web.json_response({"entries": entries})
 
 
+def make_app():
+    """localstripe's application with the idempotency keys and the ledger (once)."""
+    app = server.app
+    if idempotency not in app.middlewares:
+        app.middlewares.insert(0, idempotency)
+        # A local tool, not a Stripe endpoint: under localstripe's own /_config/, which needs no key.
+        app.router.add_get("/_config/ledger", ledger)
+    return app
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    app = server.app
-    app.middlewares.insert(0, idempotency)
-    # A local tool, not a Stripe endpoint: under localstripe's own /_config/, which needs no key.
-    app.router.add_get("/_config/ledger", ledger)
+    app = make_app()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))

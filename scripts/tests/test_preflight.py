@@ -72,7 +72,57 @@ def missing(found):
     return sorted(name for name, (ok, _) in found.items() if not ok)
 
 
+SECRET = "shop/prod/payment-provider"
+
+
+def with_secret(s, value, described=None):
+    s.answer("secretsmanager", "describe_secret", described or {"Name": SECRET}, {"SecretId": SECRET})
+    if value is not None:
+        s.answer("secretsmanager", "get_secret_value", {"SecretString": value}, {"SecretId": SECRET})
+    return s
+
+
+def paid(stage="prod", **changes):
+    """`ready()` with the payment secret answered by `changes["secret"]` (else a live one)."""
+    s = FakeSession()
+    s.answer("sts", "get_caller_identity", CALLER)
+    s.answer("ssm", "get_parameter", {"Parameter": {"Name": preflight.BOOTSTRAP_PARAMETER, "Value": "30"}})
+    s.answer("sesv2", "get_email_identity", {"VerifiedForSendingStatus": True, "DkimAttributes": {"Status": "SUCCESS"}}, {"EmailIdentity": "example.com"})
+    s.answer("sesv2", "get_account", {"ProductionAccessEnabled": True, "SendingEnabled": True})
+    changes.get("secret", lambda s: with_secret(s, '{"apiKey": "sk_live_x", "webhookSecret": "whsec_x"}'))(s)
+    s.answer("lambda", "get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000}})
+    s.fail("cloudformation", "describe_stacks", "ValidationError")
+    return results(s, stage=stage, secret=SECRET)
+
+
 class PreflightTest(unittest.TestCase):
+    def test_a_stage_with_its_payment_secret_has_nothing_missing(self):
+        found = paid()
+        self.assertEqual(missing(found), [], found)
+        self.assertIn("live key", found["payment-secret"][1])
+
+    def test_a_missing_payment_secret_says_how_to_create_it(self):
+        def absent(s):
+            s.fail("secretsmanager", "describe_secret", "ResourceNotFoundException")
+        found = paid(secret=absent)
+        self.assertEqual(missing(found), ["payment-secret"])
+        self.assertIn("aws secretsmanager create-secret --name " + SECRET, found["payment-secret"][1])
+
+    def test_a_test_key_in_prod_and_a_live_key_elsewhere_are_missing(self):
+        found = paid(secret=lambda s: with_secret(s, '{"apiKey": "sk_test_x", "webhookSecret": "whsec_x"}'))
+        self.assertIn("test key", found["payment-secret"][1])
+        self.assertFalse(found["payment-secret"][0])
+        found = paid(stage="staging", secret=lambda s: with_secret(s, '{"apiKey": "sk_live_x", "webhookSecret": "whsec_x"}'))
+        self.assertFalse(found["payment-secret"][0])
+        self.assertIn("live key", found["payment-secret"][1])
+
+    def test_a_secret_without_its_webhook_secret_or_scheduled_for_deletion_is_missing(self):
+        found = paid(secret=lambda s: with_secret(s, '{"apiKey": "sk_live_x"}'))
+        self.assertIn("webhookSecret", found["payment-secret"][1])
+        import datetime
+        found = paid(secret=lambda s: with_secret(s, None, {"Name": SECRET, "DeletedDate": datetime.datetime(2026, 1, 1)}))
+        self.assertIn("restore-secret", found["payment-secret"][1])
+
     def test_a_ready_stage_has_nothing_missing(self):
         found = results(ready())
         self.assertEqual(missing(found), [], found)
