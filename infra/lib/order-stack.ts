@@ -103,7 +103,7 @@ export class OrderStack extends ServiceStack {
     );
     // The functions that move money read the provider's secret once, at cold start; no other
     // function of the service gets its name or may read it.
-    const moneyMovers = ['create-order', 'cancel-order', 'payment-webhook', 'status-changed', 'reconcile'];
+    const moneyMovers = ['create-order', 'cancel-order', 'refund-order', 'payment-webhook', 'status-changed', 'reconcile'];
     if (config.payments === 'stripe') {
       const secret = secretsmanager.Secret.fromSecretNameV2(this, 'PaymentSecret', config.paymentSecretName);
       // A secret referenced by name has an ARN ending in a random six-character suffix.
@@ -136,6 +136,10 @@ export class OrderStack extends ServiceStack {
     this.fn('cancel-order')
       .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
       .allow(['dynamodb:UpdateItem'], [products.tableArn])
+      .allow(['ses:SendEmail'], sender);
+    // An admin's refund: the order read, the refund recorded, the customer told.
+    this.fn('refund-order')
+      .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
       .allow(['ses:SendEmail'], sender);
     // The provider's events: recorded on the order once, an authorized order queued, money settled.
     this.fn('payment-webhook')

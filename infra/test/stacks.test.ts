@@ -84,6 +84,7 @@ describe('the CDK app', () => {
         ['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage'],
       ],
       'order/cancel-order': [shop.order, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail']],
+      'order/refund-order': [shop.order, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail']],
       'order/payment-webhook': [
         shop.order,
         ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sns:Publish', 'sqs:SendMessage'],

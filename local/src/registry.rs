@@ -105,7 +105,7 @@ impl Services {
 
     /// The order service with its payment provider (`None`: every order unpaid).
     pub fn with_payments(mut self, payments: Option<order::payment::Payments>) -> Self {
-        self.order.payments = payments;
+        self.order = self.order.with_payments(payments);
         self
     }
 

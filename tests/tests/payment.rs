@@ -477,3 +477,79 @@ async fn a_hold_lost_before_its_capture_alerts_operations_and_the_order_is_not_t
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert!(alerts[0].contains("not captured"), "{}", alerts[0]);
 }
+
+/// `POST /orders/{id}/refund` as `claims`, with `body`.
+async fn refund(f: &Fixture, claims: Value, id: &str, body: Option<Value>) -> (u16, Value) {
+    let text = body.map(|b| b.to_string());
+    let mut ev = serde_json::to_value(api_request(
+        "POST",
+        &format!("/orders/{id}/refund"),
+        text.as_deref(),
+        Some(claims),
+    ))
+    .unwrap();
+    ev["pathParameters"] = json!({ "id": id });
+    parts(&order::refund_order(&f.svc, serde_json::from_value(ev).unwrap()).await)
+}
+
+#[tokio::test]
+async fn an_admin_refunds_a_charged_order_by_line_then_the_rest_each_once() {
+    let f = paid_fixture().await;
+    let (tea, cup) = (
+        f.product_named("tea", 5, true).await,
+        f.product_named("cup", 5, true).await,
+    );
+    let buyer = customer();
+    let body =
+        json!({"items": [{"id": tea, "quantity": 2}, {"id": cup, "quantity": 1}], "paymentMethod": "pm_card_visa"});
+    let (s, b) = parts(
+        &order::create_order(
+            &f.svc,
+            api_request(
+                "POST",
+                "/create-order",
+                Some(&body.to_string()),
+                Some(buyer.claims.clone()),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(s, 201, "{b}");
+    let id = b["orderId"].as_str().unwrap().to_owned();
+    let admin = shop_tests::admin_claims(&unique("admin"));
+    // Nothing charged yet: nothing to refund.
+    let (s, b) = refund(&f, admin.clone(), &id, None).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("NothingToRefund")), "{b}");
+    f.drain_queue().await;
+    assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
+    stream_once(&f).await;
+    // A customer is not an admin.
+    let (s, _) = refund(&f, buyer.claims.clone(), &id, None).await;
+    assert_eq!(s, 403);
+    // Line 1 (two teas, 39.98), twice: refunded once.
+    let (s, b) = refund(&f, admin.clone(), &id, Some(json!({"lines": [1]}))).await;
+    assert_eq!((s, b["payment"]["refunded"].as_f64()), (200, Some(39.98)), "{b}");
+    assert_eq!(b["payment"]["status"], "captured");
+    let (s, b) = refund(&f, admin.clone(), &id, Some(json!({"lines": [1]}))).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("NothingToRefund")), "{b}");
+    let (s, _) = refund(&f, admin.clone(), &id, Some(json!({"lines": [7]}))).await;
+    assert_eq!(s, 400);
+    // The rest.
+    let (s, b) = refund(&f, admin.clone(), &id, None).await;
+    assert_eq!((s, b["payment"]["status"].as_str()), (200, Some("refunded")), "{b}");
+    let (s, _) = refund(&f, admin, &id, None).await;
+    assert_eq!(s, 409);
+    let intent = intent_of(&f, &id).await;
+    let refunds: Vec<i64> = stripe()
+        .await
+        .ledger(Some(&intent))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e["op"] == "refund")
+        .map(|e| e["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(refunds, vec![3998, 1999], "line 1, then the rest; nothing twice");
+    // Money only: the stock stays sold.
+    assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (3, 4));
+}

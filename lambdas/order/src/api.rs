@@ -8,8 +8,8 @@ use shop_core::validate::text;
 use shop_core::{Identity, Request, RequestError, Response, Upstream};
 
 use crate::model::{
-    authorize_key, order_id, price_cart, CreateOrder, MoneyMove, Order, OrderMessage, OrderStatus, OrderView, Payment,
-    PaymentStatus, PaymentView, CUSTOMER_INDEX,
+    authorize_key, order_id, price_cart, refund_key, CreateOrder, MoneyMove, Order, OrderMessage, OrderStatus,
+    OrderView, Payment, PaymentStatus, PaymentView, CUSTOMER_INDEX,
 };
 use crate::payment::{self, settle, Intent, Payments, ProviderError};
 use crate::{store, Error, Orders};
@@ -66,6 +66,14 @@ async fn create_flow(o: &Orders, req: &Request) -> Result<Placed, Error> {
     let id = order_id(&who.sub, header(req, "idempotency-key"))?;
     // Refused before anything is read or charged: an order the stage cannot take.
     let pm = match (&body.payment_method, &o.payments) {
+        // A stage that requires payment without the provider's secret: a deploy error, not the client's.
+        (_, None) if !o.config.allow_unpaid => {
+            return Err(Upstream::internal(
+                "payments",
+                "no payment provider (PAYMENT_SECRET_ARN) where payment is required",
+            )
+            .into())
+        }
         (Some(_), None) => return Err(RequestError::invalid("paymentMethod", "this stage takes no payments").into()),
         (None, _) if !o.config.allow_unpaid => {
             return Err(RequestError::invalid("paymentMethod", "is required: orders are paid by card").into())
@@ -348,4 +356,118 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
         return Ok(OrderView::from(now));
     }
     Err(Upstream::internal("dynamodb", "the order kept changing while it was cancelled").into())
+}
+
+/// `POST /orders/{id}/refund {"lines": [1, 3]}` (an admin): refunds those lines of a charged order
+/// (1-based, each at most once), or, without `lines`, whatever is not refunded yet. Money only: the
+/// order's status and its stock stay (a damaged item is not back on the shelf). Idempotent: the
+/// provider call carries a key made of the order and the lines, and the record is conditional on
+/// the amount refunded so far. 200 with the order; 409 when nothing (or a line again) can be refunded.
+pub async fn refund_order(o: &Orders, req: Request) -> Response {
+    o.http.respond(200, refund_flow(o, &req).await)
+}
+
+async fn refund_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
+    let admin = o.admins.admin(req).await?;
+    let id = text("id", path_param(req, "id").unwrap_or_default(), 64)?;
+    let asked = refund_lines(req)?;
+    let p = o.payments.as_ref().ok_or(Error::PaymentsOff)?;
+    for round in 0..4u64 {
+        if round > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(25 * round)).await;
+        }
+        let order = o
+            .orders()
+            .get(&id)
+            .await?
+            .ok_or_else(|| Error::OrderNotFound(id.clone()))?;
+        let payment = order.payment.clone().ok_or(Error::NotRefundable("it was not paid"))?;
+        if payment.status != PaymentStatus::Captured {
+            return Err(Error::NotRefundable(payment.status.as_str()));
+        }
+        let rest = payment.amount.cents() - payment.refunded.cents();
+        let (lines, cents) = match &asked {
+            None => (Vec::new(), rest),
+            Some(lines) => {
+                if lines.iter().any(|l| payment.refunded_lines.contains(l)) {
+                    return Err(Error::NotRefundable("a line asked for was refunded already"));
+                }
+                let mut cents = 0;
+                for l in lines {
+                    let line = order
+                        .items
+                        .get(l - 1)
+                        .ok_or_else(|| RequestError::invalid("lines", format!("the order has no line {l}")))?;
+                    cents += line.line_total.cents();
+                }
+                (lines.clone(), cents.min(rest))
+            }
+        };
+        if cents <= 0 {
+            return Err(Error::NotRefundable("refunded in full already"));
+        }
+        p.provider
+            .refund(&payment.intent_id, cents, &refund_key(&id, &lines))
+            .await
+            .map_err(Error::Payment)?;
+        let after = Money::from_cents(payment.refunded.cents() + cents);
+        match o.orders().record_refund(&order, payment.refunded, after, &lines).await {
+            Ok(true) => {
+                payment::count(&o.config.metrics_namespace, "PaymentsRefunded", Some(cents));
+                tracing::info!(order_id = %id, admin = %admin.sub, cents, "refunded by an admin");
+                let text = format!(
+                    "We refunded {} {} to your card for order {}.",
+                    Money::from_cents(cents),
+                    payment.currency.to_uppercase(),
+                    id
+                );
+                let subject = format!("Refund for order {id}");
+                if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
+                    .await
+                    .is_err()
+                {
+                    tracing::error!(order_id = %id, "refund email not sent");
+                }
+                let now = o.orders().get(&id).await?.unwrap_or(order);
+                return Ok(OrderView::from(now));
+            }
+            // Another refund was recorded meanwhile: read again (ours repeats with its key: a replay).
+            Ok(false) => {}
+            Err(u) if u.is_transaction_conflict() => {}
+            Err(u) => return Err(u.into()),
+        }
+    }
+    Err(Upstream::internal("dynamodb", "the order kept changing while it was refunded").into())
+}
+
+/// `lines`: distinct 1-based line numbers, sorted; absent for "the rest".
+fn refund_lines(req: &Request) -> Result<Option<Vec<usize>>, Error> {
+    let body = shop_core::http::raw_body(req)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| RequestError::MalformedJson("the body is not JSON".into()))?;
+    let Some(lines) = value.get("lines") else {
+        return Ok(None);
+    };
+    let invalid = || RequestError::invalid("lines", "must be a list of distinct line numbers from 1");
+    let mut out: Vec<usize> = lines
+        .as_array()
+        .ok_or_else(invalid)?
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .filter(|n| (1..=1000).contains(n))
+                .map(|n| n as usize)
+                .ok_or_else(invalid)
+        })
+        .collect::<Result<_, _>>()?;
+    out.sort_unstable();
+    let n = out.len();
+    out.dedup();
+    if out.is_empty() || out.len() != n {
+        return Err(invalid().into());
+    }
+    Ok(Some(out))
 }

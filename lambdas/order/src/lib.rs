@@ -25,7 +25,7 @@ use model::{CartProblem, LineRef, DEFAULT_MAX_ORDER_LINES, MAX_ORDER_LINES_LIMIT
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
-pub use api::{cancel_order, create_order, get_order, list_orders};
+pub use api::{cancel_order, create_order, get_order, list_orders, refund_order};
 pub use outcomes::status_changed;
 pub use payment::webhook::payment_webhook;
 pub use pipeline::{queue_consumer, reconcile, ReconcileReport};
@@ -137,6 +137,8 @@ pub struct Orders {
     /// The payment provider; `None` where the stage takes no payments (then every order is
     /// unpaid, which [`OrderConfig::allow_unpaid`] must allow).
     pub payments: Option<payment::Payments>,
+    /// Who may refund (`ADMIN_MFA_REQUIRED`: TOTP MFA too).
+    pub admins: shop_core::mfa::AdminGate,
 }
 
 impl Orders {
@@ -155,7 +157,9 @@ impl Orders {
             Some(p) => Some(Self::provider(&sdk, &p).await?),
             None => None,
         };
-        Self::new(&sdk, config).with_payments(payments)
+        let mut orders = Self::new(&sdk, config).with_payments(payments);
+        orders.admins = shop_core::mfa::AdminGate::from_env(&sdk)?;
+        Ok(orders)
     }
 
     /// The provider, its secret read once from Secrets Manager.
@@ -164,16 +168,10 @@ impl Orders {
         payment::Payments::load(&secrets, &p.secret_id, &p.api_url, &p.currency).await
     }
 
-    /// The service with `payments`; a stage without a provider must allow unpaid orders.
-    pub fn with_payments(mut self, payments: Option<payment::Payments>) -> Result<Self, ConfigError> {
-        if payments.is_none() && !self.config.allow_unpaid {
-            return Err(ConfigError::Invalid {
-                name: "PAYMENT_SECRET_ARN",
-                reason: "is required where unpaid orders are not allowed (ALLOW_UNPAID_ORDERS)".into(),
-            });
-        }
+    /// The service with `payments` (only the functions that move money get the provider's secret).
+    pub fn with_payments(mut self, payments: Option<payment::Payments>) -> Self {
         self.payments = payments;
-        Ok(self)
+        self
     }
 
     /// The service without payments (every order unpaid, as [`OrderConfig::allow_unpaid`] must allow).
@@ -187,6 +185,7 @@ impl Orders {
             config,
             http: Http::from_env(false),
             payments: None,
+            admins: shop_core::mfa::AdminGate::default(),
         }
     }
 }
@@ -205,6 +204,8 @@ pub enum Error {
     IdempotencyKeyReused,
     #[error("this order can no longer be cancelled: it is {0}")]
     NotCancellable(&'static str),
+    #[error("nothing to refund: {0}")]
+    NotRefundable(&'static str),
     #[error("{0}")]
     Payment(payment::ProviderError),
     #[error("this stage takes no payments")]
@@ -259,6 +260,7 @@ shop_core::api_error!(Error {
     Self::InsufficientStock(_) => (400, "InsufficientStock"),
     Self::IdempotencyKeyReused => (422, "IdempotencyKeyReused"),
     Self::NotCancellable(_) => (409, "OrderNotCancellable"),
+    Self::NotRefundable(_) => (409, "NothingToRefund"),
     Self::Payment(e) => (payment_status(e).0, payment_status(e).1),
     Self::PaymentsOff => (404, "PaymentsNotConfigured"),
 } details: details_of);
@@ -269,6 +271,7 @@ shop_core::functions!(Orders {
     "list-orders" => http list_orders,
     "get-order" => http get_order,
     "cancel-order" => http cancel_order,
+    "refund-order" => http refund_order,
     "payment-webhook" => http payment_webhook,
     "queue-consumer" => event queue_consumer,
     "reconcile" => event reconcile,
