@@ -489,25 +489,15 @@ async fn the_whole_shop_works_end_to_end() {
     assert_eq!(disputed["payment"]["disputed"], true, "{disputed}");
 
     // An admin refunds the 3-D Secure order's only line: money only, once.
-    let (s, b) = api
-        .post(
-            &format!("/order/orders/{secured}/refund"),
-            Some(&admin),
-            json!({"lines": [1]}),
-        )
-        .await;
+    let refund_path = format!("/order/orders/{secured}/refund");
+    let refund_line_1 = || api.post(&refund_path, Some(&admin), json!({"lines": [1]}));
+    let (s, b) = refund_line_1().await;
     assert_eq!(
         (s.as_u16(), b["payment"]["status"].as_str()),
         (200, Some("refunded")),
         "{b}"
     );
-    let (s, b) = api
-        .post(
-            &format!("/order/orders/{secured}/refund"),
-            Some(&admin),
-            json!({"lines": [1]}),
-        )
-        .await;
+    let (s, b) = refund_line_1().await;
     assert_eq!((s.as_u16(), b["code"].as_str()), (409, Some("NothingToRefund")), "{b}");
 
     // The runner's preflight answers with the handlers' CORS headers (one definition in shop_core).

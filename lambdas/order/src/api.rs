@@ -322,10 +322,8 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
     let id = text("id", path_param(req, "id").unwrap_or_default(), 64)?;
     // A few rounds: the workflow may decide between our read and our write, or hold the order
     // in its reservation transaction while we write.
-    for round in 0..4u64 {
-        if round > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(25 * round)).await;
-        }
+    for round in 0..4 {
+        crate::pause_before(round).await;
         let order = o
             .orders()
             .get(&id)
@@ -372,10 +370,8 @@ async fn refund_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
     let id = text("id", path_param(req, "id").unwrap_or_default(), 64)?;
     let asked = refund_lines(req)?;
     let p = o.payments.as_ref().ok_or(Error::PaymentsOff)?;
-    for round in 0..4u64 {
-        if round > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(25 * round)).await;
-        }
+    for round in 0..4 {
+        crate::pause_before(round).await;
         let order = o
             .orders()
             .get(&id)

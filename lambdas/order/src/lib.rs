@@ -113,6 +113,14 @@ impl OrderConfig {
     }
 }
 
+/// Before round `round` of a read-decide-write loop: nothing before the first, then 25 ms more
+/// each time, so a transaction holding the order (or a writer that won the race) has finished.
+pub(crate) async fn pause_before(round: u64) {
+    if round > 0 {
+        tokio::time::sleep(Duration::from_millis(25 * round)).await;
+    }
+}
+
 /// A reservation is one transaction of at most 100 items: one per line and one for the order.
 pub fn max_order_lines(n: usize) -> Result<usize, ConfigError> {
     if (1..=MAX_ORDER_LINES_LIMIT).contains(&n) {

@@ -19,7 +19,7 @@ pub enum Settled {
 
 /// A few rounds: each either moves the money, or finds the order (or the provider) moved on and
 /// reads again.
-const ROUNDS: usize = 4;
+const ROUNDS: u64 = 4;
 
 /// Moves whatever money order `id` is owed now.
 pub async fn settle(o: &Orders, id: &str) -> Result<Settled, Error> {
@@ -27,10 +27,8 @@ pub async fn settle(o: &Orders, id: &str) -> Result<Settled, Error> {
         return Ok(Settled::Nothing);
     };
     for round in 0..ROUNDS {
-        if round > 0 {
-            // Another writer (a transaction on the order) may still hold it: let it finish.
-            tokio::time::sleep(std::time::Duration::from_millis(25 * round as u64)).await;
-        }
+        // Another writer (a transaction on the order) may still hold it: let it finish.
+        crate::pause_before(round).await;
         let Some(order) = o.orders().get(id).await? else {
             return Ok(Settled::Nothing);
         };
