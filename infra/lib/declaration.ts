@@ -22,6 +22,8 @@ export interface FunctionDecl {
   readonly schedule?: { every: string };
   /** A DynamoDB table's change stream. */
   readonly stream?: { table: string };
+  /** The function's timeout in seconds (default 10: `rust-function.ts`); the local runner applies the same. */
+  readonly timeoutSeconds?: number;
 }
 
 export interface ServiceDecl {

@@ -11,7 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { REPO_ROOT } from './declaration.js';
+import { REPO_ROOT, service } from './declaration.js';
 import { lintAck, nagAck } from './lint.js';
 import { removalPolicy } from './removal.js';
 import { alarm, indexArn, sesIdentityArns } from './rust-function.js';
@@ -23,8 +23,8 @@ export interface OrderStackProps extends ServiceStackProps {
   readonly products: dynamodb.ITableV2;
 }
 
-/** The consumer's timeout; the queue's visibility timeout is six times it (AWS guidance). */
-const CONSUMER_TIMEOUT = Duration.seconds(30);
+/** The consumer's declared timeout (`lambdas/services.json`); the queue's visibility timeout is six times it (AWS guidance). */
+const CONSUMER_TIMEOUT = Duration.seconds(service('order').functions.find((f) => f.bin === 'queue-consumer')?.timeoutSeconds ?? 10);
 
 export class OrderStack extends ServiceStack {
   readonly orders: dynamodb.TableV2;
@@ -99,7 +99,6 @@ export class OrderStack extends ServiceStack {
         ALLOW_UNPAID_ORDERS: String(config.allowUnpaidOrders),
         SETTLE_AFTER_SECS: String(config.settleAfterSeconds),
       },
-      { 'queue-consumer': CONSUMER_TIMEOUT, reconcile: Duration.seconds(60) },
     );
     // The functions that move money read the provider's secret once, at cold start; no other
     // function of the service gets its name or may read it.

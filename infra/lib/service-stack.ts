@@ -58,7 +58,7 @@ export abstract class ServiceStack extends Stack {
         bin: f.bin,
         environment: gated ? { ...environment, ADMIN_MFA_REQUIRED: 'true', USER_POOL_ID: userPool.userPoolId } : environment,
         alarms: props.shared.alertsTopic,
-        timeout: timeouts[f.bin],
+        timeout: timeouts[f.bin] ?? (f.timeoutSeconds ? Duration.seconds(f.timeoutSeconds) : undefined),
       });
       if (gated) this.fns[f.bin].allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
       // S3 and EventBridge invoke asynchronously: after Lambda's two retries the event is kept

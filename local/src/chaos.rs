@@ -81,6 +81,8 @@ pub struct Chaos {
     seed: RandomState,
     draws: AtomicU64,
     counts: Mutex<BTreeMap<&'static str, u64>>,
+    /// How long a `slow-call` holds the call (default 1.5 s).
+    slow: Duration,
 }
 
 impl Chaos {
@@ -104,7 +106,14 @@ impl Chaos {
             seed: RandomState::new(),
             draws: AtomicU64::new(0),
             counts: Mutex::new(BTreeMap::new()),
+            slow: Duration::from_millis(1500),
         }
+    }
+
+    /// `slow-call` holds each call this long instead (a stall past a function's timeout).
+    pub fn with_slow_calls_of(mut self, slow: Duration) -> Self {
+        self.slow = slow;
+        self
     }
 
     /// Whether no fault can ever strike.
@@ -174,7 +183,7 @@ impl Chaos {
             return Act::Answer(500, body.to_owned());
         }
         if self.strikes(Fault::SlowCall) {
-            return Act::Before(Box::pin(tokio::time::sleep(Duration::from_millis(1500))));
+            return Act::Before(Box::pin(tokio::time::sleep(self.slow)));
         }
         Act::Pass
     }

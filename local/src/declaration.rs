@@ -34,7 +34,13 @@ pub struct Function {
     /// A DynamoDB table's change stream.
     #[serde(default)]
     pub stream: Option<StreamTrigger>,
+    /// The function's timeout in seconds (default [`DEFAULT_TIMEOUT_SECS`], the CDK app's).
+    #[serde(default, rename = "timeoutSeconds")]
+    pub timeout_seconds: Option<u64>,
 }
+
+/// A function's timeout when the declaration names none (`infra/lib/rust-function.ts` deploys the same).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
 /// `{"bucket": "images"}`: the service's image bucket.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +96,11 @@ pub enum Trigger {
 }
 
 impl Function {
+    /// How long Lambda lets this function run.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECS))
+    }
+
     pub fn trigger(&self) -> Option<Trigger> {
         let set = [
             (self.http.is_some(), Trigger::Http),

@@ -147,6 +147,41 @@ pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json_response(status, &json!({ "error": message, "code": code }))
 }
 
+/// The largest request API Gateway passes to a Lambda function: the function's 6 MB payload
+/// (the event around the body counts too; the body alone is what we check).
+pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+
+/// An answer API Gateway makes itself, before or instead of the function: `{"message": ...}`,
+/// never our `{"error", "code"}`: 401 `Unauthorized` (with `www-authenticate`), 404 `Not Found`
+/// (an unknown route or method: never 405), 413 `Request Entity Too Large`, 429 `Too Many
+/// Requests`, 500 `Internal Server Error` (the function failed or timed out).
+pub fn gateway(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::UNAUTHORIZED => "Unauthorized",
+        StatusCode::NOT_FOUND => "Not Found",
+        StatusCode::PAYLOAD_TOO_LARGE => "Request Entity Too Large",
+        StatusCode::TOO_MANY_REQUESTS => "Too Many Requests",
+        _ => "Internal Server Error",
+    };
+    json_response(status, &json!({ "message": message }))
+}
+
+/// The JWT authorizer's 401: `www-authenticate` says why, as API Gateway's does.
+fn unauthorized(reason: &jwt::JwtError) -> Response {
+    let mut resp = gateway(StatusCode::UNAUTHORIZED);
+    let challenge = match reason {
+        jwt::JwtError::Missing => "Bearer".to_owned(),
+        other => format!(
+            r#"Bearer scope="" error="invalid_token" error_description="{}""#,
+            other.to_string().replace('"', "'")
+        ),
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert("www-authenticate", v);
+    }
+    resp
+}
+
 fn to_http(r: shop_core::Response) -> Response {
     let status =
         StatusCode::from_u16(u16::try_from(r.status_code).unwrap_or(500)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -158,26 +193,17 @@ fn to_http(r: shop_core::Response) -> Response {
     resp
 }
 
-/// A request to a declared route: 404 or 405 (with `Allow`) off the routes, 401 without a valid
-/// token where the route needs one, else the handler's own answer.
+/// A request to a declared route: API Gateway's 404 off the routes (whatever the method), its 401
+/// without a valid token where the route needs one, its 413 above Lambda's payload limit, its 500
+/// when the function fails or outlives its timeout; else the handler's own answer.
 pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]) -> Response {
     let path = parts.uri.path();
     let Some(m) = st.decl.route(parts.method.as_str(), path) else {
-        let allowed = st.decl.methods_for(path);
-        if allowed.is_empty() {
-            return error(
-                StatusCode::NOT_FOUND,
-                "NoSuchRoute",
-                &format!("no route {} {path}", parts.method),
-            );
-        }
-        let message = format!("{} is not allowed on {path}", parts.method);
-        let mut resp = error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &message);
-        if let Ok(v) = HeaderValue::from_str(&format!("{}, OPTIONS", allowed.join(", "))) {
-            resp.headers_mut().insert("allow", v);
-        }
-        return resp;
+        return gateway(StatusCode::NOT_FOUND);
     };
+    if body.len() > MAX_EVENT_BYTES {
+        return gateway(StatusCode::PAYLOAD_TOO_LARGE);
+    }
     let claims = if m.route.auth == Auth::None {
         None
     } else {
@@ -186,11 +212,7 @@ pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]
             Ok(c) => Some(json!(c)),
             Err(e) => {
                 tracing::info!(reason = %e, path = %path, "unauthorized");
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    "Unauthorized",
-                    "missing or invalid bearer token",
-                );
+                return unauthorized(&e);
             }
         }
     };
@@ -199,11 +221,7 @@ pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]
         path: &m.path,
         route_key: format!("{} {}", m.route.method, m.route.path),
         raw_query: parts.uri.query().unwrap_or(""),
-        headers: parts
-            .headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect(),
+        headers: joined_headers(&parts.headers),
         body,
         claims,
         params: m.params.clone(),
@@ -218,12 +236,33 @@ pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]
     let invoked = st
         .services
         .invoke(m.service, &m.function.bin, Invocation::Http(Box::new(event)));
-    match recorder::scope(m.service, &m.function.bin, invoked).await {
-        Some(Answer::Http(r)) => to_http(*r),
-        _ => error(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotWired",
-            "declared route has no HTTP handler here",
-        ),
+    // The function's declared timeout, as the CDK app deploys it: past it, Lambda stops the
+    // function and API Gateway answers 500 (which the 5xx alarm counts).
+    let limit = m.function.timeout();
+    let scoped = recorder::scope(m.service, &m.function.bin, invoked);
+    match tokio::time::timeout(limit, scoped).await {
+        Ok(Some(Answer::Http(r))) => to_http(*r),
+        Ok(_) => gateway(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(_) => {
+            tracing::error!(function = %m.function.bin, ?limit, "function timed out: 500");
+            gateway(StatusCode::INTERNAL_SERVER_ERROR)
+        }
     }
+}
+
+/// Headers as API Gateway passes them to a function: names lower-cased, the values of a repeated
+/// header joined with commas (payload format 2.0).
+fn joined_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in headers {
+        let Ok(v) = v.to_str() else { continue };
+        match out.iter_mut().find(|(name, _)| name == k.as_str()) {
+            Some((_, joined)) => {
+                joined.push(',');
+                joined.push_str(v);
+            }
+            None => out.push((k.as_str().to_owned(), v.to_owned())),
+        }
+    }
+    out
 }

@@ -81,10 +81,15 @@ impl Verifier {
             .ok_or_else(|| JwtError::Invalid("unknown key id".into()))
     }
 
-    /// Verifies `Authorization: Bearer <token>` at time `now` (seconds since the epoch).
+    /// Verifies `Authorization: Bearer <token>` (or the bare token) at time `now` (seconds since the epoch).
     pub async fn verify(&self, authorization: Option<&str>, now: u64) -> Result<HashMap<String, String>, JwtError> {
+        // API Gateway's JWT authorizer takes the token with or without the `Bearer ` prefix.
         let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+                    .unwrap_or(h)
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(JwtError::Missing)?;

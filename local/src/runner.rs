@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::declaration::{self, Declaration};
 use crate::emulator::Emulator;
-use crate::gateway::{cors, error};
+use crate::gateway::cors;
 use crate::jwt::Verifier;
 use crate::registry::Services;
 use crate::stack::{self, LocalSettings, StackInfo};
@@ -269,12 +269,9 @@ fn check_wiring(decl: &Declaration) -> Result<(), RunnerError> {
 /// Every request: CORS preflight, the developer endpoints, else a declared route.
 async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PayloadTooLarge",
-            "request body too large",
-        );
+    // Above Lambda's payload limit API Gateway answers 413 itself.
+    let Ok(bytes) = axum::body::to_bytes(body, crate::gateway::MAX_EVENT_BYTES).await else {
+        return crate::gateway::gateway(StatusCode::PAYLOAD_TOO_LARGE);
     };
     if parts.method == Method::OPTIONS {
         let mut resp = Response::new(Body::empty());

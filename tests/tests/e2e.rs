@@ -15,19 +15,24 @@ const PASSWORD: &str = "Str0ng!Passw0rd";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\nimage-bytes";
 
 async fn runner() -> Running {
+    runner_with(|_| {}).await
+}
+
+/// A runner of its own (state, prefix, any free port), the local stage's options changed by `change`.
+async fn runner_with(change: impl FnOnce(&mut Options)) -> Running {
     emulator().await; // MOTO_ENDPOINT, or a moto of this test binary
     shop_tests::stripe().await; // STRIPE_ENDPOINT, or a local Stripe of this test binary
-    let dir = std::env::temp_dir().join(unique("shop-e2e"));
-    let opts = Options {
+    let mut opts = Options {
         port: 0,
         moto_port: 0,
         stripe_port: 0,
         reset: false,
-        state_dir: dir,
+        state_dir: std::env::temp_dir().join(unique("shop-e2e")),
         prefix: unique("e2e"),
         cleanup_interval: Duration::from_secs(3600),
         ..Options::local().unwrap()
     };
+    change(&mut opts);
     runner::start(opts)
         .await
         .unwrap_or_else(|e| panic!("runner did not start: {e}"))
@@ -712,31 +717,150 @@ async fn every_declared_route_reaches_its_handler_and_each_service_binary_serves
             );
         }
     }
-    let (s, b) = api.get("/nowhere", None).await;
-    assert_eq!((s.as_u16(), b["code"].as_str()), (404, Some("NoSuchRoute")));
     r.stop().await;
+}
+
+/// What API Gateway answers itself, the runner answers the same way: bodies `{"message"}`, never
+/// ours; 404 for an unknown route or method (never 405); the authorizer's 401 with
+/// `www-authenticate`, and a bare token accepted; 413 above Lambda's payload limit; repeated
+/// headers joined with commas; a function past its timeout is a 500.
+#[tokio::test]
+async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does() {
+    let r = runner().await;
+    let api = Api::new(&r);
+    let (email, tokens) = api.user(&format!("Gate {}", unique("u"))).await;
+    let user = id_token(&tokens);
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", r.info.api_url);
+    let answer = |resp: reqwest::Response| async move {
+        let status = resp.status().as_u16();
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, challenge, resp.json::<Value>().await.unwrap_or(Value::Null))
+    };
+
+    let (s, b) = api.get("/nowhere", None).await;
+    assert_eq!((s.as_u16(), &b), (404, &json!({"message": "Not Found"})));
+    let wrong_method = http.delete(url("/order/orders")).send().await.unwrap();
+    assert!(wrong_method.headers().get("allow").is_none());
+    let (s, _, b) = answer(wrong_method).await;
+    assert_eq!(
+        (s, b),
+        (404, json!({"message": "Not Found"})),
+        "a wrong method is a 404, not a 405"
+    );
+
+    let (s, challenge, b) = answer(http.get(url("/order/orders")).send().await.unwrap()).await;
+    assert_eq!(
+        (s, b, challenge.as_deref()),
+        (401, json!({"message": "Unauthorized"}), Some("Bearer"))
+    );
+    let (s, challenge, _) = answer(
+        http.get(url("/order/orders"))
+            .bearer_auth("not.a.jwt")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 401);
+    assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
+    let bare = http
+        .get(url("/order/orders"))
+        .header("authorization", &user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bare.status(),
+        200,
+        "API Gateway takes the token without its Bearer prefix"
+    );
+
+    let huge = vec![b'x'; shop_local::gateway::MAX_EVENT_BYTES + 1];
+    let (s, _, b) = answer(
+        http.post(url("/order/create-order"))
+            .bearer_auth(&user)
+            .body(huge)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, b), (413, json!({"message": "Request Entity Too Large"})));
+
+    // Idempotency-Key twice: the handler sees "k1,k2", the same as one header saying so.
+    let product = {
+        let db = aws_sdk_dynamodb::Client::new(&r.emulator.sdk_config());
+        let id = unique("gate-product");
+        db.put_item()
+            .table_name(&r.info.products_table)
+            .item("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+            .item("productName", aws_sdk_dynamodb::types::AttributeValue::S("Gate".into()))
+            .item("productPrice", aws_sdk_dynamodb::types::AttributeValue::N("2".into()))
+            .item("quantity", aws_sdk_dynamodb::types::AttributeValue::N("10".into()))
+            .item("isApproved", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .send()
+            .await
+            .unwrap();
+        id
+    };
+    let order = |keys: &[&str]| {
+        let mut req = http
+            .post(url("/order/create-order"))
+            .bearer_auth(&user)
+            .json(&json!({"id": product, "quantity": 1}));
+        for k in keys {
+            req = req.header("idempotency-key", *k);
+        }
+        req.send()
+    };
+    let (k1, k2) = (unique("k1"), unique("k2"));
+    let (s, _, twice) = answer(order(&[&k1, &k2]).await.unwrap()).await;
+    assert_eq!(s, 201, "{twice} ({email})");
+    let (_, _, joined) = answer(order(&[&format!("{k1},{k2}")]).await.unwrap()).await;
+    assert_eq!(
+        twice["orderId"], joined["orderId"],
+        "repeated headers arrive joined with commas"
+    );
+    r.stop().await;
+
+    // A function that outlives its declared timeout (10 s): every AWS call it makes stalls 11 s.
+    let stalled = runner_with(|o| {
+        o.chaos = std::sync::Arc::new(
+            shop_local::chaos::Chaos::new(1.0, vec![shop_local::chaos::Fault::SlowCall])
+                .unwrap()
+                .with_slow_calls_of(Duration::from_secs(11)),
+        )
+    })
+    .await;
+    let started = Instant::now();
+    let (s, _, b) = answer(
+        http.get(format!("{}/banner/banners", stalled.info.api_url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, b), (500, json!({"message": "Internal Server Error"})));
+    assert!(
+        started.elapsed() < Duration::from_secs(11),
+        "answered at the timeout, not after the call"
+    );
+    stalled.stop().await;
 }
 
 /// A runner whose schedules run every second and find everything stale at once: cleanups and the
 /// reconciler act on what this test leaves for them.
 async fn eager_runner() -> Running {
-    emulator().await;
-    shop_tests::stripe().await;
-    let opts = Options {
-        port: 0,
-        moto_port: 0,
-        stripe_port: 0,
-        reset: false,
-        state_dir: std::env::temp_dir().join(unique("shop-e2e")),
-        prefix: unique("e2e"),
-        cleanup_interval: Duration::from_secs(1),
-        cleanup_max_age: Duration::ZERO,
-        reconcile_after: Duration::ZERO,
-        ..Options::local().unwrap()
-    };
-    runner::start(opts)
-        .await
-        .unwrap_or_else(|e| panic!("runner did not start: {e}"))
+    runner_with(|o| {
+        o.cleanup_interval = Duration::from_secs(1);
+        o.cleanup_max_age = Duration::ZERO;
+        o.reconcile_after = Duration::ZERO;
+    })
+    .await
 }
 
 /// The paths the whole-shop walk does not take, through the runner (so the least-privilege check
