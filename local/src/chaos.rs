@@ -81,8 +81,8 @@ pub struct Chaos {
     seed: RandomState,
     draws: AtomicU64,
     counts: Mutex<BTreeMap<&'static str, u64>>,
-    /// How long a `slow-call` holds the call (default 1.5 s).
-    slow: Duration,
+    /// How long a `slow-call` holds the call, in ms (default 1500).
+    slow_ms: AtomicU64,
 }
 
 impl Chaos {
@@ -106,14 +106,14 @@ impl Chaos {
             seed: RandomState::new(),
             draws: AtomicU64::new(0),
             counts: Mutex::new(BTreeMap::new()),
-            slow: Duration::from_millis(1500),
+            slow_ms: AtomicU64::new(1500),
         }
     }
 
-    /// `slow-call` holds each call this long instead (a stall past a function's timeout).
-    pub fn with_slow_calls_of(mut self, slow: Duration) -> Self {
-        self.slow = slow;
-        self
+    /// `slow-call` holds each call this long from now on (a stall past an SDK or function timeout).
+    pub fn set_slow_calls(&self, slow: Duration) {
+        self.slow_ms
+            .store(u64::try_from(slow.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Whether no fault can ever strike.
@@ -183,7 +183,8 @@ impl Chaos {
             return Act::Answer(500, body.to_owned());
         }
         if self.strikes(Fault::SlowCall) {
-            return Act::Before(Box::pin(tokio::time::sleep(self.slow)));
+            let slow = Duration::from_millis(self.slow_ms.load(Ordering::Relaxed));
+            return Act::Before(Box::pin(tokio::time::sleep(slow)));
         }
         Act::Pass
     }

@@ -90,6 +90,7 @@ impl Emulator {
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
             .http_client(shop_core::aws::http_client())
+            .timeout_config(shop_core::aws::timeouts())
             .build()
     }
 }

@@ -827,27 +827,31 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
     );
     r.stop().await;
 
-    // A function that outlives its declared timeout (10 s): every AWS call it makes stalls 11 s.
-    let stalled = runner_with(|o| {
-        o.chaos = std::sync::Arc::new(
-            shop_local::chaos::Chaos::new(1.0, vec![shop_local::chaos::Fault::SlowCall])
-                .unwrap()
-                .with_slow_calls_of(Duration::from_secs(11)),
-        )
-    })
-    .await;
+    // Stalled AWS calls. One call stalled past the SDK's operation timeout (8 s): the handler
+    // answers its own 503 before its function's timeout (10 s). Calls of 4 s each, four in a row
+    // (a sign-up): the function outlives its timeout, and API Gateway answers 500.
+    let chaos =
+        std::sync::Arc::new(shop_local::chaos::Chaos::new(1.0, vec![shop_local::chaos::Fault::SlowCall]).unwrap());
+    let stalled = runner_with(|o| o.chaos = chaos.clone()).await;
     let started = Instant::now();
-    let (s, _, b) = answer(
-        http.get(format!("{}/banner/banners", stalled.info.api_url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    chaos.set_slow_calls(Duration::from_secs(11));
+    let slow_url = |p: &str| format!("{}{p}", stalled.info.api_url);
+    let (s, _, b) = answer(http.get(slow_url("/banner/banners")).send().await.unwrap()).await;
+    assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(10),
+        "the handler answered at the SDK's timeout: {waited:?}"
+    );
+    chaos.set_slow_calls(Duration::from_secs(4));
+    let started = Instant::now();
+    let body =
+        json!({"email": format!("{}@example.com", unique("slow")), "fullName": "Slow Sam", "password": PASSWORD});
+    let (s, _, b) = answer(http.post(slow_url("/auth/sign-up")).json(&body).send().await.unwrap()).await;
     assert_eq!((s, b), (500, json!({"message": "Internal Server Error"})));
     assert!(
-        started.elapsed() < Duration::from_secs(11),
-        "answered at the timeout, not after the call"
+        started.elapsed() < Duration::from_secs(12),
+        "answered at the function's timeout"
     );
     stalled.stop().await;
 }

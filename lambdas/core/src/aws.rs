@@ -13,10 +13,24 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
+/// How long one AWS operation (all its attempts) may take: below every function's timeout (10 s
+/// unless declared longer), so a stalled call ends in the handler's own 503 (or its event's
+/// failure) instead of Lambda killing the function and API Gateway answering 500.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// The SDK timeouts of every client: [`OPERATION_TIMEOUT`], and a connect timeout.
+pub fn timeouts() -> aws_smithy_types::timeout::TimeoutConfig {
+    aws_smithy_types::timeout::TimeoutConfig::builder()
+        .operation_timeout(OPERATION_TIMEOUT)
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .build()
+}
+
 /// The shared SDK configuration (region, credentials, endpoint) from the environment.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http_client())
+        .timeout_config(timeouts())
         .load()
         .await
 }
