@@ -25,6 +25,11 @@ export interface StageConfig {
   readonly opsEmail?: string;
   /** Allowed browser origin (CORS) of the APIs and of the upload buckets. */
   readonly corsOrigin: string;
+  /**
+   * The APIs' CORS configuration: API Gateway answers preflights and adds these headers itself
+   * (the functions add none); the local runner reads the same values.
+   */
+  readonly cors: { allowMethods: string[]; allowHeaders: string[]; exposeHeaders: string[]; maxAgeSeconds: number };
   readonly architecture: Architecture;
   readonly memoryMb: number;
   /**

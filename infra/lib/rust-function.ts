@@ -96,7 +96,7 @@ export class RustFunction extends Construct {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       role,
-      environment: { CORS_ALLOW_ORIGIN: config.corsOrigin, RUST_LOG: 'info', ...props.environment },
+      environment: { RUST_LOG: 'info', ...props.environment },
     });
     // Logs and traces: scoped to this function's log group; X-Ray has no resource-level permissions.
     role.addToPolicy(

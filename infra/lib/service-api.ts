@@ -31,12 +31,14 @@ export class ServiceApi extends Construct {
     const { config, service } = props;
     this.api = new apigw.HttpApi(this, 'Api', {
       apiName: `shop-${config.stage}-${service.name}`,
+      // API Gateway answers preflights and adds CORS headers to requests with an Origin itself,
+      // ignoring any from the functions (which send none); `infra/stages.json` "cors".
       corsPreflight: {
         allowOrigins: [config.corsOrigin],
-        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.OPTIONS],
-        allowHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key'],
-        exposeHeaders: ['x-next-token'],
-        maxAge: Duration.hours(1),
+        allowMethods: config.cors.allowMethods.map((m) => m as apigw.CorsHttpMethod),
+        allowHeaders: config.cors.allowHeaders,
+        exposeHeaders: config.cors.exposeHeaders,
+        maxAge: Duration.seconds(config.cors.maxAgeSeconds),
       },
     });
     const region = this.api.stack.region;

@@ -6,7 +6,7 @@ use axum::response::Response;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
-use crate::gateway::{cors, error, json_response, typed};
+use crate::gateway::{error, json_response, typed};
 use crate::runner::AppState;
 
 /// The API description, served at `/_local/openapi.yaml`.
@@ -111,6 +111,5 @@ async fn cdn(st: &AppState, rest: &str) -> Response {
     }
     resp.headers_mut()
         .insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    cors(&mut resp);
     resp
 }

@@ -121,20 +121,47 @@ fn request_id() -> String {
     format!("{nanos:x}")
 }
 
-/// The handlers' CORS headers on the runner's own answers (preflight, developer endpoints, errors),
-/// with the same `CORS_ALLOW_ORIGIN` the handlers read.
-pub fn cors(resp: &mut Response) {
-    let origin = shop_core::config::optional("CORS_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_owned());
-    shop_core::http::cors_headers(resp.headers_mut(), &origin);
+/// CORS as API Gateway applies the stage's configuration (`infra/stages.json` "corsOrigin" and
+/// "cors"): only to a request with an allowed `Origin`, and never the function's own headers
+/// (API Gateway ignores them). A preflight gets the allowed methods, headers and max age.
+pub fn cors(origin: Option<&str>, preflight: bool, resp: &mut Response) {
+    let h = resp.headers_mut();
+    let ours: Vec<_> = h
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-"))
+        .cloned()
+        .collect();
+    for k in ours {
+        h.remove(k);
+    }
+    let Ok(stage) = crate::stage::values("local") else {
+        return;
+    };
+    let Some(origin) = origin.filter(|o| stage.cors_origin == "*" || stage.cors_origin == *o) else {
+        return;
+    };
+    let allowed = if stage.cors_origin == "*" { "*" } else { origin };
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    };
+    set("access-control-allow-origin", allowed.to_owned());
+    if preflight {
+        set("access-control-allow-methods", stage.cors.allow_methods.join(","));
+        set("access-control-allow-headers", stage.cors.allow_headers.join(","));
+        set("access-control-max-age", stage.cors.max_age_seconds.to_string());
+    } else {
+        set("access-control-expose-headers", stage.cors.expose_headers.join(","));
+    }
 }
 
-/// `body` with its content type, and CORS.
+/// `body` with its content type.
 pub fn typed(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static(content_type));
-    cors(&mut resp);
     resp
 }
 

@@ -269,20 +269,32 @@ fn check_wiring(decl: &Declaration) -> Result<(), RunnerError> {
 /// Every request: CORS preflight, the developer endpoints, else a declared route.
 async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
     let (parts, body) = req.into_parts();
+    let origin = parts
+        .headers
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let preflight = parts.method == Method::OPTIONS;
+    let mut resp = answer(&st, parts, body).await;
+    cors(origin.as_deref(), preflight, &mut resp);
+    resp
+}
+
+async fn answer(st: &Arc<AppState>, parts: http::request::Parts, body: Body) -> Response {
     // Above Lambda's payload limit API Gateway answers 413 itself.
     let Ok(bytes) = axum::body::to_bytes(body, crate::gateway::MAX_EVENT_BYTES).await else {
         return crate::gateway::gateway(StatusCode::PAYLOAD_TOO_LARGE);
     };
     if parts.method == Method::OPTIONS {
+        // API Gateway answers every preflight itself (CORS is configured on every API).
         let mut resp = Response::new(Body::empty());
         *resp.status_mut() = StatusCode::NO_CONTENT;
-        cors(&mut resp);
         return resp;
     }
     if parts.method == Method::GET {
-        if let Some(resp) = crate::devtools::get(&st, parts.uri.path()).await {
+        if let Some(resp) = crate::devtools::get(st, parts.uri.path()).await {
             return resp;
         }
     }
-    crate::gateway::route(&st, &parts, &bytes).await
+    crate::gateway::route(st, &parts, &bytes).await
 }

@@ -31,6 +31,20 @@ pub struct StageValues {
     /// An order without a payment method is taken unpaid (the original clients).
     pub allow_unpaid_orders: bool,
     pub settle_after_seconds: u64,
+    /// The browser origin the APIs allow (`*` or one origin).
+    pub cors_origin: String,
+    /// The APIs' CORS configuration, as API Gateway applies it.
+    pub cors: Cors,
+}
+
+/// `infra/stages.json` "cors": what API Gateway answers a preflight with, and adds to answers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: u64,
 }
 
 /// The values of `stage`: the defaults, overridden by the stage's own.

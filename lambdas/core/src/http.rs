@@ -1,11 +1,10 @@
-//! API Gateway HTTP API (payload format 2.0) helpers: request bodies and JSON responses with CORS.
+//! API Gateway HTTP API (payload format 2.0) helpers: request bodies and JSON responses.
 
 use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 
-use crate::config;
 use crate::error::{ApiError, RequestError};
 use crate::validate::Fields;
 
@@ -15,47 +14,22 @@ pub type Response = aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 /// Largest request body any endpoint accepts; every body of this API is a small JSON object.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
-/// The CORS headers of every answer (the handlers' and the local runner's): `origin` is
-/// `CORS_ALLOW_ORIGIN`, `*` when it is not a valid header value.
-pub fn cors_headers(h: &mut HeaderMap, origin: &str) {
-    let origin = HeaderValue::from_str(origin).unwrap_or(HeaderValue::from_static("*"));
-    h.insert("access-control-allow-origin", origin);
-    h.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static("Content-Type,Authorization,Idempotency-Key"),
-    );
-    h.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("GET,POST,OPTIONS"),
-    );
-    // The category listing keeps the original's bare array and pages through this header.
-    h.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static("x-next-token"),
-    );
-}
-
-/// How a service answers: CORS origin and whether errors keep the original's `msg` field.
+/// How a service answers: whether errors keep the original's `msg` field. No CORS headers: API
+/// Gateway adds them (and ignores a function's), as the stage's CORS configuration says.
 #[derive(Clone, Debug)]
 pub struct Http {
-    pub cors_origin: String,
     /// Auth endpoints of the original answered `{"msg": ...}` on errors too; keep it for them.
     pub legacy_msg: bool,
 }
 
 impl Http {
-    /// Reads `CORS_ALLOW_ORIGIN` (default `*`).
     pub fn from_env(legacy_msg: bool) -> Self {
-        Self {
-            cors_origin: config::optional("CORS_ALLOW_ORIGIN").unwrap_or_else(|| "*".to_owned()),
-            legacy_msg,
-        }
+        Self { legacy_msg }
     }
 
     fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert("content-type", HeaderValue::from_static("application/json"));
-        cors_headers(&mut h, &self.cors_origin);
         h
     }
 
