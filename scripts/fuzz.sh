@@ -49,8 +49,10 @@ for who in user admin; do
   # One worker: with two threads, hypothesis describes its filters with ast.parse concurrently, which
   # CPython 3.11 can fail with "SystemError: AST constructor recursion depth mismatch" (a crash of
   # the tool, not of the API; seen once on GET /banner/banners).
+  # unsupported_method expects 405 for a method a path does not document: API Gateway answers 404
+  # `{"message": "Not Found"}` for any route it has not (never 405), and so does the runner.
   schemathesis run openapi.yaml --url "$api" -H "Authorization: Bearer $tok" \
-    --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,positive_data_acceptance \
+    --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,positive_data_acceptance,unsupported_method \
     --max-examples "$examples" --seed 20261127 --workers 1 --request-timeout 20 \
     --no-color | tee "$state/$who.log"
   cases=$(grep -oE '[0-9]+ generated' "$state/$who.log" | tail -1 | grep -oE '[0-9]+' || echo 0)

@@ -20,8 +20,8 @@ export interface FunctionDecl {
   readonly s3?: { bucket: string };
   readonly sqs?: { queue: string };
   readonly schedule?: { every: string };
-  /** A DynamoDB table's change stream. */
-  readonly stream?: { table: string };
+  /** A DynamoDB table's change stream: the event names delivered (a filter), the retries before a failing batch is bisected. */
+  readonly stream?: { table: string; events?: string[]; retryAttempts?: number };
   /** The function's timeout in seconds (default 10: `rust-function.ts`); the local runner applies the same. */
   readonly timeoutSeconds?: number;
 }

@@ -152,17 +152,18 @@ export class OrderStack extends ServiceStack {
         .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
         .allow(['ses:SendEmail'], sender)
         .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
-      // Only inserts and updates can be outcomes; a batch that keeps failing goes to the failure
-      // queue (the mapping's on-failure destination) instead of blocking the shard.
+      // The declaration's filter and retries (the local runner applies the same): a batch that
+      // keeps failing is bisected, then goes to the failure queue instead of blocking the shard.
+      const stream = this.decl.functions.find((f) => f.bin === bin)?.stream;
       this.fn(bin).fn.addEventSource(
         new DynamoEventSource(orders, {
           startingPosition: lambda.StartingPosition.TRIM_HORIZON,
           batchSize: 100,
           maxBatchingWindow: Duration.seconds(5),
-          retryAttempts: 2,
+          retryAttempts: stream?.retryAttempts ?? 2,
           bisectBatchOnError: true,
           onFailure: new SqsDlq(this.failureQueue()),
-          filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or('INSERT', 'MODIFY') })],
+          filters: stream?.events?.length ? [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or(...stream.events) })] : undefined,
         }),
       );
     }

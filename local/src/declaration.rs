@@ -63,11 +63,17 @@ pub struct ScheduleTrigger {
     pub every: String,
 }
 
-/// `{"table": "orders"}`: a table of the stack, by its short name.
+/// `{"table": "orders", "events": ["INSERT", "MODIFY"], "retryAttempts": 2}`: a table of the
+/// stack, by its short name; the records delivered (the mapping's filter; all when absent); how
+/// often a failing batch is retried before it is bisected and its records set aside.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StreamTrigger {
     pub table: String,
+    #[serde(default)]
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub retry_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

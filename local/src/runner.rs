@@ -236,7 +236,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
             tracing::error!(error = %e, "API server stopped");
         }
     }));
-    tasks.extend(crate::triggers::spawn(&state, opts.cleanup_interval, &rx)?);
+    tasks.extend(crate::triggers::spawn(&state, opts.cleanup_interval, &opts.stage, &rx)?);
     Ok(Running {
         info,
         emulator,

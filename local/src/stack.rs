@@ -45,6 +45,10 @@ pub struct StackInfo {
     /// Where the local Stripe answers (for the front end's Stripe.js); set at every start.
     #[serde(default)]
     pub payment_api_url: String,
+    /// The on-failure destination of asynchronous invocations (S3 events, schedules) and of stream
+    /// batches that kept failing, as each service stack's `AsyncFailures` queue on AWS.
+    #[serde(default)]
+    pub async_failures_queue: String,
 }
 
 impl StackInfo {
@@ -136,6 +140,7 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
         provision::queue_with_dlq(&sdk, &n("orders"), s.order_max_receives, 30).await?;
     let cleanup_topic_arn = provision::topic(&sdk, &n("cleanup")).await?;
     let alerts_topic_arn = provision::topic(&sdk, &n("alerts")).await?;
+    let (async_failures_queue, _) = provision::queue(&sdk, &n("async-failures")).await?;
     // A webhook signing secret of this stack's own (the local Stripe signs with it).
     let webhook_secret = format!("whsec_{}", uuid::Uuid::new_v4().simple());
     let payment_secret_arn =
@@ -176,6 +181,7 @@ pub async fn provision(emu: &Emulator, s: &LocalSettings) -> Result<StackInfo, P
         orders_stream_arn,
         payment_secret_arn,
         payment_api_url: String::new(),
+        async_failures_queue,
     })
 }
 

@@ -12,6 +12,8 @@ pub const STAGES_JSON: &str = include_str!("../../infra/stages.json");
 #[serde(rename_all = "camelCase")]
 pub struct StageValues {
     pub cleanup_every_minutes: u64,
+    pub purge_every_minutes: u64,
+    pub reconcile_every_minutes: u64,
     pub cleanup_max_age_seconds: u64,
     pub unconfirmed_max_age_seconds: u64,
     pub upload_url_expires_seconds: u64,
@@ -45,6 +47,19 @@ pub struct Cors {
     pub allow_headers: Vec<String>,
     pub expose_headers: Vec<String>,
     pub max_age_seconds: u64,
+}
+
+impl StageValues {
+    /// The rate of a declared schedule (`every`: `cleanup` -> `cleanupEveryMinutes`), as the CDK
+    /// app deploys it.
+    pub fn every_minutes(&self, every: &str) -> Option<u64> {
+        match every {
+            "cleanup" => Some(self.cleanup_every_minutes),
+            "purge" => Some(self.purge_every_minutes),
+            "reconcile" => Some(self.reconcile_every_minutes),
+            _ => None,
+        }
+    }
 }
 
 /// The values of `stage`: the defaults, overridden by the stage's own.

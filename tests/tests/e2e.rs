@@ -850,7 +850,8 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
     let (k1, k2) = (unique("k1"), unique("k2"));
     let (s, _, twice) = answer(order(&[&k1, &k2]).await.unwrap()).await;
     assert_eq!(s, 201, "{twice} ({email})");
-    let (_, _, joined) = answer(order(&[&format!("{k1},{k2}")]).await.unwrap()).await;
+    let (s, _, joined) = answer(order(&[&format!("{k1},{k2}")]).await.unwrap()).await;
+    assert_eq!(s, 201, "{joined}");
     assert_eq!(
         twice["orderId"], joined["orderId"],
         "repeated headers arrive joined with commas"
@@ -1083,5 +1084,59 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    r.stop().await;
+}
+
+/// An S3 event whose function keeps failing is tried three times (Lambda's two retries of an
+/// asynchronous invocation), then kept in the failure queue with the event and the error, and
+/// never delivered again.
+#[tokio::test]
+async fn a_failing_s3_event_is_retried_twice_then_kept_in_the_failure_queue() {
+    let chaos =
+        std::sync::Arc::new(shop_local::chaos::Chaos::new(1.0, vec![shop_local::chaos::Fault::Throttle]).unwrap());
+    let r = runner_with(|o| o.chaos = chaos.clone()).await;
+    let sdk = r.emulator.sdk_config();
+    let key = format!("{}{}/failing.png", shop_core::images::UPLOADS, uuid::Uuid::new_v4());
+    shop_core::aws::s3(&sdk)
+        .put_object()
+        .bucket(&r.info.banner_bucket)
+        .key(&key)
+        .content_type("image/png")
+        .body(PNG.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let started = Instant::now();
+    let kept = loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&r.info.async_failures_queue)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if let Some(m) = got.into_iter().next() {
+            break serde_json::from_str::<Value>(m.body().unwrap()).unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing reached the failure queue"
+        );
+    };
+    assert_eq!(kept["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(kept["requestContext"]["approximateInvokeCount"], 3);
+    assert!(kept["requestPayload"].to_string().contains("failing.png"), "{kept}");
+    // Not delivered again: the bucket's notification queue is empty.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let throttled = chaos.counts().get("throttle").copied().unwrap_or(0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        chaos.counts().get("throttle").copied().unwrap_or(0),
+        throttled,
+        "the event came again"
+    );
     r.stop().await;
 }

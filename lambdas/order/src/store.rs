@@ -101,9 +101,18 @@ impl OrdersTable<'_> {
         dynamo::get(self.db, self.table, id_key(id)).await
     }
 
-    /// Writes a new order; `false` when one with its id exists (an idempotent replay).
+    /// Writes a new order; `false` when one with its id exists (an idempotent replay). A retried
+    /// request can meet the workflow's transaction on its order (`TransactionConflictException`):
+    /// it is tried again after a moment.
     pub async fn put_new(&self, order: &Order) -> Result<bool, Upstream> {
-        dynamo::put_if_absent(self.db, self.table, "id", order).await
+        let mut round = 0;
+        loop {
+            match dynamo::put_if_absent(self.db, self.table, "id", order).await {
+                Err(u) if u.is_transaction_conflict() && round < 3 => round += 1,
+                other => return other,
+            }
+            crate::pause_before(round).await;
+        }
     }
 
     /// Deletes the order while it is still pending; `false` when it is not (or not there).
