@@ -80,9 +80,19 @@ pub fn api_event(call: &HttpCall<'_>) -> Value {
     if let Some(c) = &call.claims {
         ctx["authorizer"] = json!({ "jwt": { "claims": c, "scopes": null } });
     }
+    // API Gateway passes text (text/*, JSON, XML, JavaScript) as is and base64-encodes every other
+    // body, one without a Content-Type included.
+    let content_type = call
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.to_ascii_lowercase());
+    let text = content_type.as_deref().is_some_and(|ct| {
+        ct.starts_with("text/") || ct.contains("json") || ct.contains("xml") || ct.contains("javascript")
+    });
     let (body, b64) = match std::str::from_utf8(call.body) {
-        Ok(t) => (t.to_owned(), false),
-        Err(_) => {
+        Ok(t) if text => (t.to_owned(), false),
+        _ => {
             use base64::Engine;
             (base64::engine::general_purpose::STANDARD.encode(call.body), true)
         }
@@ -292,4 +302,68 @@ fn joined_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event_of(content_type: Option<&str>, body: &[u8]) -> Value {
+        let call = HttpCall {
+            method: "POST",
+            path: "/auth/sign-in",
+            headers: content_type
+                .map(|ct| vec![("Content-Type".to_owned(), ct.to_owned())])
+                .unwrap_or_default(),
+            body,
+            ..HttpCall::default()
+        };
+        api_event(&call)
+    }
+
+    #[test]
+    fn text_bodies_pass_as_they_are_and_every_other_body_is_base64_as_api_gateway_sends_it() {
+        for ct in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "text/plain",
+            "application/xml",
+            "application/javascript",
+            "application/problem+json",
+        ] {
+            let ev = event_of(Some(ct), br#"{"a":1}"#);
+            assert_eq!(
+                (ev["isBase64Encoded"].as_bool(), ev["body"].as_str()),
+                (Some(false), Some(r#"{"a":1}"#)),
+                "{ct}"
+            );
+        }
+        for ct in [
+            None,
+            Some("image/png"),
+            Some("application/octet-stream"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
+            let ev = event_of(ct, br#"{"a":1}"#);
+            assert_eq!(
+                (ev["isBase64Encoded"].as_bool(), ev["body"].as_str()),
+                (Some(true), Some("eyJhIjoxfQ==")),
+                "{ct:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repeated_header_reaches_the_function_joined_with_commas() {
+        let mut h = http::HeaderMap::new();
+        h.append("idempotency-key", HeaderValue::from_static("k1"));
+        h.append("idempotency-key", HeaderValue::from_static("k2"));
+        h.append("accept", HeaderValue::from_static("*/*"));
+        let joined = joined_headers(&h);
+        assert!(
+            joined.contains(&("idempotency-key".to_owned(), "k1,k2".to_owned())),
+            "{joined:?}"
+        );
+        assert_eq!(joined.len(), 2);
+    }
 }

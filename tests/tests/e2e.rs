@@ -797,6 +797,10 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
     .await;
     assert_eq!(s, 401);
     assert!(challenge.unwrap().contains(r#"error="invalid_token""#));
+    // A body without a Content-Type reaches the function base64-encoded, and is read all the same.
+    let untyped = json!({"email": email, "password": PASSWORD}).to_string();
+    let (s, _, b) = answer(http.post(url("/auth/sign-in")).body(untyped).send().await.unwrap()).await;
+    assert_eq!(s, 200, "{b}");
     let bare = http
         .get(url("/order/orders"))
         .header("authorization", &user)
