@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The typed TypeScript client (clients/typescript): its generated types are what openapi.yaml
+# The contract for front ends: openapi.yaml passes a second, stricter reader (Redocly's lint); the
+# typed TypeScript client (clients/typescript): its generated types are what openapi.yaml
 # generates today (no diff), it type-checks with --strict, and its walk through the shop runs
 # against a local stack of its own (and against the mocks), every answer validated against the document.
 #   bash scripts/client-check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "== redocly lint openapi.yaml (a second, stricter reader; ruleset: redocly.yaml)"
+npx --no-install redocly lint openapi.yaml --format=summary 2>&1 | grep -v '[║╔╚]'
+test "${PIPESTATUS[0]}" -eq 0
 echo "== clients/typescript: the generated types are the document's"
 npm run --silent generate --workspace clients/typescript >/dev/null
 git diff --exit-code -- clients/typescript/src/schema.d.ts || { echo "client-check: regenerate (npm run generate --workspace clients/typescript) and commit" >&2; exit 1; }

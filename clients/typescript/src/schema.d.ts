@@ -599,7 +599,7 @@ export interface components {
                     error: string;
                     code: components["schemas"]["Error"]["code"];
                     lines?: {
-                        /** @description The line's position in the request */
+                        /** @description The line's position in the request, from 1. */
                         line: number;
                         id: string;
                     }[];
