@@ -556,3 +556,47 @@ function backoffEnds(): number[] {
   const plan: string = definition().States.PlanBackoff.Parameters['seconds.$'];
   return (plan.match(/States\.Array\(([^)]*)\)/)?.[1] ?? '').split(',').map(Number);
 }
+
+describe('the fake DynamoDB the workflow meets', () => {
+  const update = (changes: Record<string, unknown>) => ({
+    TableName: 'orders',
+    Key: { id: { S: 'o1' } },
+    UpdateExpression: 'SET #s = :to',
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExpressionAttributeValues: { ':to': { S: 'shipping' } },
+    ...changes,
+  });
+  /** The error an optimized updateItem task gets for `req`, or "ok". */
+  async function answer(req: unknown, resource = 'arn:aws:states:::dynamodb:updateItem'): Promise<string> {
+    const aws = new FakeAws();
+    aws.put('orders', { id: { S: 'o1' }, status: { S: 'pending' } });
+    try {
+      await aws.handler('Write', resource)(req);
+      return 'ok';
+    } catch (e) {
+      return (e as Error).name;
+    }
+  }
+
+  it('accepts a well-formed write', async () => {
+    assert.equal(await answer(update({})), 'ok');
+  });
+
+  it('refuses what DynamoDB refuses, with the prefix the ASL catchers match', async () => {
+    const refused = 'DynamoDB.ValidationException';
+    // An expression name or value no expression uses.
+    assert.equal(await answer(update({ ExpressionAttributeNames: { '#s': 'status', '#x': 'extra' } })), refused);
+    assert.equal(await answer(update({ ExpressionAttributeValues: { ':to': { S: 'shipping' }, ':x': { S: 'x' } } })), refused);
+    // A reserved word as a bare attribute name.
+    assert.equal(await answer(update({ UpdateExpression: 'SET status = :to', ExpressionAttributeNames: undefined })), refused);
+    // A key that is not the table's, a number that is not one.
+    assert.equal(await answer(update({ Key: { id: { S: 'o1' }, createdAt: { S: 't' } } })), refused);
+    assert.equal(await answer(update({ Key: { orderId: { S: 'o1' } } })), refused);
+    assert.equal(await answer(update({ UpdateExpression: 'SET #s = :to, n = :n', ExpressionAttributeValues: { ':to': { S: 's' }, ':n': { N: 'two' } } })), refused);
+    // A syntax error.
+    assert.equal(await answer(update({ UpdateExpression: 'SET #s = = :to' })), refused);
+    // Through an aws-sdk integration the prefix is DynamoDb.
+    const tx = { TransactItems: [{ Update: update({ ExpressionAttributeNames: { '#s': 'status', '#x': 'extra' } }) }] };
+    assert.equal(await answer(tx, 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems'), 'DynamoDb.ValidationException');
+  });
+});

@@ -31,7 +31,7 @@ function tokenize(src: string): Token[] {
     if (/^\s*$/.test(src.slice(i))) break;
     re.lastIndex = i;
     const m = re.exec(src);
-    if (!m) throw new Error(`fake DynamoDB cannot parse "${src.slice(i)}" in "${src}"`);
+    if (!m) throw syntax(src, src.slice(i));
     i = re.lastIndex;
     if (m[1]) {
       const upper = m[1].toUpperCase();
@@ -42,6 +42,47 @@ function tokenize(src: string): Token[] {
     else out.push({ kind: 'comma', text: ',' });
   }
   return out;
+}
+
+/** DynamoDB's answer to an expression it cannot parse (the name gets the integration's prefix). */
+function syntax(src: string, near: string): AwsError {
+  return new AwsError('ValidationException', `Invalid expression: Syntax error; token: "${near}", near: "${src}"`);
+}
+
+/**
+ * Words DynamoDB refuses as bare attribute names in an expression (a part of its reserved-word
+ * list: the ones a shop's attributes are likely to be named; use `#name` for them).
+ */
+const RESERVED = new Set(
+  ('ABORT ACTION ADD ALL ALTER AND ANY AS ASC BETWEEN BY CASE CAST CHECK COLUMN COMMENT COUNT CREATE ' +
+    'DATA DATE DAY DELETE DESC DROP ELSE END EXISTS FROM GROUP HASH IN INDEX INSERT INTO IS ITEM ITEMS ' +
+    'JOIN KEY KEYS LIMIT NAME NOT NULL NUMBER OR ORDER OWNER RANGE ROLE SELECT SET SIZE SOURCE STATE ' +
+    'STATUS TABLE TIME TIMESTAMP TO TOTAL TYPE UPDATE USER VALUE VALUES WHERE YEAR ZONE').split(' '),
+);
+
+/**
+ * What DynamoDB refuses before it evaluates anything: an expression name or value no expression
+ * uses, a number that is not one, a key that is not the table's (`id`).
+ */
+function validateRequest(req: any): void {
+  const expressions = ['KeyConditionExpression', 'FilterExpression', 'ConditionExpression', 'UpdateExpression', 'ProjectionExpression']
+    .map((k) => req[k])
+    .filter((e): e is string => typeof e === 'string')
+    .join(' ');
+  const used = new Set(expressions.match(/[#:][A-Za-z0-9_]+/g) ?? []);
+  for (const [kind, map] of [['ExpressionAttributeNames', req.ExpressionAttributeNames], ['ExpressionAttributeValues', req.ExpressionAttributeValues]] as const) {
+    const unused = Object.keys(map ?? {}).filter((k) => !used.has(k));
+    if (unused.length > 0) throw new AwsError('ValidationException', `Value provided in ${kind} unused in expressions: keys: {${unused.join(', ')}}`);
+  }
+  const numbers = [...Object.values(req.ExpressionAttributeValues ?? {}), ...Object.values(req.Key ?? {})] as AttributeValue[];
+  for (const v of numbers) {
+    if ('N' in v && (v.N.trim() === '' || !Number.isFinite(Number(v.N)))) {
+      throw new AwsError('ValidationException', `A value provided cannot be converted into a number: ${JSON.stringify(v.N)}`);
+    }
+  }
+  if (req.Key !== undefined && (Object.keys(req.Key).length !== 1 || !('id' in req.Key))) {
+    throw new AwsError('ValidationException', 'The provided key element does not match the schema');
+  }
 }
 
 interface ExprContext {
@@ -62,7 +103,7 @@ class Parser {
   }
   private next(): Token {
     const t = this.tokens[this.pos++];
-    if (!t) throw new Error(`fake DynamoDB: unexpected end of "${this.src}"`);
+    if (!t) throw syntax(this.src, '<end>');
     return t;
   }
   private isWord(w: string): boolean {
@@ -74,7 +115,10 @@ class Parser {
   }
 
   attrName(t: Token): string {
-    if (t.kind !== 'name') throw new Error(`fake DynamoDB: expected an attribute in "${this.src}"`);
+    if (t.kind !== 'name') throw syntax(this.src, t.text);
+    if (!t.text.startsWith('#') && RESERVED.has(t.text.toUpperCase())) {
+      throw new AwsError('ValidationException', `Invalid expression: Attribute name is a reserved keyword; reserved keyword: ${t.text}`);
+    }
     if (t.text.startsWith('#')) {
       const n = this.ctx.names[t.text];
       if (n === undefined) throw new AwsError('ValidationException', `undefined attribute name ${t.text}`);
@@ -134,13 +178,13 @@ class Parser {
     }
     const lhs = this.operand(item);
     const op = this.next();
-    if (op.kind !== 'op') throw new Error(`fake DynamoDB: expected a comparator in "${this.src}"`);
+    if (op.kind !== 'op') throw syntax(this.src, op.text);
     const rhs = this.operand(item);
     return compare(lhs, op.text, rhs);
   }
   private expect(text: string): void {
     const t = this.next();
-    if (t.text !== text) throw new Error(`fake DynamoDB: expected "${text}" in "${this.src}"`);
+    if (t.text !== text) throw syntax(this.src, t.text);
   }
 
   /** update := SET name = operand [(+|-) operand] (, ...)* */
@@ -167,7 +211,7 @@ class Parser {
       if (this.peek()?.kind !== 'comma') break;
       this.next();
     }
-    if (!this.done()) throw new Error(`fake DynamoDB: trailing input in "${this.src}"`);
+    if (!this.done()) throw syntax(this.src, this.peek()?.text ?? '');
     return out;
   }
 }
@@ -191,7 +235,7 @@ function evalCondition(expr: string | undefined, item: Item | undefined, ctx: Ex
   if (!expr) return true;
   const p = new Parser(tokenize(expr), ctx, expr);
   const v = p.condition(item);
-  if (!p.done()) throw new Error(`fake DynamoDB: trailing input in "${expr}"`);
+  if (!p.done()) throw syntax(expr, '');
   return v;
 }
 
@@ -308,6 +352,21 @@ export class FakeAws {
   }
 
   private async call(op: string, input: any, prefix: string): Promise<unknown> {
+    try {
+      return await this.dispatch(op, input, prefix);
+    } catch (e) {
+      // DynamoDB's own refusals reach the workflow with the integration's prefix, like the rest.
+      if (e instanceof AwsError && !e.name.includes('.') && op.startsWith('dynamodb:')) e.name = `${prefix}.${e.name}`;
+      throw e;
+    }
+  }
+
+  private async dispatch(op: string, input: any, prefix: string): Promise<unknown> {
+    if (op.startsWith('dynamodb:')) {
+      for (const req of op === 'dynamodb:transactWriteItems' ? (input.TransactItems ?? []).map((t: any) => t.Update ?? t) : [input]) {
+        validateRequest(req);
+      }
+    }
     switch (op) {
       case 'dynamodb:query':
         return this.query(input);
