@@ -114,8 +114,9 @@ describe('the order workflow under AWS semantics', () => {
     assert.equal(status(aws, 'o1'), 'pending');
     assert.equal(stock(aws, 'p1'), 5);
     quiet(aws, []);
-    assert.equal(out.waits.length, 8);
-    assert.equal(aws.calls.filter((c) => c === 'ReserveStock').length, 9);
+    const limit = definition().States.TooManyAttempts.Choices[0].NumericGreaterThanEquals;
+    assert.equal(out.waits.length, limit);
+    assert.equal(aws.calls.filter((c) => c === 'ReserveStock').length, limit + 1);
   });
 
   it('draws every jitter from a non-empty range, with AWS\'s exclusive end and an inclusive one alike', () => {
@@ -130,15 +131,50 @@ describe('the order workflow under AWS semantics', () => {
     }
   });
 
-  it('keeps the worst case of backoff inside the execution timeout', () => {
+  it('keeps the true worst case inside the execution timeout: backoff, every Task retry, the tail', () => {
     const def = definition();
+    // Every state, the Map's inner ones included.
+    const states: Record<string, any> = {};
+    const collect = (all: Record<string, any>) => {
+      for (const [name, state] of Object.entries(all)) {
+        states[name] = state;
+        const inner = state.ItemProcessor ?? state.Iterator;
+        if (inner) collect(inner.States);
+      }
+    };
+    collect(def.States);
+    /** A Task's worst: every retrier exhausted (each error may exhaust its own), its sleeps and its calls. */
+    const worst = (name: string) => {
+      let sleep = 0;
+      let calls = 1;
+      for (const r of states[name]?.Retry ?? []) {
+        const [interval, max, rate] = [r.IntervalSeconds ?? 1, r.MaxAttempts ?? 3, r.BackoffRate ?? 2];
+        for (let k = 0; k < max; k++) sleep += Math.min(interval * rate ** k, r.MaxDelaySeconds ?? Infinity);
+        calls += max;
+      }
+      return { sleep, calls };
+    };
+    const sum = (names: string[]) => names.map(worst).reduce((a, b) => ({ sleep: a.sleep + b.sleep, calls: a.calls + b.calls }));
     // The longest waits under either reading of MathRandom's end.
-    const caps = backoffEnds();
+    const ends = backoffEnds();
     const limit = def.States.TooManyAttempts.Choices[0].NumericGreaterThanEquals;
-    assert.equal(caps.length, limit, 'one cap per attempt');
-    const waited = caps.reduce((a, b) => a + b, 0);
-    // Each attempt also runs CheckStock, ReserveStock and ReadOrder: allow 10 s for them.
-    assert.ok(waited + limit * 10 < def.TimeoutSeconds, `${waited} s of waits + ${limit * 10} s of work >= ${def.TimeoutSeconds} s`);
+    assert.equal(ends.length, limit, 'one cap per wait');
+    // Each of the limit + 1 attempts checks the lines (in parallel: one line's worst), reserves and reads the order back.
+    const attempt = sum(['CheckLine', 'ReserveStock', 'ReadOrder']);
+    // Then one decision's tail, the longest of the three.
+    const tails = [
+      sum(['ShippingEmail', 'EmailAlert']),
+      sum(['RejectOrder', 'RejectionEmail', 'EmailAlert']),
+      sum(['MarkFailed', 'FailureEmail', 'FailureAlert']),
+    ];
+    const tail = tails.reduce((a, b) => (a.sleep + a.calls > b.sleep + b.calls ? a : b));
+    const calls = (limit + 1) * attempt.calls + tail.calls;
+    // A quarter second per call: DynamoDB, SES and SNS answer in tens of milliseconds.
+    const total = ends.reduce((a, b) => a + b, 0) + (limit + 1) * attempt.sleep + tail.sleep + calls * 0.25;
+    assert.ok(
+      total < def.TimeoutSeconds,
+      `worst case ${total} s (waits ${ends.join('+')}, ${limit + 1} attempts of ${attempt.sleep} s of retries, a tail of ${tail.sleep} s, ${calls} calls) >= ${def.TimeoutSeconds} s`,
+    );
   });
 
   it('rejects an order whose product is short, without moving stock', async () => {
@@ -331,7 +367,8 @@ describe('the order workflow under AWS semantics', () => {
     assert.equal(out.error, 'SNS.InternalErrorException');
     assert.equal(status(aws, 'o1'), 'failed');
     assert.deepEqual(subjects(aws), ['Your order of gucci could not be processed']);
-    assert.equal(aws.calls.filter((c) => c === 'FailureAlert').length, 6, 'five retries');
+    const retries = definition().States.FailureAlert.Retry[0].MaxAttempts;
+    assert.equal(aws.calls.filter((c) => c === 'FailureAlert').length, 1 + retries, `${retries} retries`);
   });
 
   it('still alerts when the failure email fails', async () => {
