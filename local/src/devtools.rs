@@ -22,6 +22,30 @@ const DOCS_PAGE: &str = r##"<!doctype html>
 </body></html>"##;
 
 /// The answer to `GET /_local/<rest>`, or `None` for a path that is not a developer endpoint.
+/// `POST /_local/run/<service>/<function>`: runs a scheduled function now, once, with the empty
+/// event its schedule sends (what `aws lambda invoke` does on AWS); its output, or 502 with its error.
+pub async fn run(st: &AppState, path: &str) -> Option<Response> {
+    let (service, function) = path.strip_prefix("/_local/run/")?.split_once('/')?;
+    let scheduled = st.decl.services.iter().any(|s| {
+        s.name == service
+            && s.functions
+                .iter()
+                .any(|f| f.bin == function && f.trigger() == Some(crate::declaration::Trigger::Schedule))
+    });
+    if !scheduled {
+        return Some(error(
+            StatusCode::NOT_FOUND,
+            "NoSuchSchedule",
+            "no scheduled function of that name",
+        ));
+    }
+    let target = (service.to_owned(), function.to_owned());
+    Some(match crate::triggers::invoke(st, &target, json!({})).await {
+        Ok(out) => json_response(StatusCode::OK, &out),
+        Err(e) => error(StatusCode::BAD_GATEWAY, "FunctionError", &e),
+    })
+}
+
 pub async fn get(st: &AppState, path: &str) -> Option<Response> {
     let rest = path.strip_prefix("/_local/")?;
     Some(match rest {

@@ -296,5 +296,10 @@ async fn answer(st: &Arc<AppState>, parts: http::request::Parts, body: Body) -> 
             return resp;
         }
     }
+    if parts.method == Method::POST {
+        if let Some(resp) = crate::devtools::run(st, parts.uri.path()).await {
+            return resp;
+        }
+    }
     crate::gateway::route(st, &parts, &bytes).await
 }

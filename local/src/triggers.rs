@@ -131,7 +131,7 @@ async fn on_failure(st: &AppState, target: &Target, record: Value) {
 
 /// Invokes `target` with `event` (its AWS calls recorded under its name): its output, or why it
 /// failed.
-async fn invoke(st: &AppState, (service, bin): &Target, event: Value) -> Result<Value, String> {
+pub(crate) async fn invoke(st: &AppState, (service, bin): &Target, event: Value) -> Result<Value, String> {
     let answer = recorder::scope(service, bin, st.services.invoke(service, bin, Invocation::Event(event))).await;
     match answer {
         Some(Answer::Event(Ok(out))) => Ok(out),

@@ -1088,6 +1088,12 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The hourly purge of unconfirmed sign-ups, run now as `aws lambda invoke` would (its schedule
+    // keeps its declared rate: 30 s at this runner's scale).
+    let (s, b) = api.post("/_local/run/auth/purge-unconfirmed", None, json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = api.post("/_local/run/auth/sign-up", None, json!({})).await;
+    assert_eq!(s, 404, "only scheduled functions run on demand");
     r.stop().await;
 }
 
