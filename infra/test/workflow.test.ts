@@ -637,3 +637,34 @@ describe('the fake DynamoDB the workflow meets', () => {
     assert.equal(await answer(tx, 'arn:aws:states:::aws-sdk:dynamodb:transactWriteItems'), 'DynamoDb.ValidationException');
   });
 });
+
+describe('the error names the workflow retries and catches', () => {
+  it('are Step Functions names as AWS documents them: States.*, or Service.ErrorNameException with the prefix of the Task integration', () => {
+    // Step Functions developer guide: an AWS SDK integration raises `ServiceName.ErrorName` in
+    // PascalCase, always with the `Exception` suffix even where the service's API reference omits
+    // it ("Learning to use AWS service SDK integrations"); DynamoDB's prefix is `DynamoDb` through
+    // the SDK integration and `DynamoDB` through the optimized one ("Call DynamoDB APIs").
+    const prefixOf = (resource: string): string | undefined => {
+      const [, sdk, service] = resource.match(/^arn:aws:states:::(aws-sdk:)?([a-z0-9]+):/) ?? [];
+      if (service === 'dynamodb') return sdk ? 'DynamoDb' : 'DynamoDB';
+      return { sesv2: 'SesV2', sns: 'SNS' }[service ?? ''];
+    };
+    const wrong: string[] = [];
+    const visit = (all: Record<string, any>) => {
+      for (const [name, state] of Object.entries(all)) {
+        const inner = state.ItemProcessor ?? state.Iterator;
+        if (inner) visit(inner.States);
+        if (state.Type !== 'Task') continue;
+        const prefix = prefixOf(state.Resource);
+        for (const rule of [...(state.Retry ?? []), ...(state.Catch ?? [])]) {
+          for (const error of rule.ErrorEquals as string[]) {
+            if (error.startsWith('States.')) continue;
+            if (!new RegExp(`^${prefix}\\.[A-Z][A-Za-z0-9]*Exception$`).test(error)) wrong.push(`${name}: ${error} (expected ${prefix}.<Name>Exception)`);
+          }
+        }
+      }
+    };
+    visit(definition().States);
+    assert.deepEqual(wrong, []);
+  });
+});
