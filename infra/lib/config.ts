@@ -45,6 +45,9 @@ export interface StageConfig {
   /** Requests per second (and burst) on sign-in, sign-up and resend: stricter than the other routes. */
   readonly authRateLimit: number;
   readonly authBurstLimit: number;
+  /** Requests per second (and burst) on every other route of each API (the local runner applies the same). */
+  readonly routeRateLimit: number;
+  readonly routeBurstLimit: number;
   /** The user pool's minimum password length (upper, lower, digit and symbol are required too). */
   readonly passwordMinLength: number;
   /**

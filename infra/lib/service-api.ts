@@ -76,7 +76,7 @@ export class ServiceApi extends Construct {
         sub: '$context.authorizer.claims.sub',
       }),
     };
-    stage.defaultRouteSettings = { throttlingBurstLimit: 200, throttlingRateLimit: 100 };
+    stage.defaultRouteSettings = { throttlingBurstLimit: config.routeBurstLimit, throttlingRateLimit: config.routeRateLimit };
     // Password guessing and email floods: the routes the declaration marks strict get the stage's lower limits.
     const strict = service.functions.filter((f) => f.http?.limit === 'strict');
     if (strict.length > 0) {

@@ -89,6 +89,9 @@ pub struct HttpRoute {
     pub method: String,
     pub path: String,
     pub auth: Auth,
+    /// `strict`: the stage's stricter throttling.
+    #[serde(default)]
+    pub limit: Option<String>,
 }
 
 /// The kind of event that invokes a non-HTTP function.

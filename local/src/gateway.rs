@@ -230,7 +230,8 @@ fn to_http(r: shop_core::Response) -> Response {
     resp
 }
 
-/// A request to a declared route: API Gateway's 404 off the routes (whatever the method), its 401
+/// A request to a declared route: API Gateway's 404 off the routes (whatever the method), its 429
+/// over the route's throttling, its 401
 /// without a valid token where the route needs one, its 413 above Lambda's payload limit, its 500
 /// when the function fails or outlives its timeout; else the handler's own answer.
 pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]) -> Response {
@@ -238,6 +239,13 @@ pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]
     let Some(m) = st.decl.route(parts.method.as_str(), path) else {
         return gateway(StatusCode::NOT_FOUND);
     };
+    let route_key = format!("{} {} {}", m.service, m.route.method, m.route.path);
+    if !st
+        .throttle
+        .admit(&route_key, m.route.limit.as_deref() == Some("strict"))
+    {
+        return gateway(StatusCode::TOO_MANY_REQUESTS);
+    }
     if body.len() > MAX_EVENT_BYTES {
         return gateway(StatusCode::PAYLOAD_TOO_LARGE);
     }

@@ -7,7 +7,7 @@
 //! - [`stage`]: the local stage's values, from the stage data the CDK app deploys.
 //! - [`stack`]: the whole backend provisioned under one prefix; [`registry`]: its services and
 //!   the functions each serves.
-//! - [`jwt`]: the API Gateway JWT authorizer's checks.
+//! - [`jwt`]: the API Gateway JWT authorizer's checks; [`throttle`]: its throttling.
 //! - [`bridge`]: SQS messages -> Lambda events, acknowledged as Lambda does.
 //! - [`streams`]: the Orders table's change stream -> Lambda DynamoDB events.
 //! - [`metrics`]: the business metrics, counted from the handlers' EMF lines.
@@ -34,4 +34,5 @@ pub mod stack;
 pub mod stage;
 pub mod streams;
 pub mod stripe;
+pub mod throttle;
 pub mod triggers;

@@ -108,6 +108,8 @@ pub struct AppState {
     pub prefix: String,
     /// The faults injected, and their counts.
     pub chaos: Arc<crate::chaos::Chaos>,
+    /// API Gateway's throttling of each route.
+    pub throttle: crate::throttle::Throttle,
 }
 
 /// A running local stack.
@@ -223,6 +225,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         s3: shop_core::aws::s3(&sdk),
         prefix: opts.prefix.clone(),
         chaos: opts.chaos.clone(),
+        throttle: crate::throttle::Throttle::new(&opts.stage),
     });
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();

@@ -33,6 +33,11 @@ pub struct StageValues {
     /// An order without a payment method is taken unpaid (the original clients).
     pub allow_unpaid_orders: bool,
     pub settle_after_seconds: u64,
+    /// API Gateway's throttling: the strict routes' rate and burst, every other route's.
+    pub auth_rate_limit: f64,
+    pub auth_burst_limit: f64,
+    pub route_rate_limit: f64,
+    pub route_burst_limit: f64,
     /// The browser origin the APIs allow (`*` or one origin).
     pub cors_origin: String,
     /// The APIs' CORS configuration, as API Gateway applies it.

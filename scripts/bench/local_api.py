@@ -12,16 +12,23 @@ PASSWORD = "Str0ng!Passw0rd"
 
 
 def call(base, method, path, body=None, token=None):
-    """(status, parsed JSON body) of one API call; HTTP errors are answers, not exceptions."""
-    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
-    req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    """(status, parsed JSON body) of one API call; HTTP errors are answers, not exceptions. API
+    Gateway's throttling (429, which the runner applies too: sign-in and sign-up allow 10/s) is
+    waited out and retried, as a client should."""
+    for attempt in range(8):
+        req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+        req.add_header("content-type", "application/json")
+        if token:
+            req.add_header("authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            answer = e.code, json.loads(e.read() or b"null")
+        if answer[0] != 429:
+            return answer
+        time.sleep(0.1 * 2 ** attempt)
+    return answer
 
 
 def sign_up(base, prefix, admin=False, cwd=ROOT):

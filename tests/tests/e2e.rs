@@ -860,6 +860,20 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
         twice["orderId"], joined["orderId"],
         "repeated headers arrive joined with commas"
     );
+
+    // Throttling: sign-in's strict limit (a burst of 20, then 10/s) answers API Gateway's 429.
+    let burst = shop_local::stage::values("local").unwrap().auth_burst_limit as usize;
+    let body = json!({"email": email, "password": PASSWORD});
+    let at_once = futures::future::join_all(
+        (0..burst + 10)
+            .map(|_| async { answer(http.post(url("/auth/sign-in")).json(&body).send().await.unwrap()).await }),
+    )
+    .await;
+    let throttled = at_once.iter().filter(|(s, _, _)| *s == 429).count();
+    for (_, _, b) in at_once.iter().filter(|(s, _, _)| *s == 429) {
+        assert_eq!(b, &json!({"message": "Too Many Requests"}));
+    }
+    assert!(throttled >= 5, "{throttled} of {} sign-ins throttled", burst + 10);
     r.stop().await;
 
     // Stalled AWS calls. One call stalled past the SDK's operation timeout (8 s): the handler

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { isGatewayAnswer, Shop } from '../src/index.js';
+import { contract } from './contract.js';
 import { PASSWORD, walk } from './walk.js';
 
 test('a buyer walks the shop on the local stack with the typed client, every answer as documented', async () => {
@@ -23,4 +25,17 @@ test('a buyer walks the shop on the local stack with the typed client, every ans
   assert.ok(report.categoriesPaged >= 0);
   assert.ok(report.refreshed, 'the refused ID token was refreshed');
   assert.ok(report.checked > 20, `${report.checked} answers checked against the document`);
+});
+
+test('a burst of sign-ins meets API Gateway\'s throttling, typed as its own answer', async () => {
+  const seen = { checked: 0 };
+  const shop = new Shop({ baseUrl: process.env.SHOP_API_URL ?? 'http://127.0.0.1:3000' });
+  shop.api.use(contract(seen));
+  const answers = await Promise.all(
+    Array.from({ length: 30 }, () => shop.api.POST('/auth/sign-in', { body: { email: 'nobody@example.com', password: PASSWORD } })),
+  );
+  const throttled = answers.filter((a) => a.response.status === 429);
+  assert.ok(throttled.length > 0, 'sign-in allows a burst of 20');
+  for (const t of throttled) assert.ok(isGatewayAnswer(t.error) && t.error.message === 'Too Many Requests');
+  assert.equal(seen.checked, 30);
 });
