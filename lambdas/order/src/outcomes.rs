@@ -73,6 +73,8 @@ pub async fn status_changed(o: &Orders, event: Event) -> Result<OutcomeReport, E
     }
     // The money each decision owes moves here, outside the workflow. A failure is counted
     // (CaptureFailures alarm) and left to the reconciler, so the batch never blocks the shard.
+    // One order after another: a batch of 100 decisions is 100 provider calls of about 400 ms,
+    // inside the function's declared timeout (60 s, lambdas/services.json).
     for id in owing(&event.records) {
         match crate::payment::settle(o, &id).await {
             Ok(crate::payment::Settled::Moved(_)) => report.settled += 1,
