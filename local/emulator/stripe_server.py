@@ -4,7 +4,8 @@ documented behaviour in a way the shop relies on. Each difference, and what Stri
 
 1. Idempotency keys. Stripe saves the answer to a POST with an `Idempotency-Key` and replays it
    (status and body) for a repeat with the same key; a repeat with other parameters is refused
-   with 400 `idempotency_error` ("Idempotent requests", API reference). localstripe ignores the
+   with 400 `idempotency_error`, and a key longer than 255 characters with 400 ("Idempotent
+   requests", API reference). localstripe ignores the
    header, so a retried capture or refund would run twice. Here keys are honoured per API key.
 2. Declines. Stripe declines the test cards 4000000000000002 (generic_decline), ...9995
    (insufficient_funds), ...9987 (lost_card), ...9979 (stolen_card), ...0069 (expired_card),
@@ -224,6 +225,11 @@ async def idempotency(request, handler):
     key = request.headers.get("Idempotency-Key")
     if request.method != "POST" or not key:
         return await handler(request)
+    if len(key) > 255:
+        return server.json_response({"error": {
+            "type": "invalid_request_error",
+            "message": "Idempotency keys can be up to 255 characters long.",
+        }}, status=400)
     body = await request.read()
     scope = (request.headers.get("Authorization", ""), key)
     fingerprint = hashlib.sha256(request.path.encode() + b"\0" + body).hexdigest()

@@ -64,6 +64,8 @@ class StripeServerTest(unittest.TestCase):
         other = dict(form, amount="2999")
         s3, refused = await self.post("/v1/payment_intents", other, headers)
         self.assertEqual((s3, refused["error"]["type"]), (400, "idempotency_error"))
+        s4, too_long = await self.post("/v1/payment_intents", form, {**KEY, "Idempotency-Key": "k" * 256})
+        self.assertEqual((s4, too_long["error"]["type"]), (400, "invalid_request_error"))
 
     @on_loop
     async def test_test_cards_decline_on_confirmation_with_stripes_codes(self):

@@ -72,9 +72,13 @@ impl CreateOrder {
     }
 }
 
+/// The longest payment method id taken: Stripe's are under 30 characters, and every idempotency
+/// key made of an order id and one ([`authorize_key`]) must stay within Stripe's 255.
+pub const MAX_PAYMENT_METHOD: usize = 64;
+
 /// `paymentMethod`: a provider payment method id (`pm_` and letters, digits or `_`), never card data.
 fn payment_method(f: &Fields) -> Result<Option<String>, RequestError> {
-    let Some(pm) = f.opt_string("paymentMethod", 255)? else {
+    let Some(pm) = f.opt_string("paymentMethod", MAX_PAYMENT_METHOD)? else {
         return Ok(None);
     };
     let well_formed =

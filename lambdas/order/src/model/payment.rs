@@ -134,6 +134,9 @@ pub fn money_due(status: OrderStatus, payment: &Payment) -> Option<MoneyMove> {
     }
 }
 
+/// Stripe refuses an `Idempotency-Key` longer than this.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
 /// The idempotency key of the authorization of `order_id` with `payment_method`: a retry with
 /// the same card replays the provider's first answer; another card is another attempt.
 pub fn authorize_key(order_id: &str, payment_method: &str) -> String {
@@ -146,5 +149,12 @@ pub fn refund_key(order_id: &str, lines: &[usize]) -> String {
         return format!("{order_id}-refund-all");
     }
     let lines: Vec<String> = lines.iter().map(usize::to_string).collect();
-    format!("{order_id}-refund-lines-{}", lines.join("-"))
+    let key = format!("{order_id}-refund-lines-{}", lines.join("-"));
+    if key.len() <= MAX_IDEMPOTENCY_KEY_LEN {
+        return key;
+    }
+    // Many lines: the same set always gives the same digest.
+    let digest = ring::digest::digest(&ring::digest::SHA256, lines.join("-").as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{order_id}-refund-lines-sha256-{hex}")
 }

@@ -385,6 +385,20 @@ fn every_money_move_has_its_own_idempotency_key_per_order() {
     assert_ne!(authorize_key("o1", "pm_a"), authorize_key("o1", "pm_b"));
     assert_eq!(refund_key("o1", &[]), "o1-refund-all");
     assert_eq!(refund_key("o1", &[1, 3]), "o1-refund-lines-1-3");
+    // The longest of each fits Stripe's limit: an order id is a UUID; a payment method at most
+    // MAX_PAYMENT_METHOD; a refund names at most every line of the longest cart (as a digest when
+    // the list is too long: the same lines, the same key).
+    let id = "0".repeat(36);
+    let lines: Vec<usize> = (1..=MAX_ORDER_LINES_LIMIT).collect();
+    for key in [
+        authorize_key(&id, &"p".repeat(MAX_PAYMENT_METHOD)),
+        MoneyMove::Refund.key(&id),
+        refund_key(&id, &lines),
+    ] {
+        assert!(key.len() <= MAX_IDEMPOTENCY_KEY_LEN, "{} characters: {key}", key.len());
+    }
+    assert_eq!(refund_key(&id, &lines), refund_key(&id, &lines));
+    assert_ne!(refund_key(&id, &lines), refund_key(&id, &lines[1..]));
 }
 
 #[test]

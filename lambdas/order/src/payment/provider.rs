@@ -11,10 +11,11 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// How long one call may take before it counts as unavailable (and is retried with its key).
-const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Attempts of one call on a network error, a 429 or a 5xx; the idempotency key makes each
-/// repeat safe (Stripe replays the first answer for the same key).
+/// How long one call may take, all its attempts together: the functions that call the provider
+/// are declared with 20 s (lambdas/services.json), room for this and their AWS calls.
+const CALL_BUDGET: Duration = Duration::from_secs(8);
+/// Attempts of one call on a network error, a timeout, a 429 or a 5xx; the idempotency key makes
+/// each repeat safe (Stripe replays the first answer for the same key).
 const ATTEMPTS: u32 = 3;
 
 /// What Stripe says of one PaymentIntent, the fields we use.
@@ -172,15 +173,24 @@ impl Provider {
         body: String,
         key: Option<&str>,
     ) -> Result<T, ProviderError> {
+        let deadline = tokio::time::Instant::now() + CALL_BUDGET;
         let mut last = ProviderError::Unavailable("no attempt".into());
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
             }
-            match self.once(method.clone(), path, body.clone(), key).await {
+            let attempt_of = || self.once(method.clone(), path, body.clone(), key);
+            let answer = match tokio::time::timeout_at(deadline, attempt_of()).await {
+                Ok(answer) => answer,
+                Err(_) => Err(ProviderError::Unavailable(format!("no answer within {CALL_BUDGET:?}"))),
+            };
+            match answer {
                 Err(e @ ProviderError::Unavailable(_)) => {
                     tracing::warn!(path, attempt, error = %e, "payment provider call failed; retrying with its key");
                     last = e;
+                    if tokio::time::Instant::now() >= deadline {
+                        break;
+                    }
                 }
                 other => return other,
             }
@@ -207,16 +217,9 @@ impl Provider {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
         let unavailable = |e: &dyn std::fmt::Display| ProviderError::Unavailable(e.to_string());
-        let resp = tokio::time::timeout(CALL_TIMEOUT, self.client.request(req))
-            .await
-            .map_err(|e| unavailable(&e))?
-            .map_err(|e| unavailable(&e))?;
+        let resp = self.client.request(req).await.map_err(|e| unavailable(&e))?;
         let status = resp.status().as_u16();
-        let bytes = tokio::time::timeout(CALL_TIMEOUT, resp.into_body().collect())
-            .await
-            .map_err(|e| unavailable(&e))?
-            .map_err(|e| unavailable(&e))?
-            .to_bytes();
+        let bytes = resp.into_body().collect().await.map_err(|e| unavailable(&e))?.to_bytes();
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| unavailable(&e));
         }

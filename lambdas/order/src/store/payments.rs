@@ -133,7 +133,9 @@ impl OrdersTable<'_> {
     }
 
     /// `shipping -> cancelled` and every line's stock back, in one transaction: the stock comes
-    /// back exactly once, with the status change. A paid order becomes due again (its refund).
+    /// back exactly once, with the status change (the condition on `shipping` makes a repeat a
+    /// no-op; the SDK's own client token covers its retries of one call, where a fixed token of
+    /// ours would make DynamoDB refuse our next round's new `updatedAt` as a parameter mismatch). A paid order becomes due again (its refund).
     /// `false` when the order is no longer `shipping`.
     pub async fn cancel_reserved(&self, order: &Order, products_table: &str) -> Result<bool, Upstream> {
         let now = AttributeValue::S(shop_core::time::now());
@@ -172,7 +174,6 @@ impl OrdersTable<'_> {
             .db
             .transact_write_items()
             .set_transact_items(Some(items))
-            .client_request_token(format!("{}-cancel", order.id))
             .send()
             .await;
         match done {
