@@ -110,6 +110,8 @@ pub struct AppState {
     pub chaos: Arc<crate::chaos::Chaos>,
     /// API Gateway's throttling of each route.
     pub throttle: crate::throttle::Throttle,
+    /// The local stage's values (CORS, among others), read once at start-up.
+    pub stage: StageValues,
 }
 
 /// A running local stack.
@@ -226,6 +228,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         prefix: opts.prefix.clone(),
         chaos: opts.chaos.clone(),
         throttle: crate::throttle::Throttle::new(&opts.stage),
+        stage: opts.stage.clone(),
     });
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -279,7 +282,7 @@ async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) ->
         .map(str::to_owned);
     let preflight = parts.method == Method::OPTIONS;
     let mut resp = answer(&st, parts, body).await;
-    cors(origin.as_deref(), preflight, &mut resp);
+    cors(&st.stage, origin.as_deref(), preflight, &mut resp);
     resp
 }
 

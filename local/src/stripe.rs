@@ -68,6 +68,22 @@ impl Stripe {
         Ok(())
     }
 
+    /// The customer finishes 3-D Secure, as Stripe.js does in the browser with the client secret
+    /// (`<intent id>_secret_<...>`, which names the intent); whether the local Stripe took it.
+    pub async fn complete_3ds(&self, client_secret: &str) -> Result<bool, reqwest::Error> {
+        let intent = client_secret.split("_secret_").next().unwrap_or_default();
+        let done = reqwest::Client::new()
+            .post(format!("{}/v1/payment_intents/{intent}/_authenticate", self.endpoint))
+            .form(&[
+                ("client_secret", client_secret),
+                ("success", "true"),
+                ("key", "pk_test_local"),
+            ])
+            .send()
+            .await?;
+        Ok(done.status().is_success())
+    }
+
     /// Every money movement that took effect, and every replay an idempotency key answered
     /// (`/_config/ledger`), for one intent or all.
     pub async fn ledger(&self, intent: Option<&str>) -> Result<Vec<serde_json::Value>, reqwest::Error> {

@@ -77,6 +77,14 @@ fn request(method: &str, path: &str, raw_query: &str, body: Option<&str>, claims
     serde_json::from_value(api_event(&call)).unwrap_or_else(|e| panic!("bad test event: {e}"))
 }
 
+/// A request to the order `id` (`/orders/{id}` plus `suffix`), its `{id}` path parameter set as
+/// API Gateway's route match sets it.
+pub fn order_request(method: &str, suffix: &str, id: &str, body: Option<&str>, claims: Value) -> Request {
+    let mut req = api_request(method, &format!("/orders/{id}{suffix}"), body, Some(claims));
+    req.path_parameters.insert("id".to_owned(), id.to_owned());
+    req
+}
+
 /// A POST with a JSON body.
 pub fn post(path: &str, body: &Value, claims: Option<Value>) -> Request {
     api_request("POST", path, Some(&body.to_string()), claims)

@@ -43,10 +43,7 @@ async fn an_order_ships_decrements_stock_once_and_emails_twice() {
 }
 
 fn order_path(id: &str, claims: &Value) -> shop_core::Request {
-    let mut ev =
-        serde_json::to_value(api_request("GET", &format!("/orders/{id}"), None, Some(claims.clone()))).unwrap();
-    ev["pathParameters"] = json!({ "id": id });
-    serde_json::from_value(ev).unwrap()
+    shop_tests::order_request("GET", "", id, None, claims.clone())
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use order::model::{Order, OrderStatus, PaymentStatus};
 use order::payment::signature::sign;
 use serde_json::{json, Value};
 use shop_tests::orders::*;
-use shop_tests::{api_request, assert_error, emails_to, parts, receive, sdk, stripe, unique};
+use shop_tests::{api_request, assert_error, emails_to, order_request, parts, receive, sdk, stripe, unique};
 
 /// `POST /create-order` for `quantity` of `product`, paid with `pm`.
 async fn place_paid(
@@ -57,15 +57,8 @@ async fn moved(intent: &str) -> (usize, usize, usize) {
 
 /// `POST /orders/{id}/cancel` as `who`.
 async fn cancel(f: &Fixture, who: &Customer, id: &str) -> (u16, Value) {
-    let mut ev = serde_json::to_value(api_request(
-        "POST",
-        &format!("/orders/{id}/cancel"),
-        None,
-        Some(who.claims.clone()),
-    ))
-    .unwrap();
-    ev["pathParameters"] = json!({ "id": id });
-    parts(&order::cancel_order(&f.svc, serde_json::from_value(ev).unwrap()).await)
+    let req = order_request("POST", "/cancel", id, None, who.claims.clone());
+    parts(&order::cancel_order(&f.svc, req).await)
 }
 
 /// Hands the Orders stream to `status-changed`, as Lambda does (every record so far).
@@ -337,20 +330,7 @@ async fn a_card_needing_3d_secure_waits_unqueued_then_goes_on_when_the_provider_
     assert_eq!((s, again["orderId"].as_str()), (202, Some(id.as_str())));
     // The customer finishes 3-D Secure in the browser (Stripe.js); the provider tells us.
     let intent = intent_of(&f, &id).await;
-    let done = reqwest::Client::new()
-        .post(format!(
-            "{}/v1/payment_intents/{intent}/_authenticate",
-            stripe().await.endpoint
-        ))
-        .form(&[
-            ("client_secret", secret.as_str()),
-            ("success", "true"),
-            ("key", "pk_test_local"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(done.status().is_success());
+    assert!(stripe().await.complete_3ds(&secret).await.unwrap());
     let event = json!({
         "id": unique("evt"), "type": "payment_intent.amount_capturable_updated",
         "data": { "object": intent_json(&intent).await },
@@ -481,15 +461,8 @@ async fn a_hold_lost_before_its_capture_alerts_operations_and_the_order_is_not_t
 /// `POST /orders/{id}/refund` as `claims`, with `body`.
 async fn refund(f: &Fixture, claims: Value, id: &str, body: Option<Value>) -> (u16, Value) {
     let text = body.map(|b| b.to_string());
-    let mut ev = serde_json::to_value(api_request(
-        "POST",
-        &format!("/orders/{id}/refund"),
-        text.as_deref(),
-        Some(claims),
-    ))
-    .unwrap();
-    ev["pathParameters"] = json!({ "id": id });
-    parts(&order::refund_order(&f.svc, serde_json::from_value(ev).unwrap()).await)
+    let req = order_request("POST", "/refund", id, text.as_deref(), claims);
+    parts(&order::refund_order(&f.svc, req).await)
 }
 
 #[tokio::test]

@@ -171,39 +171,36 @@ async fn authorize(
 /// request built; a second card's authorization is released, the order keeps its first.
 async fn replay(o: &Orders, attempt: &Order, body: &CreateOrder) -> Result<Placed, Error> {
     let id = &attempt.id;
-    let existing = o
+    let mut existing = o
         .orders()
         .get(id)
         .await?
         .ok_or_else(|| Upstream::internal("dynamodb", "order vanished during replay"))?;
+    release_second(o, attempt, &existing).await;
     if !existing.is_cart(body) {
-        release_second(o, attempt, &existing).await;
         return Err(Error::IdempotencyKeyReused);
     }
-    release_second(o, attempt, &existing).await;
-    let mut action = None;
-    if let (Some(p), Some(payment)) = (&o.payments, &existing.payment) {
-        if payment.status == PaymentStatus::ActionRequired && existing.status == OrderStatus::Pending {
-            // Did the customer finish it? Then it is authorized and goes on; else tell them again.
-            let intent = p.provider.intent(&payment.intent_id).await.map_err(Error::Payment)?;
-            if intent.status != "requires_capture" {
-                return Ok(Placed {
-                    order: existing,
-                    action: Some(intent),
-                });
-            }
-            o.orders().authorized_after_action(id).await?;
-            action = None;
+    let awaiting = existing.status == OrderStatus::Pending
+        && existing.payment.as_ref().map(|p| p.status) == Some(PaymentStatus::ActionRequired);
+    if let (true, Some(p), Some(payment)) = (awaiting, &o.payments, &existing.payment) {
+        // Did the customer finish it? Then it is authorized and goes on; else tell them again.
+        let intent = p.provider.intent(&payment.intent_id).await.map_err(Error::Payment)?;
+        if intent.status != "requires_capture" {
+            return Ok(Placed {
+                order: existing,
+                action: Some(intent),
+            });
         }
+        o.orders().authorized_after_action(id).await?;
+        existing = o.orders().get(id).await?.unwrap_or(existing);
     }
-    let existing = o.orders().get(id).await?.unwrap_or(existing);
     if existing.status == OrderStatus::Pending {
         enqueue(o, &existing).await?;
     }
     tracing::info!(order_id = %id, "idempotent replay");
     Ok(Placed {
         order: existing,
-        action,
+        action: None,
     })
 }
 
@@ -409,21 +406,8 @@ async fn refund_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
         let after = Money::from_cents(payment.refunded.cents() + cents);
         match o.orders().record_refund(&order, payment.refunded, after, &lines).await {
             Ok(true) => {
-                payment::count(&o.config.metrics_namespace, "PaymentsRefunded", Some(cents));
                 tracing::info!(order_id = %id, admin = %admin.sub, cents, "refunded by an admin");
-                let text = format!(
-                    "We refunded {} {} to your card for order {}.",
-                    Money::from_cents(cents),
-                    payment.currency.to_uppercase(),
-                    id
-                );
-                let subject = format!("Refund for order {id}");
-                if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
-                    .await
-                    .is_err()
-                {
-                    tracing::error!(order_id = %id, "refund email not sent");
-                }
+                crate::payment::settle::tell(o, &order, MoneyMove::Refund, cents).await;
                 let now = o.orders().get(&id).await?.unwrap_or(order);
                 return Ok(OrderView::from(now));
             }

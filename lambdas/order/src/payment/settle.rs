@@ -52,7 +52,11 @@ pub async fn settle(o: &Orders, id: &str) -> Result<Settled, Error> {
         match moved {
             Ok(()) => match record(o, &order, mv).await {
                 Ok(true) => {
-                    tell(o, &order, mv).await;
+                    let cents = match mv {
+                        MoneyMove::Refund => payment.amount.cents() - payment.refunded.cents(),
+                        _ => payment.amount.cents(),
+                    };
+                    tell(o, &order, mv, cents).await;
                     return Ok(Settled::Moved(mv));
                 }
                 // The order moved on meanwhile (another mover recorded it, or a cancel), or a
@@ -143,48 +147,36 @@ async fn adopt(o: &Orders, p: &Payments, order: &Order) -> Result<(), Error> {
     Ok(())
 }
 
-/// The customer hears what was charged or paid back; the dashboard counts it.
-async fn tell(o: &Orders, order: &Order, mv: MoneyMove) {
+/// The dashboard counts `cents` moved by `mv`, and the customer hears what happened to their
+/// money: a charge, a refund, a released hold (only when they cancelled: a rejected or failed
+/// order's email comes from the workflow and already says "not charged").
+pub(crate) async fn tell(o: &Orders, order: &Order, mv: MoneyMove, cents: i64) {
     let Some(payment) = &order.payment else { return };
+    let sum = format!(
+        "{} {}",
+        shop_core::money::Money::from_cents(cents),
+        payment.currency.to_uppercase()
+    );
+    let id = &order.id;
     let (metric, subject, text) = match mv {
         MoneyMove::Capture => (
             "PaymentsCaptured",
-            format!("Payment received for order {}", order.id),
-            format!(
-                "We charged {} {} to your card for order {}.",
-                payment.amount,
-                payment.currency.to_uppercase(),
-                order.id
-            ),
+            format!("Payment received for order {id}"),
+            format!("We charged {sum} to your card for order {id}."),
         ),
         MoneyMove::Void => (
             "PaymentsVoided",
-            format!("No charge for order {}", order.id),
-            format!(
-                "The hold of {} {} on your card for order {} is released; you were not charged.",
-                payment.amount,
-                payment.currency.to_uppercase(),
-                order.id
-            ),
+            format!("No charge for order {id}"),
+            format!("The hold of {sum} on your card for order {id} is released; you were not charged."),
         ),
         MoneyMove::Refund => (
             "PaymentsRefunded",
-            format!("Refund for order {}", order.id),
-            format!(
-                "We refunded {} {} to your card for order {}.",
-                shop_core::money::Money::from_cents(payment.amount.cents() - payment.refunded.cents()),
-                payment.currency.to_uppercase(),
-                order.id
-            ),
+            format!("Refund for order {id}"),
+            format!("We refunded {sum} to your card for order {id}."),
         ),
     };
-    let cents = match mv {
-        MoneyMove::Refund => payment.amount.cents() - payment.refunded.cents(),
-        _ => payment.amount.cents(),
-    };
     count(&o.config.metrics_namespace, metric, Some(cents));
-    tracing::info!(order_id = %order.id, action = ?mv, cents, "payment settled");
-    // A rejected or failed order's email comes from the workflow and already says "not charged".
+    tracing::info!(order_id = %id, action = ?mv, cents, "payment settled");
     if mv == MoneyMove::Void && order.status != OrderStatus::Cancelled {
         return;
     }
@@ -192,6 +184,6 @@ async fn tell(o: &Orders, order: &Order, mv: MoneyMove) {
         .await
         .is_err()
     {
-        tracing::error!(order_id = %order.id, "payment email not sent");
+        tracing::error!(order_id = %id, "payment email not sent");
     }
 }
