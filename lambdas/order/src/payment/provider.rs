@@ -219,7 +219,12 @@ impl Provider {
         let unavailable = |e: &dyn std::fmt::Display| ProviderError::Unavailable(e.to_string());
         let resp = self.client.request(req).await.map_err(|e| unavailable(&e))?;
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.map_err(|e| unavailable(&e))?.to_bytes();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| unavailable(&e))?
+            .to_bytes();
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| unavailable(&e));
         }
