@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Contract fuzzing: schemathesis generates requests from openapi.yaml and runs them against a local
 # stack, once as a normal user and once as an admin; any 5xx, schema mismatch or crash fails it.
+# It runs on a strict copy of the document (scripts/fuzz_strict.py: no `default` response, every
+# response object closed), with positive_data_acceptance on: data the document calls valid must
+# not be refused with 400/422. A run that generates fewer than FUZZ_MIN_CASES cases fails: a fuzzer
+# that tried nothing proved nothing.
 #   bash scripts/fuzz.sh [max-examples]     (the runner is built by cargo; moto from MOTO_ENDPOINT or its own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples=${1:-${FUZZ_EXAMPLES:-25}}
+# About 1,800 cases per identity at 25 examples: at least a third of that, scaled to the examples.
+min_cases=${FUZZ_MIN_CASES:-$((examples * 24))}
 port=${FUZZ_PORT:-3390}
 api="http://127.0.0.1:$port"
 
@@ -42,6 +48,7 @@ curl -fsS -X POST "$api/order/create-order" -H "Authorization: Bearer $user" -H 
   -d "{\"id\":\"$product\",\"quantity\":1}" >/dev/null
 echo "== seeded product $product (approved) and an order for it"
 
+python3 scripts/fuzz_strict.py "$state/openapi.strict.json"
 total=0
 for who in user admin; do
   tok=$user; [ "$who" = admin ] && tok=$admin
@@ -51,11 +58,15 @@ for who in user admin; do
   # the tool, not of the API; seen once on GET /banner/banners).
   # unsupported_method expects 405 for a method a path does not document: API Gateway answers 404
   # `{"message": "Not Found"}` for any route it has not (never 405), and so does the runner.
-  schemathesis run openapi.yaml --url "$api" -H "Authorization: Bearer $tok" \
-    --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,positive_data_acceptance,unsupported_method \
+  SCHEMATHESIS_HOOKS=scripts/fuzz_hooks.py schemathesis --config-file scripts/schemathesis.toml run "$state/openapi.strict.json" --url "$api" -H "Authorization: Bearer $tok" \
+    --checks all --exclude-checks ignored_auth,use_after_free,ensure_resource_availability,unsupported_method \
     --max-examples "$examples" --seed 20261127 --workers 1 --request-timeout 20 \
     --no-color | tee "$state/$who.log"
   cases=$(grep -oE '[0-9]+ generated' "$state/$who.log" | tail -1 | grep -oE '[0-9]+' || echo 0)
   total=$((total + cases))
+  if [ "$cases" -lt "$min_cases" ]; then
+    echo "== schemathesis generated only $cases cases as $who (at least $min_cases expected): nothing proven" >&2
+    exit 1
+  fi
 done
 echo "== schemathesis generated $total test cases in all, every one without a 5xx, a schema mismatch or a crash"

@@ -511,19 +511,8 @@ describe('the order workflow under AWS semantics', () => {
     aws.transactionMs = 5;
     product(aws, 'hot', 15);
     const inputs = Array.from({ length: 40 }, (_, i) => order(aws, `o${i}`, 'hot', 1));
-    // The reconciler's part: an order an execution left pending gets a new execution (at most 3).
-    let redrives = 0;
-    const process = async (input: Record<string, unknown>): Promise<Outcome[]> => {
-      const outs: Outcome[] = [];
-      for (let round = 0; round <= 3; round++) {
-        outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: 40 }));
-        if (status(aws, String(input.orderId)) !== 'pending') break;
-        redrives += 1;
-      }
-      return outs;
-    };
     const started = Date.now();
-    const all = (await Promise.all(inputs.map(process))).flat();
+    const { all, redrives } = await race(aws, inputs);
     const statuses = inputs.map((i) => status(aws, String(i.orderId)));
     const count = (s: string) => statuses.filter((x) => x === s).length;
     const conflicts = all.reduce((n, o) => n + o.waits.length, 0);
@@ -550,15 +539,7 @@ describe('the order workflow under AWS semantics', () => {
       const lines: [string, number][] = [0, 1, 2].map((k) => [ids[(i + k * 2) % 5], 1 + ((i + k) % 2)]);
       return { id: `c${i}`, lines, input: cart(aws, `c${i}`, lines) };
     });
-    const process = async (input: Record<string, unknown>): Promise<Outcome[]> => {
-      const outs: Outcome[] = [];
-      for (let round = 0; round <= 3; round++) {
-        outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: 40 }));
-        if (status(aws, String(input.orderId)) !== 'pending') break;
-      }
-      return outs;
-    };
-    const all = (await Promise.all(carts.map((c) => process(c.input)))).flat();
+    const { all } = await race(aws, carts.map((c) => c.input));
     const shipped = carts.filter((c) => status(aws, c.id) === 'shipping');
     const rejected = carts.filter((c) => status(aws, c.id) === 'rejected');
     const summary = `shipping ${shipped.length}, rejected ${rejected.length}, stock ${ids.map((p) => `${p}=${stock(aws, p)}`).join(' ')}, backoffs ${all.reduce((n, o) => n + o.waits.length, 0)}`;
@@ -576,6 +557,12 @@ describe('the order workflow under AWS semantics', () => {
     assert.deepEqual(aws.alerts, []);
   });
 
+  it('says that a model run whose executions timed out was the machine, not the workflow', () => {
+    const outcome = (status: Outcome['status']): Outcome => ({ status, path: [], waits: [] });
+    assert.throws(() => timedOutMeansTooSlow([outcome('SUCCEEDED'), outcome('TIMED_OUT')], 300), /1 of 2 .*12 s of real time.*not a logic failure/);
+    assert.doesNotThrow(() => timedOutMeansTooSlow([outcome('SUCCEEDED'), outcome('FAILED')], 300));
+  });
+
   it('never asks the interpreter for IsPresent: false, which aws-local-stepfunctions 3.0.0 never matches', () => {
     const text = JSON.stringify(definition());
     assert.ok(!/"IsPresent":false/.test(text), 'use Not + IsPresent: true');
@@ -587,6 +574,43 @@ describe('the order workflow under AWS semantics', () => {
   });
 
 });
+
+/** The flash-sale models' clock: one workflow second lasts this many milliseconds. */
+const MS_PER_WORKFLOW_SECOND = 40;
+
+/**
+ * Runs every input's execution at once, as the queue and the reconciler would: a new execution
+ * while its order is still pending (at most 3 re-drives). An execution that outlives the workflow's
+ * TimeoutSeconds on the scaled clock says the machine was too busy for the model, not that the
+ * workflow is wrong, and the test says exactly that before any assertion on the outcome.
+ */
+async function race(aws: FakeAws, inputs: Record<string, unknown>[]): Promise<{ all: Outcome[]; redrives: number }> {
+  let redrives = 0;
+  const one = async (input: Record<string, unknown>): Promise<Outcome[]> => {
+    const outs: Outcome[] = [];
+    for (let round = 0; round <= 3; round++) {
+      outs.push(await run(aws, input, { executionId: executionArn(), msPerSecond: MS_PER_WORKFLOW_SECOND }));
+      if (status(aws, String(input.orderId)) !== 'pending') break;
+      redrives += 1;
+    }
+    return outs;
+  };
+  const all = (await Promise.all(inputs.map(one))).flat();
+  timedOutMeansTooSlow(all, definition().TimeoutSeconds as number);
+  return { all, redrives };
+}
+
+/** Fails with the machine, not the workflow, as the reason when any execution timed out. */
+function timedOutMeansTooSlow(all: Outcome[], timeoutSeconds: number): void {
+  const late = all.filter((o) => o.status === 'TIMED_OUT').length;
+  if (late === 0) return;
+  const real = (timeoutSeconds * MS_PER_WORKFLOW_SECOND) / 1000;
+  assert.fail(
+    `${late} of ${all.length} executions outlived the workflow's ${timeoutSeconds} s at ${MS_PER_WORKFLOW_SECOND} ms per ` +
+      `workflow second (${real} s of real time): the machine was too loaded for this timing model. This is not a ` +
+      'logic failure of the workflow; rerun it on a quieter machine.',
+  );
+}
 
 /** The end of each attempt's jitter range, from the workflow's PlanBackoff. */
 function backoffEnds(): number[] {

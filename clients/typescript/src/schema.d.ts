@@ -433,7 +433,7 @@ export interface components {
         SignUpBody: {
             email: components["schemas"]["Email"];
             fullName: components["schemas"]["FullName"];
-            /** @description at least 8 characters with a lowercase and an uppercase letter, a number and a symbol */
+            /** @description at least 8 characters with a lowercase and an uppercase letter, a number and a symbol (ASCII) */
             password: string;
         };
         TokensBody: {
@@ -456,7 +456,11 @@ export interface components {
         WhoBody: {
             fullName?: components["schemas"]["FullName"] | null;
             email?: components["schemas"]["Email"] | null;
-        } | unknown | unknown;
+        } | {
+            fullName: string;
+        } | {
+            email: string;
+        };
         ConfirmBody: components["schemas"]["WhoBody"] & {
             confirmationCode: string;
         };

@@ -48,6 +48,10 @@ impl Money {
         if (scaled - cents).abs() > 1e-6 * scaled.max(1.0) {
             return Err("must have at most two decimals".into());
         }
+        // A positive number below half a cent rounds to 0 cents (found by fuzzing: 5e-324).
+        if cents < 1.0 {
+            return Err("must be at least 0.01".into());
+        }
         if cents > MAX_CENTS as f64 {
             return Err("is too large".into());
         }
@@ -116,7 +120,7 @@ mod tests {
 
     #[test]
     fn non_positive_and_sub_cent_prices_are_rejected() {
-        for bad in ["0", "-5", "19.999", "0.001", "1e300"] {
+        for bad in ["0", "-5", "19.999", "0.001", "1e300", "5e-324", "0.000000001"] {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }
     }

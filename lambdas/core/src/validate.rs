@@ -71,10 +71,10 @@ impl Fields {
         Ok(s.to_owned())
     }
 
-    /// A whole number in `1..=max`; `2.0`, `"2"`, `0` and negatives are rejected.
+    /// A whole number in `1..=max`; `2.5`, `"2"`, `0` and negatives are rejected, `2.0` is 2.
     pub fn positive_int(&self, name: &'static str, max: u64) -> Result<u64, RequestError> {
         let v = self.get(name).ok_or(RequestError::MissingField(name))?;
-        match v.as_u64() {
+        match whole_number(v) {
             Some(n) if (1..=max).contains(&n) => Ok(n),
             Some(_) => Err(RequestError::invalid(name, format!("must be between 1 and {max}"))),
             None => Err(RequestError::invalid(name, "must be a positive integer")),
@@ -113,6 +113,15 @@ impl Fields {
         }
         Ok(m)
     }
+}
+
+/// A JSON number with no fraction, as JSON Schema's `integer` reads it: `2` and `2.0` are both 2
+/// (JSON has one kind of number; Python's `json.dumps(2.0)` sends `2.0`). Found by fuzzing.
+pub fn whole_number(v: &serde_json::Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        let f = v.as_f64()?;
+        (f >= 0.0 && f.fract() == 0.0 && f <= u32::MAX as f64).then_some(f as u64)
+    })
 }
 
 /// Trims and checks a text value. The bound applies to the value as sent, padding included.
@@ -217,9 +226,10 @@ mod tests {
 
     #[test]
     fn positive_int_rejects_zero_negative_fractional_and_strings() {
-        let f = fields(r#"{"a":3,"b":0,"c":-1,"d":2.5,"e":"2","f":2.0,"g":1001}"#);
+        let f = fields(r#"{"a":3,"b":0,"c":-1,"d":2.5,"e":"2","f":2.0,"g":1001,"h":-0.0,"i":1e300}"#);
         assert_eq!(f.positive_int("a", 1000).unwrap(), 3);
-        for k in ["b", "c", "d", "e", "f", "g"] {
+        assert_eq!(f.positive_int("f", 1000).unwrap(), 2, "2.0 is the integer 2");
+        for k in ["b", "c", "d", "e", "g", "h", "i"] {
             let k: &'static str = Box::leak(k.to_owned().into_boxed_str());
             assert!(f.positive_int(k, 1000).is_err(), "{k} accepted");
         }

@@ -4,7 +4,7 @@ use serde_json::json;
 use shop_core::http::{header, json_body, path_param};
 use shop_core::money::Money;
 use shop_core::pagination::{page_request, query_page, IndexQuery};
-use shop_core::validate::text;
+use shop_core::validate::{text, whole_number};
 use shop_core::{Identity, Request, RequestError, Response, Upstream};
 
 use crate::model::{
@@ -437,7 +437,7 @@ fn refund_lines(req: &Request) -> Result<Option<Vec<usize>>, Error> {
         .ok_or_else(invalid)?
         .iter()
         .map(|v| {
-            v.as_u64()
+            whole_number(v)
                 .filter(|n| (1..=1000).contains(n))
                 .map(|n| n as usize)
                 .ok_or_else(invalid)
