@@ -9,7 +9,9 @@
 //! - `duplicate-delivery`: a queue batch is delivered to its consumer twice;
 //! - `duplicate-s3-event`: an S3 event reaches its handler twice;
 //! - `async-retry`: an S3 event that its handler handled is retried anyway, as Lambda retries an
-//!   asynchronous invocation whose handler failed after doing its work.
+//!   asynchronous invocation whose handler failed after doing its work;
+//! - `stream-error`: a table stream's batch fails as a crashed function's would (`Unhandled`), so
+//!   the mapping's retries, bisection and failure queue are seen at work.
 
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
@@ -30,10 +32,11 @@ pub enum Fault {
     DuplicateDelivery,
     DuplicateS3Event,
     AsyncRetry,
+    StreamError,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::Throttle,
         Fault::ServerError,
         Fault::SlowCall,
@@ -41,6 +44,7 @@ impl Fault {
         Fault::DuplicateDelivery,
         Fault::DuplicateS3Event,
         Fault::AsyncRetry,
+        Fault::StreamError,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Fault {
             Fault::DuplicateDelivery => "duplicate-delivery",
             Fault::DuplicateS3Event => "duplicate-s3-event",
             Fault::AsyncRetry => "async-retry",
+            Fault::StreamError => "stream-error",
         }
     }
 

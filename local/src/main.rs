@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! shop-local [--port 3000] [--moto-port 5000] [--stripe-port 8420] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix shop-local]
-//!            [--chaos RATE [--chaos-kinds all|throttle,server-error,slow-call,ses-failure,duplicate-delivery,duplicate-s3-event,async-retry]]
+//!            [--chaos RATE [--chaos-kinds all|throttle,server-error,slow-call,ses-failure,duplicate-delivery,duplicate-s3-event,async-retry,stream-error]]
 //! shop-local make-admin <fullName | email>
 //! ```
 

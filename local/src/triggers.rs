@@ -260,7 +260,12 @@ fn deliver_stream<'a>(
         for attempt in 0..=retries {
             let mut event = aws_lambda_events::dynamodb::Event::default();
             event.records = records.clone();
-            match invoke(st, target, json!(event)).await {
+            let answer = if st.chaos.strikes(Fault::StreamError) {
+                Err("chaos: Runtime.ExitError: the function crashed".to_owned())
+            } else {
+                invoke(st, target, json!(event)).await
+            };
+            match answer {
                 Ok(_) => return,
                 Err(e) => {
                     tracing::warn!(function = %target.1, error = %e, attempt, records = records.len(), "stream batch failed");

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shop_local::declaration;
@@ -1120,26 +1121,7 @@ async fn a_failing_s3_event_is_retried_twice_then_kept_in_the_failure_queue() {
         .send()
         .await
         .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let started = Instant::now();
-    let kept = loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(&r.info.async_failures_queue)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        if let Some(m) = got.into_iter().next() {
-            break serde_json::from_str::<Value>(m.body().unwrap()).unwrap();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "nothing reached the failure queue"
-        );
-    };
+    let kept = failure_records(&r, 1).await.remove(0);
     assert_eq!(kept["requestContext"]["condition"], "RetriesExhausted");
     assert_eq!(kept["requestContext"]["approximateInvokeCount"], 3);
     assert!(kept["requestPayload"].to_string().contains("failing.png"), "{kept}");
@@ -1151,6 +1133,113 @@ async fn a_failing_s3_event_is_retried_twice_then_kept_in_the_failure_queue() {
         chaos.counts().get("throttle").copied().unwrap_or(0),
         throttled,
         "the event came again"
+    );
+    r.stop().await;
+}
+
+/// The first `n` records of the stack's failure queue (the on-failure destination), waiting up
+/// to 30 s for them.
+async fn failure_records(r: &Running, n: usize) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(&r.emulator.sdk_config());
+    let started = Instant::now();
+    let mut kept = Vec::new();
+    while kept.len() < n {
+        let got = sqs
+            .receive_message()
+            .queue_url(&r.info.async_failures_queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        kept.extend(
+            got.iter()
+                .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap()),
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} of {n} records reached the failure queue: {kept:?}",
+            kept.len()
+        );
+    }
+    kept
+}
+
+/// The Orders stream's mapping as the CDK app declares it (lambdas/services.json): INSERT and
+/// MODIFY only, a failing batch retried twice, then bisected, then each record that still fails
+/// set aside in the failure queue. Every batch fails here (`stream-error` at rate 1).
+#[tokio::test]
+async fn a_failing_stream_batch_is_retried_then_bisected_then_set_aside_and_removals_are_filtered_out() {
+    let chaos =
+        std::sync::Arc::new(shop_local::chaos::Chaos::new(1.0, vec![shop_local::chaos::Fault::StreamError]).unwrap());
+    let r = runner_with(|o| o.chaos = chaos.clone()).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&r.emulator.sdk_config());
+    let ids = [
+        format!("stream-{}", uuid::Uuid::new_v4()),
+        format!("stream-{}", uuid::Uuid::new_v4()),
+    ];
+    let item = |id: &str| {
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(
+                aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(&r.info.orders_table)
+                    .item("id", AttributeValue::S(id.to_owned()))
+                    .item("status", AttributeValue::S("pending".into()))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    };
+    // One transaction: both records are on the shard together, so one batch of two meets the function.
+    ddb.transact_write_items()
+        .transact_items(item(&ids[0]))
+        .transact_items(item(&ids[1]))
+        .send()
+        .await
+        .unwrap();
+    let kept = failure_records(&r, 2).await;
+    let mut sequences = Vec::new();
+    for k in &kept {
+        assert_eq!(k["requestContext"]["condition"], "RetryAttemptsExhausted", "{k}");
+        assert_eq!(k["requestContext"]["approximateInvokeCount"], 3, "{k}");
+        assert_eq!(k["requestContext"]["functionArn"], "order/status-changed", "{k}");
+        assert_eq!(
+            k["DDBStreamBatchInfo"]["batchSize"], 1,
+            "bisected down to one record: {k}"
+        );
+        assert_eq!(k["DDBStreamBatchInfo"]["streamArn"], r.info.orders_stream_arn.as_str());
+        sequences.push(
+            k["DDBStreamBatchInfo"]["startSequenceNumber"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    sequences.dedup();
+    assert_eq!(sequences.len(), 2, "each record set aside once: {kept:?}");
+    // The batch of two: 3 attempts; then each half: 3 attempts each.
+    assert_eq!(
+        chaos.counts().get("stream-error").copied(),
+        Some(9),
+        "{:?}",
+        chaos.counts()
+    );
+    // Removals are not delivered at all (the mapping's filter): no attempt, nothing set aside.
+    for id in &ids {
+        ddb.delete_item()
+            .table_name(&r.info.orders_table)
+            .key("id", AttributeValue::S(id.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        chaos.counts().get("stream-error").copied(),
+        Some(9),
+        "a REMOVE reached the function"
     );
     r.stop().await;
 }
