@@ -42,6 +42,9 @@ bash scripts/deploy-rehearsal.sh prod
 phase "flash-sale rehearsal, small: 40 buyers, 10 units, then carts; nothing lost"
 bash scripts/flash-sale-check.sh 40 10
 
+phase "smoke walk: shop-ops smoke, as deploy.yml runs it after a deploy, on a local stack"
+bash scripts/smoke-check.sh
+
 phase "the typed TypeScript client: generated types current, strict, its walk on a local stack and on mocks"
 bash scripts/client-check.sh
 

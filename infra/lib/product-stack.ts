@@ -1,5 +1,5 @@
 /** Product service: seller uploads, image handler, review, approved listing, cleanup. */
-import { Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { ImageBucket } from './image-bucket.js';
@@ -14,6 +14,8 @@ export class ProductStack extends ServiceStack {
     super(scope, id, 'product', props);
     const { config, shared } = props;
     this.products = table(this, 'Products', config, 'products');
+    // Read by the smoke walk after a deploy (shop-ops smoke --products-table), for its synthetic product.
+    new CfnOutput(this, 'ProductsTableName', { value: this.products.tableName });
     const images = new ImageBucket(this, 'ProductImages', config);
     this.functions(
       props,

@@ -86,6 +86,43 @@ export function findings(record: StatefulRecord, current: Record<string, Recorde
   return out;
 }
 
+/** One entry of CloudFormation's DescribeChangeSet `Changes`. */
+export interface ChangeSetChange {
+  readonly ResourceChange?: {
+    readonly Action?: string;
+    readonly LogicalResourceId?: string;
+    readonly ResourceType?: string;
+    readonly Replacement?: string;
+    readonly Details?: { readonly Target?: { readonly Name?: string; readonly RequiresRecreation?: string } }[];
+  };
+}
+
+/**
+ * What a stack's real change set would do to its stateful resources: each removal, and each
+ * replacement CloudFormation announces (`Replacement` True, or Conditional: it may replace), naming
+ * the properties that force it. `allowed` holds the `<stack>/<logical id>` an operator accepted for
+ * this deploy (deploy.yml's `allow_replacement` input).
+ */
+export function changeSetFindings(stack: string, changes: ChangeSetChange[], allowed: Set<string> = new Set()): string[] {
+  const out: string[] = [];
+  for (const { ResourceChange: rc } of changes) {
+    if (!rc?.ResourceType || !STATEFUL[rc.ResourceType]) continue;
+    const key = `${stack}/${rc.LogicalResourceId}`;
+    if (allowed.has(key)) continue;
+    if (rc.Action === 'Remove') {
+      out.push(`${key} (${rc.ResourceType}) would be removed by the change set`);
+    } else if (rc.Action === 'Modify' && (rc.Replacement === 'True' || rc.Replacement === 'Conditional')) {
+      const props = (rc.Details ?? [])
+        .filter((d) => d.Target?.RequiresRecreation && d.Target.RequiresRecreation !== 'Never')
+        .map((d) => d.Target?.Name)
+        .filter((n): n is string => Boolean(n));
+      const forced = props.length > 0 ? `: ${[...new Set(props)].join(', ')} force it` : '';
+      out.push(`${key} (${rc.ResourceType}) would be replaced by the change set (Replacement: ${rc.Replacement})${forced}`);
+    }
+  }
+  return out;
+}
+
 /** More than one index created or deleted on one table in one deploy: DynamoDB refuses the second. */
 function indexFindings(key: string, was: Recorded, now: Recorded): string[] {
   if (!was.indexes || !now.indexes) return [];

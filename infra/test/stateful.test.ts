@@ -9,7 +9,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { REPO_ROOT } from '../lib/declaration.js';
 import { buildShop, Shop } from '../lib/shop.js';
-import { findings, record, stateOf, StatefulRecord } from '../lib/stateful.js';
+import { changeSetFindings, findings, record, stateOf, StatefulRecord } from '../lib/stateful.js';
 
 const GUARDED = ['staging', 'prod'];
 const committed = (stage: string): StatefulRecord => JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'stateful', `${stage}.json`), 'utf8'));
@@ -80,5 +80,24 @@ describe('the replacement guard', () => {
     const next = record(committed('prod'), renamed, 'orders migrated to the new table (runbook: export, import, switch)');
     assert.deepEqual(findings(next, renamed), []);
     assert.match(next.$comment ?? '', /Last removal \(Shop-prod-Order\/Orders[0-9A-F]{8}\): orders migrated/);
+  });
+
+  it('reads a real change set: a stateful replacement or removal fails naming it, unless allowed for this deploy', () => {
+    const change = (Type: string, Action: string, Replacement?: string, Name?: string) => ({
+      ResourceChange: {
+        Action,
+        LogicalResourceId: 'Orders1234',
+        ResourceType: Type,
+        Replacement,
+        Details: Name ? [{ Target: { Name, RequiresRecreation: 'Always' } }, { Target: { Name: 'Tags', RequiresRecreation: 'Never' } }] : [],
+      },
+    });
+    const table = 'AWS::DynamoDB::GlobalTable';
+    const replaced = changeSetFindings('Shop-prod-Order', [change(table, 'Modify', 'True', 'KeySchema')]);
+    assert.deepEqual(replaced, ['Shop-prod-Order/Orders1234 (AWS::DynamoDB::GlobalTable) would be replaced by the change set (Replacement: True): KeySchema force it']);
+    assert.match(changeSetFindings('S', [change(table, 'Modify', 'Conditional')])[0], /Replacement: Conditional/);
+    assert.match(changeSetFindings('S', [change('AWS::Cognito::UserPool', 'Remove')])[0], /S\/Orders1234 \(AWS::Cognito::UserPool\) would be removed/);
+    assert.deepEqual(changeSetFindings('S', [change(table, 'Modify', 'False'), change(table, 'Add'), change('AWS::Lambda::Function', 'Modify', 'True', 'FunctionName')]), []);
+    assert.deepEqual(changeSetFindings('S', [change(table, 'Remove')], new Set(['S/Orders1234'])), []);
   });
 });

@@ -185,19 +185,7 @@ impl Fixture {
     }
 
     pub async fn stock(&self, product_id: &str) -> u64 {
-        let item = self
-            .svc
-            .db
-            .get_item()
-            .table_name(&self.svc.config.products_table)
-            .key("id", AttributeValue::S(product_id.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
-        item["quantity"].as_n().unwrap().parse().unwrap()
+        stock_of(&self.svc.db, &self.svc.config.products_table, product_id).await
     }
 
     pub async fn set_stock(&self, product_id: &str, value: AttributeValue) {
@@ -408,4 +396,19 @@ impl Fixture {
             .unwrap()
             .executions
     }
+}
+
+/// A product's stock as stored now (a consistent read).
+pub async fn stock_of(db: &aws_sdk_dynamodb::Client, table: &str, product_id: &str) -> u64 {
+    let item = db
+        .get_item()
+        .table_name(table)
+        .key("id", AttributeValue::S(product_id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    item["quantity"].as_n().unwrap().parse().unwrap()
 }

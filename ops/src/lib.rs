@@ -1,0 +1,2 @@
+//! The operator command's library: what `shop-ops` runs, for the tests to run too.
+pub mod smoke;
