@@ -92,6 +92,8 @@ export interface StageConfig {
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
   readonly removal: 'destroy' | 'retain';
+  /** How a new version takes traffic behind each function's `live` alias (README "Deploying safely"). */
+  readonly delivery: 'all-at-once' | 'linear' | 'canary';
   /** Directory of the zips built by scripts/build-lambdas.sh. */
   readonly codeDir: string;
 }
@@ -129,6 +131,9 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
   const sesIdentity = str('sesIdentity', 'SHOP_SES_IDENTITY') ?? senderDomain;
   if (sesIdentity !== senderDomain && sesIdentity !== sesSender) {
     throw new Error(`sesIdentity must verify the sender ${sesSender}: its domain ${senderDomain} or the address itself, not ${sesIdentity}`);
+  }
+  if (!['all-at-once', 'linear', 'canary'].includes(values.delivery)) {
+    throw new Error(`delivery must be all-at-once, linear or canary, not ${values.delivery}`);
   }
   if (values.payments !== 'stripe' && values.payments !== 'none') {
     throw new Error(`payments must be stripe or none, not ${values.payments}`);

@@ -11,13 +11,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { StageConfig } from './config.js';
 import { lintAck } from './lint.js';
 import { removalPolicy } from './removal.js';
+import { PreTrafficHook } from './pre-traffic-hook.js';
 import { RustFunction } from './rust-function.js';
 
 const INVOKERS = ['Custom::S3BucketNotifications', 'Custom::S3AutoDeleteObjects'];
 
 export function expireHelperLogs(stack: Stack, config: StageConfig): void {
   const all = stack.node.findAll();
-  const ours = new Set(all.filter((c) => c instanceof RustFunction).map((c) => (c as RustFunction).fn.node.defaultChild));
+  const ours = new Set(
+    all
+      .filter((c) => c instanceof RustFunction || c instanceof PreTrafficHook)
+      .map((c) => (c as RustFunction | PreTrafficHook).fn.node.defaultChild),
+  );
   const helpers = all.filter(
     (c): c is CfnResource => c instanceof CfnResource && c.cfnResourceType === 'AWS::Lambda::Function' && !ours.has(c) && !(c instanceof lambda.CfnFunction && ours.has(c)),
   );
@@ -47,9 +52,15 @@ export function ackAsyncPermissions(stack: Stack): void {
       .filter((c) => stack.resolve(c.destinationConfig)?.onFailure?.destination)
       .map((c) => JSON.stringify(stack.resolve(c.functionName))),
   );
+  // Triggers invoke a function's `live` alias: its permission names the alias, whose function holds the config.
+  const aliasOf = new Map(
+    all
+      .filter((c): c is lambda.CfnAlias => c instanceof lambda.CfnAlias)
+      .map((a) => [stack.getLogicalId(a), stack.resolve(a.functionName)?.Ref as string | undefined]),
+  );
   for (const p of all.filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission)) {
     const fn = stack.resolve(p.functionName);
-    const logical = fn?.['Fn::GetAtt']?.[0];
+    const logical = fn?.['Fn::GetAtt']?.[0] ?? aliasOf.get(fn?.Ref);
     if (logical && withDestination.has(JSON.stringify({ Ref: logical }))) {
       lintAck(p, ['ES1007'], 'The function has an EventInvokeConfig with an on-failure destination (written with Ref, this permission with GetAtt).');
     }

@@ -155,7 +155,7 @@ export class OrderStack extends ServiceStack {
       // The declaration's filter and retries (the local runner applies the same): a batch that
       // keeps failing is bisected, then goes to the failure queue instead of blocking the shard.
       const stream = this.decl.functions.find((f) => f.bin === bin)?.stream;
-      this.fn(bin).fn.addEventSource(
+      this.fn(bin).live.addEventSource(
         new DynamoEventSource(orders, {
           startingPosition: lambda.StartingPosition.TRIM_HORIZON,
           batchSize: 100,
@@ -169,8 +169,8 @@ export class OrderStack extends ServiceStack {
     }
     for (const bin of this.triggeredBy('sqs', 'orders')) {
       // The event source mapping adds the receive/delete permissions on this queue only.
-      this.fn(bin).fn.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
-      for (const mapping of this.fn(bin).fn.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {
+      this.fn(bin).live.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+      for (const mapping of this.fn(bin).live.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {
         lintAck(mapping, ['ES1001'], 'Records that keep failing move to the order DLQ by the queue\'s redrive policy (maxReceiveCount), which an on-failure destination would duplicate.');
       }
     }

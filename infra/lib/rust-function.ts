@@ -1,8 +1,9 @@
 /** The pieces every service stack shares: the Rust function factory, least-privilege grants and alarms. */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CfnElement, CfnParameter, CfnRule, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { CfnElement, CfnParameter, CfnRule, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -63,13 +64,26 @@ function refuseDeploy(stack: Stack, why: string): void {
   });
 }
 
+/** CodeDeploy's traffic shift for each stage's `delivery` (none for all-at-once). */
+const SHIFT: Record<StageConfig['delivery'], codedeploy.ILambdaDeploymentConfig | undefined> = {
+  'all-at-once': undefined,
+  linear: codedeploy.LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
+  canary: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
+};
+
 /**
- * One Lambda per handler binary: provided.al2023, the stage's architecture and memory, X-Ray,
+ * One Lambda per declared handler: provided.al2023, the stage's architecture and memory, X-Ray,
  * a log group with retention, its own role with nothing but what `allow` adds, and alarms on
- * errors and throttles.
+ * errors and throttles. Every trigger invokes `live`, an alias of the latest published version;
+ * where the stage's delivery shifts traffic, a CodeDeploy deployment group moves `live` to a new
+ * version by the stage's rule and rolls it back when this function's own alarms fire.
  */
 export class RustFunction extends Construct {
   readonly fn: lambda.Function;
+  /** What every route, queue, stream, bucket notification and schedule invokes. */
+  readonly live: lambda.Alias;
+  /** Staging and prod: the traffic shift of `live`, with this function's alarms. */
+  readonly deployment?: codedeploy.LambdaDeploymentGroup;
 
   constructor(scope: Construct, id: string, props: RustFunctionProps) {
     super(scope, id);
@@ -97,7 +111,10 @@ export class RustFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       role,
       environment: { RUST_LOG: 'info', ...props.environment },
+      // A replaced version is deleted once the alias has moved on: old versions are pruned.
+      currentVersionOptions: { removalPolicy: RemovalPolicy.DESTROY },
     });
+    this.live = new lambda.Alias(this, 'Live', { aliasName: 'live', version: this.fn.currentVersion });
     // Logs and traces: scoped to this function's log group; X-Ray has no resource-level permissions.
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${logGroup.logGroupArn}:*`] }),
@@ -105,8 +122,20 @@ export class RustFunction extends Construct {
     nagAck(role, `AwsSolutions-IAM5[Resource::<${logicalId(logGroup)}.Arn>:*]`, 'Lambda names its log streams; the grant is limited to this function\'s own log group.');
     nagAck(role, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource scoping.');
     lintAck(this.fn, ['WS1004'], 'The function logs to its own log group (LoggingConfig) with the stage retention; the rule only knows /aws/lambda/<name> groups.');
-    alarm(this, 'Errors', this.fn.metricErrors({ period: Duration.minutes(5) }), props.alarms);
+    const errors = alarm(this, 'Errors', this.fn.metricErrors({ period: Duration.minutes(5) }), props.alarms);
     alarm(this, 'Throttles', this.fn.metricThrottles({ period: Duration.minutes(5) }), props.alarms);
+    const shift = SHIFT[config.delivery];
+    if (shift) {
+      this.deployment = new codedeploy.LambdaDeploymentGroup(this, 'Deployment', {
+        alias: this.live,
+        deploymentConfig: shift,
+        // Only this function's alarms (its errors; the API adds its routes' 5xx): one noisy
+        // function cannot hold back another's hotfix.
+        alarms: [errors],
+        autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+      });
+      nagAck(this.deployment.role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]', 'CodeDeploy\'s own managed policy for Lambda deployments (shift an alias, read the hooks\' results); scoped by AWS to what a Lambda deployment needs.');
+    }
   }
 
   /** Grants exactly `actions` on `resources`. */

@@ -53,7 +53,7 @@ export class ServiceApi extends Construct {
       const route = (routes[fn.bin] = new apigw.HttpRoute(this, `Route-${fn.bin}`, {
         httpApi: this.api,
         routeKey: apigw.HttpRouteKey.with(fn.http.path, fn.http.method as apigw.HttpMethod),
-        integration: new HttpLambdaIntegration(`Integration-${fn.bin}`, handler.fn),
+        integration: new HttpLambdaIntegration(`Integration-${fn.bin}`, handler.live),
         authorizer: fn.http.auth === 'none' ? undefined : authorizer,
       }));
       if (fn.http.auth === 'none') {
@@ -76,7 +76,26 @@ export class ServiceApi extends Construct {
         sub: '$context.authorizer.claims.sub',
       }),
     };
-    stage.defaultRouteSettings = { throttlingBurstLimit: config.routeBurstLimit, throttlingRateLimit: config.routeRateLimit };
+    // Where CodeDeploy shifts traffic, each route's own 5xx (detailed metrics) is one of its
+    // function's rollback alarms.
+    const shifted = config.delivery !== 'all-at-once';
+    stage.defaultRouteSettings = {
+      throttlingBurstLimit: config.routeBurstLimit,
+      throttlingRateLimit: config.routeRateLimit,
+      ...(shifted ? { detailedMetricsEnabled: true } : {}),
+    };
+    for (const fn of service.functions) {
+      const deployment = props.handlers[fn.bin]?.deployment;
+      if (!fn.http || !deployment) continue;
+      const route5xx = new cloudwatch.Metric({
+        namespace: 'AWS/ApiGateway',
+        metricName: '5xx',
+        dimensionsMap: { ApiId: this.api.apiId, Method: fn.http.method, Resource: fn.http.path, Stage: '$default' },
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      });
+      deployment.addAlarm(alarm(this, `Route5xx-${fn.bin}`, route5xx, props.alarms));
+    }
     // Password guessing and email floods: the routes the declaration marks strict get the stage's lower limits.
     const strict = service.functions.filter((f) => f.http?.limit === 'strict');
     if (strict.length > 0) {

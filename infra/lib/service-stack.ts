@@ -14,6 +14,7 @@ import { ServiceDecl, service } from './declaration.js';
 import { ImageBucket } from './image-bucket.js';
 import { lintAck, nagAck } from './lint.js';
 import { removalPolicy } from './removal.js';
+import { PreTrafficHook } from './pre-traffic-hook.js';
 import { ServiceApi } from './service-api.js';
 import { alarm, RustFunction } from './rust-function.js';
 import { SharedStack } from './shared-stack.js';
@@ -34,6 +35,8 @@ export abstract class ServiceStack extends Stack {
   readonly decl: ServiceDecl;
   readonly fns: Record<string, RustFunction> = {};
   api?: ServiceApi;
+  /** Staging and prod: the check of every new version before it takes traffic. */
+  hook?: PreTrafficHook;
   /** Created with the first asynchronously invoked function; see [`failureQueue`]. */
   failures?: sqs.Queue;
   private stageConfig?: StageConfig;
@@ -64,9 +67,12 @@ export abstract class ServiceStack extends Stack {
       // S3 and EventBridge invoke asynchronously: after Lambda's two retries the event is kept
       // in the failure queue (alarm) instead of being dropped.
       if (f.s3 || f.schedule) {
-        this.fns[f.bin].fn.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
+        this.fns[f.bin].live.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
       }
       if (f.schedule) this.schedule(f.bin, everyMinutes(props.config, f.schedule.every));
+    }
+    if (this.decl.functions.some((f) => this.fns[f.bin].deployment)) {
+      this.hook = new PreTrafficHook(this, 'PreTraffic', props.config, this.decl, this.fns);
     }
     if (this.decl.functions.some((f) => f.http)) {
       this.api = new ServiceApi(this, 'Http', {
@@ -113,7 +119,7 @@ export abstract class ServiceStack extends Stack {
   private schedule(bin: string, minutes: number): void {
     new events.Rule(this, `Schedule-${bin}`, {
       schedule: events.Schedule.rate(Duration.minutes(minutes)),
-      targets: [new targets.LambdaFunction(this.fn(bin).fn, { retryAttempts: 2, deadLetterQueue: this.failureQueue() })],
+      targets: [new targets.LambdaFunction(this.fn(bin).live, { retryAttempts: 2, deadLetterQueue: this.failureQueue() })],
     });
   }
 
@@ -135,6 +141,6 @@ export abstract class ServiceStack extends Stack {
 
   /** Sends the image bucket's upload notifications to each function the declaration triggers by it. */
   protected notifyOnUploads(images: ImageBucket): void {
-    for (const bin of this.triggeredBy('s3', 'images')) images.notify(new s3n.LambdaDestination(this.fn(bin).fn));
+    for (const bin of this.triggeredBy('s3', 'images')) images.notify(new s3n.LambdaDestination(this.fn(bin).live));
   }
 }

@@ -258,6 +258,62 @@ describe('the CDK app', () => {
     assert.equal(alarms[0].TreatMissingData, 'notBreaching');
   });
 
+  it('shifts every function\'s traffic by the stage\'s rule behind its live alias, rolled back by its own alarms; dev all at once', () => {
+    const rules = { dev: undefined, staging: 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute', prod: 'CodeDeployDefault.LambdaCanary10Percent5Minutes' };
+    for (const [stage, rule] of Object.entries(rules)) {
+      const built = stage === 'dev' ? shop : synth(stage);
+      for (const svc of loadDeclaration()) {
+        const stack = built[svc.name as keyof typeof services] as Stack;
+        const res = resources(stack);
+        const aliases = ofType(stack, 'AWS::Lambda::Alias');
+        const groups = ofType(stack, 'AWS::CodeDeploy::DeploymentGroup');
+        assert.equal(aliases.length, svc.functions.length, `${stage} ${svc.name}: one live alias per function`);
+        for (const [id, a] of aliases) {
+          assert.equal(a.Properties.Name, 'live', id);
+          // The alias points at a published version of its own function.
+          const version = res[a.Properties.FunctionVersion['Fn::GetAtt'][0]];
+          assert.equal(version.Type, 'AWS::Lambda::Version');
+          assert.deepEqual(version.Properties.FunctionName, a.Properties.FunctionName);
+          assert.equal((version as { DeletionPolicy?: string }).DeletionPolicy, 'Delete', `${id}: old versions are pruned`);
+        }
+        // Every trigger reaches the alias, never $LATEST: routes, queues, streams, buckets, schedules.
+        const aliasIds = new Set(aliases.map(([id]) => id));
+        const targets = [
+          ...ofType(stack, 'AWS::ApiGatewayV2::Integration').map(([, i]) => JSON.stringify(i.Properties.IntegrationUri)),
+          ...ofType(stack, 'AWS::Lambda::EventSourceMapping').map(([, m]) => JSON.stringify(m.Properties.FunctionName)),
+          ...ofType(stack, 'AWS::Lambda::Permission').map(([, m]) => JSON.stringify(m.Properties.FunctionName)),
+          ...ofType(stack, 'AWS::Events::Rule').flatMap(([, r]) => r.Properties.Targets.map((t: any) => JSON.stringify(t.Arn))),
+        ];
+        for (const t of targets) assert.ok([...aliasIds].some((a) => t.includes(`"${a}"`)), `${stage} ${svc.name}: a trigger invokes ${t}, not a live alias`);
+        if (!rule) {
+          assert.equal(groups.length, 0, `${stage}: no CodeDeploy`);
+          continue;
+        }
+        assert.equal(groups.length, svc.functions.length, `${stage} ${svc.name}: one deployment group per function`);
+        for (const [id, g] of groups) {
+          assert.equal(g.Properties.DeploymentConfigName, rule, id);
+          assert.deepEqual(g.Properties.AutoRollbackConfiguration.Events.sort(), ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST']);
+          const alarms = g.Properties.AlarmConfiguration.Alarms.map((a: any) => res[a.Name.Ref]);
+          assert.ok(alarms.length >= 1 && g.Properties.AlarmConfiguration.Enabled, id);
+          // Scoped to this one function: its errors, and for an API function its route's 5xx.
+          const fns = new Set(alarms.flatMap((a: any) => (a.Properties.Dimensions ?? []).filter((d: any) => d.Name === 'FunctionName').map((d: any) => d.Value.Ref)));
+          assert.equal(fns.size, 1, `${id}: alarms of ${[...fns].join(', ')}`);
+          const routes = alarms.filter((a: any) => a.Properties.MetricName === '5xx');
+          for (const r of routes) assert.ok(r.Properties.Dimensions.some((d: any) => d.Name === 'Resource'), `${id}: a 5xx alarm of the whole API`);
+        }
+        // Every new version is probed before it takes traffic: the service's hook, which knows it.
+        for (const [id, a] of aliases) {
+          const hook = res[a.UpdatePolicy?.CodeDeployLambdaAliasUpdate?.BeforeAllowTrafficHook?.Ref];
+          assert.match(hook?.Properties?.Description ?? '', /^pre-traffic hook/, `${id}: no pre-traffic hook`);
+          assert.ok(JSON.stringify(hook.Properties.Environment.Variables.PROBES).includes(`"Ref":"${a.Properties.FunctionName.Ref}"`), `${id}: the hook has no probe for it`);
+        }
+        const http = svc.functions.filter((f) => f.http).length;
+        const routeAlarms = groups.flatMap(([, g]) => g.Properties.AlarmConfiguration.Alarms).filter((a: any) => res[a.Name.Ref].Properties.MetricName === '5xx');
+        assert.equal(routeAlarms.length, http, `${stage} ${svc.name}: each route's 5xx rolls back its function`);
+      }
+    }
+  });
+
   it('keeps every failed asynchronous invocation and undeliverable schedule event in a queue with an alarm', () => {
     for (const stack of Object.values(services)) {
       const res = resources(stack);
@@ -270,8 +326,11 @@ describe('the CDK app', () => {
       const configs = ofType(stack, 'AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
       for (const [id, p] of ofType(stack, 'AWS::Lambda::Permission')) {
         if (!['s3.amazonaws.com', 'events.amazonaws.com'].includes(p.Properties.Principal)) continue;
-        const fn = p.Properties.FunctionName['Fn::GetAtt'][0];
-        const config = configs.find((c) => c.FunctionName.Ref === fn);
+        // S3 and EventBridge invoke the function's `live` alias, whose invoke config holds the queue.
+        const alias = p.Properties.FunctionName.Ref;
+        assert.equal(res[alias]?.Type, 'AWS::Lambda::Alias', `${id}: invokes ${JSON.stringify(p.Properties.FunctionName)}, not the live alias`);
+        const fn = res[alias].Properties.FunctionName.Ref;
+        const config = configs.find((c) => c.FunctionName.Ref === fn && JSON.stringify(c.Qualifier).includes(`"${alias}"`));
         const queue = config?.DestinationConfig?.OnFailure?.Destination?.['Fn::GetAtt']?.[0];
         assert.ok(queue && res[queue].Type === 'AWS::SQS::Queue', `${id}: ${fn} has no on-failure queue`);
         assert.ok(alarmed.has(queue), `${queue} has no alarm`);

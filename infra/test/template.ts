@@ -18,7 +18,7 @@ export function synth(stage: string, context: Record<string, unknown> = {}): Sho
   return synthAssembly(stage, context).shop;
 }
 
-export type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string | string[]; DeletionPolicy?: string }>;
+export type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string | string[]; DeletionPolicy?: string; UpdatePolicy?: any }>;
 export const resources = (s: Stack): Resources => Template.fromStack(s).toJSON().Resources as Resources;
 export const ofType = (s: Stack, type: string) => Object.entries(resources(s)).filter(([, r]) => r.Type === type);
 /** Our functions carry `<service>/<bin>` as description; CDK's own helpers do not. */

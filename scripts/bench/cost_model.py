@@ -21,6 +21,8 @@ import statistics
 import sys
 from pathlib import Path
 
+DECLARATION = json.loads((Path(__file__).resolve().parents[2] / "lambdas" / "services.json").read_text())
+
 PRICES = {
     "api_gateway_http_per_million": 1.00,           # HTTP API, first 300M requests/month
     "lambda_requests_per_million": 0.20,
@@ -36,6 +38,8 @@ PRICES = {
     "xray_per_million_traces": 5.00,
     "cloudwatch_logs_per_gb_ingested": 0.50,
     "secrets_manager_per_10k_calls": 0.05,
+    "cloudwatch_metric_per_month": 0.30,            # a custom (or API Gateway detailed) metric
+    "cloudwatch_alarm_per_month": 0.10,             # a standard-resolution alarm
     # The provider's fee (not AWS; shown apart, never in the ratio): Stripe's US list price for a
     # domestic card charge. A voided authorization costs nothing.
     "stripe_card_percent": 2.9,
@@ -231,6 +235,13 @@ def main():
                     + lambda_gbs(reconcile_ms, a.memory_mb) * PRICES["lambda_arm64_gb_second"]
                     + 0.5 * PRICES["dynamodb_on_demand_per_million_rru"] / M)
     print(f"Reconciler, fixed per month whatever the volume: {runs:,.0f} runs x (1 invocation, {reconcile_ms} ms, 1 index query) = ${fixed:,.4f}.")
+    # Progressive delivery (staging and prod): CodeDeploy for Lambda and its hook runs cost nothing
+    # per order (a hook invocation per function per deploy); what it adds is fixed per month: the
+    # API's detailed route metrics (6 per route: Count, 4xx, 5xx, Latency, IntegrationLatency,
+    # DataProcessed) and one 5xx alarm per route.
+    routes = sum(1 for svc in DECLARATION["services"] for f in svc["functions"] if "http" in f)
+    delivery = routes * (6 * PRICES["cloudwatch_metric_per_month"] + PRICES["cloudwatch_alarm_per_month"])
+    print(f"Progressive delivery, fixed per month per staging or prod stage: {routes} routes x (6 detailed metrics + 1 alarm) = ${delivery:,.2f}; per order: $0.")
     if a.check_half and ratio > 0.5:
         print("FAIL: ours costs more than half of the original per order", file=sys.stderr)
         sys.exit(1)
