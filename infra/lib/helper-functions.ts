@@ -9,7 +9,7 @@ import { CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { StageConfig } from './config.js';
-import { lintAck } from './lint.js';
+import { lintAck, nagAck } from './lint.js';
 import { removalPolicy } from './removal.js';
 import { PreTrafficHook } from './pre-traffic-hook.js';
 import { RustFunction } from './rust-function.js';
@@ -35,6 +35,7 @@ export function expireHelperLogs(stack: Stack, config: StageConfig): void {
     group.applyRemovalPolicy(removalPolicy(config, 'empty-at-create'));
     for (const invoker of invokers) invoker.addResourceDependency(group);
     lintAck(helper, ['WS1000', 'ES1005', 'WS1004'], 'CDK\'s own deploy-time helper: no tracing or memory setting to give it; its log group is declared beside it with the stage retention.');
+    nagAck(helper, 'Serverless-LambdaDLQ', 'CDK\'s own deploy-time helper, invoked by CloudFormation custom resources, which report its failure on the deploy.');
   }
 }
 

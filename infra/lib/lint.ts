@@ -3,8 +3,14 @@
  * written next to the resource they excuse, with the reason, as cdk-nag's are. cfn-lint reads
  * them from the resource's `Metadata.cfn-lint.config.ignore_checks`.
  */
-import { CfnResource, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+
+/** cdk-nag's packs every synth runs (the app and its tests): AWS Solutions and Serverless. */
+export function checkWithNag(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+}
 
 /** Tells cfn-lint to skip `rules` on the resource of `c`, for `reason` (kept in the template too). */
 export function lintAck(c: IConstruct, rules: string[], reason: string): void {

@@ -45,6 +45,7 @@ export class OrderStack extends ServiceStack {
       removalPolicy: removalPolicy(config, 'empty-at-create'),
     }));
     nagAck(dlq, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the order queue.');
+    nagAck(dlq, 'Serverless-SQSRedrivePolicy', 'This is the dead-letter queue of the order queue: the end of the line, re-driven by operators.');
     lintAck(dlq, ['ES6000'], 'This is the dead-letter queue of the order queue; operators re-drive it with shop-ops.');
     const queue = (this.queue = new sqs.Queue(this, 'OrderQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -171,7 +172,9 @@ export class OrderStack extends ServiceStack {
       // The event source mapping adds the receive/delete permissions on this queue only.
       this.fn(bin).live.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
       for (const mapping of this.fn(bin).live.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {
-        lintAck(mapping, ['ES1001'], 'Records that keep failing move to the order DLQ by the queue\'s redrive policy (maxReceiveCount), which an on-failure destination would duplicate.');
+        const why = 'Records that keep failing move to the order DLQ by the queue\'s redrive policy (maxReceiveCount), which an on-failure destination would duplicate.';
+        lintAck(mapping, ['ES1001'], why);
+        nagAck(mapping, 'Serverless-LambdaEventSourceMappingDestination', why);
       }
     }
 

@@ -58,6 +58,7 @@ export class PreTrafficHook extends Construct {
     }
     nagAck(this.fn.role!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'Logs of the hook to its own group; the managed policy is CDK\'s default for a function role.');
     nagAck(this.fn.role!, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource scoping.');
+    nagAck(this.fn, 'Serverless-LambdaDLQ', 'CodeDeploy invokes the hook and waits for its report: a hook that never reports fails the deployment (rolled back), nothing is lost.');
     lintAck(this.fn, ['WS1004'], 'The hook logs to its own log group (LoggingConfig) with the stage retention; the rule only knows /aws/lambda/<name> groups.');
   }
 }

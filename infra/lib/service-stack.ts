@@ -31,6 +31,16 @@ export function everyMinutes(config: StageConfig, every: string): number {
   return minutes;
 }
 
+/**
+ * Why a declared function has no dead-letter queue of its own (cdk-nag's Serverless-LambdaDLQ):
+ * nothing it is invoked with can be lost without one.
+ */
+function noDlqReason(f: ServiceDecl['functions'][number]): string {
+  if (f.s3 || f.schedule) return 'Invoked asynchronously: its EventInvokeConfig sends what fails every retry to the service\'s failure queue (an on-failure destination, which supersedes a DLQ).';
+  if (f.http) return 'Invoked synchronously by API Gateway: a failure is answered to the caller, nothing is queued.';
+  return 'Invoked by an event source mapping: the queue\'s redrive policy or the stream mapping\'s on-failure destination keeps what fails.';
+}
+
 export abstract class ServiceStack extends Stack {
   readonly decl: ServiceDecl;
   readonly fns: Record<string, RustFunction> = {};
@@ -70,6 +80,7 @@ export abstract class ServiceStack extends Stack {
         this.fns[f.bin].live.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
       }
       if (f.schedule) this.schedule(f.bin, everyMinutes(props.config, f.schedule.every));
+      nagAck(this.fns[f.bin].fn, 'Serverless-LambdaDLQ', noDlqReason(f));
     }
     if (this.decl.functions.some((f) => this.fns[f.bin].deployment)) {
       this.hook = new PreTrafficHook(this, 'PreTraffic', props.config, this.decl, this.fns);
@@ -109,6 +120,7 @@ export abstract class ServiceStack extends Stack {
         removalPolicy: removalPolicy(config, 'empty-at-create'),
       });
       nagAck(this.failures, 'AwsSolutions-SQS3', 'This queue is itself where failed events end; nothing consumes it automatically.');
+      nagAck(this.failures, 'Serverless-SQSRedrivePolicy', 'This queue is itself where failed events end: it has no dead-letter queue of its own.');
       lintAck(this.failures, ['ES6000'], 'A failure queue is a dead end by design; operators read and re-drive it.');
       alarm(this, 'AsyncFailures', this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), this.alerts);
     }

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { checkWithNag } from '../lib/lint.js';
 import { loadDeclaration, REPO_ROOT } from '../lib/declaration.js';
 import { IMAGE_SERVICES, ORDER_METRICS } from '../lib/dashboard.js';
 import { buildShop, Shop } from '../lib/shop.js';
@@ -21,6 +23,20 @@ const asyncServices = () => loadDeclaration().filter((s) => s.functions.some((f)
 describe('the CDK app', () => {
   it('synthesizes every stage with no unacknowledged cdk-nag finding', () => {
     for (const stage of ['staging', 'prod']) assert.doesNotThrow(() => synth(stage));
+  });
+
+  it('runs cdk-nag\'s Serverless pack with the AWS Solutions one: an unacknowledged serverless finding fails synth', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Bare');
+    new Function(stack, 'NoDlq', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => 1;') });
+    checkWithNag(app);
+    assert.throws(
+      () => app.synth(),
+      (e: Error) => {
+        const report = /found in: (\S+)/.exec(e.message)?.[1];
+        return Boolean(report) && readFileSync(report!, 'utf8').includes('Serverless-LambdaDLQ');
+      },
+    );
   });
 
   it('creates one function per declared binary and nothing else of ours', () => {

@@ -1,16 +1,16 @@
 /** What the CDK tests share: synthesizing a stage as the CLI does, and reading its templates. */
 import assert from 'node:assert/strict';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { checkWithNag } from '../lib/lint.js';
 import { buildShop, Shop } from '../lib/shop.js';
 
 /** A stage synthesized like `cdk synth -c stage=<stage>` (cdk-nag included), without bundling. */
 export function synthAssembly(stage: string, context: Record<string, unknown> = {}): { shop: Shop; assembly: CloudAssembly } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const shop = buildShop(app, stage);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  checkWithNag(app);
   return { shop, assembly: app.synth() };
 }
 
