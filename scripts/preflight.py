@@ -9,7 +9,8 @@ stage for the sender identity and the bootstrap version the stacks need):
 Checks: credentials and region; the CDK bootstrap stack and its version; the SES identity that
 verifies the sender (verified, with DKIM for a domain); SES production access (required in staging
 and prod: the sandbox mails only verified recipients); the payment provider's secret (it exists, holds
-`apiKey` and `webhookSecret`, and prod's key is a live one); the account's Lambda concurrency; with
+`apiKey` and `webhookSecret`, and prod's key is a live one); the user pool's issuer format (ORIGINAL
+or UPDATED) is the one every JWT authorizer of the stage expects; the account's Lambda concurrency; with
 --github-repo, the GitHub OIDC provider, the deploy role's trust (`repo:<owner>/<repo>:environment:
 <stage>`) and its right to assume the CDK bootstrap roles; after a first deploy, unconfirmed alarm
 email subscriptions. What no API can tell (CloudFront's account verification) is listed to confirm
@@ -65,6 +66,36 @@ def payment_secret(assembly, stage):
     if not order.exists():
         return None
     return json.loads(order.read_text()).get("Outputs", {}).get("PaymentSecretName", {}).get("Value")
+
+
+def cognito_issuers(assembly, stage):
+    """The user pool's issuer format in the synthesized stage (None when it sets none), and the
+    issuer host every JWT authorizer expects, by stack."""
+    pool_format = None
+    hosts = []
+    for template in sorted(Path(assembly).glob(f"Shop-{stage}-*.template.json")):
+        resources = json.loads(template.read_text()).get("Resources", {})
+        for r in resources.values():
+            if r.get("Type") == "AWS::Cognito::UserPool":
+                pool_format = (r.get("Properties", {}).get("IssuerConfiguration") or {}).get("Type")
+            if r.get("Type") == "AWS::ApiGatewayV2::Authorizer":
+                issuer = json.dumps(r.get("Properties", {}).get("JwtConfiguration", {}).get("Issuer"))
+                m = re.search(r"https://([a-z-]+)\.", issuer)
+                hosts.append((template.name.removesuffix(".template.json"), m.group(1) if m else issuer))
+    return pool_format, hosts
+
+
+def check_cognito_issuer(issuers):
+    """The pool's tokens carry the issuer every authorizer expects (ORIGINAL: cognito-idp,
+    UPDATED: issuer-cognito-idp); otherwise every protected route would answer 401."""
+    pool_format, hosts = issuers
+    if pool_format is None:
+        raise Finding("the user pool sets no IssuerConfiguration: Cognito would pick the issuer format and the authorizers may expect the other; set cognitoIssuer in infra/stages.json")
+    expected = "issuer-cognito-idp" if pool_format == "UPDATED" else "cognito-idp"
+    wrong = [f"{stack} expects {host}" for stack, host in hosts if host != expected]
+    if wrong:
+        raise Finding(f"the pool issues tokens from {expected} ({pool_format}) but {'; '.join(wrong)}: every protected route would answer 401; derive the authorizers' issuer from cognitoIssuer")
+    return f"the pool's {pool_format} issuer ({expected}) is the one all {len(hosts)} authorizers expect"
 
 
 def check_credentials(c):
@@ -188,7 +219,7 @@ def check_alarm_subscriptions(c, stage):
     return f"{len(subs)} alarm subscription(s) confirmed"
 
 
-def run(c, stage, identity, needed, repo=None, role_arn=None, secret=None):
+def run(c, stage, identity, needed, repo=None, role_arn=None, secret=None, issuers=None):
     """[(check, ok, message)] for the stage."""
     checks = [
         ("credentials", lambda: check_credentials(c)),
@@ -198,6 +229,8 @@ def run(c, stage, identity, needed, repo=None, role_arn=None, secret=None):
     ]
     if secret:
         checks.append(("payment-secret", lambda: check_payment_secret(c, stage, secret)))
+    if issuers is not None:
+        checks.append(("cognito-issuer", lambda: check_cognito_issuer(issuers)))
     checks += [
         ("lambda-concurrency", lambda: check_concurrency(c)),
         ("alarm-subscriptions", lambda: check_alarm_subscriptions(c, stage)),
@@ -228,7 +261,8 @@ def main(argv=None):
     identity, needed = stage_outputs(assembly, a.stage)
     # The SDKs and the CDK read AWS_REGION; boto3 only AWS_DEFAULT_REGION.
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
-    results = run(session, a.stage, identity, needed, a.github_repo, a.role_arn, payment_secret(assembly, a.stage))
+    results = run(session, a.stage, identity, needed, a.github_repo, a.role_arn, payment_secret(assembly, a.stage),
+                  cognito_issuers(assembly, a.stage))
     for name, ok, message in results:
         print(f"{'ok     ' if ok else 'MISSING'} {name}: {message}")
     for m in MANUAL:

@@ -92,6 +92,8 @@ export interface StageConfig {
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
   readonly removal: 'destroy' | 'retain';
+  /** The user pool's issuer format (`iss` of its tokens), which every JWT authorizer expects. */
+  readonly cognitoIssuer: 'ORIGINAL' | 'UPDATED';
   /** How a new version takes traffic behind each function's `live` alias (README "Deploying safely"). */
   readonly delivery: 'all-at-once' | 'linear' | 'canary';
   /** Directory of the zips built by scripts/build-lambdas.sh. */
@@ -132,6 +134,10 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
   if (sesIdentity !== senderDomain && sesIdentity !== sesSender) {
     throw new Error(`sesIdentity must verify the sender ${sesSender}: its domain ${senderDomain} or the address itself, not ${sesIdentity}`);
   }
+  const cognitoIssuer = (str('cognitoIssuer', 'SHOP_COGNITO_ISSUER') ?? values.cognitoIssuer) as StageConfig['cognitoIssuer'];
+  if (cognitoIssuer !== 'ORIGINAL' && cognitoIssuer !== 'UPDATED') {
+    throw new Error(`cognitoIssuer must be ORIGINAL or UPDATED, not ${cognitoIssuer}`);
+  }
   if (!['all-at-once', 'linear', 'canary'].includes(values.delivery)) {
     throw new Error(`delivery must be all-at-once, linear or canary, not ${values.delivery}`);
   }
@@ -155,9 +161,19 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
     sesIdentity,
     opsEmail: str('opsEmail', 'SHOP_OPS_EMAIL'),
     corsOrigin: str('corsOrigin', 'SHOP_CORS_ORIGIN') ?? values.corsOrigin,
+    cognitoIssuer,
     workflowType: (str('workflowType', 'SHOP_WORKFLOW_TYPE') ?? values.workflowType) as 'STANDARD' | 'EXPRESS',
     codeDir: str('codeDir', 'SHOP_CODE_DIR') ?? `target/lambda-zips/${architecture}`,
   };
+}
+
+/**
+ * The `iss` of the tokens of a pool with the stage's issuer format (Cognito API reference,
+ * IssuerConfigurationType): the original regional host, or `issuer-cognito-idp`.
+ */
+export function cognitoIssuerUrl(config: StageConfig, region: string, userPoolId: string): string {
+  const host = config.cognitoIssuer === 'UPDATED' ? 'issuer-cognito-idp' : 'cognito-idp';
+  return `https://${host}.${region}.amazonaws.com/${userPoolId}`;
 }
 
 /** The CloudWatch namespace of the stage's business metrics (EMF lines of the Rust handlers). */

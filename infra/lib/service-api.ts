@@ -18,7 +18,8 @@ export interface ServiceApiProps {
   readonly service: ServiceDecl;
   /** Handler of each HTTP function, by its declared `bin`. */
   readonly handlers: Record<string, RustFunction>;
-  readonly userPoolId: string;
+  /** The `iss` the JWT authorizer accepts: the pool's (SharedStack.issuer). */
+  readonly issuer: string;
   readonly userPoolClientId: string;
   readonly alarms: sns.ITopic;
 }
@@ -41,8 +42,7 @@ export class ServiceApi extends Construct {
         maxAge: Duration.seconds(config.cors.maxAgeSeconds),
       },
     });
-    const region = this.api.stack.region;
-    const authorizer = new HttpJwtAuthorizer('Cognito', `https://cognito-idp.${region}.amazonaws.com/${props.userPoolId}`, {
+    const authorizer = new HttpJwtAuthorizer('Cognito', props.issuer, {
       jwtAudience: [props.userPoolClientId],
     });
     const routes: Record<string, apigw.HttpRoute> = {};

@@ -90,7 +90,7 @@ export abstract class ServiceStack extends Stack {
         config: props.config,
         service: this.decl,
         handlers: this.fns,
-        userPoolId: props.shared.userPool.userPoolId,
+        issuer: props.shared.issuer,
         userPoolClientId: props.shared.client.userPoolClientId,
         alarms: props.shared.alertsTopic,
       });

@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { StageConfig } from './config.js';
+import { cognitoIssuerUrl, StageConfig } from './config.js';
 import { nagAck } from './lint.js';
 import { removalPolicy, retainsData } from './removal.js';
 import { table, topic } from './resources.js';
@@ -23,6 +23,8 @@ export interface SharedStackProps extends StackProps {
 export class SharedStack extends Stack {
   readonly userPool: cognito.UserPool;
   readonly client: cognito.UserPoolClient;
+  /** The `iss` of the pool's tokens, as every JWT authorizer expects it. */
+  readonly issuer: string;
   readonly usersTable: dynamodb.TableV2;
   readonly cleanupTopic: sns.Topic;
   readonly alertsTopic: sns.Topic;
@@ -61,6 +63,10 @@ export class SharedStack extends Stack {
       removalPolicy: removalPolicy(config, 'data'),
       deletionProtection: retainsData(config),
     });
+    // The issuer format is set, not left to Cognito's default, so that the authorizers (which
+    // expect `cognitoIssuerUrl`) and the tokens always agree.
+    (this.userPool.node.defaultChild as cognito.CfnUserPool).issuerConfiguration = { type: config.cognitoIssuer };
+    this.issuer = cognitoIssuerUrl(config, this.region, this.userPool.userPoolId);
     nagAck(this.userPool, 'AwsSolutions-COG2', 'MFA is OPTIONAL (TOTP only): any user may turn it on; outside dev the admin routes refuse an admin without TOTP (403 MfaRequired, adminMfaRequired). REQUIRED pool-wide would force every shopper to install an authenticator app.');
     nagAck(this.userPool, 'AwsSolutions-COG8', 'Threat protection needs the Plus feature plan (per-user cost); Essentials is the default, a stage may upgrade.');
     this.client = this.userPool.addClient('AppClient', {

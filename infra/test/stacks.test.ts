@@ -608,4 +608,18 @@ describe('the CDK app', () => {
       assert.match(JSON.stringify(jwt.Audience[0]), /ExportsOutputRefUsersAppClient/, 'audience is the app client');
     }
   });
+
+  it('sets the pool\'s issuer format and expects the same one in every authorizer, original or updated', () => {
+    for (const format of ['ORIGINAL', 'UPDATED']) {
+      const built = format === 'ORIGINAL' ? shop : synth('dev', { cognitoIssuer: format });
+      const [[, pool]] = ofType(built.shared, 'AWS::Cognito::UserPool');
+      assert.deepEqual(pool.Properties.IssuerConfiguration, { Type: format });
+      const host = format === 'UPDATED' ? 'https://issuer-cognito-idp.' : 'https://cognito-idp.';
+      for (const s of [built.auth, built.order, built.product]) {
+        for (const [, a] of ofType(s, 'AWS::ApiGatewayV2::Authorizer')) {
+          assert.ok(JSON.stringify(a.Properties.JwtConfiguration.Issuer).includes(host), `${format}: ${JSON.stringify(a.Properties.JwtConfiguration.Issuer)}`);
+        }
+      }
+    }
+  });
 });

@@ -69,7 +69,7 @@ import time
 
 os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 
-from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError  # noqa: E402
+from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPool, NotAuthorizedError  # noqa: E402
 from moto.dynamodb.exceptions import DynamodbException, TransactionCanceledException  # noqa: E402
 from moto.dynamodb import models as dynamodb_models  # noqa: E402
 from moto.ses.exceptions import MessageRejectedError  # noqa: E402
@@ -327,6 +327,24 @@ def _sign_up_within_write_attributes(self, client_id, username, password, attrib
 
 
 CognitoIdpBackend.sign_up = _sign_up_within_write_attributes
+
+
+def tokens_carry_the_pools_issuer(pool_cls):
+    """A pool created with `IssuerConfiguration: {"Type": "UPDATED"}` issues tokens whose `iss` is
+    `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>` (Cognito API reference,
+    IssuerConfigurationType); moto always writes the ORIGINAL `https://cognito-idp...`. Its
+    `create_jwt` applies `extra_data` last, so the issuer goes in there."""
+    original = pool_cls.create_jwt
+
+    def create_jwt(self, client_id, username, token_use, expires_in=60 * 60, extra_data=None):
+        if (self.extended_config.get("IssuerConfiguration") or {}).get("Type") == "UPDATED":
+            extra_data = {**(extra_data or {}), "iss": f"https://issuer-cognito-idp.{self.region}.amazonaws.com/{self.id}"}
+        return original(self, client_id, username, token_use, expires_in, extra_data)
+
+    pool_cls.create_jwt = create_jwt
+
+
+tokens_carry_the_pools_issuer(CognitoIdpUserPool)
 
 def cache_jsonpath_parsing():
     """Memoizes the interpreter's JSONPath parsing (module globals, looked up at each call)."""

@@ -244,3 +244,23 @@ class ResendConfirmationCodeTest(unittest.TestCase):
             idp.admin_confirm_sign_up(UserPoolId=pool, Username="Ada")
             with self.assertRaises(idp.exceptions.InvalidParameterException):
                 idp.resend_confirmation_code(ClientId=client, Username="Ada")
+
+
+class IssuerFormatTest(unittest.TestCase):
+    """A pool's issuer format reaches its tokens' `iss`, as Cognito writes it."""
+
+    def test_an_updated_pool_issues_from_issuer_cognito_idp_and_an_original_one_from_cognito_idp(self):
+        import base64
+        from moto.cognitoidp.models import CognitoIdpBackend
+
+        def iss(extended_config):
+            backend = CognitoIdpBackend("eu-west-1", "123456789012")
+            pool = backend.create_user_pool("p", extended_config)
+            client = backend.create_user_pool_client(pool.id, False, {"ClientName": "c"})
+            backend.sign_up(client.id, "Ada", "Str0ng!Passw0rd", [])
+            token, _ = pool.create_jwt(client.id, "Ada", "id")
+            body = token.split(".")[1]
+            return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["iss"]
+
+        self.assertRegex(iss({"IssuerConfiguration": {"Type": "UPDATED"}}), r"^https://issuer-cognito-idp\.eu-west-1\.amazonaws\.com/eu-west-1_")
+        self.assertRegex(iss({}), r"^https://cognito-idp\.eu-west-1\.amazonaws\.com/eu-west-1_")

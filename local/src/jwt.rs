@@ -25,6 +25,17 @@ pub enum JwtError {
     WrongAudience,
 }
 
+/// The `iss` of a pool's tokens by its issuer format (Cognito API reference,
+/// IssuerConfigurationType): `UPDATED` pools issue from `issuer-cognito-idp`.
+pub fn issuer_url(format: &str, region: &str, pool_id: &str) -> String {
+    let host = if format == "UPDATED" {
+        "issuer-cognito-idp"
+    } else {
+        "cognito-idp"
+    };
+    format!("https://{host}.{region}.amazonaws.com/{pool_id}")
+}
+
 /// A verifier for one user pool and app client.
 #[derive(Debug)]
 pub struct Verifier {
@@ -40,11 +51,12 @@ pub struct Verifier {
 const REFETCH: Duration = Duration::from_secs(60);
 
 impl Verifier {
-    /// `endpoint` serves `/<pool>/.well-known/jwks.json` (Cognito or the emulator).
-    pub fn new(endpoint: &str, region: &str, pool_id: &str, client_id: &str) -> Self {
+    /// `endpoint` serves `/<pool>/.well-known/jwks.json` (Cognito or the emulator); `format` is
+    /// the pool's issuer format (`ORIGINAL` or `UPDATED`, infra/stages.json `cognitoIssuer`).
+    pub fn new(endpoint: &str, format: &str, region: &str, pool_id: &str, client_id: &str) -> Self {
         Self {
             jwks_url: format!("{}/{pool_id}/.well-known/jwks.json", endpoint.trim_end_matches('/')),
-            issuer: format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}"),
+            issuer: issuer_url(format, region, pool_id),
             client_id: client_id.to_owned(),
             keys: RwLock::new(HashMap::new()),
             fetched: tokio::sync::Mutex::new(None),
@@ -205,7 +217,7 @@ mod tests {
     #[tokio::test]
     async fn a_token_without_iss_or_before_its_nbf_is_refused_like_the_authorizer_does() {
         let (url, _) = jwks_server().await;
-        let v = Verifier::new(&url, REGION, POOL, CLIENT);
+        let v = Verifier::new(&url, "ORIGINAL", REGION, POOL, CLIENT);
         let now = 1_800_000_000;
         let good = serde_json::json!({"sub": "s", "aud": CLIENT, "iss": issuer(), "exp": now + 600, "token_use": "id"});
         assert!(v.verify(Some(&token("k1", good.clone())), now).await.is_ok());
@@ -237,9 +249,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pool_with_the_updated_issuer_format_has_its_tokens_accepted_and_the_original_format_refused() {
+        let (url, _) = jwks_server().await;
+        let v = Verifier::new(&url, "UPDATED", REGION, POOL, CLIENT);
+        let now = 1_800_000_000;
+        let updated = format!("https://issuer-cognito-idp.{REGION}.amazonaws.com/{POOL}");
+        let claims = |iss: &str| serde_json::json!({"sub": "s", "aud": CLIENT, "iss": iss, "exp": now + 600});
+        assert!(v.verify(Some(&token("k1", claims(&updated))), now).await.is_ok());
+        assert_eq!(
+            v.verify(Some(&token("k1", claims(&issuer()))), now).await,
+            Err(JwtError::WrongAudience)
+        );
+    }
+
+    #[tokio::test]
     async fn unknown_key_ids_fetch_the_jwks_at_most_once_a_minute() {
         let (url, hits) = jwks_server().await;
-        let v = Verifier::new(&url, REGION, POOL, CLIENT);
+        let v = Verifier::new(&url, "ORIGINAL", REGION, POOL, CLIENT);
         let now = 1_800_000_000;
         let claims = serde_json::json!({"sub": "s", "aud": CLIENT, "iss": issuer(), "exp": now + 600});
         for i in 0..20 {

@@ -213,6 +213,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     check_wiring(&decl)?;
     let verifier = Verifier::new(
         &emulator.endpoint,
+        &opts.stage.cognito_issuer,
         &emulator.region,
         &info.user_pool_id,
         &info.client_id,

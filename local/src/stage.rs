@@ -42,6 +42,8 @@ pub struct StageValues {
     pub cors_origin: String,
     /// The APIs' CORS configuration, as API Gateway applies it.
     pub cors: Cors,
+    /// The user pool's issuer format: `ORIGINAL` or `UPDATED` (`iss` of its tokens).
+    pub cognito_issuer: String,
 }
 
 /// `infra/stages.json` "cors": what API Gateway answers a preflight with, and adds to answers.

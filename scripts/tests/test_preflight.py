@@ -123,6 +123,26 @@ class PreflightTest(unittest.TestCase):
         found = paid(secret=lambda s: with_secret(s, None, {"Name": SECRET, "DeletedDate": datetime.datetime(2026, 1, 1)}))
         self.assertIn("restore-secret", found["payment-secret"][1])
 
+    def test_the_pools_issuer_format_and_every_authorizers_issuer_must_agree(self):
+        import json as _json
+        import tempfile
+
+        def assembly(pool_format, host):
+            d = tempfile.mkdtemp()
+            pool = {"Type": "AWS::Cognito::UserPool", "Properties": {"IssuerConfiguration": {"Type": pool_format}} if pool_format else {}}
+            issuer = {"Fn::Join": ["", [f"https://{host}.", {"Ref": "AWS::Region"}, ".amazonaws.com/", {"Fn::ImportValue": "pool"}]]}
+            auth = {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": {"JwtConfiguration": {"Issuer": issuer}}}
+            Path(d, "Shop-prod-Shared.template.json").write_text(_json.dumps({"Resources": {"Users": pool}}))
+            Path(d, "Shop-prod-Order.template.json").write_text(_json.dumps({"Resources": {"Cognito": auth}}))
+            return preflight.cognito_issuers(d, "prod")
+
+        for pool_format, host, ok in [("ORIGINAL", "cognito-idp", True), ("UPDATED", "issuer-cognito-idp", True),
+                                      ("UPDATED", "cognito-idp", False), ("ORIGINAL", "issuer-cognito-idp", False), (None, "cognito-idp", False)]:
+            found = results(ready(), issuers=assembly(pool_format, host))
+            self.assertEqual(found["cognito-issuer"][0], ok, (pool_format, host, found["cognito-issuer"]))
+        found = results(ready(), issuers=assembly("UPDATED", "cognito-idp"))
+        self.assertIn("Shop-prod-Order expects cognito-idp", found["cognito-issuer"][1])
+
     def test_a_ready_stage_has_nothing_missing(self):
         found = results(ready())
         self.assertEqual(missing(found), [], found)

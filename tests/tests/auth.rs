@@ -710,8 +710,8 @@ async fn sign_up_through_a_client_that_may_not_write_email_is_refused_as_cognito
     let sdk = sdk().await;
     let stage = shop_local::stage::values("local").unwrap();
     let narrow = provision::PoolPolicy {
-        password_min_length: stage.password_min_length,
         write_attributes: vec!["name".into()],
+        ..provision::PoolPolicy::from(&stage)
     };
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let sign_up = |client_id: String, name: String| {

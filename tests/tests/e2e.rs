@@ -653,6 +653,7 @@ async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
     // Expiry, issuer and audience as the authorizer checks them.
     let verifier = Verifier::new(
         &r.emulator.endpoint,
+        "ORIGINAL",
         &r.emulator.region,
         &r.info.user_pool_id,
         &r.info.client_id,
@@ -666,6 +667,7 @@ async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
     );
     let other_client = Verifier::new(
         &r.emulator.endpoint,
+        "ORIGINAL",
         &r.emulator.region,
         &r.info.user_pool_id,
         "another-client",
@@ -1252,18 +1254,7 @@ async fn the_smoke_walk_passes_on_a_working_stage_and_names_the_step_a_broken_on
     use shop_ops::smoke;
     let r = runner_with(|_| {}).await;
     let sdk = r.emulator.sdk_config();
-    let stage = smoke::Stage {
-        apis: smoke::SERVICES
-            .iter()
-            .map(|s| (s.to_string(), format!("http://{}/{s}", r.addr)))
-            .collect(),
-        user_pool_id: r.info.user_pool_id.clone(),
-        products_table: r.info.products_table.clone(),
-        password: format!("Sm0ke!{}", uuid::Uuid::new_v4().simple()),
-        payment_method: None,
-        order: true,
-        decide_within: Duration::from_secs(30),
-    };
+    let stage = smoke_stage(&r, true);
     smoke::provision(&sdk, &stage).await.unwrap();
     let passed = smoke::walk(&stage).await.unwrap();
     assert_eq!(passed.len(), 6, "{passed:?}");
@@ -1314,4 +1305,34 @@ async fn the_smoke_walk_passes_on_a_working_stage_and_names_the_step_a_broken_on
     assert_eq!(e.step, "order", "{e}");
     assert!(e.why.contains("InsufficientStock"), "{e}");
     r.stop().await;
+}
+
+/// A pool set to Cognito's UPDATED issuer format (infra/stages.json `cognitoIssuer`) issues tokens
+/// from `issuer-cognito-idp`, and the runner's authorizer accepts exactly those, as the CDK app's
+/// authorizers do: a signed-in walk through protected routes passes.
+#[tokio::test]
+async fn a_pool_with_the_updated_issuer_format_signs_tokens_the_authorizer_accepts() {
+    use shop_ops::smoke;
+    let r = runner_with(|o| o.stage.cognito_issuer = "UPDATED".into()).await;
+    let stage = smoke_stage(&r, false);
+    smoke::provision(&r.emulator.sdk_config(), &stage).await.unwrap();
+    let passed = smoke::walk(&stage).await.unwrap();
+    assert!(passed.iter().any(|p| p.starts_with("my-orders")), "{passed:?}");
+    r.stop().await;
+}
+
+/// The smoke walk's view of a local runner (its five APIs under one address).
+fn smoke_stage(r: &Running, order: bool) -> shop_ops::smoke::Stage {
+    shop_ops::smoke::Stage {
+        apis: shop_ops::smoke::SERVICES
+            .iter()
+            .map(|s| (s.to_string(), format!("http://{}/{s}", r.addr)))
+            .collect(),
+        user_pool_id: r.info.user_pool_id.clone(),
+        products_table: r.info.products_table.clone(),
+        password: format!("Sm0ke!{}", uuid::Uuid::new_v4().simple()),
+        payment_method: None,
+        order,
+        decide_within: Duration::from_secs(30),
+    }
 }

@@ -2,8 +2,8 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeDataType, ExplicitAuthFlowsType, PasswordPolicyType, SchemaAttributeType, UserPoolPolicyType,
-    VerifiedAttributeType,
+    AttributeDataType, ExplicitAuthFlowsType, IssuerConfigurationType, IssuerType, PasswordPolicyType,
+    SchemaAttributeType, UserPoolPolicyType, VerifiedAttributeType,
 };
 
 use super::{created, fail, ProvisionError};
@@ -17,6 +17,8 @@ pub struct PoolPolicy {
     /// The standard attributes the app client may write: the emulator refuses a SignUp that
     /// writes any other, as Cognito does.
     pub write_attributes: Vec<String>,
+    /// The pool's issuer format (`ORIGINAL` or `UPDATED`), as the CDK app sets it.
+    pub issuer: String,
 }
 
 impl From<&StageValues> for PoolPolicy {
@@ -24,6 +26,7 @@ impl From<&StageValues> for PoolPolicy {
         Self {
             password_min_length: s.password_min_length,
             write_attributes: s.app_client_write_attributes.clone(),
+            issuer: s.cognito_issuer.clone(),
         }
     }
 }
@@ -51,6 +54,11 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, policy: &PoolPolicy) -> Resu
     let sent = c
         .create_user_pool()
         .pool_name(name)
+        .issuer_configuration(
+            IssuerConfigurationType::builder()
+                .r#type(IssuerType::from(policy.issuer.as_str()))
+                .build(),
+        )
         .auto_verified_attributes(VerifiedAttributeType::Email)
         .schema(attr("email"))
         .schema(attr("name"))
