@@ -10,7 +10,7 @@
 //!
 //! The synthetic product has `status = "synthetic"`: it is in no listing (they read the `approved`
 //! status and the sparse `approvedCategory` index) and no review queue, and the cleanup never
-//! touches it. The account's email is the SES mailbox simulator's success address: nothing is
+//! touches it; its orders count toward no business metric (the order service's `outcomes.rs`). The account's email is the SES mailbox simulator's success address: nothing is
 //! delivered and the sender's bounce rate is untouched. Where an order would move real money (a
 //! stage whose payment key is live), the order step is skipped (`--no-order`): deploy.yml passes it
 //! for prod, whose pipeline the staging smoke proves with the same artifacts.
@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 pub const SERVICES: [&str; 5] = ["auth", "banner", "category", "product", "order"];
 
 /// The synthetic product's id and its status, which no listing reads.
-pub const PRODUCT_ID: &str = "smoke-synthetic-product";
+pub const PRODUCT_ID: &str = shop_core::SYNTHETIC_PRODUCT_ID;
 pub const SYNTHETIC_STATUS: &str = "synthetic";
 /// The synthetic account (sign-in by full name: the username is `Shop_Smoke`).
 pub const FULL_NAME: &str = "Shop Smoke";

@@ -41,3 +41,7 @@ pub mod validate;
 pub use error::{conditional, ApiError, RequestError, Upstream};
 pub use http::{Http, Request, Response};
 pub use identity::Identity;
+
+/// The product the smoke walk after every deploy orders (`shop-ops smoke`): its status keeps it out
+/// of every listing, and its orders out of the business metrics.
+pub const SYNTHETIC_PRODUCT_ID: &str = "smoke-synthetic-product";
