@@ -10,8 +10,9 @@
 //!
 //! The synthetic product has `status = "synthetic"`: it is in no listing (they read the `approved`
 //! status and the sparse `approvedCategory` index) and no review queue, and the cleanup never
-//! touches it; its orders count toward no business metric (the order service's `outcomes.rs`). The account's email is the SES mailbox simulator's success address: nothing is
-//! delivered and the sender's bounce rate is untouched. Where an order would move real money (a
+//! touches it; its orders count toward no business metric (the order service's `outcomes.rs`).
+//! The account's email is the SES mailbox simulator's success address: nothing is delivered and
+//! the sender's bounce rate is untouched. Where an order would move real money (a
 //! stage whose payment key is live), the order step is skipped (`--no-order`): deploy.yml passes it
 //! for prod, whose pipeline the staging smoke proves with the same artifacts.
 
