@@ -295,6 +295,13 @@ _confirm_sign_up = CognitoIdpBackend.confirm_sign_up
 
 
 def _confirm_and_verify_email(self, client_id, username):
+    # Cognito refuses to confirm a confirmed user (NotAuthorizedException, whatever the code);
+    # moto confirms it again.
+    for pool in self.user_pools.values():
+        if client_id in pool.clients:
+            user = pool._get_user(username)
+            if user is not None and user.status == "CONFIRMED":
+                raise NotAuthorizedError("User cannot be confirmed. Current status is CONFIRMED")
     answer = _confirm_sign_up(self, client_id, username)
     for pool in self.user_pools.values():
         if client_id in pool.clients:

@@ -264,3 +264,18 @@ class IssuerFormatTest(unittest.TestCase):
 
         self.assertRegex(iss({"IssuerConfiguration": {"Type": "UPDATED"}}), r"^https://issuer-cognito-idp\.eu-west-1\.amazonaws\.com/eu-west-1_")
         self.assertRegex(iss({}), r"^https://cognito-idp\.eu-west-1\.amazonaws\.com/eu-west-1_")
+
+
+class ConfirmTwiceTest(unittest.TestCase):
+    """Cognito refuses to confirm a confirmed user; moto confirmed it again."""
+
+    def test_a_confirmed_user_cannot_be_confirmed_again(self):
+        from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError
+
+        backend = CognitoIdpBackend("eu-west-1", "123456789012")
+        pool = backend.create_user_pool("p", {})
+        client = backend.create_user_pool_client(pool.id, False, {"ClientName": "c"})
+        backend.sign_up(client.id, "Ada", "Str0ng!Passw0rd", [])
+        backend.confirm_sign_up(client.id, "Ada")
+        with self.assertRaises(NotAuthorizedError):
+            backend.confirm_sign_up(client.id, "Ada")

@@ -363,6 +363,17 @@ async fn confirm_sign_up_for_an_unknown_user_answers_exactly_as_a_wrong_code_doe
         let answer = f.call("/confirm-sign-up", body.clone()).await;
         assert_eq!(answer, wrong_code, "{body}");
     }
+    // A confirmed account too (Cognito answers NotAuthorized, whatever the code): the route does
+    // not tell a confirmed account from an unknown one or a wrong code.
+    let mail = email();
+    f.signed_up_and_confirmed("Confirmed Already", &mail).await;
+    for body in [
+        json!({"fullName": "Confirmed Already", "confirmationCode": "1"}),
+        json!({"email": mail, "confirmationCode": "1"}),
+    ] {
+        let answer = f.call("/confirm-sign-up", body.clone()).await;
+        assert_eq!(answer, wrong_code, "{body}");
+    }
 }
 
 #[tokio::test]

@@ -566,9 +566,11 @@ export interface components {
                 "application/json": components["schemas"]["GatewayMessage"];
             };
         };
-        /** @description API Gateway's throttling (`{"message"}`), or Cognito's own limit as the handler reports it (`{"error", "code", "msg"}`). */
+        /** @description API Gateway's throttling (`{"message"}`), or Cognito's own limit as the handler reports it (`{"error", "code", "msg"}`, with `Retry-After`). */
         AuthTooManyRequests: {
             headers: {
+                /** @description Seconds to wait before trying again (on the handler's own 429). */
+                "retry-after"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -713,7 +715,7 @@ export interface operations {
             400: components["responses"]["AuthError"];
             409: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };
@@ -741,7 +743,7 @@ export interface operations {
             400: components["responses"]["AuthError"];
             409: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };
@@ -770,7 +772,7 @@ export interface operations {
             401: components["responses"]["AuthError"];
             403: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };
@@ -794,7 +796,7 @@ export interface operations {
             400: components["responses"]["AuthError"];
             401: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };
@@ -815,7 +817,7 @@ export interface operations {
             200: components["responses"]["Msg"];
             400: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };
@@ -849,7 +851,7 @@ export interface operations {
             400: components["responses"]["AuthError"];
             401: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };
@@ -922,7 +924,7 @@ export interface operations {
             400: components["responses"]["AuthError"];
             401: components["responses"]["AuthError"];
             413: components["responses"]["TooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["AuthTooManyRequests"];
             500: components["responses"]["GatewayInternalError"];
             default: components["responses"]["AuthError"];
         };

@@ -59,7 +59,7 @@ pub async fn sign_up(c: &Client, client_id: &str, s: &SignUp) -> Result<String, 
                 Error::WeakPassword(message(x, "rejected by the password policy"))
             }
             Some(x) if x.is_invalid_parameter_exception() => Error::InvalidParameter(message(x, "invalid parameter")),
-            Some(x) if x.is_too_many_requests_exception() => Error::TooManyRequests,
+            Some(x) if x.is_too_many_requests_exception() || x.is_limit_exceeded_exception() => Error::TooManyRequests,
             _ => Upstream::new(SERVICE, e).into(),
         })?;
     Ok(out.user_sub().to_owned())
@@ -84,7 +84,13 @@ pub fn confirm_error(e: SdkError<ConfirmSignUpError, HttpResponse>) -> Error {
         Some(x) if x.is_user_not_found_exception() => Error::UserNotFound,
         // Cognito answers NotAuthorized when the user is already confirmed.
         Some(x) if x.is_not_authorized_exception() => Error::AlreadyConfirmed,
-        Some(x) if x.is_too_many_requests_exception() || x.is_too_many_failed_attempts_exception() => {
+        // Another confirmed account signs in with this email (an alias): as our own claim says.
+        Some(x) if x.is_alias_exists_exception() => Error::EmailExists,
+        Some(x)
+            if x.is_too_many_requests_exception()
+                || x.is_too_many_failed_attempts_exception()
+                || x.is_limit_exceeded_exception() =>
+        {
             Error::TooManyRequests
         }
         _ => Upstream::new(SERVICE, e).into(),

@@ -124,8 +124,10 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     // An unknown user gets the answer a wrong code gets (Cognito's own posture with user existence
     // errors prevented): confirm-sign-up must not tell who has an account.
     let username = resolve(a, login, Error::CodeMismatch, false).await?;
+    // A confirmed account answers as a wrong code too (Cognito says NotAuthorized whatever the
+    // code): 409 would tell a confirmed account from an unknown one.
     let unknown_as_wrong_code = |e: Error| match e {
-        Error::UserNotFound => Error::CodeMismatch,
+        Error::UserNotFound | Error::AlreadyConfirmed => Error::CodeMismatch,
         other => other,
     };
     let pool_user = cognito::get_user(&a.cognito, &a.config.user_pool_id, &username)

@@ -20,21 +20,27 @@ pub fn username_for(full_name: &str) -> String {
 /// A syntactically valid email, lower-cased so lookups are case-insensitive.
 pub fn email(field: &'static str, raw: &str) -> Result<String, RequestError> {
     let e = text(field, raw, MAX_EMAIL)?.to_lowercase();
-    let valid = match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !e.chars().any(char::is_whitespace)
-        }
-        None => false,
-    };
+    let invalid = || RequestError::invalid(field, "must be an email address");
+    let (local, domain) = e.split_once('@').ok_or_else(invalid)?;
+    if local.is_empty() || e.chars().any(char::is_whitespace) {
+        return Err(invalid());
+    }
+    // SES delivers only to 7-bit local parts: an address it can never mail is refused here, not
+    // claimed and left unconfirmable.
+    if !local.is_ascii() {
+        return Err(RequestError::invalid(
+            field,
+            "must have an ASCII part before the @ (email cannot be delivered to any other)",
+        ));
+    }
+    // One canonical form per address: an internationalized domain as its punycode (what SES and
+    // Cognito store), so `ada@bücher.example` and `ada@xn--bcher-kva.example` claim one address.
+    let domain = idna::domain_to_ascii(domain).map_err(|_| invalid())?;
+    let valid = !domain.contains('@') && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.');
     if valid {
-        Ok(e)
+        Ok(format!("{local}@{domain}"))
     } else {
-        Err(RequestError::invalid(field, "must be an email address"))
+        Err(invalid())
     }
 }
 
@@ -164,6 +170,20 @@ mod tests {
         assert!(
             matches!(parse(serde_json::json!({"email": "Ada@Example.com"})), Ok(Login::Email(e)) if e == "ada@example.com")
         );
+    }
+
+    #[test]
+    fn emails_are_canonical_before_they_are_claimed_ascii_local_part_and_punycode_domain() {
+        assert_eq!(
+            email("email", "Ada@Bücher.Example").unwrap(),
+            "ada@xn--bcher-kva.example"
+        );
+        assert_eq!(
+            email("email", "ada@xn--bcher-kva.example").unwrap(),
+            "ada@xn--bcher-kva.example"
+        );
+        let refused = email("email", "zoë@example.com").unwrap_err();
+        assert!(refused.to_string().contains("ASCII"), "{refused}");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Http {
     pub legacy_msg: bool,
 }
 
+/// The `Retry-After` of every 429 a handler answers, in seconds.
+pub const RETRY_AFTER_SECS: &str = "5";
+
 impl Http {
     pub fn from_env(legacy_msg: bool) -> Self {
         Self { legacy_msg }
@@ -61,7 +64,14 @@ impl Http {
         if self.legacy_msg {
             body["msg"] = serde_json::Value::String(message);
         }
-        self.json(status, &body)
+        let mut response = self.json(status, &body);
+        if status == 429 {
+            // Every 429 of ours says when to come back (Cognito's own limits give no time).
+            response
+                .headers
+                .insert("retry-after", HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
     }
 
     /// `Ok` becomes `status` with the value as JSON; `Err` goes through [`Http::error`].
@@ -186,5 +196,29 @@ mod query_tests {
             [("limit".to_owned(), vec!["7".to_owned()])].into();
         req.query_string_parameters = parsed.into();
         assert_eq!(query(&req, "limit").as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn every_429_says_when_to_retry_and_no_other_answer_does() {
+        let http = Http::from_env(false);
+        let limited = http.error(&RequestError::invalid("x", "y"));
+        assert!(limited.headers.get("retry-after").is_none(), "a 400 has no Retry-After");
+        #[derive(Debug, thiserror::Error)]
+        #[error("slow down")]
+        struct Limited;
+        impl ApiError for Limited {
+            fn status(&self) -> u16 {
+                429
+            }
+            fn code(&self) -> &'static str {
+                "TooManyRequests"
+            }
+        }
+        let r = http.error(&Limited);
+        assert_eq!(r.status_code, 429);
+        assert_eq!(
+            r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+            Some(RETRY_AFTER_SECS)
+        );
     }
 }

@@ -70,20 +70,19 @@ impl Identity {
     }
 }
 
-/// API Gateway flattens the `cognito:groups` array to a string: `[admins sellers]`. A JSON array
-/// string or a comma-separated list are accepted too.
+/// API Gateway flattens the `cognito:groups` array to a string: `[admins sellers]`, names apart
+/// by spaces (Cognito group names hold no whitespace, but may hold commas). A JSON array string is
+/// accepted too. Never split at commas: a group named `x,admins` is not `admins`.
 fn parse_groups(raw: &str) -> Vec<String> {
     if let Ok(v) = serde_json::from_str::<Vec<String>>(raw) {
         return v;
     }
-    raw.trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split([' ', ','])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let inner = raw.trim();
+    let inner = inner
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(inner);
+    inner.split_whitespace().map(str::to_owned).collect()
 }
 
 #[cfg(test)]
@@ -94,8 +93,18 @@ mod tests {
     fn groups_are_read_in_every_shape_api_gateway_may_send() {
         assert_eq!(parse_groups("[admins sellers]"), vec!["admins", "sellers"]);
         assert_eq!(parse_groups(r#"["admins"]"#), vec!["admins"]);
-        assert_eq!(parse_groups("admins,x"), vec!["admins", "x"]);
         assert!(parse_groups("[]").is_empty());
+    }
+
+    #[test]
+    fn a_group_whose_name_holds_a_comma_is_not_the_groups_around_it() {
+        assert_eq!(parse_groups("[x,admins]"), vec!["x,admins"]);
+        assert_eq!(parse_groups("[sellers x,admins,y]"), vec!["sellers", "x,admins,y"]);
+        let sneaky = request(serde_json::json!({"sub": "u1", "cognito:groups": "[x,admins]"}));
+        assert_eq!(
+            Identity::admin_from_request(&sneaky).unwrap_err(),
+            RequestError::Forbidden
+        );
     }
 
     fn request(claims: serde_json::Value) -> Request {

@@ -34,6 +34,21 @@ fn an_already_confirmed_user_is_409_on_confirm_and_on_resend() {
 }
 
 #[test]
+fn an_email_another_account_signs_in_with_is_409_and_cognitos_limits_are_429() {
+    use aws_sdk_cognitoidentityprovider::types::error::{AliasExistsException, LimitExceededException};
+    let alias = confirm_error(service_error(ConfirmSignUpError::AliasExistsException(
+        AliasExistsException::builder()
+            .message("An account with the email already exists.")
+            .build(),
+    )));
+    assert_eq!((alias.status(), alias.code()), (409, "EmailExists"));
+    let limited = confirm_error(service_error(ConfirmSignUpError::LimitExceededException(
+        LimitExceededException::builder().build(),
+    )));
+    assert_eq!((limited.status(), limited.code()), (429, "TooManyRequests"));
+}
+
+#[test]
 fn resend_maps_unknown_users_and_throttling() {
     use aws_sdk_cognitoidentityprovider::types::error::{LimitExceededException, UserNotFoundException};
     let unknown = resend_error(resend_service_error(
