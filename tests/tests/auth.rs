@@ -644,6 +644,7 @@ async fn the_totp_challenge_round_trip_works_and_wrong_codes_are_refused() {
         .await;
     assert_eq!(s, 200, "{b}");
     let access = b["tokens"]["AccessToken"].clone();
+    let refresh = b["tokens"]["RefreshToken"].clone();
 
     let (s, setup) = f.call("/mfa/setup", json!({"accessToken": access})).await;
     assert_eq!(s, 200, "{setup}");
@@ -661,6 +662,10 @@ async fn the_totp_challenge_round_trip_works_and_wrong_codes_are_refused() {
         .call("/mfa/verify", json!({"accessToken": access, "code": code}))
         .await;
     assert_eq!(s, 200, "{b}");
+    assert!(b["msg"].as_str().unwrap().contains("sign in again"), "{b}");
+    // The refresh token of the sign-in without a code is revoked: it cannot mint tokens any more.
+    let (s, b) = f.call("/refresh-token", json!({"refreshToken": refresh})).await;
+    assert_eq!((s, b["code"].as_str()), (401, Some("InvalidToken")), "{b}");
 
     // The password alone now answers a challenge, not tokens.
     let (s, challenged) = f.call("/sign-in", json!({"email": email, "password": PASSWORD})).await;

@@ -739,6 +739,23 @@ async fn where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required
         .unwrap();
     let (s, b) = parts(&ask(claims.clone()).await);
     assert_eq!(s, 200, "{b}");
+    // Disabled (the usual incident response): refused at the next request, token still valid.
+    cognito
+        .admin_disable_user()
+        .user_pool_id(&pool.user_pool_id)
+        .username(&username)
+        .send()
+        .await
+        .unwrap();
+    assert_error(&ask(claims.clone()).await, 401, "Unauthorized");
+    cognito
+        .admin_enable_user()
+        .user_pool_id(&pool.user_pool_id)
+        .username(&username)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parts(&ask(claims.clone()).await).0, 200);
     // A token without `cognito:username` cannot be checked: 401.
     claims.as_object_mut().unwrap().remove("cognito:username");
     assert_error(&ask(claims).await, 401, "Unauthorized");

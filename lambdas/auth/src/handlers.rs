@@ -218,8 +218,13 @@ async fn mfa_verify_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let token = f.secret("accessToken", MAX_TOKEN)?;
     let code = totp_code(&f)?;
     cognito::enable_totp(&a.cognito, &token, &code).await?;
-    tracing::info!("TOTP MFA enabled");
-    Ok(msg("TOTP MFA is on: every sign-in now asks for a code."))
+    // Every refresh token of the account was minted by a sign-in without a code: revoke them all,
+    // or one of them would mint tokens (admin ones too) for 30 days as if MFA had been used.
+    cognito::global_sign_out(&a.cognito, &token).await?;
+    tracing::info!("TOTP MFA enabled; every session of the account signed out");
+    Ok(msg(
+        "TOTP MFA is on and every session of this account is signed out: sign in again, with a code.",
+    ))
 }
 
 /// `POST /sign-out {accessToken}`: global sign-out, which also revokes the refresh token.

@@ -3,8 +3,10 @@
 //! that account for a code, so a stolen password alone no longer opens admin routes.
 //!
 //! ID tokens say nothing about MFA, so the gate asks Cognito (`AdminGetUser`: one call per admin
-//! request, admin traffic only). The answer is about the account now, not about how the token was
-//! obtained: a token issued before MFA was enabled keeps working until it expires (an hour).
+//! request, admin traffic only). The answer is about the account now: a disabled account is
+//! refused at its next request. Turning TOTP on signs the account out everywhere (auth's
+//! mfa-verify), so no refresh token of a sign-in without a code survives it; an ID token issued
+//! before keeps working until it expires (an hour).
 
 use aws_sdk_cognitoidentityprovider::Client;
 
@@ -61,6 +63,12 @@ impl AdminGate {
             }
             Err(e) => return Err(Upstream::new("cognito", e).into()),
         };
+        // A disabled account (AdminDisableUser, the usual incident response) is out at once, not
+        // when its token expires.
+        if !user.enabled() {
+            tracing::warn!(admin = %who.sub, "disabled admin account refused");
+            return Err(RequestError::Unauthorized.into());
+        }
         if user.user_mfa_setting_list().iter().any(|m| m == TOTP) {
             Ok(who)
         } else {
