@@ -36,7 +36,7 @@ for stage in dev staging prod; do
 done
 
 echo "== cost model: ours at most half of the original per order, without SES"
-python3 scripts/bench/cost_model.py --check-half | tail -2
+python3 scripts/bench/cost_model.py --check-half | tail -3
 
 echo "== asl-validator"
 for f in stepfunctions/*.asl.json; do

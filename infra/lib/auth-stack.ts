@@ -1,5 +1,6 @@
 /** Auth service: sign-up, confirmation, sign-in, sign-out, resend and refresh on the shared pool. */
 import { Construct } from 'constructs';
+import { metricsNamespace } from './config.js';
 import { indexArn } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
 
@@ -13,6 +14,7 @@ export class AuthStack extends ServiceStack {
       USERS_TABLE: usersTable.tableName,
       UNCONFIRMED_MAX_AGE_SECS: String(props.config.unconfirmedMaxAgeSeconds),
       PASSWORD_MIN_LENGTH: String(props.config.passwordMinLength),
+      METRICS_NAMESPACE: metricsNamespace(props.config),
     });
     const byEmail = indexArn(usersTable.tableArn, 'byEmail');
     // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public

@@ -92,6 +92,12 @@ export interface StageConfig {
   readonly logRetentionDays: number;
   /** destroy: tables and buckets go with the stack (dev); retain: they stay (prod). */
   readonly removal: 'destroy' | 'retain';
+  /** Per IP, the most Cognito sign-up, confirm, sign-in, challenge and resend calls in 5 minutes (WAF). */
+  readonly wafCognitoRequestsPer5MinPerIp: number;
+  /** Sign-ups in an hour that raise the alarm (each is a billed user and an email). */
+  readonly signUpsPerHourAlarm: number;
+  /** The monthly AWS Budget on Cognito and SES (warns at 80 % of it). */
+  readonly cognitoSesBudgetUsdPerMonth: number;
   /** The user pool's issuer format (`iss` of its tokens), which every JWT authorizer expects. */
   readonly cognitoIssuer: 'ORIGINAL' | 'UPDATED';
   /** How a new version takes traffic behind each function's `live` alias (README "Deploying safely"). */

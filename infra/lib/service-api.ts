@@ -74,6 +74,8 @@ export class ServiceApi extends Construct {
         latency: '$context.responseLatency',
         integrationError: '$context.integrationErrorMessage',
         sub: '$context.authorizer.claims.sub',
+        // Who is calling: the per-IP view an abuse investigation starts from.
+        sourceIp: '$context.identity.sourceIp',
       }),
     };
     // Where CodeDeploy shifts traffic, each route's own 5xx (detailed metrics) is one of its

@@ -11,6 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { AbuseGuards } from './abuse.js';
 import { cognitoIssuerUrl, StageConfig } from './config.js';
 import { nagAck } from './lint.js';
 import { removalPolicy, retainsData } from './removal.js';
@@ -98,6 +99,7 @@ export class SharedStack extends Stack {
         conditions: { ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` } },
       }),
     );
+    new AbuseGuards(this, 'Abuse', config, this.userPool, this.alertsTopic);
     if (config.opsEmail) {
       this.alertsTopic.addSubscription(new subs.EmailSubscription(config.opsEmail));
       this.cleanupTopic.addSubscription(new subs.EmailSubscription(config.opsEmail));

@@ -409,7 +409,7 @@ describe('the CDK app', () => {
     assert.equal(client.Properties.CallbackURLs, undefined);
     const [[, stage]] = ofType(shop.auth, 'AWS::ApiGatewayV2::Stage');
     const limited = Object.keys(stage.Properties.RouteSettings).sort();
-    assert.deepEqual(limited, ['POST /mfa/sign-in', 'POST /mfa/verify', 'POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up']);
+    assert.deepEqual(limited, ['POST /confirm-sign-up', 'POST /mfa/sign-in', 'POST /mfa/verify', 'POST /refresh-token', 'POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up']);
     for (const key of limited) {
       const r = stage.Properties.RouteSettings[key];
       assert.ok(r.ThrottlingRateLimit < stage.Properties.DefaultRouteSettings.ThrottlingRateLimit, key);
@@ -607,6 +607,32 @@ describe('the CDK app', () => {
       assert.equal(jwt.Audience.length, 1);
       assert.match(JSON.stringify(jwt.Audience[0]), /ExportsOutputRefUsersAppClient/, 'audience is the app client');
     }
+  });
+
+  it('bounds sign-up abuse: a WAF on the pool per IP, alarms on sign-ups and SES reputation, a budget, the caller\'s IP in access logs', () => {
+    const res = resources(shop.shared);
+    const [[aclId, acl]] = ofType(shop.shared, 'AWS::WAFv2::WebACL');
+    assert.equal(acl.Properties.Scope, 'REGIONAL');
+    const [rule] = acl.Properties.Rules;
+    const rate = rule.Statement.RateBasedStatement;
+    assert.deepEqual([rule.Action, rate.AggregateKeyType, rate.Limit], [{ Block: {} }, 'IP', 100]);
+    const targets = rate.ScopeDownStatement.OrStatement.Statements.map((st: any) => st.ByteMatchStatement.SearchString);
+    for (const op of ['SignUp', 'ConfirmSignUp', 'InitiateAuth', 'ResendConfirmationCode']) assert.ok(targets.includes(`AWSCognitoIdentityProviderService.${op}`), op);
+    const [[, assoc]] = ofType(shop.shared, 'AWS::WAFv2::WebACLAssociation');
+    assert.deepEqual(assoc.Properties.WebACLArn, { 'Fn::GetAtt': [aclId, 'Arn'] });
+    assert.equal(res[assoc.Properties.ResourceArn['Fn::GetAtt'][0]].Type, 'AWS::Cognito::UserPool');
+    const alarms = ofType(shop.shared, 'AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a.Properties));
+    for (const m of ['"SignUps"', '"Reputation.BounceRate"', '"Reputation.ComplaintRate"']) assert.ok(alarms.some((a) => a.includes(m)), `no alarm on ${m}`);
+    const [[, budget]] = ofType(shop.shared, 'AWS::Budgets::Budget');
+    assert.deepEqual(budget.Properties.Budget.CostFilters.Service, ['Amazon Cognito', 'Amazon Simple Email Service']);
+    assert.equal(budget.Properties.NotificationsWithSubscribers[0].Subscribers[0].SubscriptionType, 'SNS');
+    const policies = ofType(shop.shared, 'AWS::SNS::TopicPolicy').map(([, p]) => JSON.stringify(p.Properties.PolicyDocument));
+    assert.ok(policies.some((p) => p.includes('budgets.amazonaws.com')), 'Budgets may not publish to the alerts topic');
+    for (const s of Object.values(services)) {
+      for (const [, st] of ofType(s, 'AWS::ApiGatewayV2::Stage')) assert.match(st.Properties.AccessLogSettings.Format, /sourceIp/);
+    }
+    const strict = loadDeclaration().find((d) => d.name === 'auth')!.functions.filter((f) => f.http?.limit === 'strict').map((f) => f.bin);
+    for (const bin of ['confirm-sign-up', 'refresh-token']) assert.ok(strict.includes(bin), `${bin} is not strictly limited`);
   });
 
   it('sets the pool\'s issuer format and expects the same one in every authorizer, original or updated', () => {

@@ -56,6 +56,7 @@ impl Services {
                         min_length: s.pool.password_min_length,
                     },
                     unconfirmed_max_age: s.unconfirmed_max_age,
+                    metrics_namespace: metrics_namespace(&s.prefix),
                 },
             ),
             banner: banner::Banners::new(

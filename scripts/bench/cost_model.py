@@ -40,6 +40,9 @@ PRICES = {
     "secrets_manager_per_10k_calls": 0.05,
     "cloudwatch_metric_per_month": 0.30,            # a custom (or API Gateway detailed) metric
     "cloudwatch_alarm_per_month": 0.10,             # a standard-resolution alarm
+    "waf_web_acl_per_month": 5.00,
+    "waf_rule_per_month": 1.00,
+    "waf_per_million_requests": 0.60,
     # The provider's fee (not AWS; shown apart, never in the ratio): Stripe's US list price for a
     # domestic card charge. A voided authorization costs nothing.
     "stripe_card_percent": 2.9,
@@ -242,6 +245,10 @@ def main():
     routes = sum(1 for svc in DECLARATION["services"] for f in svc["functions"] if "http" in f)
     delivery = routes * (6 * PRICES["cloudwatch_metric_per_month"] + PRICES["cloudwatch_alarm_per_month"])
     print(f"Progressive delivery, fixed per month per staging or prod stage: {routes} routes x (6 detailed metrics + 1 alarm) = ${delivery:,.2f}; per order: $0.")
+    # Abuse guards: a WAF web ACL with one rule on the user pool (it sees Cognito calls only: none
+    # per order), three alarms; the budget itself is free (two per account).
+    abuse = PRICES["waf_web_acl_per_month"] + PRICES["waf_rule_per_month"] + 3 * PRICES["cloudwatch_alarm_per_month"]
+    print(f"Sign-up abuse guards, fixed per month per stage: WAF ACL + 1 rule + 3 alarms = ${abuse:,.2f}, plus ${PRICES['waf_per_million_requests']:.2f} per million Cognito calls; per order: $0.")
     if a.check_half and ratio > 0.5:
         print("FAIL: ours costs more than half of the original per order", file=sys.stderr)
         sys.exit(1)

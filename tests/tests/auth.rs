@@ -31,6 +31,7 @@ async fn fixture() -> Fixture {
         users_table: table,
         password_policy: PasswordPolicy { min_length },
         unconfirmed_max_age: std::time::Duration::from_secs(stage.unconfirmed_max_age_seconds),
+        metrics_namespace: unique("Shop/auth-test"),
     };
     Fixture {
         auth: Auth::new(&sdk, config),

@@ -397,7 +397,8 @@ async fn the_whole_shop_works_end_to_end() {
     assert_eq!(stocks["products"].as_array().map(Vec::len), Some(2), "{stocks}");
 
     // The business metrics, counted from the EMF lines order/status-changed emits for this stack's
-    // own stream: two orders accepted, two shipped, nothing else.
+    // own stream: two orders accepted, two shipped, nothing else; and the walk's three sign-ups
+    // (auth/sign-up counts each: the sign-up alarm watches the count).
     let metrics = api
         .eventually("/_local/metrics", None, |m| {
             m["metrics"]["OrdersShipped"] == 2 && m["metrics"]["PaymentsCaptured"] == 1
@@ -407,7 +408,7 @@ async fn the_whole_shop_works_end_to_end() {
         metrics["metrics"],
         json!({"OrdersAccepted": 2, "OrdersShipped": 2,
                "PaymentsAuthorized": 1, "PaymentsAuthorizedCents": 5740,
-               "PaymentsCaptured": 1, "PaymentsCapturedCents": 5740}),
+               "PaymentsCaptured": 1, "PaymentsCapturedCents": 5740, "SignUps": 3}),
         "{metrics}"
     );
 

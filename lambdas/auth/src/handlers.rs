@@ -78,6 +78,7 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         return Err(e.into());
     }
     tracing::info!(user_id = %sub, "user signed up");
+    shop_core::metrics::count(&a.config.metrics_namespace, "auth", "SignUps", 1);
     Ok(msg("Account created. Please verify your email."))
 }
 

@@ -69,6 +69,9 @@ pub struct AuthConfig {
     pub password_policy: PasswordPolicy,
     /// `UNCONFIRMED_MAX_AGE_SECS` (default 86400): an unconfirmed sign-up older than this is purged.
     pub unconfirmed_max_age: Duration,
+    /// `METRICS_NAMESPACE` (default `Shop`): where sign-ups are counted (each is a billed user and
+    /// an email: the sign-up alarm watches the count).
+    pub metrics_namespace: String,
 }
 
 impl AuthConfig {
@@ -84,6 +87,7 @@ impl AuthConfig {
                 "UNCONFIRMED_MAX_AGE_SECS",
                 DEFAULT_UNCONFIRMED_MAX_AGE_SECS,
             )?),
+            metrics_namespace: parsed_or("METRICS_NAMESPACE", "Shop".to_owned())?,
         })
     }
 }
