@@ -21,9 +21,10 @@ export class AuthStack extends ServiceStack {
     // Cognito APIs (the client id or the user's token authorizes them): no IAM needed.
     // An email's claim item (`email#<address>`) lives in the Users table: read at sign-up and
     // sign-in, written (and released on a failed confirmation) at confirmation.
+    // A claimed email's owner is looked up (AdminGetUser); an orphaned claim is deleted.
     this.fn('sign-up')
-      .allow(['dynamodb:GetItem', 'dynamodb:PutItem'], [usersTable.tableArn])
-      .allow(['cognito-idp:AdminDeleteUser'], [userPool.userPoolArn]);
+      .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [usersTable.tableArn])
+      .allow(['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
     this.fn('confirm-sign-up')
       .allow(['dynamodb:Query'], [byEmail])
       .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [usersTable.tableArn])

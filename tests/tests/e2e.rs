@@ -1337,3 +1337,36 @@ fn smoke_stage(r: &Running, order: bool) -> shop_ops::smoke::Stage {
         decide_within: Duration::from_secs(30),
     }
 }
+
+/// An account deleted in Cognito (an operator's AdminDeleteUser, a GDPR erasure) leaves its email
+/// claim behind; the next sign-up and confirmation with that email release the orphaned claim and
+/// go on, through the runner, instead of answering 409 for ever.
+#[tokio::test]
+async fn an_orphaned_email_claim_no_longer_blocks_a_sign_up() {
+    let r = runner_with(|_| {}).await;
+    let api = Api::new(&r);
+    let (email, _) = api.user("Erased Person").await;
+    aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config())
+        .admin_delete_user()
+        .user_pool_id(&r.info.user_pool_id)
+        .username("Erased_Person")
+        .send()
+        .await
+        .unwrap();
+    let body = json!({"email": email, "fullName": "New Owner", "password": PASSWORD});
+    let (s, b) = api.post("/auth/sign-up", None, body).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = api
+        .post(
+            "/auth/confirm-sign-up",
+            None,
+            json!({"email": email, "confirmationCode": "1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // The email is the new account's now: a third sign-up with it is refused.
+    let body = json!({"email": email, "fullName": "Third Person", "password": PASSWORD});
+    let (s, b) = api.post("/auth/sign-up", None, body).await;
+    assert_eq!((s, b["code"].as_str()), (StatusCode::CONFLICT, Some("EmailExists")), "{b}");
+    r.stop().await;
+}

@@ -57,7 +57,7 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         .map_err(Error::WeakPassword)?;
     // Only a confirmed account holds an email (its claim, read consistently): an unconfirmed
     // sign-up never locks one, so nobody can squat a stranger's address.
-    if a.users.email_owner(&s.email).await?.is_some() {
+    if live_email_owner(a, &s.email).await?.is_some() {
         return Err(Error::EmailExists);
     }
     let sub = cognito::sign_up(&a.cognito, &a.config.client_id, &s).await?;
@@ -113,6 +113,26 @@ async fn ensure_user_record(a: &Auth, username: &str, pool_user: cognito::PoolUs
     Ok(())
 }
 
+/// The confirmed account holding `email`, unless that account no longer exists in the pool: an
+/// operator's `AdminDeleteUser` (a GDPR erasure), a user deleting their own account through
+/// Cognito, or a purge racing a confirmation leave the claim behind, and an orphaned claim would
+/// lock the address for ever. It is released (conditionally: only that owner's) and the email is
+/// free. One extra Cognito read, only when the email is claimed.
+async fn live_email_owner(a: &Auth, email: &str) -> Result<Option<String>, Error> {
+    let Some(owner) = a.users.email_owner(email).await? else {
+        return Ok(None);
+    };
+    match cognito::get_user(&a.cognito, &a.config.user_pool_id, &owner).await {
+        Ok(_) => Ok(Some(owner)),
+        Err(Error::UserNotFound) => {
+            a.users.release_email(email, &owner).await?;
+            tracing::warn!("orphaned email claim released: its account no longer exists");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `POST /confirm-sign-up {fullName | email, confirmationCode}`.
 pub async fn confirm_sign_up(a: &Auth, req: Request) -> Response {
     a.http.respond(200, confirm_flow(a, &req).await)
@@ -138,11 +158,15 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     // concurrent confirmations with one email exactly one succeeds.
     // The pool requires an email; a user without one has nothing to claim.
     let email = pool_user.email.as_deref().unwrap_or_default().to_lowercase();
-    let claim = if email.is_empty() {
+    let mut claim = if email.is_empty() {
         Claim::AlreadyMine
     } else {
         a.users.claim_email(&email, &username).await?
     };
+    // A claim whose owner is gone (orphaned) is released, and this account claims again, once.
+    if claim == Claim::Taken && live_email_owner(a, &email).await?.is_none() {
+        claim = a.users.claim_email(&email, &username).await?;
+    }
     if claim == Claim::Taken {
         return Err(Error::EmailExists);
     }
