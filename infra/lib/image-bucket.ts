@@ -21,6 +21,9 @@ import { removalPolicy, retainsData } from './removal.js';
 /** The places of an image bucket (keys start with `<place>/`). */
 export type Place = 'uploads' | 'review' | 'public';
 
+/** The Content-Security-Policy of every image the CDN serves: an image, and nothing else. */
+export const IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
+
 export class ImageBucket extends Construct {
   readonly bucket: s3.Bucket;
   readonly cdn: cloudfront.Distribution;
@@ -44,6 +47,14 @@ export class ImageBucket extends Construct {
           expiration: Duration.days(1),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        {
+          // Copies under review whose product was rejected or deleted (approve and reject remove
+          // theirs; a failed step may not): gone after 90 days. A product still waiting for a
+          // review that long needs its image uploaded again.
+          id: 'ExpireReviewOrphans',
+          prefix: 'review/',
+          expiration: Duration.days(90),
+        },
       ],
       cors: [
         {
@@ -56,8 +67,24 @@ export class ImageBucket extends Construct {
     });
     nagAck(this.bucket, 'AwsSolutions-S1', 'Reads go through CloudFront; uploads are presigned per object and checked by the ObjectCreated handler.');
     const headers = new cloudfront.ResponseHeadersPolicy(this, 'Headers', {
-      comment: `shop ${config.stage} ${id}: images are never sniffed into another type`,
-      securityHeadersBehavior: { contentTypeOptions: { override: true } },
+      comment: `shop ${config.stage} ${id}: images are never sniffed into another type, framed or run`,
+      securityHeadersBehavior: {
+        contentTypeOptions: { override: true },
+        // An image domain serves images only: nothing it serves may run script, load anything
+        // or be framed, whatever an object claims to be.
+        contentSecurityPolicy: { contentSecurityPolicy: IMAGE_CSP, override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: true, override: true },
+      },
+    });
+    // Published objects carry `Cache-Control: public, max-age=300` (the image handlers set it);
+    // the CDN keeps nothing longer, so a withdrawn image is gone from the edge within 5 minutes.
+    const cache = new cloudfront.CachePolicy(this, 'Cache', {
+      comment: `shop ${config.stage} ${id}: published images, at most 5 minutes`,
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.minutes(5),
+      maxTtl: Duration.minutes(5),
     });
     this.cdn = new cloudfront.Distribution(this, 'Cdn', {
       defaultBehavior: {
@@ -65,6 +92,7 @@ export class ImageBucket extends Construct {
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         responseHeadersPolicy: headers,
+        cachePolicy: cache,
       },
       comment: `shop ${config.stage} ${id}`,
     });

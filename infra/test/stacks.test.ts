@@ -609,6 +609,23 @@ describe('the CDK app', () => {
     }
   });
 
+  it('serves images for at most 5 minutes with a strict CSP, and expires review orphans', () => {
+    for (const stack of [shop.banner, shop.category, shop.product]) {
+      const [[, dist]] = ofType(stack, 'AWS::CloudFront::Distribution');
+      const res = resources(stack);
+      const behavior = dist.Properties.DistributionConfig.DefaultCacheBehavior;
+      const cache = res[behavior.CachePolicyId.Ref].Properties.CachePolicyConfig;
+      assert.ok(cache.MaxTTL <= 300 && cache.DefaultTTL <= 300, `${stack.stackName}: cached ${cache.MaxTTL} s`);
+      const headers = res[behavior.ResponseHeadersPolicyId.Ref].Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      assert.match(headers.ContentSecurityPolicy.ContentSecurityPolicy, /default-src 'none'/);
+      assert.ok(headers.ContentSecurityPolicy.Override && headers.ContentTypeOptions.Override);
+      assert.equal(headers.FrameOptions.FrameOption, 'DENY');
+      const [[, bucket]] = ofType(stack, 'AWS::S3::Bucket');
+      const rules = bucket.Properties.LifecycleConfiguration.Rules;
+      assert.ok(rules.some((r: any) => r.Prefix === 'review/' && r.ExpirationInDays > 0), `${stack.stackName}: review/ never expires`);
+    }
+  });
+
   it('bounds sign-up abuse: a WAF on the pool per IP, alarms on sign-ups and SES reputation, a budget, the caller\'s IP in access logs', () => {
     const res = resources(shop.shared);
     const [[aclId, acl]] = ofType(shop.shared, 'AWS::WAFv2::WebACL');

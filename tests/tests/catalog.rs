@@ -176,6 +176,45 @@ async fn a_banner_uploaded_through_its_presigned_url_appears_in_the_listing() {
 }
 
 #[tokio::test]
+async fn a_published_image_carries_the_checked_type_and_our_cache_control_never_the_uploaders_headers() {
+    let f = banners().await;
+    let images = &f.svc.catalog.images;
+    // The uploader adds headers the presigned URL does not sign: a year of caching, a download
+    // disposition, an encoding.
+    let key = format!("{}/sneaky.png", uuid::Uuid::new_v4());
+    let full = format!("{UPLOADS}{key}");
+    images
+        .s3
+        .put_object()
+        .bucket(&images.config.bucket)
+        .key(&full)
+        .content_type("image/png")
+        .cache_control("public, max-age=31536000, immutable")
+        .content_disposition("attachment; filename=evil.html")
+        .content_encoding("gzip")
+        .body(PNG.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let report = banner::image_uploaded(&f.svc, event(&images.config.bucket, &[&full]))
+        .await
+        .unwrap();
+    assert_eq!(report.recorded, 1, "{report:?}");
+    let head = images
+        .s3
+        .head_object()
+        .bucket(&images.config.bucket)
+        .key(format!("{PUBLIC}{key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("image/png"));
+    assert_eq!(head.cache_control(), Some(shop_core::images::IMAGE_CACHE_CONTROL));
+    assert_eq!(head.content_disposition(), None);
+    assert_eq!(head.content_encoding(), None);
+}
+
+#[tokio::test]
 async fn two_uploads_of_the_same_file_name_get_different_keys() {
     let f = banners().await;
     let body = json!({"fileName": "b.png", "fileType": "image/png"});

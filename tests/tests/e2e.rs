@@ -1367,6 +1367,10 @@ async fn an_orphaned_email_claim_no_longer_blocks_a_sign_up() {
     // The email is the new account's now: a third sign-up with it is refused.
     let body = json!({"email": email, "fullName": "Third Person", "password": PASSWORD});
     let (s, b) = api.post("/auth/sign-up", None, body).await;
-    assert_eq!((s, b["code"].as_str()), (StatusCode::CONFLICT, Some("EmailExists")), "{b}");
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (StatusCode::CONFLICT, Some("EmailExists")),
+        "{b}"
+    );
     r.stop().await;
 }

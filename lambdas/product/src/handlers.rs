@@ -43,12 +43,12 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
 pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport, Error> {
     let images = &p.catalog.images;
     let report = images
-        .record_uploads(&event, |key, _| async move {
+        .record_uploads(&event, |key, kind| async move {
             let Some(id) = product_of_key(&key) else {
                 return Ok(false);
             };
             images
-                .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"))
+                .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"), Some(kind))
                 .await?;
             Ok::<_, Error>(p.image_arrived(id, &key).await?)
         })
@@ -127,7 +127,8 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
     let images = &p.catalog.images;
     let key = product.object_key;
     let public = format!("{PUBLIC}{key}");
-    images.copy(&format!("{REVIEW}{key}"), &public).await?;
+    // The review copy's metadata is already the checked one (replaced when it was made).
+    images.copy(&format!("{REVIEW}{key}"), &public, None).await?;
     let Some(before) = p.approve(&id, &key, images.public_url(&key)).await? else {
         // Rejected (or deleted) since the read: the copy just published must not stay served.
         images.delete(&public).await?;
