@@ -105,17 +105,28 @@ async fn assert_image_url_names_the_published_upload(images: &shop_core::images:
 
 /// Puts `body` at `uploads/<key>` as a client's PUT would, and answers the S3 event for it.
 async fn uploaded(images: &shop_core::images::Images, key: &str, content_type: &str, body: &[u8]) -> S3Event {
+    uploaded_with(images, key, content_type, body, |put| put).await
+}
+
+/// [`uploaded`], with the headers `extra` adds to the PUT (what a client may add unsigned).
+async fn uploaded_with(
+    images: &shop_core::images::Images,
+    key: &str,
+    content_type: &str,
+    body: &[u8],
+    extra: impl FnOnce(
+        aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+) -> S3Event {
     let full = format!("{UPLOADS}{key}");
-    images
+    let put = images
         .s3
         .put_object()
         .bucket(&images.config.bucket)
         .key(&full)
         .content_type(content_type)
-        .body(body.to_vec().into())
-        .send()
-        .await
-        .unwrap();
+        .body(body.to_vec().into());
+    extra(put).send().await.unwrap();
     event(&images.config.bucket, &[&full])
 }
 
@@ -182,23 +193,13 @@ async fn a_published_image_carries_the_checked_type_and_our_cache_control_never_
     // The uploader adds headers the presigned URL does not sign: a year of caching, a download
     // disposition, an encoding.
     let key = format!("{}/sneaky.png", uuid::Uuid::new_v4());
-    let full = format!("{UPLOADS}{key}");
-    images
-        .s3
-        .put_object()
-        .bucket(&images.config.bucket)
-        .key(&full)
-        .content_type("image/png")
-        .cache_control("public, max-age=31536000, immutable")
-        .content_disposition("attachment; filename=evil.html")
-        .content_encoding("gzip")
-        .body(PNG.to_vec().into())
-        .send()
-        .await
-        .unwrap();
-    let report = banner::image_uploaded(&f.svc, event(&images.config.bucket, &[&full]))
-        .await
-        .unwrap();
+    let ev = uploaded_with(images, &key, "image/png", PNG, |put| {
+        put.cache_control("public, max-age=31536000, immutable")
+            .content_disposition("attachment; filename=evil.html")
+            .content_encoding("gzip")
+    })
+    .await;
+    let report = banner::image_uploaded(&f.svc, ev).await.unwrap();
     assert_eq!(report.recorded, 1, "{report:?}");
     let head = images
         .s3
