@@ -113,6 +113,16 @@ where
     }
 }
 
+/// `text` with every word holding an `@` replaced by `<address>`: AWS error messages can name
+/// recipients (SES: "The following identities failed the check: ada@example.com"), and no
+/// address reaches our logs.
+pub fn without_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|word| if word.contains('@') { "<address>" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl Upstream {
     /// Wraps any SDK error (or operation error) of `service`.
     pub fn new<E>(service: &'static str, err: E) -> Self
@@ -120,10 +130,11 @@ impl Upstream {
         E: ProvideErrorMetadata + std::fmt::Debug,
     {
         let aws_code = err.code().map(str::to_owned);
-        let detail = err
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{err:?}").chars().take(300).collect());
+        let detail = without_addresses(
+            &err.message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{err:?}").chars().take(300).collect::<String>()),
+        );
         tracing::error!(service, aws_code = aws_code.as_deref(), %detail, "dependency call failed");
         Self {
             service,
@@ -216,6 +227,18 @@ macro_rules! api_error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_error_text_reaches_the_logs_without_the_addresses_it_names() {
+        let ses = "Email address is not verified. The following identities failed the check in region EU-WEST-1: ada@example.com, bob@example.org";
+        let clean = without_addresses(ses);
+        assert!(!clean.contains('@'), "{clean}");
+        assert!(clean.starts_with("Email address is not verified."), "{clean}");
+        assert_eq!(
+            without_addresses("Throttling: rate exceeded"),
+            "Throttling: rate exceeded"
+        );
+    }
 
     #[test]
     fn a_bad_query_value_is_reported_as_a_query_parameter_not_a_body_field() {
