@@ -34,7 +34,8 @@ export class ProductStack extends ServiceStack {
     this.fn('get-upload-url')
       .allowUploadsTo(images)
       .allow(['dynamodb:PutItem'], [table_]);
-    this.fn('image-uploaded').allowChecking(images, 'review').allow(['dynamodb:UpdateItem'], [table_]);
+    // Reads the product first: only one still waiting for this image gets it under review.
+    this.fn('image-uploaded').allowChecking(images, 'review').allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [table_]);
     this.fn('approved-products').allow(['dynamodb:Query'], [byStatus, indexArn(table_, 'approvedByCategory')]);
     // Review links are presigned GETs of review/ signed with this role.
     this.fn('pending-products').allow(['dynamodb:Query'], [byStatus]).allowObjects(['s3:GetObject'], images, 'review');

@@ -89,7 +89,7 @@ describe('the CDK app', () => {
       'category/list-categories': [shop.category, ['dynamodb:Query']],
       'category/cleanup': [shop.category, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
       'product/get-upload-url': [shop.product, ['dynamodb:PutItem', 's3:PutObject']],
-      'product/image-uploaded': [shop.product, ['dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
+      'product/image-uploaded': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
       'product/approved-products': [shop.product, ['dynamodb:Query']],
       'product/pending-products': [shop.product, ['dynamodb:Query', 's3:GetObject']],
       'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject', 'ses:SendEmail']],
@@ -175,7 +175,7 @@ describe('the CDK app', () => {
       const rules = bucket.Properties.LifecycleConfiguration.Rules;
       assert.deepEqual(
         rules.map((r: any) => [r.Prefix, r.ExpirationInDays, r.AbortIncompleteMultipartUpload?.DaysAfterInitiation, r.Status]),
-        [['uploads/', 1, 1, 'Enabled']],
+        [['uploads/', 1, 1, 'Enabled'], ['review/', 90, undefined, 'Enabled']],
       );
       const [, dist] = ofType(stack, 'AWS::CloudFront::Distribution')[0];
       const cfg = dist.Properties.DistributionConfig;

@@ -76,6 +76,7 @@ from moto.ses.exceptions import MessageRejectedError  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.dynamodb.models.dynamo_type import DynamoType  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
+from moto.s3.responses import S3Response  # noqa: E402
 from moto.server import main
 
 _WRITES = threading.RLock()
@@ -352,6 +353,36 @@ def tokens_carry_the_pools_issuer(pool_cls):
 
 
 tokens_carry_the_pools_issuer(CognitoIdpUserPool)
+
+
+def copy_only_if_the_source_matches(response_cls):
+    """CopyObject with `x-amz-copy-source-if-match` copies only while the source still has that
+    ETag; S3 answers 412 PreconditionFailed otherwise (S3 API reference, CopyObject). moto honours
+    `-if-none-match` and ignores `-if-match`."""
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    from moto.s3.exceptions import PreconditionFailed
+
+    original = response_cls.copy_object
+
+    def copy_object(self):
+        wanted = self.headers.get("x-amz-copy-source-if-match")
+        if wanted:
+            source = self.headers.get("x-amz-copy-source")
+            if isinstance(source, bytes):
+                source = source.decode("utf-8")
+            parsed = urlparse(source)
+            bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+            version = parse_qs(parsed.query).get("versionId", [None])[0]
+            current = self.backend.get_object(bucket, key, version_id=version)
+            if current is not None and wanted.strip('"') != current.etag.strip('"'):
+                raise PreconditionFailed(failed_condition="x-amz-copy-source-If-Match")
+        return original(self)
+
+    response_cls.copy_object = copy_object
+
+
+copy_only_if_the_source_matches(S3Response)
 
 def cache_jsonpath_parsing():
     """Memoizes the interpreter's JSONPath parsing (module globals, looked up at each call)."""

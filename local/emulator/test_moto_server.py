@@ -279,3 +279,23 @@ class ConfirmTwiceTest(unittest.TestCase):
         backend.confirm_sign_up(client.id, "Ada")
         with self.assertRaises(NotAuthorizedError):
             backend.confirm_sign_up(client.id, "Ada")
+
+
+class CopySourceIfMatchTest(unittest.TestCase):
+    """S3 copies a source only while it still has the ETag the copy names."""
+
+    def test_a_copy_bound_to_an_etag_the_source_no_longer_has_is_refused_with_412(self):
+        import boto3
+        from botocore.exceptions import ClientError
+        from moto import mock_aws
+
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+            s3.create_bucket(Bucket="copy-test")
+            checked = s3.put_object(Bucket="copy-test", Key="uploads/x", Body=b"checked")["ETag"]
+            s3.copy_object(Bucket="copy-test", Key="public/x", CopySource="copy-test/uploads/x", CopySourceIfMatch=checked)
+            s3.put_object(Bucket="copy-test", Key="uploads/x", Body=b"swapped after the check")
+            with self.assertRaises(ClientError) as refused:
+                s3.copy_object(Bucket="copy-test", Key="public/y", CopySource="copy-test/uploads/x", CopySourceIfMatch=checked)
+            self.assertEqual(refused.exception.response["Error"]["Code"], "PreconditionFailed")
+            self.assertNotIn("Contents", s3.list_objects_v2(Bucket="copy-test", Prefix="public/y"))

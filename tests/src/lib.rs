@@ -157,6 +157,12 @@ pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
     keys
 }
 
+/// The bytes of object `key` in `bucket`.
+pub async fn object_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let got = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+    got.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
 /// PUTs `body` to a presigned URL with the content type it was signed for; answers the status.
 pub async fn upload(url: &str, content_type: &str, body: &[u8]) -> u16 {
     reqwest::Client::new()

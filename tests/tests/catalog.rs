@@ -86,19 +86,8 @@ async fn assert_image_url_names_the_published_upload(images: &shop_core::images:
         .filter(|k| k.starts_with(PUBLIC))
         .collect();
     assert_eq!(public.len(), 1, "{public:?}");
-    let body = images
-        .s3
-        .get_object()
-        .bucket(bucket)
-        .key(&public[0])
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(&body.into_bytes()[..], PNG, "published object differs from the upload");
+    let body = shop_tests::object_bytes(&images.s3, bucket, &public[0]).await;
+    assert_eq!(&body[..], PNG, "published object differs from the upload");
     let encoded = shop_core::images::public_url("", &public[0]);
     assert!(image_url.ends_with(&encoded), "{image_url} does not name {}", public[0]);
 }
@@ -213,6 +202,31 @@ async fn a_published_image_carries_the_checked_type_and_our_cache_control_never_
     assert_eq!(head.cache_control(), Some(shop_core::images::IMAGE_CACHE_CONTROL));
     assert_eq!(head.content_disposition(), None);
     assert_eq!(head.content_encoding(), None);
+}
+
+#[tokio::test]
+async fn an_upload_replaced_between_its_check_and_its_copy_is_never_published() {
+    let f = banners().await;
+    let images = &f.svc.catalog.images;
+    let key = format!("{}/swap.png", uuid::Uuid::new_v4());
+    uploaded(images, &key, "image/png", PNG).await;
+    let (verdict, etag) = images.verify(&key).await.unwrap();
+    let shop_core::images::Verdict::Image(kind) = verdict else {
+        panic!("{verdict:?}")
+    };
+    // A replayed presigned PUT lands after the check, before the copy: any bytes.
+    uploaded(images, &key, "image/png", b"<script>not an image</script>").await;
+    let checked = shop_core::images::Checked { kind, etag };
+    let public = format!("{PUBLIC}{key}");
+    let copied = images
+        .copy(&format!("{UPLOADS}{key}"), &public, Some(&checked))
+        .await
+        .unwrap();
+    assert!(!copied, "the swapped object was copied");
+    assert!(keys(&images.s3, &images.config.bucket)
+        .await
+        .iter()
+        .all(|k| k != &public));
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use product::model::{Product, Status};
 use product::{ProductConfig, Products};
 use serde_json::{json, Value};
-use shop_core::images::{PUBLIC, REVIEW};
+use shop_core::images::{PUBLIC, REVIEW, UPLOADS};
 use shop_core::money::Money;
 use shop_core::pagination::PageRequest;
 use shop_local::provision;
@@ -310,6 +310,34 @@ async fn a_product_image_is_reviewed_privately_and_public_only_once_approved() {
     let url = listed["products"][0]["imageUrl"].as_str().unwrap();
     assert!(url.ends_with(&format!("/{PUBLIC}{key}")), "{url}");
     assert!(listed["products"][0].get("reviewImageUrl").is_none());
+}
+
+#[tokio::test]
+async fn an_image_uploaded_again_after_the_product_went_to_review_never_replaces_the_reviewed_one() {
+    let f = fixture().await;
+    let id = f.product_with_image(&seller(), "lamp").await;
+    let key = format!("{id}/shoes.png");
+    let images = &f.svc.catalog.images;
+    let review_key = format!("{REVIEW}{key}");
+    let reviewed = || shop_tests::object_bytes(&images.s3, &images.config.bucket, &review_key);
+    assert_eq!(&reviewed().await[..], PNG);
+    // The seller replays the upload URL with another valid image: checked, but nothing waits.
+    let mut other = PNG.to_vec();
+    other.extend_from_slice(b"another picture");
+    images
+        .s3
+        .put_object()
+        .bucket(&images.config.bucket)
+        .key(format!("{UPLOADS}{key}"))
+        .content_type("image/png")
+        .body(other.into())
+        .send()
+        .await
+        .unwrap();
+    let events = s3_events(&sdk().await, &f.events_queue, 1).await;
+    let report = product::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
+    assert_eq!((report.recorded, report.ignored), (0, 1), "{report:?}");
+    assert_eq!(&reviewed().await[..], PNG, "the image under review was replaced");
 }
 
 #[tokio::test]

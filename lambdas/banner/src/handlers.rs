@@ -31,13 +31,16 @@ async fn upload_url_flow(b: &Banners, req: &Request) -> Result<serde_json::Value
 pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, Error> {
     let images = &b.catalog.images;
     let report = images
-        .record_uploads(&event, |key, kind| async move {
+        .record_uploads(&event, |key, checked| async move {
             let Some(name) = file_of_key(&key) else {
                 return Ok(false);
             };
-            images
-                .copy(&format!("{UPLOADS}{key}"), &format!("{PUBLIC}{key}"), Some(kind))
-                .await?;
+            if !images
+                .copy(&format!("{UPLOADS}{key}"), &format!("{PUBLIC}{key}"), Some(&checked))
+                .await?
+            {
+                return Ok(false);
+            }
             let banner = Banner {
                 file_name: name.to_owned(),
                 image_url: images.public_url(&key),

@@ -37,12 +37,14 @@ async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Va
 pub async fn image_uploaded(c: &Categories, event: S3Event) -> Result<ImageReport, Error> {
     let images = &c.catalog.images;
     let report = images
-        .record_uploads(&event, |key, kind| async move {
+        .record_uploads(&event, |key, checked| async move {
             let Some(name) = category_of_key(&key) else {
                 return Ok(false);
             };
             let public = format!("{PUBLIC}{key}");
-            images.copy(&format!("{UPLOADS}{key}"), &public, Some(kind)).await?;
+            if !images.copy(&format!("{UPLOADS}{key}"), &public, Some(&checked)).await? {
+                return Ok(false);
+            }
             if c.complete(&name, &key, images.public_url(&key)).await? {
                 return Ok(true);
             }

@@ -129,8 +129,9 @@ impl Images {
     }
 
     /// Checks `key` under [`UPLOADS`] with one ranged GET of its head: the range answer carries
-    /// the object's total size and content type, and the bytes its format.
-    pub async fn verify(&self, key: &str) -> Result<Verdict, Upstream> {
+    /// the object's total size and content type, and the bytes its format; and the ETag of the
+    /// object that was checked, to which the copy is bound.
+    pub async fn verify(&self, key: &str) -> Result<(Verdict, Option<String>), Upstream> {
         let got = self
             .s3
             .get_object()
@@ -144,9 +145,9 @@ impl Images {
             Err(e) => {
                 let err = e.into_service_error();
                 return match aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&err) {
-                    Some("NoSuchKey") => Ok(Verdict::Gone),
+                    Some("NoSuchKey") => Ok((Verdict::Gone, None)),
                     // An empty object has no byte 0: S3 answers 416 InvalidRange.
-                    Some("InvalidRange") => Ok(Verdict::Rejected("empty")),
+                    Some("InvalidRange") => Ok((Verdict::Rejected("empty"), None)),
                     _ => Err(Upstream::new("s3", err)),
                 };
             }
@@ -157,21 +158,25 @@ impl Images {
             .or_else(|| out.content_length().and_then(|n| u64::try_from(n).ok()))
             .unwrap_or(0);
         let content_type = out.content_type().map(str::to_owned);
+        let etag = out.e_tag().map(str::to_owned);
         let head = out
             .body
             .collect()
             .await
             .map_err(|e| Upstream::internal("s3", e.to_string()))?
             .into_bytes();
-        Ok(judge(size, content_type.as_deref(), &head, self.config.max_bytes))
+        Ok((judge(size, content_type.as_deref(), &head, self.config.max_bytes), etag))
     }
 
-    /// Copies `from` to `to` (full keys) inside the bucket. A checked upload (`kind` given) is
-    /// copied with its metadata replaced: the content type its bytes were sniffed as and
+    /// Copies `from` to `to` (full keys) inside the bucket. A checked upload (`checked` given) is
+    /// copied only while it is still the object that was checked (`x-amz-copy-source-if-match`
+    /// on its ETag: a PUT replayed between the check and the copy is never copied, its own event
+    /// decides), with its metadata replaced: the content type its bytes were sniffed as and
     /// [`IMAGE_CACHE_CONTROL`], nothing else, so no `Cache-Control`, `Content-Disposition` or
-    /// `Content-Encoding` an uploader added (unsigned) reaches the CDN. Without `kind` (a copy of
-    /// a copy already made that way) the metadata is copied as it is.
-    pub async fn copy(&self, from: &str, to: &str, kind: Option<ImageType>) -> Result<(), Upstream> {
+    /// `Content-Encoding` an uploader added (unsigned) reaches the CDN. Without `checked` (a copy
+    /// of a copy already made that way) the metadata is copied as it is. `Ok(false)`: the source
+    /// changed since the check, nothing was copied.
+    pub async fn copy(&self, from: &str, to: &str, checked: Option<&Checked>) -> Result<bool, Upstream> {
         let source = format!("{}/{}", self.config.bucket, encode_key(from));
         let copy = self
             .s3
@@ -179,15 +184,24 @@ impl Images {
             .bucket(&self.config.bucket)
             .copy_source(source)
             .key(to);
-        let copy = match kind {
-            Some(kind) => copy
+        let copy = match checked {
+            Some(c) => copy
+                .set_copy_source_if_match(c.etag.clone())
                 .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
-                .content_type(kind.mime())
+                .content_type(c.kind.mime())
                 .cache_control(IMAGE_CACHE_CONTROL),
             None => copy.metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy),
         };
-        copy.send().await.map_err(|e| Upstream::new("s3", e))?;
-        Ok(())
+        match copy.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e) == Some("PreconditionFailed") =>
+            {
+                tracing::warn!(key = %from, "upload replaced after its check: not copied; its own event decides");
+                Ok(false)
+            }
+            Err(e) => Err(Upstream::new("s3", e)),
+        }
     }
 
     /// Deletes `key` (a full key); deleting what is not there succeeds.
@@ -209,6 +223,13 @@ impl Images {
         }
         Ok(())
     }
+}
+
+/// An upload that passed the check: the type its bytes are, and the ETag of the object checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub kind: ImageType,
+    pub etag: Option<String>,
 }
 
 /// The `Cache-Control` of every published image: five minutes, so that a withdrawn image (rejected,

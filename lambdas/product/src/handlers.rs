@@ -43,13 +43,25 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
 pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport, Error> {
     let images = &p.catalog.images;
     let report = images
-        .record_uploads(&event, |key, kind| async move {
+        .record_uploads(&event, |key, checked| async move {
             let Some(id) = product_of_key(&key) else {
                 return Ok(false);
             };
-            images
-                .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"), Some(kind))
-                .await?;
+            // Only a product still waiting for this very image gets it under review: a PUT
+            // replayed after the product went to review never replaces what the admin reviews.
+            let waiting = p
+                .current(id)
+                .await?
+                .is_some_and(|pr| pr.status == Status::AwaitingImage && pr.object_key == key);
+            if !waiting {
+                return Ok(false);
+            }
+            if !images
+                .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"), Some(&checked))
+                .await?
+            {
+                return Ok(false);
+            }
             Ok::<_, Error>(p.image_arrived(id, &key).await?)
         })
         .await?;
@@ -128,7 +140,9 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
     let key = product.object_key;
     let public = format!("{PUBLIC}{key}");
     // The review copy's metadata is already the checked one (replaced when it was made).
-    images.copy(&format!("{REVIEW}{key}"), &public, None).await?;
+    if !images.copy(&format!("{REVIEW}{key}"), &public, None).await? {
+        return Err(Error::ImageMissing(id));
+    }
     let Some(before) = p.approve(&id, &key, images.public_url(&key)).await? else {
         // Rejected (or deleted) since the read: the copy just published must not stay served.
         images.delete(&public).await?;

@@ -4,7 +4,7 @@
 use aws_lambda_events::s3::S3Event;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Images, REJECTED_METRIC, UPLOADS};
+use super::{Checked, Images, REJECTED_METRIC, UPLOADS};
 use crate::error::Upstream;
 use crate::validate::ImageType;
 
@@ -53,14 +53,14 @@ pub fn judge(size: u64, content_type: Option<&str>, head: &[u8], max_bytes: u64)
 }
 
 impl Images {
-    /// Calls `record(key, type)` for every created object of the event under [`UPLOADS`] that
+    /// Calls `record(key, checked)` for every created object of the event under [`UPLOADS`] that
     /// passes [`Images::verify`] (`key` without the prefix). A failing one is deleted, logged
     /// with its reason and counted; the item that waits for it keeps waiting. `Ok(false)` from
     /// `record` means nothing waited for that image (an unknown key, or an event delivered again).
     pub async fn record_uploads<E, F, Fut>(&self, event: &S3Event, mut record: F) -> Result<ImageReport, E>
     where
         E: From<Upstream>,
-        F: FnMut(String, ImageType) -> Fut,
+        F: FnMut(String, Checked) -> Fut,
         Fut: std::future::Future<Output = Result<bool, E>>,
     {
         let mut report = ImageReport::default();
@@ -70,9 +70,10 @@ impl Images {
                 report.ignored += 1;
                 continue;
             };
-            match self.verify(key).await? {
+            let (verdict, etag) = self.verify(key).await?;
+            match verdict {
                 Verdict::Image(kind) => {
-                    if record(key.to_owned(), kind).await? {
+                    if record(key.to_owned(), Checked { kind, etag }).await? {
                         report.recorded += 1;
                     } else {
                         tracing::info!(key = %key, "nothing waits for this image; ignored");
