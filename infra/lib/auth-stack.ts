@@ -36,8 +36,11 @@ export class AuthStack extends ServiceStack {
         .allow(['dynamodb:Query'], [byEmail])
         .allow(['dynamodb:GetItem'], [usersTable.tableArn]);
     }
+    // An email names an account only when exactly one sign-up besides its confirmed owner holds
+    // it: the owner's claim is read too.
     this.fn('resend-confirmation-code')
       .allow(['dynamodb:Query'], [byEmail])
+      .allow(['dynamodb:GetItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
     // Lists unconfirmed users (Cognito filters them) and deletes the old ones, record first.
     this.fn('purge-unconfirmed')

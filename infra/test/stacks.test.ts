@@ -76,7 +76,7 @@ describe('the CDK app', () => {
       'auth/sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
       'auth/sign-out': [shop.auth, []],
       'auth/refresh-token': [shop.auth, []],
-      'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:Query']],
+      'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:GetItem', 'dynamodb:Query']],
       'auth/mfa-setup': [shop.auth, []],
       'auth/mfa-verify': [shop.auth, []],
       'auth/mfa-sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],

@@ -115,11 +115,12 @@ async fn make_admin(who: String) -> Result<(), String> {
     let sdk = emu.sdk_config();
     let username = if who.contains('@') {
         let email = who.trim().to_lowercase();
+        // The confirmed account that holds the email (an admin is a confirmed account).
         auth::store::Users::new(aws_sdk_dynamodb::Client::new(&sdk), info.users_table.clone())
-            .newest_username(&email)
+            .email_owner(&email)
             .await
             .map_err(|e| e.to_string())?
-            .ok_or(format!("no user with email {email}"))?
+            .ok_or(format!("no confirmed account with email {email}"))?
     } else {
         auth::model::username_for(&who)
     };

@@ -5,7 +5,7 @@ use auth::{Auth, AuthConfig};
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use serde_json::{json, Value};
 use shop_local::provision;
-use shop_tests::{assert_error, other_code, parts, post, scan_table, sdk, totp_now, unique};
+use shop_tests::{assert_error, emails_to, other_code, parts, post, scan_table, sdk, totp_now, unique};
 
 const PASSWORD: &str = "Str0ng!Passw0rd";
 
@@ -521,6 +521,48 @@ async fn resend_answers_an_unknown_and_a_confirmed_user_the_same_way() {
     }
     let (s, b) = f.call("/resend-confirmation-code", json!({})).await;
     assert_eq!((s, b["code"].as_str()), (400, Some("MissingField")), "{b}");
+}
+
+#[tokio::test]
+async fn a_second_sign_up_with_an_email_cannot_hijack_the_first_by_resend_and_confirm_by_email() {
+    let f = fixture().await;
+    let mail = email();
+    // The victim signs up; an attacker signs up a second account with the victim's address.
+    assert_eq!(f.sign_up("Victim Person", &mail).await.0, 200);
+    assert_eq!(f.sign_up("Attacker Person", &mail).await.0, 200);
+    // By email, neither account is named: no code is sent, nothing is confirmed, and the answers
+    // are those for an unknown user.
+    let before = emails_to(&mail).await.len();
+    let resent = f.call("/resend-confirmation-code", json!({"email": mail})).await;
+    assert_eq!(resent.0, 200, "{:?}", resent.1);
+    assert_eq!(
+        emails_to(&mail).await.len(),
+        before,
+        "a code went out for an ambiguous email"
+    );
+    let (s, b) = f
+        .call("/confirm-sign-up", json!({"email": mail, "confirmationCode": "1"}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("CodeMismatch")), "{b}");
+    assert!(b["error"].as_str().unwrap().contains("fullName"), "{b}");
+    let (s, b) = f
+        .call("/sign-in", json!({"fullName": "Attacker Person", "password": PASSWORD}))
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (403, Some("UserNotConfirmed")),
+        "the attacker's account was confirmed: {b}"
+    );
+    // By full name, the victim confirms their own account, and the email is theirs.
+    let (s, b) = f
+        .call(
+            "/confirm-sign-up",
+            json!({"fullName": "Victim Person", "confirmationCode": "1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = f.call("/sign-in", json!({"email": mail, "password": PASSWORD})).await;
+    assert_eq!(s, 200, "the owner signs in by email: {b}");
 }
 
 #[tokio::test]

@@ -83,17 +83,24 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
 }
 
 /// The username a request names; `not_found` when an email matches no user. An email means the
-/// confirmed account that holds it when `owner_first` (sign-in), else the newest sign-up with it.
+/// confirmed account that holds it when `owner_first` (sign-in), else the only other sign-up with it.
 async fn resolve(a: &Auth, login: Login, not_found: Error, owner_first: bool) -> Result<String, Error> {
     match login {
         Login::Username(u) => Ok(u),
         Login::Email(e) => {
-            if owner_first {
-                if let Some(owner) = a.users.email_owner(&e).await? {
-                    return Ok(owner);
-                }
+            let owner = a.users.email_owner(&e).await?;
+            if let (true, Some(owner)) = (owner_first, &owner) {
+                return Ok(owner.clone());
             }
-            a.users.newest_username(&e).await?.ok_or(not_found)
+            // Account pre-hijacking: with two sign-ups of one address (the victim's, then an
+            // attacker's), "the newest" would send the attacker's code to the victim's inbox and
+            // confirm the attacker's account with it. An email names an account only when exactly
+            // one sign-up besides the confirmed owner holds it; otherwise it names none (the
+            // answer for an unknown user), and the full name must be used.
+            a.users
+                .only_other_username(&e, owner.as_deref())
+                .await?
+                .ok_or(not_found)
         }
     }
 }

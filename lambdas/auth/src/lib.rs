@@ -104,7 +104,7 @@ pub enum Error {
     WeakPassword(String),
     #[error("{0}")]
     InvalidParameter(String),
-    #[error("the confirmation code is wrong")]
+    #[error("the confirmation code is wrong (if others signed up with this email too, confirm with your fullName)")]
     CodeMismatch,
     #[error("the confirmation code has expired, request a new one")]
     CodeExpired,

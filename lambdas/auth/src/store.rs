@@ -59,8 +59,11 @@ impl Users {
         dynamo::put_if_absent(&self.db, &self.table, KEY, user).await
     }
 
-    /// The username of the newest sign-up with this (lower-cased) email, if any.
-    pub async fn newest_username(&self, email: &str) -> Result<Option<String>, Upstream> {
+    /// The username of the one sign-up with this (canonical) email besides `owner` (the confirmed
+    /// account holding it); `None` when there is none, or more than one: an email then names no
+    /// account (see the auth handlers' `resolve`).
+    pub async fn only_other_username(&self, email: &str, owner: Option<&str>) -> Result<Option<String>, Upstream> {
+        // Two names besides the owner are enough to know there is more than one.
         let out = self
             .db
             .query()
@@ -68,17 +71,19 @@ impl Users {
             .index_name(EMAIL_INDEX)
             .key_condition_expression("email = :e")
             .expression_attribute_values(":e", AttributeValue::S(email.to_owned()))
-            .scan_index_forward(false)
-            .limit(1)
+            .limit(3)
             .send()
             .await
             .map_err(|e| Upstream::new(DB, e))?;
-        Ok(out
+        let mut others = out
             .items()
-            .first()
-            .and_then(|i| i.get("username"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
+            .iter()
+            .filter_map(|i| i.get("username").and_then(|v| v.as_s().ok()))
+            .filter(|u| Some(u.as_str()) != owner);
+        match (others.next(), others.next()) {
+            (Some(only), None) => Ok(Some(only.clone())),
+            _ => Ok(None),
+        }
     }
 
     /// Deletes the record of a `sub` (deleting a missing one succeeds).
