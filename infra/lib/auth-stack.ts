@@ -23,6 +23,7 @@ export class AuthStack extends ServiceStack {
     // sign-in, written (and released on a failed confirmation) at confirmation.
     // A claimed email's owner is looked up (AdminGetUser); an orphaned claim is deleted.
     this.fn('sign-up')
+      .allow(['dynamodb:Query'], [byEmail])
       .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
     this.fn('confirm-sign-up')

@@ -71,7 +71,7 @@ describe('the CDK app', () => {
 
   it('gives each function only the actions it uses', () => {
     const expected: Record<string, [Stack, string[]]> = {
-      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']],
+      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
       'auth/confirm-sign-up': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
       'auth/sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
       'auth/sign-out': [shop.auth, []],

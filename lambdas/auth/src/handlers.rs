@@ -132,8 +132,9 @@ async fn live_email_owner(a: &Auth, email: &str) -> Result<Option<String>, Error
     match cognito::get_user(&a.cognito, &a.config.user_pool_id, &owner).await {
         Ok(_) => Ok(Some(owner)),
         Err(Error::UserNotFound) => {
+            a.users.forget(email, &owner).await?;
             a.users.release_email(email, &owner).await?;
-            tracing::warn!("orphaned email claim released: its account no longer exists");
+            tracing::warn!("orphaned email claim and records released: their account no longer exists");
             Ok(None)
         }
         Err(e) => Err(e),

@@ -86,6 +86,30 @@ impl Users {
         }
     }
 
+    /// Deletes the records of `username` that have `email` (an account gone from the pool): its
+    /// sign-up would otherwise still count as one holding the address.
+    pub async fn forget(&self, email: &str, username: &str) -> Result<(), Upstream> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(EMAIL_INDEX)
+            .key_condition_expression("email = :e")
+            .expression_attribute_values(":e", AttributeValue::S(email.to_owned()))
+            .send()
+            .await
+            .map_err(|e| Upstream::new(DB, e))?;
+        for item in out.items() {
+            let named = item.get("username").and_then(|v| v.as_s().ok()).map(String::as_str);
+            if let (Some(username_here), Some(AttributeValue::S(id))) = (named, item.get(KEY)) {
+                if username_here == username {
+                    self.delete(id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes the record of a `sub` (deleting a missing one succeeds).
     pub async fn delete(&self, user_id: &str) -> Result<(), Upstream> {
         self.db
