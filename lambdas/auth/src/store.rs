@@ -59,11 +59,8 @@ impl Users {
         dynamo::put_if_absent(&self.db, &self.table, KEY, user).await
     }
 
-    /// The username of the one sign-up with this (canonical) email besides `owner` (the confirmed
-    /// account holding it); `None` when there is none, or more than one: an email then names no
-    /// account (see the auth handlers' `resolve`).
-    pub async fn only_other_username(&self, email: &str, owner: Option<&str>) -> Result<Option<String>, Upstream> {
-        // Two names besides the owner are enough to know there is more than one.
+    /// The sign-ups with this (canonical) email, as (userId, username), at most `limit` of them.
+    async fn with_email(&self, email: &str, limit: Option<i32>) -> Result<Vec<(String, String)>, Upstream> {
         let out = self
             .db
             .query()
@@ -71,17 +68,29 @@ impl Users {
             .index_name(EMAIL_INDEX)
             .key_condition_expression("email = :e")
             .expression_attribute_values(":e", AttributeValue::S(email.to_owned()))
-            .limit(3)
+            .set_limit(limit)
             .send()
             .await
             .map_err(|e| Upstream::new(DB, e))?;
-        let mut others = out
+        let field = |item: &std::collections::HashMap<String, AttributeValue>, k: &str| {
+            item.get(k).and_then(|v| v.as_s().ok()).cloned()
+        };
+        Ok(out
             .items()
             .iter()
-            .filter_map(|i| i.get("username").and_then(|v| v.as_s().ok()))
-            .filter(|u| Some(u.as_str()) != owner);
+            .filter_map(|i| Some((field(i, KEY)?, field(i, "username")?)))
+            .collect())
+    }
+
+    /// The username of the one sign-up with this (canonical) email besides `owner` (the confirmed
+    /// account holding it); `None` when there is none, or more than one: an email then names no
+    /// account (see the auth handlers' `resolve`).
+    pub async fn only_other_username(&self, email: &str, owner: Option<&str>) -> Result<Option<String>, Upstream> {
+        // Two names besides the owner are enough to know there is more than one.
+        let found = self.with_email(email, Some(3)).await?;
+        let mut others = found.into_iter().map(|(_, u)| u).filter(|u| Some(u.as_str()) != owner);
         match (others.next(), others.next()) {
-            (Some(only), None) => Ok(Some(only.clone())),
+            (Some(only), None) => Ok(Some(only)),
             _ => Ok(None),
         }
     }
@@ -89,22 +98,9 @@ impl Users {
     /// Deletes the records of `username` that have `email` (an account gone from the pool): its
     /// sign-up would otherwise still count as one holding the address.
     pub async fn forget(&self, email: &str, username: &str) -> Result<(), Upstream> {
-        let out = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(EMAIL_INDEX)
-            .key_condition_expression("email = :e")
-            .expression_attribute_values(":e", AttributeValue::S(email.to_owned()))
-            .send()
-            .await
-            .map_err(|e| Upstream::new(DB, e))?;
-        for item in out.items() {
-            let named = item.get("username").and_then(|v| v.as_s().ok()).map(String::as_str);
-            if let (Some(username_here), Some(AttributeValue::S(id))) = (named, item.get(KEY)) {
-                if username_here == username {
-                    self.delete(id).await?;
-                }
+        for (id, name) in self.with_email(email, None).await? {
+            if name == username {
+                self.delete(&id).await?;
             }
         }
         Ok(())
