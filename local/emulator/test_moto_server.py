@@ -6,6 +6,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import moto_server as emu  # noqa: E402
+from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+
+# The emulator's stand-in region for these in-process tests (no real region is meant).
+REGION = "test-region-1"
 from moto.dynamodb.exceptions import TransactionCanceledException  # noqa: E402
 
 
@@ -254,7 +258,7 @@ class IssuerFormatTest(unittest.TestCase):
         from moto.cognitoidp.models import CognitoIdpBackend
 
         def iss(extended_config):
-            backend = CognitoIdpBackend("eu-west-1", "123456789012")
+            backend = CognitoIdpBackend(REGION, DEFAULT_ACCOUNT_ID)
             pool = backend.create_user_pool("p", extended_config)
             client = backend.create_user_pool_client(pool.id, False, {"ClientName": "c"})
             backend.sign_up(client.id, "Ada", "Str0ng!Passw0rd", [])
@@ -262,8 +266,8 @@ class IssuerFormatTest(unittest.TestCase):
             body = token.split(".")[1]
             return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["iss"]
 
-        self.assertRegex(iss({"IssuerConfiguration": {"Type": "UPDATED"}}), r"^https://issuer-cognito-idp\.eu-west-1\.amazonaws\.com/eu-west-1_")
-        self.assertRegex(iss({}), r"^https://cognito-idp\.eu-west-1\.amazonaws\.com/eu-west-1_")
+        self.assertRegex(iss({"IssuerConfiguration": {"Type": "UPDATED"}}), rf"^https://issuer-cognito-idp\.{REGION}\.amazonaws\.com/{REGION}_")
+        self.assertRegex(iss({}), rf"^https://cognito-idp\.{REGION}\.amazonaws\.com/{REGION}_")
 
 
 class ConfirmTwiceTest(unittest.TestCase):
@@ -272,7 +276,7 @@ class ConfirmTwiceTest(unittest.TestCase):
     def test_a_confirmed_user_cannot_be_confirmed_again(self):
         from moto.cognitoidp.models import CognitoIdpBackend, NotAuthorizedError
 
-        backend = CognitoIdpBackend("eu-west-1", "123456789012")
+        backend = CognitoIdpBackend(REGION, DEFAULT_ACCOUNT_ID)
         pool = backend.create_user_pool("p", {})
         client = backend.create_user_pool_client(pool.id, False, {"ClientName": "c"})
         backend.sign_up(client.id, "Ada", "Str0ng!Passw0rd", [])
