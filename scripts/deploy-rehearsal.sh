@@ -31,6 +31,7 @@ expect "MISSING bootstrap: the account and region are not bootstrapped: npx cdk 
 expect "MISSING ses-identity: SES identity example.com does not exist"
 expect "MISSING payment-secret: the payment provider's secret shop/$stage/payment-provider does not exist"
 expect "BY HAND CloudFront"
+expect "MISSING cloudtrail: no CloudTrail trail logs management events in this region"
 echo "== 3. cdk bootstrap aws://<account>/<region> (by environment: no app needed)"
 cdk bootstrap "aws://$account/$AWS_REGION" >"$log" 2>&1 || { cat "$log"; exit 1; }
 expect "bootstrapped"

@@ -183,6 +183,28 @@ def check_concurrency(c):
     return f"Lambda concurrency {limit}"
 
 
+def check_cloudtrail(c):
+    """A trail that logs management events here: EventBridge sees Cognito's admin calls (the
+    admin group alert, infra/lib/admin-watch.ts) only through one."""
+    ct = c.client("cloudtrail")
+    for trail in ct.describe_trails(includeShadowTrails=True)["trailList"]:
+        if not (trail.get("IsMultiRegionTrail") or trail.get("HomeRegion") == c.region_name):
+            continue
+        if not ct.get_trail_status(Name=trail["TrailARN"]).get("IsLogging"):
+            continue
+        selectors = ct.get_event_selectors(TrailName=trail["TrailARN"])
+        basic = selectors.get("EventSelectors")
+        advanced = selectors.get("AdvancedEventSelectors")
+        management = (any(x.get("IncludeManagementEvents", True) and x.get("ReadWriteType", "All") in ("All", "WriteOnly") for x in basic or [])
+                      or any(f.get("Field") == "eventCategory" and "Management" in f.get("Equals", [])
+                             for a in advanced or [] for f in a.get("FieldSelectors", [])))
+        if management:
+            return f"trail {trail['Name']} logs management events"
+    raise Finding("no CloudTrail trail logs management events in this region: the admin group alert never fires "
+                  "(aws cloudtrail create-trail --name shop-audit --s3-bucket-name <bucket> --is-multi-region-trail; "
+                  "aws cloudtrail start-logging --name shop-audit)")
+
+
 def check_github(c, stage, repo, role_arn):
     iam = c.client("iam")
     providers = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
@@ -233,6 +255,7 @@ def run(c, stage, identity, needed, repo=None, role_arn=None, secret=None, issue
         checks.append(("cognito-issuer", lambda: check_cognito_issuer(issuers)))
     checks += [
         ("lambda-concurrency", lambda: check_concurrency(c)),
+        ("cloudtrail", lambda: check_cloudtrail(c)),
         ("alarm-subscriptions", lambda: check_alarm_subscriptions(c, stage)),
     ]
     if repo:

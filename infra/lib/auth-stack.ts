@@ -31,12 +31,17 @@ export class AuthStack extends ServiceStack {
       .allow(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
     // TOTP sign-in resolves the login as sign-in does; setup and verify use the user's access
-    // token (AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference: no IAM).
+    // token (AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference, GetUser: no IAM).
     for (const bin of ['sign-in', 'mfa-sign-in']) {
       this.fn(bin)
         .allow(['dynamodb:Query'], [byEmail])
         .allow(['dynamodb:GetItem'], [usersTable.tableArn]);
     }
+    // Turning TOTP on first marks when the account's sessions count from (`updated_at`, which the
+    // app client may not write): the admin gate refuses ID tokens of earlier sign-ins.
+    // It also asks whether the account is an admin's (AdminListGroupsForUser): each admin's
+    // enrolment is counted and alarms.
+    this.fn('mfa-verify').allow(['cognito-idp:AdminUpdateUserAttributes', 'cognito-idp:AdminListGroupsForUser'], [userPool.userPoolArn]);
     // An email names an account only when exactly one sign-up besides its confirmed owner holds
     // it: the owner's claim is read too.
     this.fn('resend-confirmation-code')

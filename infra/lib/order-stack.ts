@@ -16,7 +16,7 @@ import { lintAck, nagAck } from './lint.js';
 import { removalPolicy } from './removal.js';
 import { alarm, indexArn, sesIdentityArns } from './rust-function.js';
 import { ServiceStack, ServiceStackProps } from './service-stack.js';
-import { table } from './resources.js';
+import { deadLetterQueue, table } from './resources.js';
 import { metricsNamespace, type StageConfig } from './config.js';
 
 export interface OrderStackProps extends ServiceStackProps {
@@ -38,15 +38,7 @@ export class OrderStack extends ServiceStack {
     // The stream feeds the business metrics (status-changed): every acceptance and decision.
     const orders = (this.orders = table(this, 'Orders', config, 'orders'));
     // Kept with the stage's data: accepted orders that could not start may still be in it.
-    const dlq = (this.dlq = new sqs.Queue(this, 'OrderDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: removalPolicy(config, 'empty-at-create'),
-    }));
-    nagAck(dlq, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the order queue.');
-    nagAck(dlq, 'Serverless-SQSRedrivePolicy', 'This is the dead-letter queue of the order queue: the end of the line, re-driven by operators.');
-    lintAck(dlq, ['ES6000'], 'This is the dead-letter queue of the order queue; operators re-drive it with shop-ops.');
+    const dlq = (this.dlq = deadLetterQueue(this, 'OrderDlq', config, 'the order queue', 're-driven by operators with shop-ops'));
     const queue = (this.queue = new sqs.Queue(this, 'OrderQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

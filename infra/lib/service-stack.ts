@@ -153,6 +153,12 @@ export abstract class ServiceStack extends Stack {
 
   /** Sends the image bucket's upload notifications to each function the declaration triggers by it. */
   protected notifyOnUploads(images: ImageBucket): void {
-    for (const bin of this.triggeredBy('s3', 'images')) images.notify(new s3n.LambdaDestination(this.fn(bin).live));
+    for (const bin of this.triggeredBy('s3', 'images')) {
+      images.notify(new s3n.LambdaDestination(this.fn(bin).live));
+      // S3 answers a read of a missing object with 404 only to a role that may list the bucket,
+      // with 403 to any other: a repeated event for a deleted upload is then a logged no-op,
+      // not a failure that is retried, kept and paged (the local runner answers the same way).
+      this.fn(bin).allow(['s3:ListBucket'], [images.bucket.bucketArn]);
+    }
   }
 }

@@ -12,6 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AbuseGuards } from './abuse.js';
+import { AdminWatch } from './admin-watch.js';
 import { cognitoIssuerUrl, StageConfig } from './config.js';
 import { nagAck } from './lint.js';
 import { removalPolicy, retainsData } from './removal.js';
@@ -100,6 +101,7 @@ export class SharedStack extends Stack {
       }),
     );
     new AbuseGuards(this, 'Abuse', config, this.userPool, this.alertsTopic);
+    new AdminWatch(this, 'AdminWatch', config, this.userPool, 'admins', this.alertsTopic);
     if (config.opsEmail) {
       this.alertsTopic.addSubscription(new subs.EmailSubscription(config.opsEmail));
       this.cleanupTopic.addSubscription(new subs.EmailSubscription(config.opsEmail));

@@ -82,6 +82,9 @@ describe('the first deploy on a fresh account', () => {
       const shop = built[stage].shop;
       const [[, client]] = ofType(shop.shared, 'AWS::Cognito::UserPoolClient');
       assert.deepEqual([...client.Properties.WriteAttributes].sort(), sent, `${stage}: SignUp would be refused (NotAuthorizedException)`);
+      // updated_at marks when an account's sessions count from (the admin gate): a client that
+      // could write it would let a token thief move it back.
+      assert.ok(!client.Properties.WriteAttributes.includes('updated_at'), `${stage}: the app client may write updated_at`);
       const [[, pool]] = ofType(shop.shared, 'AWS::Cognito::UserPool');
       assert.deepEqual(pool.Properties.UserAttributeUpdateSettings, { AttributesRequireVerificationBeforeUpdate: ['email'] }, stage);
     }

@@ -78,18 +78,18 @@ describe('the CDK app', () => {
       'auth/refresh-token': [shop.auth, []],
       'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:GetItem', 'dynamodb:Query']],
       'auth/mfa-setup': [shop.auth, []],
-      'auth/mfa-verify': [shop.auth, []],
+      'auth/mfa-verify': [shop.auth, ['cognito-idp:AdminListGroupsForUser', 'cognito-idp:AdminUpdateUserAttributes']],
       'auth/mfa-sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
       'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
-      'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
+      'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']],
       'banner/list-banners': [shop.banner, ['dynamodb:Query']],
       'category/upload-url': [shop.category, ['dynamodb:PutItem', 's3:PutObject']],
-      'category/image-uploaded': [shop.category, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
+      'category/image-uploaded': [shop.category, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']],
       'category/list-categories': [shop.category, ['dynamodb:Query']],
       'category/cleanup': [shop.category, ['dynamodb:DeleteItem', 'dynamodb:Query', 'sns:Publish']],
       'product/get-upload-url': [shop.product, ['dynamodb:PutItem', 's3:PutObject']],
-      'product/image-uploaded': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']],
+      'product/image-uploaded': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']],
       'product/approved-products': [shop.product, ['dynamodb:Query']],
       'product/pending-products': [shop.product, ['dynamodb:Query', 's3:GetObject']],
       'product/approve-product': [shop.product, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:DeleteObject', 's3:GetObject', 's3:PutObject', 'ses:SendEmail']],
@@ -137,7 +137,7 @@ describe('the CDK app', () => {
   });
 
   it('grants object actions per place of the image bucket: uploads, review, public', () => {
-    /** `<action> <place>` for every S3 object grant of a function's role. */
+    /** `<action> <place>` for every S3 object grant of a function's role; `<action> bucket` for one on the bucket. */
     const objectGrants = (stack: Stack, fn: string): string[] => {
       const roleId = resources(stack)[functionId(stack, fn)].Properties.Role['Fn::GetAtt'][0];
       const out: string[] = [];
@@ -146,6 +146,10 @@ describe('the CDK app', () => {
         for (const st of p.Properties.PolicyDocument.Statement) {
           for (const a of [st.Action].flat().filter((x: string) => x.startsWith('s3:'))) {
             for (const r of [st.Resource].flat()) {
+              if (r['Fn::GetAtt']?.[1] === 'Arn') {
+                out.push(`${a} bucket`);
+                continue;
+              }
               const tail = r['Fn::Join']?.[1]?.at(-1);
               assert.match(tail, /^\/(uploads|review|public)\/\*$/, `${fn}: ${a} on more than one place`);
               out.push(`${a} ${tail.split('/')[1]}`);
@@ -157,11 +161,11 @@ describe('the CDK app', () => {
     };
     const expected: Record<string, [Stack, string[]]> = {
       'banner/upload-url': [shop.banner, ['s3:PutObject uploads']],
-      'banner/image-uploaded': [shop.banner, ['s3:DeleteObject uploads', 's3:GetObject uploads', 's3:PutObject public']],
+      'banner/image-uploaded': [shop.banner, ['s3:DeleteObject uploads', 's3:GetObject uploads', 's3:ListBucket bucket', 's3:PutObject public']],
       'category/upload-url': [shop.category, ['s3:PutObject uploads']],
-      'category/image-uploaded': [shop.category, ['s3:DeleteObject public', 's3:DeleteObject uploads', 's3:GetObject uploads', 's3:PutObject public']],
+      'category/image-uploaded': [shop.category, ['s3:DeleteObject public', 's3:DeleteObject uploads', 's3:GetObject uploads', 's3:ListBucket bucket', 's3:PutObject public']],
       'product/get-upload-url': [shop.product, ['s3:PutObject uploads']],
-      'product/image-uploaded': [shop.product, ['s3:DeleteObject uploads', 's3:GetObject uploads', 's3:PutObject review']],
+      'product/image-uploaded': [shop.product, ['s3:DeleteObject uploads', 's3:GetObject uploads', 's3:ListBucket bucket', 's3:PutObject review']],
       'product/pending-products': [shop.product, ['s3:GetObject review']],
       'product/approve-product': [shop.product, ['s3:DeleteObject public', 's3:GetObject review', 's3:PutObject public']],
       'product/reject-product': [shop.product, ['s3:DeleteObject public', 's3:DeleteObject review', 's3:DeleteObject uploads']],
@@ -650,6 +654,26 @@ describe('the CDK app', () => {
     }
     const strict = loadDeclaration().find((d) => d.name === 'auth')!.functions.filter((f) => f.http?.limit === 'strict').map((f) => f.bin);
     for (const bin of ['confirm-sign-up', 'refresh-token']) assert.ok(strict.includes(bin), `${bin} is not strictly limited`);
+  });
+
+  it('alerts on every change of the admins group, however made, and on every admin\'s TOTP enrolment', () => {
+    const res = resources(shop.shared);
+    const [[, rule]] = ofType(shop.shared, 'AWS::Events::Rule');
+    const pattern = rule.Properties.EventPattern;
+    assert.deepEqual([pattern.source, pattern['detail-type']], [['aws.cognito-idp'], ['AWS API Call via CloudTrail']]);
+    for (const call of ['AdminAddUserToGroup', 'AdminRemoveUserFromGroup', 'DeleteGroup']) assert.ok(pattern.detail.eventName.includes(call), call);
+    assert.deepEqual(pattern.detail.requestParameters.groupName, ['admins']);
+    assert.equal(res[pattern.detail.requestParameters.userPoolId[0].Ref].Type, 'AWS::Cognito::UserPool');
+    const [target] = rule.Properties.Targets;
+    assert.equal(res[target.Arn.Ref].Properties.DisplayName, 'Shop alarms and order alerts');
+    const policies = ofType(shop.shared, 'AWS::SNS::TopicPolicy').map(([, p]) => JSON.stringify(p.Properties.PolicyDocument));
+    assert.ok(policies.some((p) => p.includes('events.amazonaws.com')), 'EventBridge may not publish to the alerts topic');
+    const enrolments = ofType(shop.shared, 'AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.MetricName === 'AdminMfaEnrolments');
+    assert.ok(enrolments, 'no alarm on admins\' TOTP enrolments');
+    assert.deepEqual([enrolments[1].Properties.Threshold, enrolments[1].Properties.Dimensions], [1, [{ Name: 'Service', Value: 'auth' }]]);
+    // The handler counts under the name the alarm watches.
+    const code = readFileSync(join(REPO_ROOT, 'lambdas', 'auth', 'src', 'handlers.rs'), 'utf8');
+    assert.ok(code.includes('pub const ADMIN_MFA_ENROLMENTS: &str = "AdminMfaEnrolments";'));
   });
 
   it('sets the pool\'s issuer format and expects the same one in every authorizer, original or updated', () => {

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 pub use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+pub use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// What to do with one request.
@@ -24,6 +24,8 @@ pub enum Act {
     Answer(u16, String),
     /// Run this first, then send it.
     Before(Pin<Box<dyn Future<Output = ()> + Send>>),
+    /// Send it, then hand the answer through this (an answer AWS would give differently).
+    After(Box<dyn FnOnce(HttpResponse) -> HttpResponse + Send>),
 }
 
 type Rule = dyn Fn(&HttpRequest, usize) -> Act + Send + Sync;
@@ -105,6 +107,10 @@ impl HttpConnector for Connector {
                     first.await;
                     inner.call(request).await
                 })
+            }
+            Act::After(then) => {
+                let sent = self.inner.call(request);
+                HttpConnectorFuture::new(async move { sent.await.map(then) })
             }
         }
     }

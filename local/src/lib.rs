@@ -13,6 +13,7 @@
 //! - [`metrics`]: the business metrics, counted from the handlers' EMF lines.
 //! - [`http_hook`]: answer, or act before, chosen AWS requests of an SDK configuration.
 //! - [`recorder`]: every AWS call a handler makes, for the least-privilege check.
+//! - [`listing`]: S3's 403 for a missing object to a role that may not list its bucket.
 //! - [`runner`]: start-up; [`gateway`]: the HTTP API as API Gateway serves it (and its events,
 //!   shared with the tests); [`devtools`]: `/_local/` endpoints and the CDN stand-in;
 //!   [`triggers`]: the declared event sources.
@@ -25,6 +26,7 @@ pub mod emulator;
 pub mod gateway;
 pub mod http_hook;
 pub mod jwt;
+pub mod listing;
 pub mod metrics;
 pub mod provision;
 pub mod recorder;

@@ -21,6 +21,11 @@ pub async fn scope<F: std::future::Future>(service: &str, bin: &str, fut: F) -> 
     FUNCTION.scope(format!("{service}/{bin}"), fut).await
 }
 
+/// The declared function (`service/bin`) whose handler is running in this task, if any.
+pub fn current() -> Option<String> {
+    FUNCTION.try_with(Clone::clone).ok()
+}
+
 /// The file calls are recorded to, when recording is on.
 pub fn target() -> Option<std::path::PathBuf> {
     std::env::var_os("SHOP_RECORD_AWS_CALLS").map(Into::into)
@@ -32,22 +37,32 @@ pub fn target() -> Option<std::path::PathBuf> {
 pub struct Sink {
     file: std::path::PathBuf,
     prefix: String,
+    /// The stack's admin gate asks the pool (the stage's `adminMfaRequired`): the checker holds
+    /// those calls only to the roles of stages that require it.
+    admin_mfa: bool,
 }
 
 impl Sink {
-    pub fn new(file: std::path::PathBuf, prefix: &str) -> Self {
+    pub fn new(file: std::path::PathBuf, prefix: &str, admin_mfa: bool) -> Self {
         Self {
             file,
             prefix: prefix.to_owned(),
+            admin_mfa,
         }
     }
 
     /// Records `req` under the function whose handler sent it; calls outside a handler
     /// (provisioning, pollers receiving messages) are the runner's own and are not recorded.
     pub fn observe(&self, req: &HttpRequest) {
-        if let Ok(function) = FUNCTION.try_with(Clone::clone) {
+        if let Some(function) = current() {
             self.write(&function, classify(req));
         }
+    }
+
+    /// Records that `function` relied on `action` on `resource` without calling it: S3 answers
+    /// a missing object with 404 only to a caller that may `s3:ListBucket`.
+    pub fn implied(&self, function: &str, action: &str, resource: &str) {
+        self.write(function, vec![(action.to_owned(), resource.to_owned())]);
     }
 }
 
@@ -57,7 +72,11 @@ impl Sink {
     fn write(&self, function: &str, calls: Vec<(String, String)>) {
         let mut lines = String::new();
         for (action, resource) in calls {
-            let line = json!({ "function": function, "action": action, "resource": resource, "stack": self.prefix });
+            let mut line =
+                json!({ "function": function, "action": action, "resource": resource, "stack": self.prefix });
+            if self.admin_mfa {
+                line["adminMfa"] = json!(true);
+            }
             lines.push_str(&format!("{line}\n"));
         }
         // One lock for every runner of the process (tests run several), one write per request.
@@ -98,6 +117,31 @@ pub fn classify(req: &HttpRequest) -> Vec<(String, String)> {
         let topic = form_value(&text, "TopicArn").unwrap_or_default();
         return vec![(format!("sns:{action}"), arn_tail(&topic))];
     }
+    if path_of(req).starts_with("v2/email/outbound-emails") {
+        return vec![(
+            "ses:SendEmail".into(),
+            format!("identity/{}", s(&json["FromEmailAddress"])),
+        )];
+    }
+    // Everything else on the emulator is S3, path-style: /<bucket>/<key>.
+    let (bucket, key) = s3_object(req);
+    let object = format!("{bucket}/{key}");
+    match (req.method(), key.is_empty()) {
+        ("GET" | "HEAD", false) => vec![("s3:GetObject".into(), object)],
+        ("PUT", false) => {
+            let mut calls = vec![("s3:PutObject".into(), object)];
+            if let Some(src) = copy_source(req) {
+                calls.push(("s3:GetObject".into(), src));
+            }
+            calls
+        }
+        ("DELETE", false) => vec![("s3:DeleteObject".into(), object)],
+        (m, _) => vec![(format!("s3:{m}Bucket"), bucket)],
+    }
+}
+
+/// The path of a request's URL, without the query.
+fn path_of(req: &HttpRequest) -> &str {
     let path = req
         .uri()
         .split("://")
@@ -105,34 +149,29 @@ pub fn classify(req: &HttpRequest) -> Vec<(String, String)> {
         .and_then(|r| r.split_once('/'))
         .map(|(_, p)| p)
         .unwrap_or_default();
-    let path = path.split('?').next().unwrap_or_default();
-    if path.starts_with("v2/email/outbound-emails") {
-        return vec![(
-            "ses:SendEmail".into(),
-            format!("identity/{}", s(&json["FromEmailAddress"])),
-        )];
-    }
-    // Everything else on the emulator is S3, path-style: /<bucket>/<key>.
-    let decoded = percent_encoding::percent_decode_str(path)
+    path.split('?').next().unwrap_or_default()
+}
+
+/// The bucket and key of a path-style S3 request (`/<bucket>/<key>`, decoded; the key is empty
+/// for a request on the bucket).
+pub fn s3_object(req: &HttpRequest) -> (String, String) {
+    let decoded = percent_encoding::percent_decode_str(path_of(req))
         .decode_utf8_lossy()
         .into_owned();
-    let (bucket, key) = decoded.split_once('/').unwrap_or((&decoded, ""));
-    let object = format!("{bucket}/{key}");
-    match (req.method(), key.is_empty()) {
-        ("GET" | "HEAD", false) => vec![("s3:GetObject".into(), object)],
-        ("PUT", false) => {
-            let mut calls = vec![("s3:PutObject".into(), object)];
-            if let Some(src) = req.headers().get("x-amz-copy-source") {
-                let src = percent_encoding::percent_decode_str(src.trim_start_matches('/'))
-                    .decode_utf8_lossy()
-                    .into_owned();
-                calls.push(("s3:GetObject".into(), src));
-            }
-            calls
-        }
-        ("DELETE", false) => vec![("s3:DeleteObject".into(), object)],
-        (m, _) => vec![(format!("s3:{m}Bucket"), bucket.to_owned())],
+    match decoded.split_once('/') {
+        Some((bucket, key)) => (bucket.to_owned(), key.to_owned()),
+        None => (decoded, String::new()),
     }
+}
+
+/// The object a `CopyObject` reads (`<bucket>/<key>`, decoded), if `req` is one.
+pub fn copy_source(req: &HttpRequest) -> Option<String> {
+    let src = req.headers().get("x-amz-copy-source")?;
+    Some(
+        percent_encoding::percent_decode_str(src.trim_start_matches('/'))
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 fn dynamodb(op: &str, json: &Value) -> Vec<(String, String)> {

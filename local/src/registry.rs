@@ -8,7 +8,10 @@ use shop_core::lambda::{Answer, Invocation};
 use std::sync::Arc;
 
 use crate::chaos::Chaos;
+use crate::declaration::Declaration;
 use crate::emulator::Emulator;
+use crate::http_hook::Act;
+use crate::listing::Listing;
 use crate::recorder::Sink;
 use crate::stack::{metrics_namespace, LocalSettings, StackInfo};
 
@@ -23,21 +26,21 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(emu: &Emulator, info: &StackInfo, s: &LocalSettings, chaos: &Arc<Chaos>) -> Self {
-        // The handlers' calls are recorded for the least-privilege check, and meet the faults
-        // --chaos asks for: one hook does both.
-        let sink = crate::recorder::target().map(|file| Sink::new(file, &s.prefix));
-        let sdk = if sink.is_none() && chaos.is_off() {
-            emu.sdk_config()
-        } else {
-            let chaos = chaos.clone();
-            crate::http_hook::hooked(&emu.sdk_config(), move |req, _| {
-                if let Some(sink) = &sink {
-                    sink.observe(req);
-                }
-                chaos.act(req)
-            })
-        };
+    pub fn new(emu: &Emulator, decl: &Declaration, info: &StackInfo, s: &LocalSettings, chaos: &Arc<Chaos>) -> Self {
+        // The handlers' calls are recorded for the least-privilege check, meet the faults
+        // --chaos asks for, and get S3's answers for their roles: one hook does all three.
+        let sink = crate::recorder::target().map(|file| Arc::new(Sink::new(file, &s.prefix, s.admin_mfa_required)));
+        let listing = Listing::new(decl, info, sink.clone());
+        let chaos = chaos.clone();
+        let sdk = crate::http_hook::hooked(&emu.sdk_config(), move |req, _| {
+            if let Some(sink) = &sink {
+                sink.observe(req);
+            }
+            match chaos.act(req) {
+                Act::Pass => listing.act(req).unwrap_or(Act::Pass),
+                act => act,
+            }
+        });
         let uploads = |bucket: &str| shop_core::images::UploadConfig {
             bucket: bucket.to_owned(),
             image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),
@@ -102,6 +105,22 @@ impl Services {
                 },
             ),
         }
+        .gated(&sdk, info, s)
+    }
+
+    /// Every admin gate asking `info`'s pool for TOTP and the session's age, as the stage requires.
+    fn gated(mut self, sdk: &aws_config::SdkConfig, info: &StackInfo, s: &LocalSettings) -> Self {
+        if s.admin_mfa_required {
+            let gate = shop_core::mfa::AdminGate::requiring_mfa(
+                aws_sdk_cognitoidentityprovider::Client::new(sdk),
+                info.user_pool_id.clone(),
+            );
+            self.banner.catalog.admins = gate.clone();
+            self.category.catalog.admins = gate.clone();
+            self.product.catalog.admins = gate.clone();
+            self.order.admins = gate;
+        }
+        self
     }
 
     /// The order service with its payment provider (`None`: every order unpaid).

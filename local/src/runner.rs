@@ -188,6 +188,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         workflow_type: aws_sdk_sfn::types::StateMachineType::from(
             opts.stage.workflow_type.to_ascii_uppercase().as_str(),
         ),
+        admin_mfa_required: opts.stage.admin_mfa_required,
     };
     let state_file = opts.state_dir.join("stack.json");
     if opts.reset {
@@ -209,7 +210,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     let payments = payments(&opts, &emulator, &mut info).await?;
     stack::write(&info, &state_file).map_err(RunnerError::State)?;
 
-    let services = Services::new(&emulator, &info, &settings, &opts.chaos).with_payments(payments);
+    let services = Services::new(&emulator, &decl, &info, &settings, &opts.chaos).with_payments(payments);
     check_wiring(&decl)?;
     let verifier = Verifier::new(
         &emulator.endpoint,

@@ -59,6 +59,19 @@ impl StackInfo {
             .map(String::as_str)
     }
 
+    /// The bucket `bucket` (a declared S3 trigger's name: `images`) of `service`.
+    pub fn bucket(&self, service: &str, bucket: &str) -> Option<&str> {
+        if bucket != "images" {
+            return None;
+        }
+        match service {
+            "banner" => Some(&self.banner_bucket),
+            "category" => Some(&self.category_bucket),
+            "product" => Some(&self.product_bucket),
+            _ => None,
+        }
+    }
+
     /// The queue the bucket `bucket` (a declared S3 trigger's name: `images`, the service's image
     /// bucket) of `service` sends its object-created notifications to.
     pub fn events_queue(&self, service: &str, bucket: &str) -> Option<&str> {
@@ -115,6 +128,8 @@ pub struct LocalSettings {
     pub pool: provision::PoolPolicy,
     /// The order workflow's type: Express, as the CDK app's default stage configuration.
     pub workflow_type: aws_sdk_sfn::types::StateMachineType,
+    /// The admin gate asks the pool for TOTP and the session's age (the stage's `adminMfaRequired`).
+    pub admin_mfa_required: bool,
 }
 
 /// Creates every resource of the backend on the emulator.

@@ -44,6 +44,8 @@ pub struct StageValues {
     pub cors: Cors,
     /// The user pool's issuer format: `ORIGINAL` or `UPDATED` (`iss` of its tokens).
     pub cognito_issuer: String,
+    /// Admin routes also require TOTP on the account and a sign-in made with it.
+    pub admin_mfa_required: bool,
 }
 
 /// `infra/stages.json` "cors": what API Gateway answers a preflight with, and adds to answers.

@@ -156,15 +156,16 @@ async fn poll_s3(st: Arc<AppState>, target: Target, queue: String, mut stop: wat
             if !invoke_async(&st, &target, json!(event)).await {
                 continue;
             }
+            // Each again as Lambda runs it: a failure is retried, then kept in the failure queue.
             if st.chaos.strikes(Fault::DuplicateS3Event) {
                 // S3 delivers an event at least once: the same event again.
-                let again = invoke(&st, &target, json!(event)).await;
-                tracing::info!(function = %target.1, ok = again.is_ok(), "chaos: duplicate S3 event delivered");
+                let ok = invoke_async(&st, &target, json!(event)).await;
+                tracing::info!(function = %target.1, ok, "chaos: duplicate S3 event delivered");
             }
             if st.chaos.strikes(Fault::AsyncRetry) {
                 // As if the handler failed after its work: Lambda invokes it again.
-                let again = invoke(&st, &target, json!(event)).await;
-                tracing::info!(function = %target.1, ok = again.is_ok(), "chaos: asynchronous invocation retried");
+                let ok = invoke_async(&st, &target, json!(event)).await;
+                tracing::info!(function = %target.1, ok, "chaos: asynchronous invocation retried");
             }
         }
         // Every event was handled, or kept in the failure queue: none comes again.

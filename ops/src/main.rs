@@ -5,6 +5,7 @@
 //! shop-ops redrive-dlq      [--dry-run] [--max N] STAGE-OR-LOCAL
 //! shop-ops reprocess-failed [--dry-run] [--max N] STAGE-OR-LOCAL
 //! shop-ops smoke [--no-order] [--payment-method PM] [--decide-within SECS] SMOKE-STAGE-OR-LOCAL
+//! shop-ops make-admin [--without-totp] (--local [.local/stack.json] | --user-pool-id ID) USERNAME
 //!
 //! STAGE-OR-LOCAL: --local [.local/stack.json]
 //!              or --queue-url URL --dlq-url URL --orders-table NAME --state-machine-arn ARN
@@ -19,7 +20,8 @@
 use order::ops::Operator;
 
 const USAGE: &str = "usage: shop-ops redrive-dlq|reprocess-failed [--dry-run] [--max N] (--local [stack.json] | --queue-url URL --dlq-url URL --orders-table NAME --state-machine-arn ARN)
-       shop-ops smoke [--no-order] [--payment-method PM] [--decide-within SECS] (--local [stack.json] | --api SERVICE=URL ... --user-pool-id ID --products-table NAME)";
+       shop-ops smoke [--no-order] [--payment-method PM] [--decide-within SECS] (--local [stack.json] | --api SERVICE=URL ... --user-pool-id ID --products-table NAME)
+       shop-ops make-admin [--without-totp] (--local [stack.json] | --user-pool-id ID) USERNAME";
 
 struct Args {
     command: String,
@@ -36,12 +38,14 @@ struct Args {
     no_order: bool,
     payment_method: Option<String>,
     decide_within: u64,
+    without_totp: bool,
+    username: Option<String>,
 }
 
 fn parse(raw: &[String]) -> Result<Args, String> {
     let mut it = raw.iter().peekable();
     let command = it.next().cloned().ok_or(USAGE)?;
-    if !["redrive-dlq", "reprocess-failed", "smoke"].contains(&command.as_str()) {
+    if !["redrive-dlq", "reprocess-failed", "smoke", "make-admin"].contains(&command.as_str()) {
         return Err(format!("unknown command {command}\n{USAGE}"));
     }
     let mut a = Args {
@@ -59,6 +63,8 @@ fn parse(raw: &[String]) -> Result<Args, String> {
         no_order: false,
         payment_method: None,
         decide_within: 60,
+        without_totp: false,
+        username: None,
     };
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value\n{USAGE}"));
@@ -88,6 +94,10 @@ fn parse(raw: &[String]) -> Result<Args, String> {
                 a.decide_within = value(flag)?
                     .parse()
                     .map_err(|_| "--decide-within takes seconds".to_owned())?
+            }
+            "--without-totp" => a.without_totp = true,
+            other if a.command == "make-admin" && !other.starts_with("--") && a.username.is_none() => {
+                a.username = Some(other.to_owned())
             }
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -181,10 +191,37 @@ async fn smoke(a: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// `make-admin`: the checked account joins the admins group (`shop_ops::admins`).
+async fn make_admin(a: &Args) -> Result<(), String> {
+    let username = a
+        .username
+        .clone()
+        .ok_or(format!("make-admin needs a USERNAME\n{USAGE}"))?;
+    let (sdk, pool) = if let Some(path) = &a.local {
+        let (sdk, field) = local_stack(path).await?;
+        (sdk, field("userPoolId")?)
+    } else {
+        let pool = a
+            .user_pool_id
+            .clone()
+            .ok_or(format!("--user-pool-id is required without --local\n{USAGE}"))?;
+        (shop_core::aws::sdk_config().await, pool)
+    };
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    shop_ops::admins::make_admin(&cognito, &pool, &username, !a.without_totp)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("{username} is now an admin; it signs in again (with its code) for a token that says so");
+    Ok(())
+}
+
 async fn run(raw: &[String]) -> Result<(), String> {
     let a = parse(raw)?;
     if a.command == "smoke" {
         return smoke(&a).await;
+    }
+    if a.command == "make-admin" {
+        return make_admin(&a).await;
     }
     let op = operator(&a).await?;
     let mode = if a.dry_run { "dry run: nothing changed" } else { "done" };

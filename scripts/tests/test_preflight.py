@@ -57,11 +57,28 @@ def ready(stage="prod", identity="example.com", **changes):
     else:
         s.answer("sesv2", "get_account", {"ProductionAccessEnabled": True, "SendingEnabled": True})
     s.answer("lambda", "get_account_settings", {"AccountLimit": {"ConcurrentExecutions": changes.get("concurrency", 1000)}})
+    if "trail" in changes:
+        changes["trail"](s)
+    else:
+        logging_trail(s)
     if "stack" in changes:
         changes["stack"](s)
     else:
         s.fail("cloudformation", "describe_stacks", "ValidationError")
     return s
+
+
+TRAIL = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"
+
+
+def logging_trail(s, multi_region=True, logging=True, selectors=None):
+    """A trail answering as CloudTrail does: described, its status, its event selectors."""
+    s.answer("cloudtrail", "describe_trails", {"trailList": [{"Name": "audit", "TrailARN": TRAIL, "HomeRegion": "other-region-1", "IsMultiRegionTrail": multi_region}]})
+    if not multi_region:
+        return
+    s.answer("cloudtrail", "get_trail_status", {"IsLogging": logging}, {"Name": TRAIL})
+    if logging:
+        s.answer("cloudtrail", "get_event_selectors", selectors or {"TrailARN": TRAIL, "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]}, {"TrailName": TRAIL})
 
 
 def results(session, stage="prod", identity="example.com", needed=8, **kw):
@@ -91,6 +108,7 @@ def paid(stage="prod", **changes):
     s.answer("sesv2", "get_account", {"ProductionAccessEnabled": True, "SendingEnabled": True})
     changes.get("secret", lambda s: with_secret(s, '{"apiKey": "sk_live_x", "webhookSecret": "whsec_x"}'))(s)
     s.answer("lambda", "get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000}})
+    logging_trail(s)
     s.fail("cloudformation", "describe_stacks", "ValidationError")
     return results(s, stage=stage, secret=SECRET)
 
@@ -196,6 +214,19 @@ class PreflightTest(unittest.TestCase):
     def test_paused_sending_is_missing(self):
         paused = lambda s: s.answer("sesv2", "get_account", {"ProductionAccessEnabled": True, "SendingEnabled": False})  # noqa: E731
         self.assertEqual(missing(results(ready(account=paused))), ["ses-production"])
+
+    def test_no_trail_logging_management_events_here_is_missing(self):
+        for why, trail in [
+            ("none at all", lambda s: s.answer("cloudtrail", "describe_trails", {"trailList": []})),
+            ("another region's only", lambda s: logging_trail(s, multi_region=False)),
+            ("stopped", lambda s: logging_trail(s, logging=False)),
+            ("data events only", lambda s: logging_trail(s, selectors={"TrailARN": TRAIL, "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": False}]})),
+        ]:
+            found = results(ready(trail=trail))
+            self.assertEqual(missing(found), ["cloudtrail"], why)
+            self.assertIn("admin group alert", found["cloudtrail"][1])
+        advanced = {"TrailARN": TRAIL, "AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]}
+        self.assertEqual(missing(results(ready(trail=lambda s: logging_trail(s, selectors=advanced)))), [])
 
     def test_a_new_accounts_lambda_concurrency_of_10_is_missing(self):
         found = results(ready(concurrency=10))

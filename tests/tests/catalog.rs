@@ -712,8 +712,89 @@ async fn a_listing_answers_through_throttling_and_a_server_error() {
     assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
-/// A confirmed user of `pool`, signed in: answers the username and the access token.
-async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &provision::UserPool) -> (String, String) {
+/// Turns TOTP on for the owner of `access` as /auth/mfa/setup and /auth/mfa/verify do.
+async fn turn_on_totp(cognito: &aws_sdk_cognitoidentityprovider::Client, access: &str) {
+    let secret = cognito
+        .associate_software_token()
+        .access_token(access)
+        .send()
+        .await
+        .unwrap()
+        .secret_code()
+        .unwrap()
+        .to_owned();
+    cognito
+        .verify_software_token()
+        .access_token(access)
+        .user_code(shop_tests::totp_now(&secret).await)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .set_user_mfa_preference()
+        .access_token(access)
+        .software_token_mfa_settings(
+            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType::builder()
+                .enabled(true)
+                .preferred_mfa(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `shop-ops make-admin` grants the admins group only to a confirmed, enabled account with TOTP
+/// on (`--without-totp`, for stages that do not require it, skips that check alone).
+#[tokio::test]
+async fn make_admin_grants_the_group_only_to_an_account_with_totp() {
+    use shop_ops::admins::{make_admin, Refused};
+    let sdk = sdk().await;
+    let stage = shop_local::stage::values("local").unwrap();
+    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
+        .await
+        .unwrap();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let groups = |username: String| {
+        let cognito = cognito.clone();
+        let pool = pool.user_pool_id.clone();
+        async move {
+            let out = cognito
+                .admin_list_groups_for_user()
+                .user_pool_id(pool)
+                .username(username)
+                .send()
+                .await
+                .unwrap();
+            out.groups()
+                .iter()
+                .filter_map(|g| g.group_name().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    let (username, access) = pool_user(&cognito, &pool).await;
+    assert_eq!(
+        make_admin(&cognito, &pool.user_pool_id, &username, true).await,
+        Err(Refused::NoTotp(username.clone()))
+    );
+    assert!(groups(username.clone()).await.is_empty(), "refused, but joined");
+    turn_on_totp(&cognito, &access).await;
+    make_admin(&cognito, &pool.user_pool_id, &username, true).await.unwrap();
+    assert_eq!(groups(username.clone()).await, vec!["admins"]);
+    assert_eq!(
+        make_admin(&cognito, &pool.user_pool_id, "nobody-here", true).await,
+        Err(Refused::NoSuchAccount("nobody-here".into()))
+    );
+    // Unconfirmed: refused even without the TOTP check.
+    let pending = pool_sign_up(&cognito, &pool).await;
+    assert_eq!(
+        make_admin(&cognito, &pool.user_pool_id, &pending, false).await,
+        Err(Refused::NotConfirmed(pending.clone()))
+    );
+}
+
+/// A new, unconfirmed user of `pool`: answers the username.
+async fn pool_sign_up(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &provision::UserPool) -> String {
     let username = unique("admin");
     cognito
         .sign_up()
@@ -723,6 +804,12 @@ async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &pro
         .send()
         .await
         .unwrap();
+    username
+}
+
+/// A confirmed user of `pool`, signed in: answers the username and the access token.
+async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &provision::UserPool) -> (String, String) {
+    let username = pool_sign_up(cognito, pool).await;
     cognito
         .admin_confirm_sign_up()
         .user_pool_id(&pool.user_pool_id)
@@ -757,40 +844,15 @@ async fn where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required
     let body = json!({"fileName": "b.png", "fileType": "image/png"});
     let mut claims = admin_claims(&unique("admin"));
     claims["cognito:username"] = json!(username);
+    // API Gateway passes every claim as a string; a token without auth_time is never admitted.
+    claims["auth_time"] = json!(shop_core::time::now_secs().to_string());
     let ask = |claims: Value| banner::upload_url(&f.svc, post("/upload-url", &body, Some(claims)));
     assert_error(&ask(claims.clone()).await, 403, "MfaRequired");
     // Not an admin at all is still plain 403 Forbidden, without asking Cognito.
     assert_error(&ask(user_claims("u", "u@example.com")).await, 403, "Forbidden");
 
     // TOTP on (set up and verified as /auth/mfa/setup and /auth/mfa/verify do): admitted.
-    let secret = cognito
-        .associate_software_token()
-        .access_token(&access)
-        .send()
-        .await
-        .unwrap()
-        .secret_code()
-        .unwrap()
-        .to_owned();
-    cognito
-        .verify_software_token()
-        .access_token(&access)
-        .user_code(shop_tests::totp_now(&secret).await)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .set_user_mfa_preference()
-        .access_token(&access)
-        .software_token_mfa_settings(
-            aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType::builder()
-                .enabled(true)
-                .preferred_mfa(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    turn_on_totp(&cognito, &access).await;
     let (s, b) = parts(&ask(claims.clone()).await);
     assert_eq!(s, 200, "{b}");
     // Disabled (the usual incident response): refused at the next request, token still valid.

@@ -617,6 +617,86 @@ async fn an_account_turns_on_totp_and_then_signs_in_with_a_code() {
     r.stop().await;
 }
 
+/// Where the stage requires MFA for admins (staging, prod), an admin route opens only to a session
+/// signed in with a code: not before TOTP is on (403 `MfaRequired`), not to an ID token or a refresh
+/// token of a sign-in from before TOTP was turned on (both valid for up to an hour and 30 days
+/// before this), and not to a disabled account, at its next request.
+#[tokio::test]
+async fn where_the_stage_requires_mfa_only_a_sign_in_with_a_code_opens_admin_routes() {
+    let r = runner_with(|o| o.stage.admin_mfa_required = true).await;
+    let api = Api::new(&r);
+    let name = format!("Guarded {}", unique("a"));
+    let (email, _) = api.user(&name).await;
+    make_admin(&r, &name).await;
+    let before = api.sign_in(&email).await; // the group is in tokens minted from now on
+    let old_id = id_token(&before);
+    let body = json!({"fileName": "b.png", "fileType": "image/png"});
+    let ask = |token: String| {
+        let body = body.clone();
+        let api = &api;
+        async move { api.post("/banner/upload-url", Some(&token), body).await }
+    };
+    let (s, b) = ask(old_id.clone()).await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (403, Some("MfaRequired")), "{b}");
+
+    // TOTP on, through the API, with the password-only session's access token.
+    let access = before["AccessToken"].clone();
+    let (s, setup) = api.post("/auth/mfa/setup", None, json!({"accessToken": access})).await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secretCode"].as_str().unwrap().to_owned();
+    let code = shop_tests::totp_now(&secret).await;
+    let (s, b) = api
+        .post("/auth/mfa/verify", None, json!({"accessToken": access, "code": code}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // The account has TOTP now, but this ID token's sign-in had no code.
+    let (s, b) = ask(old_id).await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (401, Some("Unauthorized")), "{b}");
+    let (s, b) = api
+        .post(
+            "/auth/refresh-token",
+            None,
+            json!({"refreshToken": before["RefreshToken"]}),
+        )
+        .await;
+    assert_eq!(
+        s, 401,
+        "a refresh token of the password-only sign-in still mints tokens: {b}"
+    );
+
+    // A sign-in with a code (sessions count from the second after TOTP was turned on).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (s, challenged) = api
+        .post("/auth/sign-in", None, json!({"email": email, "password": PASSWORD}))
+        .await;
+    assert_eq!(s, 200, "{challenged}");
+    let code = shop_tests::totp_now(&secret).await;
+    let (s, signed) = api
+        .post(
+            "/auth/mfa/sign-in",
+            None,
+            json!({"email": email, "session": challenged["session"], "code": code}),
+        )
+        .await;
+    assert_eq!(s, 200, "{signed}");
+    let new_id = id_token(&signed["tokens"]);
+    let (s, b) = ask(new_id.clone()).await;
+    assert_eq!(s, 200, "{b}");
+
+    // Disabled (the usual incident response): refused at the next admin request.
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config());
+    cognito
+        .admin_disable_user()
+        .user_pool_id(&r.info.user_pool_id)
+        .username(auth::model::username_for(&name))
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = ask(new_id).await;
+    assert_eq!((s.as_u16(), b["code"].as_str()), (401, Some("Unauthorized")), "{b}");
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
     let r = runner().await;
@@ -1140,27 +1220,73 @@ async fn a_failing_s3_event_is_retried_twice_then_kept_in_the_failure_queue() {
     r.stop().await;
 }
 
+/// S3 delivers an event at least once. A second delivery of the event of a rejected (so deleted)
+/// upload finds no object: S3 answers that 404 only to a role that may list the bucket, 403 to
+/// any other (the runner answers as AWS does). The image handler may list its bucket, so the
+/// repeat is a logged no-op: nothing is retried, nothing reaches the failure queue, nobody is paged.
+#[tokio::test]
+async fn a_repeated_s3_event_for_a_deleted_upload_leaves_the_failure_queue_empty() {
+    let chaos = std::sync::Arc::new(
+        shop_local::chaos::Chaos::new(1.0, vec![shop_local::chaos::Fault::DuplicateS3Event]).unwrap(),
+    );
+    let r = runner_with(|o| o.chaos = chaos.clone()).await;
+    let sdk = r.emulator.sdk_config();
+    let s3 = shop_core::aws::s3(&sdk);
+    let key = format!(
+        "{}{}/not-an-image.png",
+        shop_core::images::UPLOADS,
+        uuid::Uuid::new_v4()
+    );
+    s3.put_object()
+        .bucket(&r.info.banner_bucket)
+        .key(&key)
+        .content_type("image/png")
+        .body(b"not a png at all".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while chaos.counts().get("duplicate-s3-event").copied().unwrap_or(0) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the event was never repeated"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The repeat runs after the first delivery deleted the upload; give its retries (0.2 s, 0.4 s)
+    // time to happen if it failed.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let gone = s3.head_object().bucket(&r.info.banner_bucket).key(&key).send().await;
+    assert!(gone.is_err(), "the bad upload was not deleted");
+    let kept = failure_queue_now(&r).await;
+    assert!(kept.is_empty(), "the repeated event failed and was kept: {kept:?}");
+    r.stop().await;
+}
+
+/// The records in the stack's failure queue now (one receive of up to 10, waiting a second).
+async fn failure_queue_now(r: &Running) -> Vec<Value> {
+    aws_sdk_sqs::Client::new(&r.emulator.sdk_config())
+        .receive_message()
+        .queue_url(&r.info.async_failures_queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap())
+        .collect()
+}
+
 /// The first `n` records of the stack's failure queue (the on-failure destination), waiting up
 /// to 30 s for them.
 async fn failure_records(r: &Running, n: usize) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&r.emulator.sdk_config());
     let started = Instant::now();
     let mut kept = Vec::new();
     while kept.len() < n {
-        let got = sqs
-            .receive_message()
-            .queue_url(&r.info.async_failures_queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap()
-            .messages
-            .unwrap_or_default();
-        kept.extend(
-            got.iter()
-                .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap()),
-        );
+        kept.extend(failure_queue_now(r).await);
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "{} of {n} records reached the failure queue: {kept:?}",

@@ -17,7 +17,10 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
-pub use sessions::{answer_totp, enable_totp, global_sign_out, refresh, sign_in, start_totp, SignedIn, Tokens};
+pub use sessions::{
+    answer_totp, enable_totp, global_sign_out, is_admin, mark_sessions_valid_from, owner_of, refresh, sign_in,
+    start_totp, SignedIn, Tokens,
+};
 
 const SERVICE: &str = "cognito";
 

@@ -241,6 +241,9 @@ async fn mfa_setup_flow(a: &Auth, req: &Request) -> Result<serde_json::Value, Er
     }))
 }
 
+/// The EMF count of admins' TOTP enrolments (`infra/lib/abuse.ts` alarms on each).
+pub const ADMIN_MFA_ENROLMENTS: &str = "AdminMfaEnrolments";
+
 /// `POST /mfa/verify {accessToken, code}`: checks a first code and turns TOTP MFA on.
 pub async fn mfa_verify(a: &Auth, req: Request) -> Response {
     a.http.respond(200, mfa_verify_flow(a, &req).await)
@@ -250,11 +253,26 @@ async fn mfa_verify_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let f = json_body(req)?;
     let token = f.secret("accessToken", MAX_TOKEN)?;
     let code = totp_code(&f)?;
+    // Sessions count from the first whole second after this one: every ID token of a sign-in
+    // before TOTP (auth_time <= now) is refused by the admin gate from here on, while a sign-in
+    // with a code (a second later at the earliest) is not. Written before TOTP is turned on, so
+    // TOTP is never on with older sessions still counting.
+    let pool = &a.config.user_pool_id;
+    let username = cognito::owner_of(&a.cognito, &token).await?;
+    let admin = cognito::is_admin(&a.cognito, pool, &username).await?;
+    let from = shop_core::time::now_secs() + 1;
+    cognito::mark_sessions_valid_from(&a.cognito, pool, &username, from).await?;
     cognito::enable_totp(&a.cognito, &token, &code).await?;
     // Every refresh token of the account was minted by a sign-in without a code: revoke them all,
     // or one of them would mint tokens (admin ones too) for 30 days as if MFA had been used.
     cognito::global_sign_out(&a.cognito, &token).await?;
     tracing::info!("TOTP MFA enabled; every session of the account signed out");
+    // An admin's authenticator opens admin routes from now on: the operator hears of each one
+    // (the AdminMfaEnrolments alarm), so one enrolled by a thief of the password is seen.
+    if admin {
+        tracing::warn!("an admin enrolled an authenticator");
+        shop_core::metrics::count(&a.config.metrics_namespace, "auth", ADMIN_MFA_ENROLMENTS, 1);
+    }
     Ok(msg(
         "TOTP MFA is on and every session of this account is signed out: sign in again, with a code.",
     ))

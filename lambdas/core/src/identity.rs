@@ -7,6 +7,12 @@ use crate::http::Request;
 /// Name of the Cognito group whose members are admins.
 pub const ADMIN_GROUP: &str = "admins";
 
+/// The account attribute holding the moment (seconds since the epoch) from which its sessions
+/// count: the standard `updated_at`, which the app client may not write (`infra/stages.json`
+/// `appClientWriteAttributes`), so neither the user nor a thief of their tokens can move it back;
+/// only auth's IAM-signed mfa-verify sets it; the admin gate (`mfa`) reads it. A standard attribute, so no schema change of the pool.
+pub const SESSIONS_VALID_FROM: &str = "updated_at";
+
 /// Who is calling, from verified token claims (the authorizer, not this code, verified the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -17,6 +23,9 @@ pub struct Identity {
     pub groups: Vec<String>,
     /// `cognito:username` (ID tokens carry it).
     pub username: Option<String>,
+    /// When the sign-in behind the token happened (`auth_time`, seconds since the epoch; tokens
+    /// refreshed from it keep it).
+    pub auth_time: Option<u64>,
 }
 
 impl Identity {
@@ -42,11 +51,13 @@ impl Identity {
             .map(|g| parse_groups(g))
             .unwrap_or_default();
         let username = claims.get("cognito:username").filter(|s| !s.is_empty()).cloned();
+        let auth_time = claims.get("auth_time").and_then(|t| t.parse().ok());
         Ok(Self {
             sub,
             email,
             groups,
             username,
+            auth_time,
         })
     }
 

@@ -175,7 +175,7 @@ impl Images {
     /// [`IMAGE_CACHE_CONTROL`], nothing else, so no `Cache-Control`, `Content-Disposition` or
     /// `Content-Encoding` an uploader added (unsigned) reaches the CDN. Without `checked` (a copy
     /// of a copy already made that way) the metadata is copied as it is. `Ok(false)`: the source
-    /// changed since the check, nothing was copied.
+    /// changed or went since the check, nothing was copied.
     pub async fn copy(&self, from: &str, to: &str, checked: Option<&Checked>) -> Result<bool, Upstream> {
         let source = format!("{}/{}", self.config.bucket, encode_key(from));
         let copy = self
@@ -195,9 +195,12 @@ impl Images {
         match copy.send().await {
             Ok(_) => Ok(true),
             Err(e)
-                if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e) == Some("PreconditionFailed") =>
+                if matches!(
+                    aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e),
+                    Some("PreconditionFailed" | "NoSuchKey")
+                ) =>
             {
-                tracing::warn!(key = %from, "upload replaced after its check: not copied; its own event decides");
+                tracing::warn!(key = %from, "upload replaced or removed after its check: not copied; its own event decides");
                 Ok(false)
             }
             Err(e) => Err(Upstream::new("s3", e)),

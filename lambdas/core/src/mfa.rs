@@ -4,9 +4,10 @@
 //!
 //! ID tokens say nothing about MFA, so the gate asks Cognito (`AdminGetUser`: one call per admin
 //! request, admin traffic only). The answer is about the account now: a disabled account is
-//! refused at its next request. Turning TOTP on signs the account out everywhere (auth's
-//! mfa-verify), so no refresh token of a sign-in without a code survives it; an ID token issued
-//! before keeps working until it expires (an hour).
+//! refused at its next request. The gate also refuses a session older than the account's
+//! [`SESSIONS_VALID_FROM`]: turning TOTP on (auth's mfa-verify) sets it to the next second and
+//! signs the account out everywhere, so neither an ID token nor a refresh token of a sign-in
+//! without a code opens an admin route after it.
 
 use aws_sdk_cognitoidentityprovider::Client;
 
@@ -17,6 +18,8 @@ use crate::identity::Identity;
 
 /// Cognito's name of TOTP MFA in a user's MFA settings.
 pub const TOTP: &str = "SOFTWARE_TOKEN_MFA";
+
+pub use crate::identity::SESSIONS_VALID_FROM;
 
 /// Who may call an admin route.
 #[derive(Clone, Debug, Default)]
@@ -69,11 +72,22 @@ impl AdminGate {
             tracing::warn!(admin = %who.sub, "disabled admin account refused");
             return Err(RequestError::Unauthorized.into());
         }
-        if user.user_mfa_setting_list().iter().any(|m| m == TOTP) {
-            Ok(who)
-        } else {
+        if !user.user_mfa_setting_list().iter().any(|m| m == TOTP) {
             tracing::warn!(admin = %who.sub, "admin without TOTP MFA refused");
-            Err(RequestError::MfaRequired.into())
+            return Err(RequestError::MfaRequired.into());
         }
+        // A sign-in from before TOTP was turned on (or one whose time the token does not say)
+        // is not a sign-in with a code: sign in again.
+        let valid_from = user
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == SESSIONS_VALID_FROM)
+            .and_then(|a| a.value()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        if who.auth_time.is_none_or(|t| t < valid_from) {
+            tracing::warn!(admin = %who.sub, "admin session from before TOTP was turned on refused");
+            return Err(RequestError::Unauthorized.into());
+        }
+        Ok(who)
     }
 }

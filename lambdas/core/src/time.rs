@@ -7,6 +7,11 @@ pub fn now() -> String {
     format(Utc::now())
 }
 
+/// Now, in whole seconds since the epoch (as JWT claims count time).
+pub fn now_secs() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
+}
+
 pub fn format(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -120,6 +120,50 @@ where
     }
 }
 
+/// The username of the owner of `access_token` (Cognito checks the token: no IAM).
+pub async fn owner_of(c: &Client, access_token: &str) -> Result<String, Error> {
+    let owner = c
+        .get_user()
+        .access_token(access_token)
+        .send()
+        .await
+        .map_err(token_call_error)?;
+    Ok(owner.username().to_owned())
+}
+
+/// Marks `from` (seconds since the epoch) as the moment the sessions of `username` count from:
+/// the account's [`shop_core::identity::SESSIONS_VALID_FROM`] attribute, which the app client
+/// may not write (so only this IAM-signed call sets it). The admin gate refuses an ID token whose
+/// sign-in (`auth_time`) came before it.
+pub async fn mark_sessions_valid_from(c: &Client, pool: &str, username: &str, from: u64) -> Result<(), Error> {
+    c.admin_update_user_attributes()
+        .user_pool_id(pool)
+        .username(username)
+        .user_attributes(super::attribute(
+            shop_core::identity::SESSIONS_VALID_FROM,
+            &from.to_string(),
+        )?)
+        .send()
+        .await
+        .map_err(|e| Upstream::new(SERVICE, e))?;
+    Ok(())
+}
+
+/// Whether `username` is in the admins group (asked of the pool, not of a token).
+pub async fn is_admin(c: &Client, pool: &str, username: &str) -> Result<bool, Error> {
+    let groups = c
+        .admin_list_groups_for_user()
+        .user_pool_id(pool)
+        .username(username)
+        .send()
+        .await
+        .map_err(|e| Upstream::new(SERVICE, e))?;
+    Ok(groups
+        .groups()
+        .iter()
+        .any(|g| g.group_name() == Some(shop_core::identity::ADMIN_GROUP)))
+}
+
 /// Starts TOTP setup for the owner of `access_token`: the shared secret (base32) for their app.
 pub async fn start_totp(c: &Client, access_token: &str) -> Result<String, Error> {
     let out = c
