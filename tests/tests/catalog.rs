@@ -749,12 +749,7 @@ async fn turn_on_totp(cognito: &aws_sdk_cognitoidentityprovider::Client, access:
 #[tokio::test]
 async fn make_admin_grants_the_group_only_to_an_account_with_totp() {
     use shop_ops::admins::{make_admin, Refused};
-    let sdk = sdk().await;
-    let stage = shop_local::stage::values("local").unwrap();
-    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
-        .await
-        .unwrap();
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let (pool, cognito) = local_pool().await;
     let groups = |username: String| {
         let cognito = cognito.clone();
         let pool = pool.user_pool_id.clone();
@@ -791,6 +786,16 @@ async fn make_admin_grants_the_group_only_to_an_account_with_totp() {
         make_admin(&cognito, &pool.user_pool_id, &pending, false).await,
         Err(Refused::NotConfirmed(pending.clone()))
     );
+}
+
+/// A new user pool as the local stage provisions it, and a Cognito client.
+async fn local_pool() -> (provision::UserPool, aws_sdk_cognitoidentityprovider::Client) {
+    let sdk = sdk().await;
+    let stage = shop_local::stage::values("local").unwrap();
+    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
+        .await
+        .unwrap();
+    (pool, aws_sdk_cognitoidentityprovider::Client::new(&sdk))
 }
 
 /// A new, unconfirmed user of `pool`: answers the username.
@@ -833,12 +838,7 @@ async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &pro
 #[tokio::test]
 async fn where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required() {
     let mut f = banners().await;
-    let sdk = sdk().await;
-    let stage = shop_local::stage::values("local").unwrap();
-    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
-        .await
-        .unwrap();
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let (pool, cognito) = local_pool().await;
     f.svc.catalog.admins = shop_core::mfa::AdminGate::requiring_mfa(cognito.clone(), pool.user_pool_id.clone());
     let (username, access) = pool_user(&cognito, &pool).await;
     let body = json!({"fileName": "b.png", "fileType": "image/png"});
