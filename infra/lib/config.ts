@@ -21,6 +21,14 @@ export interface StageConfig {
    * address (`-c sesIdentity=` or SHOP_SES_IDENTITY). The stacks reference it by name, never create it.
    */
   readonly sesIdentity: string;
+  /**
+   * Where the account is in the SES sandbox (a new account; dev): the verified recipient
+   * identities (addresses or domains) the stage mails. In the sandbox SES checks the sender's
+   * policy against the recipient's identity too, so `ses:SendEmail` is granted on each
+   * (`-c sesSandboxRecipients=qa@example.com,example.org` or SHOP_SES_SANDBOX_RECIPIENTS). Empty
+   * once the account has production access.
+   */
+  readonly sesSandboxRecipients: string[];
   /** Who gets alarm and alert emails (`-c opsEmail=` or SHOP_OPS_EMAIL); none when unset. */
   readonly opsEmail?: string;
   /** Allowed browser origin (CORS) of the APIs and of the upload buckets. */
@@ -106,7 +114,7 @@ export interface StageConfig {
   readonly codeDir: string;
 }
 
-type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'sesIdentity' | 'opsEmail' | 'codeDir' | 'paymentSecretName'>;
+type StageValues = Omit<StageConfig, 'stage' | 'account' | 'region' | 'sesSender' | 'sesIdentity' | 'sesSandboxRecipients' | 'opsEmail' | 'codeDir' | 'paymentSecretName'>;
 
 /** `infra/stages.json`: the defaults, and each stage's changes to them (the local runner reads the `local` stage). */
 const declared = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'stages.json'), 'utf8')) as {
@@ -165,6 +173,10 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
     region: env.CDK_DEFAULT_REGION,
     sesSender,
     sesIdentity,
+    sesSandboxRecipients: (str('sesSandboxRecipients', 'SHOP_SES_SANDBOX_RECIPIENTS') ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r.length > 0),
     opsEmail: str('opsEmail', 'SHOP_OPS_EMAIL'),
     corsOrigin: str('corsOrigin', 'SHOP_CORS_ORIGIN') ?? values.corsOrigin,
     cognitoIssuer,

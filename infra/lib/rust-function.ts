@@ -194,10 +194,11 @@ export function indexArn(tableArn: string, index: string): string {
 /**
  * ARNs of the SES identities that `ses:SendEmail` is authorized against for our sender: the
  * verifying identity (a domain, or the address) and the address itself, so that the grant holds
- * whichever of the two SES evaluates.
+ * whichever of the two SES evaluates; and, for an account still in the SES sandbox, the verified
+ * recipient identities (`sesSandboxRecipients`), which SES checks there too.
  */
 export function sesIdentityArns(scope: Construct, config: StageConfig): string[] {
-  return [...new Set([config.sesIdentity, config.sesSender])].map((name) =>
+  return [...new Set([config.sesIdentity, config.sesSender, ...config.sesSandboxRecipients])].map((name) =>
     Stack.of(scope).formatArn({ service: 'ses', resource: 'identity', resourceName: name }),
   );
 }

@@ -75,6 +75,26 @@ describe('the first deploy on a fresh account', () => {
     assert.throws(() => synth('prod', { sesIdentity: 'other.example' }), /sesIdentity must verify the sender/);
   });
 
+  it('lets the emailing functions send to the verified recipients of an account still in the SES sandbox', () => {
+    /** The identity names `ses:SendEmail` is granted on, for every function of `stack` that sends. */
+    const sendable = (stack: Stack): string[] => {
+      const out = new Set<string>();
+      for (const [, p] of ofType(stack, 'AWS::IAM::Policy')) {
+        for (const st of p.Properties.PolicyDocument.Statement) {
+          if (![st.Action].flat().includes('ses:SendEmail')) continue;
+          for (const r of [st.Resource].flat()) out.add(JSON.stringify(r).match(/identity\/([^"]+)"/)![1]);
+        }
+      }
+      return [...out].sort();
+    };
+    const plain = built.dev.shop;
+    assert.deepEqual(sendable(plain.order), ['example.com', 'noreply@example.com']);
+    const sandbox = synth('dev', { sesSandboxRecipients: 'qa@example.org, example.net' });
+    for (const stack of [sandbox.order, sandbox.product]) {
+      assert.deepEqual(sendable(stack), ['example.com', 'example.net', 'noreply@example.com', 'qa@example.org']);
+    }
+  });
+
   it('lets sign-up write what it sends, and a changed email take effect only once verified', () => {
     const sent = ['email', 'name'];
     assert.deepEqual([...stages.defaults.appClientWriteAttributes].sort(), sent, 'stages.json: the attributes sign-up writes');
