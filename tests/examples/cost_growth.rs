@@ -36,6 +36,7 @@ fn product(i: usize, status: Status, age: Duration) -> Product {
         created_at: shop_core::time::format(created),
         approved_category: approved.then(|| "c".into()),
         rejection_reason: None,
+        review_etag: None,
     }
 }
 

@@ -159,6 +159,7 @@ impl Fixture {
             created_at: shop_core::time::now(),
             approved_category: approved.then(|| "Clothes".into()),
             rejection_reason: None,
+            review_etag: None,
         };
         self.svc
             .db

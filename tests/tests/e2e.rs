@@ -1067,6 +1067,7 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         created_at: shop_core::time::now(),
         approved_category: None,
         rejection_reason: None,
+        review_etag: None,
     };
     db.put_item()
         .table_name(&r.info.products_table)

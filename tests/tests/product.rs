@@ -181,6 +181,7 @@ fn stored(i: usize, status: Status, age: Duration, category: &str) -> Product {
         created_at: shop_core::time::format(created),
         approved_category: approved.then(|| category.to_owned()),
         rejection_reason: None,
+        review_etag: None,
     }
 }
 
@@ -338,6 +339,41 @@ async fn an_image_uploaded_again_after_the_product_went_to_review_never_replaces
     let report = product::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
     assert_eq!((report.recorded, report.ignored), (0, 1), "{report:?}");
     assert_eq!(&reviewed().await[..], PNG, "the image under review was replaced");
+}
+
+/// Approval publishes the review copy that was made from the checked upload, and no other: one
+/// swapped in under `review/` afterwards (by whoever could write there) is never published, and
+/// the product stays unapproved.
+#[tokio::test]
+async fn a_review_copy_swapped_after_it_was_made_is_never_published() {
+    let f = fixture().await;
+    let id = f.product_with_image(&seller(), "vase").await;
+    let key = format!("{id}/shoes.png");
+    let images = &f.svc.catalog.images;
+    images
+        .s3
+        .put_object()
+        .bucket(&images.config.bucket)
+        .key(format!("{REVIEW}{key}"))
+        .content_type("image/png")
+        .body(b"<svg onload=alert(1)>".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        &f.decide("/approve-product", json!({"id": id}), admin()).await,
+        409,
+        "ImageMissing",
+    );
+    let published = images
+        .s3
+        .head_object()
+        .bucket(&images.config.bucket)
+        .key(format!("{PUBLIC}{key}"))
+        .send()
+        .await;
+    assert!(published.is_err(), "the swapped review copy was published");
+    assert_eq!(f.approved(&[]).await["products"], json!([]));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! One public async function per banner Lambda.
 
 use aws_lambda_events::s3::S3Event;
-use shop_core::images::{requested_size, ImageReport, PUBLIC, UPLOADS};
+use shop_core::images::{requested_size, CopyOf, ImageReport, PUBLIC, UPLOADS};
 use shop_core::pagination::page_request;
 use shop_core::validate::{file_name, ImageType};
 use shop_core::{http::json_body, Request, Response};
@@ -35,10 +35,14 @@ pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, 
             let Some(name) = file_of_key(&key) else {
                 return Ok(false);
             };
-            if !images
-                .copy(&format!("{UPLOADS}{key}"), &format!("{PUBLIC}{key}"), Some(&checked))
-                .await?
-            {
+            let copied = images
+                .copy(
+                    &format!("{UPLOADS}{key}"),
+                    &format!("{PUBLIC}{key}"),
+                    CopyOf::Checked(&checked),
+                )
+                .await?;
+            if copied.is_none() {
                 return Ok(false);
             }
             let banner = Banner {

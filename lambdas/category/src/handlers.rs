@@ -2,7 +2,7 @@
 
 use aws_lambda_events::s3::S3Event;
 use shop_core::cleanup::SweepReport;
-use shop_core::images::{requested_size, ImageReport, PUBLIC, UPLOADS};
+use shop_core::images::{requested_size, CopyOf, ImageReport, PUBLIC, UPLOADS};
 use shop_core::pagination::page_request;
 use shop_core::validate::{file_name, ImageType};
 use shop_core::{http::json_body, Request, Response};
@@ -42,7 +42,10 @@ pub async fn image_uploaded(c: &Categories, event: S3Event) -> Result<ImageRepor
                 return Ok(false);
             };
             let public = format!("{PUBLIC}{key}");
-            if !images.copy(&format!("{UPLOADS}{key}"), &public, Some(&checked)).await? {
+            let copied = images
+                .copy(&format!("{UPLOADS}{key}"), &public, CopyOf::Checked(&checked))
+                .await?;
+            if copied.is_none() {
                 return Ok(false);
             }
             if c.complete(&name, &key, images.public_url(&key)).await? {

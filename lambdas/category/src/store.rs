@@ -28,7 +28,7 @@ impl Categories {
             &self.config.table,
             key(KEY, name),
             object_key,
-            Some(image_url),
+            &[("imageUrl", image_url)],
             states,
         )
         .await

@@ -168,15 +168,15 @@ impl Images {
         Ok((judge(size, content_type.as_deref(), &head, self.config.max_bytes), etag))
     }
 
-    /// Copies `from` to `to` (full keys) inside the bucket. A checked upload (`checked` given) is
-    /// copied only while it is still the object that was checked (`x-amz-copy-source-if-match`
-    /// on its ETag: a PUT replayed between the check and the copy is never copied, its own event
-    /// decides), with its metadata replaced: the content type its bytes were sniffed as and
+    /// Copies `from` to `to` (full keys) inside the bucket, only while `from` is still the object
+    /// `of` names (`x-amz-copy-source-if-match`): a checked upload is copied only as the check read
+    /// it (a PUT replayed between the check and the copy is never copied, its own event decides),
+    /// with its metadata replaced: the content type its bytes were sniffed as and
     /// [`IMAGE_CACHE_CONTROL`], nothing else, so no `Cache-Control`, `Content-Disposition` or
-    /// `Content-Encoding` an uploader added (unsigned) reaches the CDN. Without `checked` (a copy
-    /// of a copy already made that way) the metadata is copied as it is. `Ok(false)`: the source
-    /// changed or went since the check, nothing was copied.
-    pub async fn copy(&self, from: &str, to: &str, checked: Option<&Checked>) -> Result<bool, Upstream> {
+    /// `Content-Encoding` an uploader added (unsigned) reaches the CDN. A copy made from one (the
+    /// review copy) is copied as it was made, metadata kept. `Ok(Some(etag))`: copied, the new
+    /// object's ETag; `Ok(None)`: the source changed or went since, nothing was copied.
+    pub async fn copy(&self, from: &str, to: &str, of: CopyOf<'_>) -> Result<Option<String>, Upstream> {
         let source = format!("{}/{}", self.config.bucket, encode_key(from));
         let copy = self
             .s3
@@ -184,24 +184,31 @@ impl Images {
             .bucket(&self.config.bucket)
             .copy_source(source)
             .key(to);
-        let copy = match checked {
-            Some(c) => copy
+        let copy = match of {
+            CopyOf::Checked(c) => copy
                 .set_copy_source_if_match(c.etag.clone())
                 .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
                 .content_type(c.kind.mime())
                 .cache_control(IMAGE_CACHE_CONTROL),
-            None => copy.metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy),
+            CopyOf::Made(etag) => copy
+                .set_copy_source_if_match(etag.map(str::to_owned))
+                .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy),
         };
         match copy.send().await {
-            Ok(_) => Ok(true),
+            Ok(out) => Ok(Some(
+                out.copy_object_result()
+                    .and_then(|r| r.e_tag())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )),
             Err(e)
                 if matches!(
                     aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&e),
                     Some("PreconditionFailed" | "NoSuchKey")
                 ) =>
             {
-                tracing::warn!(key = %from, "upload replaced or removed after its check: not copied; its own event decides");
-                Ok(false)
+                tracing::warn!(key = %from, "source replaced or removed since it was checked: not copied");
+                Ok(None)
             }
             Err(e) => Err(Upstream::new("s3", e)),
         }
@@ -226,6 +233,16 @@ impl Images {
         }
         Ok(())
     }
+}
+
+/// What a copy is bound to.
+#[derive(Debug, Clone, Copy)]
+pub enum CopyOf<'a> {
+    /// An upload that passed the check.
+    Checked(&'a Checked),
+    /// A copy made from a checked upload, with the ETag it was made with (`None`: recorded before
+    /// ETags were, copied unbound).
+    Made(Option<&'a str>),
 }
 
 /// An upload that passed the check: the type its bytes are, and the ETag of the object checked.

@@ -4,7 +4,7 @@ use aws_lambda_events::s3::S3Event;
 use serde_json::json;
 use shop_core::cleanup::SweepReport;
 use shop_core::http::{json_body, query};
-use shop_core::images::{requested_size, ImageReport, PUBLIC, REVIEW, UPLOADS};
+use shop_core::images::{requested_size, CopyOf, ImageReport, PUBLIC, REVIEW, UPLOADS};
 use shop_core::pagination::page_request;
 use shop_core::validate::text;
 use shop_core::{Identity, Request, RequestError, Response};
@@ -56,13 +56,18 @@ pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport,
             if !waiting {
                 return Ok(false);
             }
-            if !images
-                .copy(&format!("{UPLOADS}{key}"), &format!("{REVIEW}{key}"), Some(&checked))
+            // The review copy's ETag is recorded: approval publishes that copy and no other.
+            let Some(review_etag) = images
+                .copy(
+                    &format!("{UPLOADS}{key}"),
+                    &format!("{REVIEW}{key}"),
+                    CopyOf::Checked(&checked),
+                )
                 .await?
-            {
+            else {
                 return Ok(false);
-            }
-            Ok::<_, Error>(p.image_arrived(id, &key).await?)
+            };
+            Ok::<_, Error>(p.image_arrived(id, &key, review_etag).await?)
         })
         .await?;
     Ok(report)
@@ -139,8 +144,15 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
     let images = &p.catalog.images;
     let key = product.object_key;
     let public = format!("{PUBLIC}{key}");
-    // The review copy's metadata is already the checked one (replaced when it was made).
-    if !images.copy(&format!("{REVIEW}{key}"), &public, None).await? {
+    // The review copy's metadata is already the checked one (replaced when it was made); it is
+    // published only while it is the copy that was made (its recorded ETag), never one swapped in.
+    let reviewed = CopyOf::Made(product.review_etag.as_deref().filter(|e| !e.is_empty()));
+    if images
+        .copy(&format!("{REVIEW}{key}"), &public, reviewed)
+        .await?
+        .is_none()
+    {
+        tracing::warn!(product_id = %id, "the review copy is not the one made from the checked upload: not published");
         return Err(Error::ImageMissing(id));
     }
     let Some(before) = p.approve(&id, &key, images.public_url(&key)).await? else {

@@ -70,6 +70,9 @@ pub struct Product {
     pub approved_category: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
+    /// The ETag of the review copy made from the checked upload: approval publishes only it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_etag: Option<String>,
 }
 
 /// The product JSON the API shows (no seller email, no internal state).
@@ -153,6 +156,7 @@ impl NewProduct {
             created_at: now,
             approved_category: None,
             rejection_reason: None,
+            review_etag: None,
         }
     }
 }

@@ -32,16 +32,16 @@ impl Products {
         }
     }
 
-    /// Puts the product `id` waiting for the image `object_key` up for review: `false` when none
-    /// waits for it (unknown product, repeated event).
-    pub async fn image_arrived(&self, id: &str, object_key: &str) -> Result<bool, Upstream> {
+    /// Puts the product `id` waiting for the image `object_key` up for review, recording the ETag
+    /// of its review copy: `false` when none waits for it (unknown product, repeated event).
+    pub async fn image_arrived(&self, id: &str, object_key: &str, review_etag: String) -> Result<bool, Upstream> {
         let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
         attach_image(
             &self.catalog.db,
             &self.config.table,
             key(KEY, id),
             object_key,
-            None,
+            &[("reviewEtag", review_etag)],
             states,
         )
         .await

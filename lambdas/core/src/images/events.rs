@@ -134,38 +134,43 @@ pub struct ImageReport {
     pub rejected: usize,
 }
 
-/// Completes the item at `key` that waits for `object_key`: sets `uploadedAt`, `status = done` and,
-/// when given, `imageUrl`, only while its status is `awaiting` and its `objectKey` matches, so a
-/// repeated event changes nothing. Answers whether it changed the item.
+/// Completes the item at `key` that waits for `object_key`: sets `uploadedAt`, `status = done` and
+/// each of `set` (attribute name, value: `imageUrl`, `reviewEtag`), only while its status is
+/// `awaiting` and its `objectKey` matches, so a repeated event changes nothing. Answers whether it
+/// changed the item.
 pub async fn attach_image(
     db: &aws_sdk_dynamodb::Client,
     table: &str,
     key: std::collections::HashMap<String, AttributeValue>,
     object_key: &str,
-    image_url: Option<String>,
+    set: &[(&str, String)],
     (awaiting, done): (&str, &str),
 ) -> Result<bool, Upstream> {
     let s = |v: &str| AttributeValue::S(v.to_owned());
-    let set_url = if image_url.is_some() { ", imageUrl = :url" } else { "" };
+    let mut expression = "SET uploadedAt = :now, #s = :done".to_owned();
+    let mut values: std::collections::HashMap<String, AttributeValue> = [
+        (":now", s(&crate::time::now())),
+        (":done", s(done)),
+        (":awaiting", s(awaiting)),
+        (":key", s(object_key)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let mut names = std::collections::HashMap::from([("#s".to_owned(), "status".to_owned())]);
+    for (i, (name, value)) in set.iter().enumerate() {
+        expression.push_str(&format!(", #a{i} = :a{i}"));
+        names.insert(format!("#a{i}"), (*name).to_owned());
+        values.insert(format!(":a{i}"), s(value));
+    }
     let updated = db
         .update_item()
         .table_name(table)
         .set_key(Some(key))
-        .update_expression(format!("SET uploadedAt = :now, #s = :done{set_url}"))
+        .update_expression(expression)
         .condition_expression("objectKey = :key AND #s = :awaiting")
-        .expression_attribute_names("#s", "status")
-        .set_expression_attribute_values(Some(
-            [
-                (":now", s(&crate::time::now())),
-                (":done", s(done)),
-                (":awaiting", s(awaiting)),
-                (":key", s(object_key)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .chain(image_url.map(|u| (":url".to_owned(), AttributeValue::S(u))))
-            .collect(),
-        ))
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
         .send()
         .await;
     Ok(crate::conditional(updated)?.is_some())
