@@ -636,14 +636,15 @@ describe('the CDK app', () => {
     assert.equal(acl.Properties.Scope, 'REGIONAL');
     const [rule] = acl.Properties.Rules;
     const rate = rule.Statement.RateBasedStatement;
-    assert.deepEqual([rule.Action, rate.AggregateKeyType, rate.Limit], [{ Block: {} }, 'IP', 100]);
+    // Counted, not blocked: every call through the API comes from the auth functions' few Lambda IPs.
+    assert.deepEqual([rule.Action, rate.AggregateKeyType, rate.Limit], [{ Count: {} }, 'IP', 100]);
     const targets = rate.ScopeDownStatement.OrStatement.Statements.map((st: any) => st.ByteMatchStatement.SearchString);
     for (const op of ['SignUp', 'ConfirmSignUp', 'InitiateAuth', 'ResendConfirmationCode']) assert.ok(targets.includes(`AWSCognitoIdentityProviderService.${op}`), op);
     const [[, assoc]] = ofType(shop.shared, 'AWS::WAFv2::WebACLAssociation');
     assert.deepEqual(assoc.Properties.WebACLArn, { 'Fn::GetAtt': [aclId, 'Arn'] });
     assert.equal(res[assoc.Properties.ResourceArn['Fn::GetAtt'][0]].Type, 'AWS::Cognito::UserPool');
     const alarms = ofType(shop.shared, 'AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a.Properties));
-    for (const m of ['"SignUps"', '"Reputation.BounceRate"', '"Reputation.ComplaintRate"']) assert.ok(alarms.some((a) => a.includes(m)), `no alarm on ${m}`);
+    for (const m of ['"SignUps"', '"Reputation.BounceRate"', '"Reputation.ComplaintRate"', '"CountedRequests"']) assert.ok(alarms.some((a) => a.includes(m)), `no alarm on ${m}`);
     const [[, budget]] = ofType(shop.shared, 'AWS::Budgets::Budget');
     assert.deepEqual(budget.Properties.Budget.CostFilters.Service, ['Amazon Cognito', 'Amazon Simple Email Service']);
     assert.equal(budget.Properties.NotificationsWithSubscribers[0].Subscribers[0].SubscriptionType, 'SNS');
