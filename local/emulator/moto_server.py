@@ -22,11 +22,13 @@ the local pool's client gets the CDK client's list, so an attribute the deployed
 write fails locally too.
 
 DynamoDB's contention, which moto has none of (no `TransactionConflict`, no throttling anywhere in
-its source): a TransactWriteItems holds its items for a short time (SHOP_EMU_TRANSACTION_HOLD_MS,
-default 20, as long as a real transaction takes); another transaction touching one of them in that
-window is cancelled with `TransactionConflict` in its cancellation reasons, and a single-item write
-to one gets `TransactionConflictException` (DynamoDB developer guide, "Transaction conflict
-handling in DynamoDB"). An item written more often than SHOP_EMU_ITEM_WRITES_PER_SECOND (default
+its source): a TransactWriteItems is in flight for a short time (SHOP_EMU_TRANSACTION_HOLD_MS,
+default 20, about as long as a real transaction takes) and holds its items only while it is: its
+writes are applied at once, its answer is sent when the flight ends, and the items are free from
+then on, as on DynamoDB, where a transaction conflicts only with what overlaps it. Another
+transaction touching one of them in flight is cancelled with `TransactionConflict` in its
+cancellation reasons, and a single-item write to one gets `TransactionConflictException`
+(DynamoDB developer guide, "Transaction conflict handling in DynamoDB"). An item written more often than SHOP_EMU_ITEM_WRITES_PER_SECOND (default
 1000, a partition's write capacity) in one second answers `ThrottlingException` (developer guide,
 "Throttling"). Reads never conflict. SHOP_EMU_CONTENTION=off turns both off.
 
@@ -37,10 +39,10 @@ Parsed paths are cached here (a path's parse never changes), which changes no re
 TransactWriteItems deep-copies every table it touches to roll back a cancelled transaction: its
 cost grows with the tables (the Orders table grows with every order). Here only the items the
 transaction touches are snapshotted (and the tables' stream records since), which rolls back the
-same writes. The interpreter also parses the whole ASL with ANTLR for every execution (a third of
-the CPU under load): the parse tree of a definition is kept (the evaluation components are still
-built afresh from it for each execution), and its SDK clients are made once per region and service
-instead of once per task. The request log of every call is off (SHOP_EMU_REQUEST_LOG=on brings it
+same writes. The interpreter also parses the whole ASL with ANTLR and builds its evaluation
+components for every execution (a third of the CPU under load, then the visit alone again a
+third): the program of a definition is built once and shared (its components hold no execution
+state), and its SDK clients are made once per region and service instead of once per task. The request log of every call is off (SHOP_EMU_REQUEST_LOG=on brings it
 back).
 
 moto 5.2.5 has no ResendConfirmationCode (a newcomer's resend answered 503 locally). Here it does
@@ -107,31 +109,42 @@ class Throttled(DynamodbException):
 
 
 class Contention:
-    """Which items transactions hold, and how often each item was written in the last second.
+    """Which items transactions in flight hold, and how often each item was written in the last
+    second.
 
-    Items are `(table, key)` with the key as DynamoDB JSON; `clock` is seconds (monotonic). A hold
-    lasts `hold_for(item)` seconds from the transaction's start, read when it is checked (so a
-    test can end a long hold), the configured hold where that says None."""
+    Items are `(table, key)` with the key as DynamoDB JSON; `clock` is seconds (monotonic), `sleep`
+    waits. A transaction holds its items from its check until `land` ends its flight:
+    `hold_for(item)` seconds after its start, read while it waits (so a test can end a long flight
+    by re-tagging), the configured hold where that says None."""
 
-    def __init__(self, hold_seconds, writes_per_second, clock=time.monotonic):
-        self.hold, self.rate, self.clock = hold_seconds, writes_per_second, clock
+    def __init__(self, hold_seconds, writes_per_second, clock=time.monotonic, sleep=time.sleep):
+        self.hold, self.rate, self.clock, self.sleep = hold_seconds, writes_per_second, clock, sleep
         self.held = {}
         self.writes = collections.defaultdict(collections.deque)
 
-    def _held(self, item, now, hold_for):
-        start = self.held.get(item)
-        if start is None:
-            return False
-        hold = hold_for(item) if hold_for else None
-        if now < start + (self.hold if hold is None else hold):
-            return True
-        del self.held[item]
-        return False
+    def land(self, items, hold_for=None):
+        """Ends the flight of this thread's transaction on `items`: waits until each item's hold
+        since its start has passed, then frees them (the answer goes out after this). A
+        transaction cancelled at its check holds nothing, and waits for nothing."""
+        me = threading.get_ident()
+        mine = [i for i in items if self.held.get(i, (None, None))[1] == me]
+        if not mine:
+            return
+        start = min(self.held[i][0] for i in mine)
+        while True:
+            holds = [hold_for(i) if hold_for else None for i in items]
+            until = start + max(self.hold if h is None else h for h in holds)
+            left = until - self.clock()
+            if left <= 0:
+                break
+            self.sleep(min(left, 0.01))
+        for i in mine:
+            self.held.pop(i, None)
 
     def _prune(self, now):
         """Forgets items neither held nor written in the last second (a long session writes many)."""
         self.writes = collections.defaultdict(collections.deque, {k: v for k, v in self.writes.items() if v and v[-1] > now - 1.0})
-        self.held = {k: start for k, start in self.held.items() if start > now - 60.0}
+        self.held = {k: (start, owner) for k, (start, owner) in self.held.items() if start > now - 60.0}
 
     def _count_write(self, item, now):
         if len(self.writes) > 50_000:
@@ -143,25 +156,26 @@ class Contention:
             raise Throttled()
         times.append(now)
 
-    def transaction(self, items, hold_for=None):
-        """Before a transaction writes `items`: the indexes of those another transaction holds
-        (the transaction is then cancelled); otherwise it holds them all and its writes count."""
+    def transaction(self, items):
+        """Before a transaction writes `items`: the indexes of those another transaction in flight
+        holds (the transaction is then cancelled); otherwise it holds them all until it lands and
+        its writes count."""
         now = self.clock()
-        conflicts = [i for i, item in enumerate(items) if self._held(item, now, hold_for)]
+        conflicts = [i for i, item in enumerate(items) if item in self.held]
         if conflicts:
             return conflicts
         for item in items:
             self._count_write(item, now)
         for item in items:
-            self.held[item] = now
+            self.held[item] = (now, threading.get_ident())
         return []
 
-    def write(self, item, hold_for=None):
-        """Before a single-item write: refused while a transaction holds the item, or throttled."""
-        now = self.clock()
-        if self._held(item, now, hold_for):
+    def write(self, item):
+        """Before a single-item write: refused while a transaction in flight holds the item, or
+        throttled."""
+        if item in self.held:
             raise TransactionConflict()
-        self._count_write(item, now)
+        self._count_write(item, self.clock())
 
 
 def key_of(backend, table_name, key=None, item=None):
@@ -178,9 +192,9 @@ def item_id(backend, table_name, key=None, item=None):
     return table_name, json.dumps(key_of(backend, table_name, key, item), sort_keys=True)
 
 
-# A table tagged with this key holds its items for that many milliseconds instead, read at each
-# check: a test opens a window it can hit on purpose (on its own table only) and closes it by
-# tagging 0.
+# A table tagged with this key keeps its transactions in flight for that many milliseconds instead,
+# read while they wait: a test keeps one in flight on purpose (on its own table only) and lands it
+# by tagging 0.
 HOLD_TAG = "shop-emu:transaction-hold-ms"
 
 
@@ -246,6 +260,21 @@ def with_item_snapshots(backend_cls):
     dynamodb_models.copy = _NoTableCopy()
 
 
+def with_flights(backend_cls, contention):
+    """Outermost (outside the write lock): a transaction's answer waits out its flight, then its
+    items are free. One cancelled by a conflict at its check held nothing and answers at once."""
+    transact = backend_cls.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        items = transaction_items(self, transact_items)
+        try:
+            return transact(self, transact_items)
+        finally:
+            contention.land(items, lambda item: table_hold(self, item[0]))
+
+    backend_cls.transact_write_items = functools.wraps(transact)(transact_write_items)
+
+
 def with_contention(backend_cls, contention):
     """Wraps the backend's writes with `contention`: transactions first, single writes after."""
     transact = backend_cls.transact_write_items
@@ -253,7 +282,7 @@ def with_contention(backend_cls, contention):
     inside = threading.local()
 
     def transact_write_items(self, transact_items):
-        conflicts = contention.transaction(transaction_items(self, transact_items), lambda item: table_hold(self, item[0]))
+        conflicts = contention.transaction(transaction_items(self, transact_items))
         if conflicts:
             raise TransactionCanceledException([
                 ("TransactionConflict", "Transaction is ongoing for the item", None) if i in conflicts else (None, None, None)
@@ -273,7 +302,7 @@ def with_contention(backend_cls, contention):
             first = kwargs.get("key" if _key_arg else "item_attrs", args[0] if args else None)
             if not getattr(inside, "active", False):
                 item = item_id(self, table_name, first if _key_arg else None, None if _key_arg else first)
-                contention.write(item, lambda held: table_hold(self, held[0]))
+                contention.write(item)
             return _original(self, table_name, *args, **kwargs)
 
         setattr(backend_cls, name, functools.wraps(original)(write))
@@ -282,15 +311,20 @@ def with_contention(backend_cls, contention):
 if os.environ.get("SHOP_EMU_SPEEDUPS", "on") != "off":
     with_item_snapshots(DynamoDBBackend)
 
+_CONTENTION = None
 if os.environ.get("SHOP_EMU_CONTENTION", "on") != "off":
-    with_contention(DynamoDBBackend, Contention(
+    _CONTENTION = Contention(
         hold_seconds=float(os.environ.get("SHOP_EMU_TRANSACTION_HOLD_MS", "20")) / 1000,
         writes_per_second=int(os.environ.get("SHOP_EMU_ITEM_WRITES_PER_SECOND", "1000")),
-    ))
+    )
+    with_contention(DynamoDBBackend, _CONTENTION)
 
-# Serialized outermost, so a transaction's check, writes and rollback are one step for every other writer.
+# Serialized, so a transaction's check, writes and rollback are one step for every other writer.
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+
+if _CONTENTION is not None:
+    with_flights(DynamoDBBackend, _CONTENTION)
 
 _confirm_sign_up = CognitoIdpBackend.confirm_sign_up
 
@@ -395,22 +429,28 @@ def cache_jsonpath_parsing():
     result_path.parse = functools.lru_cache(maxsize=4096)(jsonpath_ng.parse)
 
 
-def cache_asl_parse_trees():
-    """Keeps the ANTLR parse tree of each state machine definition; every execution still gets
-    its own evaluation components (the preprocessor's visit), so no execution shares state."""
+def cache_asl_programs():
+    """Keeps the program of each state machine definition: the ANTLR parse and the preprocessor's
+    visit that builds the evaluation components, once per definition instead of once per
+    execution (the visit alone was a third of the emulator's CPU at 8 orders a second). Sharing
+    is safe: the components hold no execution state (each execution's lives in its own
+    Environment; the Map state's workers are made per evaluation), which the interpreter itself
+    relies on when one Map iteration program runs in many worker threads at once."""
     from moto.stepfunctions.parser.asl.parse import asl_parser
 
     parse = asl_parser.AmazonStateLanguageParser.parse
-    trees = {}
+    programs = {}
+    lock = threading.Lock()
 
     def cached(definition):
-        tree = trees.get(definition)
-        if tree is None:
-            program, tree = parse(definition)
-            if len(trees) < 256:
-                trees[definition] = tree
-            return program, tree
-        return asl_parser.Preprocessor().visit(tree), tree
+        with lock:
+            got = programs.get(definition)
+        if got is None:
+            got = parse(definition)
+            with lock:
+                if len(programs) < 256:
+                    programs[definition] = got
+        return got
 
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(cached)
 
@@ -443,12 +483,33 @@ def reuse_task_clients():
         importlib.import_module(name).boto_client_for = client_for
 
 
+def cache_backend_lookup():
+    """Remembers which backend serves a host: moto's dispatcher answers it for every request by
+    listing its own modules on disk (a directory check per module) and then matching every
+    service's URL patterns, a fixed answer per host (6 % of the emulator's CPU under load)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    lookup = DomainDispatcherApplication.get_backend_for_host
+    known = {}
+
+    def get_backend_for_host(self, host):
+        if host not in known:
+            backend = lookup(self, host)
+            if backend is None or len(known) >= 1024:
+                return backend
+            known[host] = backend
+        return known[host]
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+
+
 # SHOP_EMU_SPEEDUPS=off runs moto's interpreter and transactions as shipped (for a side-by-side
 # benchmark, or to rule the patches out when chasing an emulator fault).
 if os.environ.get("SHOP_EMU_SPEEDUPS", "on") != "off":
     cache_jsonpath_parsing()
-    cache_asl_parse_trees()
+    cache_asl_programs()
     reuse_task_clients()
+    cache_backend_lookup()
 
 if os.environ.get("SHOP_EMU_REQUEST_LOG", "off") != "on":
     import logging

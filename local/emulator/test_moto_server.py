@@ -20,6 +20,9 @@ class Clock:
     def __call__(self):
         return self.now
 
+    def sleep(self, seconds):
+        self.now += seconds
+
 
 def item(key):
     return ("Products", json.dumps({"id": {"S": key}}, sort_keys=True))
@@ -28,7 +31,7 @@ def item(key):
 class ContentionTest(unittest.TestCase):
     def setUp(self):
         self.clock = Clock()
-        self.c = emu.Contention(hold_seconds=0.02, writes_per_second=3, clock=self.clock)
+        self.c = emu.Contention(hold_seconds=0.02, writes_per_second=3, clock=self.clock, sleep=self.clock.sleep)
 
     def test_a_transaction_touching_a_held_item_conflicts_on_that_item_only(self):
         self.assertEqual(self.c.transaction([item("a"), item("b")]), [])
@@ -36,10 +39,25 @@ class ContentionTest(unittest.TestCase):
         # Cancelled by the conflict, it holds nothing: c is free.
         self.assertEqual(self.c.transaction([item("c")]), [])
 
-    def test_the_hold_ends_after_its_window(self):
+    def test_a_transaction_holds_its_items_only_until_it_lands_after_its_flight(self):
         self.c.transaction([item("a")])
-        self.clock.now += 0.021
-        self.assertEqual(self.c.transaction([item("a")]), [])
+        self.clock.now += 5.0
+        self.assertEqual(self.c.transaction([item("a")]), [0], "still in flight: time alone frees nothing")
+        started = self.clock.now = 200.0
+        self.c.held = {}
+        self.c.transaction([item("a")])
+        self.c.land([item("a")])
+        self.assertGreaterEqual(round(self.clock.now - started, 6), 0.02, "landed before its flight ended")
+        self.assertEqual(self.c.transaction([item("a")]), [], "answered, but still holding")
+
+    def test_landing_a_transaction_cancelled_at_its_check_frees_nobody_elses_items(self):
+        import threading
+        other = threading.Thread(target=lambda: self.c.transaction([item("a")]))
+        other.start()
+        other.join()
+        self.assertEqual(self.c.transaction([item("a")]), [0])
+        self.c.land([item("a")])
+        self.assertIn(item("a"), self.c.held, "a conflicting transaction freed the holder's item")
 
     def test_a_single_write_to_a_held_item_is_a_transaction_conflict(self):
         self.c.transaction([item("a")])
@@ -116,6 +134,7 @@ class WiringTest(unittest.TestCase):
     def setUp(self):
         self.clock = Clock()
         cls = type("Backend", (FakeBackend,), {})
+        # Without flights: a transaction stays in flight after its call, as if still unanswered.
         emu.with_contention(cls, emu.Contention(hold_seconds=0.02, writes_per_second=1000, clock=self.clock))
         self.db = cls()
 
@@ -127,17 +146,6 @@ class WiringTest(unittest.TestCase):
         self.assertEqual([r["Code"] for r in reasons], ["None", "TransactionConflict"])
         self.assertEqual(self.db.done, [("update", "Products", "hot"), ("put", "Products", "new")], "the cancelled one wrote nothing")
 
-    def test_a_table_tagged_with_a_hold_keeps_its_items_that_long(self):
-        slow = {"Update": {"TableName": "Slow", "Key": {"id": {"S": "x"}}}}
-        self.db.transact_write_items([slow, update("p")])
-        self.clock.now += 0.1
-        with self.assertRaises(TransactionCanceledException):
-            self.db.transact_write_items([slow])
-        self.db.transact_write_items([update("p")])
-        # The hold is read at each check: re-tagged to 0, the window closes at once.
-        self.db.tables["Slow"].tags.append({"Key": emu.HOLD_TAG, "Value": "0"})
-        self.db.transact_write_items([slow])
-
     def test_a_transaction_applies_its_own_items_without_conflicting_with_itself(self):
         self.db.transact_write_items([update("a"), update("b")])
         self.assertEqual(len(self.db.done), 2)
@@ -148,8 +156,40 @@ class WiringTest(unittest.TestCase):
             self.db.put_item("Products", {"id": {"S": "hot"}})
         with self.assertRaises(emu.TransactionConflict):
             self.db.delete_item("Products", {"id": {"S": "hot"}})
-        self.clock.now += 0.05
-        self.db.update_item("Products", {"id": {"S": "hot"}}, "SET x = :x")
+        self.db.update_item("Products", {"id": {"S": "cold"}}, "SET x = :x")
+
+
+class FlightTest(unittest.TestCase):
+    """`with_flights`: the answer waits out the flight, and the items are free once it is sent."""
+
+    def setUp(self):
+        self.clock = Clock()
+        cls = type("Backend", (FakeBackend,), {})
+        self.contention = emu.Contention(hold_seconds=0.02, writes_per_second=1000, clock=self.clock, sleep=self.clock.sleep)
+        emu.with_contention(cls, self.contention)
+        emu.with_flights(cls, self.contention)
+        self.db = cls()
+
+    def test_a_transaction_answers_after_its_flight_and_frees_its_items_then(self):
+        started = self.clock.now
+        self.db.transact_write_items([update("hot")])
+        self.assertGreaterEqual(round(self.clock.now - started, 6), 0.02)
+        self.assertEqual(self.contention.held, {})
+        self.db.transact_write_items([update("hot")])
+        self.db.put_item("Products", {"id": {"S": "hot"}})
+
+    def test_a_table_tagged_with_a_hold_stays_in_flight_that_long_read_while_it_waits(self):
+        slow = {"Update": {"TableName": "Slow", "Key": {"id": {"S": "x"}}}}
+        started = self.clock.now
+        self.db.transact_write_items([slow, update("p")])
+        self.assertGreaterEqual(self.clock.now - started, 0.5)
+        # Re-tagged to 0 while in flight: it lands at the next look.
+        tags = self.db.tables["Slow"].tags
+        self.clock.sleep = lambda s: (tags.append({"Key": emu.HOLD_TAG, "Value": "0"}), setattr(self.clock, "now", self.clock.now + s))
+        self.contention.sleep = self.clock.sleep
+        started = self.clock.now
+        self.db.transact_write_items([slow])
+        self.assertLess(self.clock.now - started, 0.1)
 
 
 class SesFailureTest(unittest.TestCase):
@@ -216,7 +256,6 @@ class SnapshotRollbackTest(unittest.TestCase):
             self.assertEqual([r["Code"] for r in e.exception.response["CancellationReasons"]], ["None", "ConditionalCheckFailed"])
             self.assertEqual(db.get_item(TableName="Products", Key={"id": {"S": "a"}})["Item"]["qty"]["N"], "1")
             self.assertEqual(len(table.stream_shard.items), records, "the undone write left a stream record")
-            time.sleep(0.05)  # past the emulated hold of the cancelled transaction's items
             db.transact_write_items(TransactItems=[take("a")])
             self.assertEqual(db.get_item(TableName="Products", Key={"id": {"S": "a"}})["Item"]["qty"]["N"], "0")
             self.assertEqual(len(table.stream_shard.items), records + 1)
@@ -303,3 +342,40 @@ class CopySourceIfMatchTest(unittest.TestCase):
                 s3.copy_object(Bucket="copy-test", Key="public/y", CopySource="copy-test/uploads/x", CopySourceIfMatch=checked)
             self.assertEqual(refused.exception.response["Error"]["Code"], "PreconditionFailed")
             self.assertNotIn("Contents", s3.list_objects_v2(Bucket="copy-test", Prefix="public/y"))
+
+
+class ProgramCacheTest(unittest.TestCase):
+    """The launcher builds each definition's program once (`cache_asl_programs`)."""
+
+    def test_a_definition_is_parsed_once_and_its_program_shared(self):
+        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+        one = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+        other = json.dumps({"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}})
+        first, _ = AmazonStateLanguageParser.parse(one)
+        again, _ = AmazonStateLanguageParser.parse(one)
+        self.assertIs(first, again)
+        self.assertIsNot(AmazonStateLanguageParser.parse(other)[0], first)
+
+
+class BackendLookupTest(unittest.TestCase):
+    """`cache_backend_lookup`: a host's backend is looked up once, and answered the same after."""
+
+    def test_a_hosts_backend_is_looked_up_once_and_unknown_hosts_are_not_kept(self):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        app = DomainDispatcherApplication(lambda service: None)
+        first = app.get_backend_for_host("dynamodb.us-east-1.amazonaws.com")
+        self.assertEqual(first, "dynamodb")
+        calls = []
+        from moto import backends
+        listing = backends.list_of_moto_modules
+        backends.list_of_moto_modules = lambda: calls.append(1) or listing()
+        try:
+            self.assertEqual(app.get_backend_for_host("dynamodb.us-east-1.amazonaws.com"), "dynamodb")
+            self.assertEqual(calls, [], "looked up again")
+            self.assertIsNone(app.get_backend_for_host("nothing.example"))
+            self.assertIsNone(app.get_backend_for_host("nothing.example"))
+            self.assertEqual(len(calls), 2, "an unknown host was kept")
+        finally:
+            backends.list_of_moto_modules = listing

@@ -1393,8 +1393,9 @@ async fn the_smoke_walk_passes_on_a_working_stage_and_names_the_step_a_broken_on
         1000,
         "the cancelled order's unit is back"
     );
-    // The emulator holds a transaction's items 20 ms after it answered (README: a known
-    // difference): the cancel's transaction can still hold the product, so a conflict is retried.
+    // A transaction of the pipeline (the cancel's release of the unit) may still be in flight on
+    // the product: DynamoDB refuses a write to an item a transaction in flight holds, so a
+    // conflict is retried, as a client on AWS would.
     let set = |attr: &'static str, v: AttributeValue| {
         let ddb = ddb.clone();
         let table = r.info.products_table.clone();

@@ -938,8 +938,8 @@ async fn a_pending_cart_whose_message_was_lost_is_reserved_whole_by_the_reconcil
     assert_eq!((f.stock(&tea).await, f.stock(&cup).await), (3, 1));
 }
 
-/// Tags the products table so that a transaction holds its items for `ms` (the emulator's
-/// contention, `local/emulator/moto_server.py`): a window a test can hit on purpose.
+/// Tags the products table so that a transaction stays in flight, holding its items, for `ms` (the
+/// emulator's contention, `local/emulator/moto_server.py`); tagging 0 lands one in flight.
 async fn hold_transactions_on_products(f: &Fixture, ms: u64) {
     let db = &f.svc.db;
     let arn = db
@@ -973,15 +973,25 @@ async fn touch_in_a_transaction(
     (),
     aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
 > {
+    touch(&f.svc.db, &f.svc.config.products_table, product).await
+}
+
+/// [`touch_in_a_transaction`], with what a spawned task can own.
+async fn touch(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    product: &str,
+) -> Result<
+    (),
+    aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+> {
     let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
-        .table_name(&f.svc.config.products_table)
+        .table_name(table)
         .key("id", AttributeValue::S(product.to_owned()))
         .condition_expression("attribute_exists(id)")
         .build()
         .unwrap();
-    f.svc
-        .db
-        .transact_write_items()
+    db.transact_write_items()
         .transact_items(
             aws_sdk_dynamodb::types::TransactWriteItem::builder()
                 .condition_check(check)
@@ -997,9 +1007,12 @@ async fn two_overlapping_transactions_on_one_item_give_one_success_and_one_trans
     let f = fixture().await;
     let product = f.product(5, true).await;
     hold_transactions_on_products(&f, 2000).await;
-    touch_in_a_transaction(&f, &product)
-        .await
-        .expect("the first transaction commits");
+    // The first is in flight for 2 s (unanswered, as a real transaction is for its few ms).
+    let first = {
+        let (db, table, product) = (f.svc.db.clone(), f.svc.config.products_table.clone(), product.clone());
+        tokio::spawn(async move { touch(&db, &table, &product).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let err = touch_in_a_transaction(&f, &product).await.unwrap_err();
     let cancelled = err.as_service_error().expect("a DynamoDB error");
     let reasons = match cancelled {
@@ -1029,6 +1042,12 @@ async fn two_overlapping_transactions_on_one_item_give_one_success_and_one_trans
         "{write:?}"
     );
     assert_eq!(f.stock(&product).await, 5);
+    first.await.unwrap().expect("the first transaction commits");
+    // Answered: its items are free at once (DynamoDB holds them only while a transaction is in flight).
+    hold_transactions_on_products(&f, 20).await;
+    touch_in_a_transaction(&f, &product)
+        .await
+        .expect("a transaction after the first one answered");
 }
 
 #[tokio::test]
@@ -1041,7 +1060,11 @@ async fn an_order_whose_reservation_meets_a_transaction_conflict_backs_off_and_s
     let id = b["orderId"].as_str().unwrap().to_owned();
     // Another transaction holds the product until the workflow's reservation has met it.
     hold_transactions_on_products(&f, 600_000).await;
-    touch_in_a_transaction(&f, &product).await.unwrap();
+    let holder = {
+        let (db, table, product) = (f.svc.db.clone(), f.svc.config.products_table.clone(), product.clone());
+        tokio::spawn(async move { touch(&db, &table, &product).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(f.drain_queue().await, 1);
     let sfn = aws_sdk_sfn::Client::new(&sdk().await);
     let entered = |events: &[aws_sdk_sfn::types::HistoryEvent], name: &str| {
@@ -1076,6 +1099,10 @@ async fn an_order_whose_reservation_meets_a_transaction_conflict_backs_off_and_s
         "nothing decided while held"
     );
     hold_transactions_on_products(&f, 0).await;
+    holder
+        .await
+        .unwrap()
+        .expect("the holding transaction commits when it lands");
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));
     assert_eq!(f.stock(&product).await, 3, "reserved exactly once");
     let events = history().await;
