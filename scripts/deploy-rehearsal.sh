@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's "Deploy" steps, in order, against a fresh fake account: a moto server of its own
+# The steps of docs/deploy.md, in order, against a fresh fake account: a moto server of its own
 # stands in for AWS (CloudFormation, SSM, STS, SES, Secrets Manager). It proves what can be proven without an
 # account: preflight names what a fresh account lacks, `cdk bootstrap` by environment works without
 # built code, the SES identity and payment secret steps are what preflight asks for, and `cdk synth` / `cdk list` with
@@ -60,4 +60,4 @@ cdk list -c stage="$stage" -o "$out" >"$log"
 head -n 1 "$log" | grep -qx "Shop-$stage-Shared" || { cat "$log"; echo "rehearsal: Shared must deploy first" >&2; exit 1; }
 [ "$(wc -l <"$log")" -eq 6 ] || { cat "$log"; echo "rehearsal: expected 6 stacks" >&2; exit 1; }
 grep -q "\"Ref\": \"PlaceholderCode\"\|\"Ref\":\"PlaceholderCode\"" "$out/Shop-$stage-Order.template.json" || { echo "rehearsal: stand-in code without the rule refusing its deploy" >&2; exit 1; }
-echo "rehearsal $stage: preflight, bootstrap, identity, synth and list behave as README \"Deploy\" says"
+echo "rehearsal $stage: preflight, bootstrap, identity, synth and list behave as docs/deploy.md says"

@@ -80,6 +80,10 @@ EXPLAINED_FOR = {
     ("auth/purge-unconfirmed", "cognito-idp:AdminDeleteUser"):
         "deletes sign-ups older than a day, which no runner lives to see (tests/tests/auth.rs "
         "unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_users_table calls the handler with age 0)",
+    ("auth/purge-unconfirmed", "cognito-idp:AdminGetUser"):
+        "asks each old sign-up again just before deleting it (tests/tests/auth.rs "
+        "a_sign_up_confirmed_after_the_purge_listed_it_is_kept, "
+        "unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_users_table call the handler with age 0)",
     ("auth/purge-unconfirmed", "dynamodb:DeleteItem"):
         "deletes the Users record of a purged sign-up (same test as its AdminDeleteUser)",
     ("auth/confirm-sign-up", "dynamodb:DeleteItem"):

@@ -16,7 +16,7 @@ if [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
 # Every AWS call a handler makes is recorded: `python3 scripts/iam_check.py --calls .local/aws-calls.jsonl`
-# checks them against the roles the CDK app deploys (README, "Least privilege").
+# checks them against the roles the CDK app deploys (docs/operations.md, "Least privilege, proven").
 export SHOP_RECORD_AWS_CALLS=${SHOP_RECORD_AWS_CALLS:-$PWD/.local/aws-calls.jsonl}
 mkdir -p .local
 echo "== building and starting the local runner (first build takes a few minutes)"

@@ -2,7 +2,7 @@
 # Runs every test: Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
 # check, the infra checks (tsc, CDK assertions, the workflow under AWS semantics, synth + cdk-nag,
 # cfn-lint with the serverless rules, the replacement guard, the cost goal, asl-validator), the
-# preflight's tests and the first-deploy rehearsal (the README's deploy steps against a fresh fake
+# preflight's tests and the first-deploy rehearsal (docs/deploy.md's steps against a fresh fake
 # account), the contract fuzzing, and the
 # API reference page in a headless browser (Debian's chromium, installed when missing), and the
 # least-privilege check of every AWS call the handlers made against their synthesized roles.
@@ -36,7 +36,7 @@ phase "Python tests: preflight against stubbed AWS answers, the emulator's patch
 python3 -m unittest discover -s scripts/tests
 python3 -m unittest discover -s local/emulator
 
-phase "first-deploy rehearsal: the README's deploy steps against a fresh fake account"
+phase "first-deploy rehearsal: docs/deploy.md's steps against a fresh fake account"
 bash scripts/deploy-rehearsal.sh prod
 
 phase "flash-sale rehearsal, small: 40 buyers, 10 units, then carts; nothing lost"

@@ -29,7 +29,7 @@ for (const f of files) {
 }
 for (const f of found) console.error(`changeset-guard: ${f}`);
 if (found.length > 0) {
-  console.error('changeset-guard: nothing was executed. If this is intended, rerun with allow_replacement naming each resource (README "Deploying safely").');
+  console.error('changeset-guard: nothing was executed. If this is intended, rerun with allow_replacement naming each resource (docs/deploy.md "Deploying safely").');
   process.exit(1);
 }
 console.log(`changeset-guard: ${files.length} change sets, ${changes} changes, no stateful resource removed or replaced`);

@@ -1,5 +1,5 @@
 /**
- * Sign-up as a billing and email-reputation lever (README "Abuse"): every Cognito `SignUp` is a
+ * Sign-up as a billing and email-reputation lever (docs/api.md, "Sign-up is not a billing lever"): every Cognito `SignUp` is a
  * billed monthly user and an email from the shop's sender, and the app client id is public, so
  * anyone can call Cognito directly, around API Gateway. What bounds it, per stage:
  * - a WAF web ACL on the user pool that counts, per source IP, the calls that send email or guess
@@ -8,7 +8,7 @@
  *   call through our API comes from the auth functions' few shared Lambda IPs, so a block would
  *   shut every customer out under ordinary load. Blocking per client IP belongs in front of the
  *   API (a WAF needs a REST API or CloudFront there), and the direct path is closed only by an app
- *   client with a secret (README "Abuse": neither is built yet);
+ *   client with a secret (docs/api.md, "Sign-up is not a billing lever": neither is built yet);
  * - alarms on the sign-up count (the auth service's EMF `SignUps`) and on SES's account reputation
  *   (SES pauses sending near a 10 % bounce or 0.5 % complaint rate: every code and order email);
  * - an AWS Budget on Cognito and SES that warns at 80 % of the month's amount.

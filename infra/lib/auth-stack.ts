@@ -49,8 +49,9 @@ export class AuthStack extends ServiceStack {
       .allow(['dynamodb:GetItem'], [usersTable.tableArn])
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
     // Lists unconfirmed users (Cognito filters them) and deletes the old ones, record first.
+    // Each is asked again just before it is deleted (AdminGetUser), and its email claim released.
     this.fn('purge-unconfirmed')
-      .allow(['cognito-idp:ListUsers', 'cognito-idp:AdminDeleteUser'], [userPool.userPoolArn])
+      .allow(['cognito-idp:ListUsers', 'cognito-idp:AdminGetUser', 'cognito-idp:AdminDeleteUser'], [userPool.userPoolArn])
       .allow(['dynamodb:DeleteItem'], [usersTable.tableArn]);
   }
 }

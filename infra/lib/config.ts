@@ -17,7 +17,7 @@ export interface StageConfig {
   readonly sesSender: string;
   /**
    * The SES identity that verifies the sender, created and verified before the stage is deployed
-   * (README "Deploy"): a domain with DKIM (default: the sender's domain) or the sender's own
+   * (docs/deploy.md): a domain with DKIM (default: the sender's domain) or the sender's own
    * address (`-c sesIdentity=` or SHOP_SES_IDENTITY). The stacks reference it by name, never create it.
    */
   readonly sesIdentity: string;
@@ -108,7 +108,7 @@ export interface StageConfig {
   readonly cognitoSesBudgetUsdPerMonth: number;
   /** The user pool's issuer format (`iss` of its tokens), which every JWT authorizer expects. */
   readonly cognitoIssuer: 'ORIGINAL' | 'UPDATED';
-  /** How a new version takes traffic behind each function's `live` alias (README "Deploying safely"). */
+  /** How a new version takes traffic behind each function's `live` alias (docs/deploy.md "Deploying safely"). */
   readonly delivery: 'all-at-once' | 'linear' | 'canary';
   /** Directory of the zips built by scripts/build-lambdas.sh. */
   readonly codeDir: string;

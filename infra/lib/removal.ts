@@ -3,7 +3,7 @@
  * construct, or the rollback of a failed first create), by stage: the one place that decides.
  *
  * - `data` (tables, the user pool): kept, and deletion-protected, wherever the stage retains data.
- *   A failed first create leaves them behind too: README "Deploy" says how to remove them.
+ *   A failed first create leaves them behind too: docs/deploy.md says how to remove them.
  * - `empty-at-create` (log groups, queues, buckets): kept on update and delete, but removed when the
  *   create that made them rolls back: nothing can be in them yet, and a retry of the first deploy
  *   would otherwise meet their orphans.

@@ -107,7 +107,7 @@ export abstract class ServiceStack extends Stack {
   /**
    * The queue where this service keeps asynchronous invocations that failed every attempt (and
    * schedule events EventBridge could not deliver), with an alarm on its depth. Retained with the
-   * stage's data; re-driven with `shop-ops` (README, runbook).
+   * stage's data; re-driven with `shop-ops` (docs/operations.md, runbook).
    */
   failureQueue(): sqs.Queue {
     if (!this.failures) {

@@ -1,8 +1,8 @@
 /**
  * Shared identity and messaging: the Cognito user pool, its client and admins group, the Users
  * table, the SNS topics. The SES identity that verifies the sender is not here: it must be
- * verified before Cognito may mail through it, so it is a prerequisite of the stage (README
- * "Deploy"), referenced by name.
+ * verified before Cognito may mail through it, so it is a prerequisite of the stage
+ * (docs/deploy.md), referenced by name.
  */
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';

@@ -81,7 +81,7 @@ export function findings(record: StatefulRecord, current: Record<string, Recorde
     out.push(...indexFindings(key, was, now));
   }
   for (const [key, now] of Object.entries(current)) {
-    if (!record.resources[key]) out.push(`${key} (${now.type}) is not recorded: record it (README "Deploying safely")`);
+    if (!record.resources[key]) out.push(`${key} (${now.type}) is not recorded: record it (docs/deploy.md "Deploying safely")`);
   }
   return out;
 }
@@ -158,4 +158,4 @@ export function record(previous: StatefulRecord, current: Record<string, Recorde
 }
 
 const COMMENT =
-  'The stage\'s stateful resources as last deployed, written by `npx tsx infra/bin/stateful-guard.ts --stage <stage> --record --reason "..."` (README "Deploying safely"); the infra check fails when a synthesized template would remove or replace one of them.';
+  'The stage\'s stateful resources as last deployed, written by `npx tsx infra/bin/stateful-guard.ts --stage <stage> --record --reason "..."` (docs/deploy.md "Deploying safely"); the infra check fails when a synthesized template would remove or replace one of them.';

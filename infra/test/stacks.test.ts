@@ -80,7 +80,7 @@ describe('the CDK app', () => {
       'auth/mfa-setup': [shop.auth, []],
       'auth/mfa-verify': [shop.auth, ['cognito-idp:AdminListGroupsForUser', 'cognito-idp:AdminUpdateUserAttributes']],
       'auth/mfa-sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
-      'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
+      'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
       'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']],
       'banner/list-banners': [shop.banner, ['dynamodb:Query']],

@@ -1,6 +1,7 @@
 """What the benchmarks share: calls to the running local stack's API, test users, an approved
 product, and the percentile they report. Import it from a script in this directory."""
 import json
+import random
 import subprocess
 import time
 import urllib.request
@@ -13,9 +14,12 @@ PASSWORD = "Str0ng!Passw0rd"
 
 def call(base, method, path, body=None, token=None):
     """(status, parsed JSON body) of one API call; HTTP errors are answers, not exceptions. API
-    Gateway's throttling (429, which the runner applies too: sign-in and sign-up allow 10/s) is
-    waited out and retried, as a client should."""
-    for attempt in range(8):
+    Gateway's throttling (429, which the runner applies too: the strict auth routes allow 10/s
+    for everyone) is waited out and retried for up to two minutes, as a client should: after the
+    answer's Retry-After when it has one, else after a jittered backoff of at most 2 s."""
+    give_up = time.monotonic() + 120
+    attempt = 0
+    while True:
         req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
         req.add_header("content-type", "application/json")
         if token:
@@ -25,10 +29,12 @@ def call(base, method, path, body=None, token=None):
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             answer = e.code, json.loads(e.read() or b"null")
-        if answer[0] != 429:
+            retry_after = e.headers.get("retry-after")
+        if answer[0] != 429 or time.monotonic() > give_up:
             return answer
-        time.sleep(0.1 * 2 ** attempt)
-    return answer
+        wait = float(retry_after) if retry_after and retry_after.isdigit() else min(0.1 * 2 ** attempt, 2.0)
+        time.sleep(wait * (0.5 + random.random()))
+        attempt += 1
 
 
 def sign_up(base, prefix, admin=False, cwd=ROOT):
@@ -36,12 +42,23 @@ def sign_up(base, prefix, admin=False, cwd=ROOT):
     (email, full name, tokens)."""
     run = uuid.uuid4().hex[:8]
     email, name = f"{prefix}-{run}@example.com", f"{prefix.capitalize()} User {run}"
-    call(base, "POST", "/auth/sign-up", {"email": email, "fullName": name, "password": PASSWORD})
-    call(base, "POST", "/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"})  # moto accepts any code
+    # Each step is retried after a 5xx (a runner with --chaos fails some on purpose), as a person
+    # would try again; a step that already happened answers 4xx and the next one goes on.
+    for path, body in (
+        ("/auth/sign-up", {"email": email, "fullName": name, "password": PASSWORD}),
+        ("/auth/confirm-sign-up", {"email": email, "confirmationCode": "1"}),  # moto accepts any code
+    ):
+        for _ in range(10):
+            status, _ = call(base, "POST", path, body)
+            if status < 500:
+                break
     if admin:
         subprocess.run([str(ROOT / "target/debug/shop-local"), "make-admin", email], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-    _, signed = call(base, "POST", "/auth/sign-in", {"email": email, "password": PASSWORD})
-    return email, name, signed["tokens"]
+    for _ in range(10):
+        status, signed = call(base, "POST", "/auth/sign-in", {"email": email, "password": PASSWORD})
+        if status == 200:
+            return email, name, signed["tokens"]
+    raise SystemExit(f"{email} could not sign in: {status} {signed}")
 
 
 PNG = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-bench-image"

@@ -614,6 +614,44 @@ async fn a_refused_confirmation_releases_its_email_claim() {
     f.signed_up_and_confirmed("Right Person", &mail).await;
 }
 
+/// The purge asks again just before it deletes: a sign-up confirmed after the listing (here,
+/// confirmed just as the purge asks about it) keeps its account.
+#[tokio::test]
+async fn a_sign_up_confirmed_after_the_purge_listed_it_is_kept() {
+    let f = fixture().await;
+    let late = unique("Late");
+    assert_eq!(f.sign_up(&late, &format!("{late}@example.com")).await.0, 200);
+    let username = auth::model::username_for(&late);
+    let plain = f.auth.cognito.clone();
+    let pool = f.auth.config.user_pool_id.clone();
+    let confirming_sdk = shop_local::http_hook::hooked(&sdk().await, move |req, _| {
+        if shop_local::http_hook::operation(req) != "AdminGetUser" {
+            return shop_local::http_hook::Act::Pass;
+        }
+        let (plain, pool, username) = (plain.clone(), pool.clone(), username.clone());
+        shop_local::http_hook::Act::Before(Box::pin(async move {
+            // The user confirms between the purge's listing and its delete.
+            let _ = plain
+                .admin_confirm_sign_up()
+                .user_pool_id(pool)
+                .username(username)
+                .send()
+                .await;
+        }))
+    });
+    let mut racing = Fixture {
+        auth: Auth::new(&confirming_sdk, f.auth.config.clone()),
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    racing.auth.config.unconfirmed_max_age = std::time::Duration::ZERO;
+    let report = auth::purge_unconfirmed(&racing.auth, json!({})).await.unwrap();
+    assert_eq!((report.listed, report.purged), (1, 0), "{report:?}");
+    assert!(
+        f.pool_user_exists(&auth::model::username_for(&late)).await,
+        "a confirmed account was purged"
+    );
+}
+
 #[tokio::test]
 async fn unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_users_table() {
     let mut f = fixture().await;

@@ -31,10 +31,12 @@ fn created_before(user: &UserType, cutoff_secs: i64) -> bool {
 
 /// Schedule: deletes unconfirmed users created more than `unconfirmed_max_age` ago.
 ///
-/// Each is deleted record first, then from Cognito: if the second step fails, the user is still
-/// listed as unconfirmed next run (and a confirmation meanwhile writes its record again), so the
-/// two sides converge. Cognito has no conditional delete: a user who confirms in the instant
-/// between the listing and the delete loses the account, 24 hours after signing up.
+/// Each is asked again just before it is deleted (a confirmation since the listing keeps it), then
+/// deleted record first, then from Cognito, then its email claim if it made one: if a later step
+/// fails, the user is still listed as unconfirmed next run (and a confirmation meanwhile writes
+/// its record again), so the sides converge. Cognito has no conditional delete: a user who
+/// confirms in the instant between that check and the delete loses the account (and its claim
+/// with it), 24 hours after signing up.
 pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<PurgeReport, Error> {
     let cutoff =
         chrono::Utc::now().timestamp() - i64::try_from(a.config.unconfirmed_max_age.as_secs()).unwrap_or(i64::MAX);
@@ -56,15 +58,23 @@ pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<Pu
             let Some(username) = user.username().filter(|_| created_before(user, cutoff)) else {
                 continue;
             };
-            let sub = user
-                .attributes()
-                .iter()
-                .find(|x| x.name() == "sub")
-                .and_then(|x| x.value());
-            if let Some(sub) = sub {
-                a.users.delete(sub).await?;
-            }
+            // Asked again just before deleting: one confirmed since the listing is kept.
+            let now = match cognito::get_user(&a.cognito, &a.config.user_pool_id, username).await {
+                Ok(u) if !u.confirmed => u,
+                Ok(_) => {
+                    tracing::info!("confirmed since the listing: kept");
+                    continue;
+                }
+                Err(Error::UserNotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            a.users.delete(&now.sub).await?;
             cognito::delete_user(&a.cognito, &a.config.user_pool_id, username).await?;
+            // A confirmation in the instant between the check and the delete claimed the email:
+            // the claim goes with the account (only this account's).
+            if let Some(email) = &now.email {
+                a.users.release_email(email, username).await?;
+            }
             report.purged += 1;
             if report.purged >= MAX_PER_RUN {
                 tracing::info!(purged = report.purged, "purge stopped at its per-run bound");
