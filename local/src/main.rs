@@ -1,7 +1,7 @@
 //! `shop-local`: runs the whole backend on this machine.
 //!
 //! ```text
-//! shop-local [--port 3000] [--moto-port 5000] [--stripe-port 8420] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix shop-local]
+//! shop-local [--port 3000] [--moto-port 5000] [--stripe-port 8420] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--settle-after SECS] [--upload-max-bytes N] [--prefix shop-local]
 //!            [--chaos RATE [--chaos-kinds all|throttle,server-error,slow-call,ses-failure,duplicate-delivery,duplicate-s3-event,async-retry,stream-error]]
 //! shop-local make-admin <fullName | email>
 //! ```
@@ -12,7 +12,7 @@ use shop_local::chaos::{Chaos, Fault};
 use shop_local::runner::{self, Options};
 use shop_local::stack::StackInfo;
 
-const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--stripe-port N] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--upload-max-bytes N] [--prefix NAME] [--chaos RATE [--chaos-kinds LIST]]\n       shop-local make-admin <fullName | email>";
+const USAGE: &str = "usage: shop-local [--port N] [--moto-port N] [--stripe-port N] [--reset] [--cleanup-every SECS] [--reconcile-after SECS] [--settle-after SECS] [--upload-max-bytes N] [--prefix NAME] [--chaos RATE [--chaos-kinds LIST]]\n       shop-local make-admin <fullName | email>";
 
 #[tokio::main]
 async fn main() {
@@ -52,6 +52,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--cleanup-every" => o.cleanup_interval = seconds(&value("--cleanup-every")?, "--cleanup-every")?,
             "--reconcile-after" => o.reconcile_after = seconds(&value("--reconcile-after")?, "--reconcile-after")?,
+            "--settle-after" => {
+                o.stage.settle_after_seconds = seconds(&value("--settle-after")?, "--settle-after")?.as_secs()
+            }
             "--upload-max-bytes" => {
                 o.upload_max_bytes = value("--upload-max-bytes")?
                     .parse()
