@@ -6,8 +6,8 @@ use axum::response::Response;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
-use crate::gateway::{error, json_response, typed};
-use crate::runner::AppState;
+use crate::replies::{error, json_response, typed};
+use crate::state::AppState;
 
 /// The API description, served at `/_local/openapi.yaml`.
 const OPENAPI: &str = include_str!("../../openapi.yaml");

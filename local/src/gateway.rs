@@ -14,7 +14,8 @@ use shop_core::lambda::{Answer, Invocation};
 use crate::declaration::Auth;
 use crate::jwt;
 use crate::recorder;
-use crate::runner::AppState;
+use crate::replies::{error, json_response};
+use crate::state::AppState;
 
 /// One HTTP request as API Gateway sees it, before it becomes an event.
 #[derive(Debug, Clone, Default)]
@@ -164,23 +165,6 @@ pub fn cors(stage: &crate::stage::StageValues, origin: Option<&str>, preflight: 
 }
 
 /// `body` with its content type.
-pub fn typed(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response {
-    let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert("content-type", HeaderValue::from_static(content_type));
-    resp
-}
-
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    typed(status, "application/json", body.to_string().into_bytes())
-}
-
-/// `{"error", "code"}`, as the handlers answer errors.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    json_response(status, &json!({ "error": message, "code": code }))
-}
-
 /// The largest request API Gateway passes to a Lambda function: the function's 6 MB payload
 /// (the event around the body counts too; the body alone is what we check).
 pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;

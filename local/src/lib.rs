@@ -14,9 +14,10 @@
 //! - [`http_hook`]: answer, or act before, chosen AWS requests of an SDK configuration.
 //! - [`recorder`]: every AWS call a handler makes, for the least-privilege check.
 //! - [`listing`]: S3's 403 for a missing object to a role that may not list its bucket.
-//! - [`runner`]: start-up; [`gateway`]: the HTTP API as API Gateway serves it (and its events,
-//!   shared with the tests); [`devtools`]: `/_local/` endpoints and the CDN stand-in;
-//!   [`triggers`]: the declared event sources.
+//! - [`runner`]: start-up, the top floor; [`gateway`]: the HTTP API as API Gateway serves it (and
+//!   its events, shared with the tests); [`devtools`]: `/_local/` endpoints and the CDN stand-in;
+//!   [`triggers`]: the declared event sources; [`state`]: what they share; [`replies`]: the
+//!   runner's own answers.
 
 pub mod bridge;
 pub mod chaos;
@@ -31,9 +32,11 @@ pub mod metrics;
 pub mod provision;
 pub mod recorder;
 pub mod registry;
+pub mod replies;
 pub mod runner;
 pub mod stack;
 pub mod stage;
+pub mod state;
 pub mod streams;
 pub mod stripe;
 pub mod throttle;

@@ -22,6 +22,7 @@ use crate::jwt::Verifier;
 use crate::registry::Services;
 use crate::stack::{self, LocalSettings, StackInfo};
 use crate::stage::StageValues;
+pub use crate::state::{AppState, RunnerError};
 
 /// How to run the local stack: the local stage's values (`infra/stages.json`), some of which the
 /// command line and the tests override.
@@ -76,42 +77,6 @@ impl Options {
             chaos: Arc::new(crate::chaos::Chaos::off()),
         })
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RunnerError {
-    #[error(transparent)]
-    Emulator(#[from] crate::emulator::EmulatorError),
-    #[error(transparent)]
-    Provision(#[from] crate::provision::ProvisionError),
-    #[error("the declaration is invalid: {0}")]
-    Declaration(String),
-    #[error("cannot listen on 127.0.0.1:{0}: {1}")]
-    Bind(u16, std::io::Error),
-    #[error("cannot write the stack description: {0}")]
-    State(std::io::Error),
-    #[error(transparent)]
-    Stripe(#[from] crate::stripe::StripeError),
-    #[error("the payment provider's configuration is invalid: {0}")]
-    Payments(String),
-}
-
-/// What the API and the event sources share.
-pub struct AppState {
-    pub decl: Declaration,
-    pub services: Services,
-    pub verifier: Verifier,
-    pub emulator: Emulator,
-    pub info: StackInfo,
-    pub s3: aws_sdk_s3::Client,
-    /// The stack's name prefix (its metrics namespace is derived from it).
-    pub prefix: String,
-    /// The faults injected, and their counts.
-    pub chaos: Arc<crate::chaos::Chaos>,
-    /// API Gateway's throttling of each route.
-    pub throttle: crate::throttle::Throttle,
-    /// The local stage's values (CORS, among others), read once at start-up.
-    pub stage: StageValues,
 }
 
 /// A running local stack.

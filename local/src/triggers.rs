@@ -16,7 +16,7 @@ use crate::bridge;
 use crate::chaos::Fault;
 use crate::declaration::Trigger;
 use crate::recorder;
-use crate::runner::{AppState, RunnerError};
+use crate::state::{AppState, RunnerError};
 
 /// One declared function: its service and name.
 type Target = (String, String);
