@@ -134,7 +134,7 @@ EXPLAINED_PATTERN = [
 for _svc in json.loads((Path(__file__).resolve().parents[1] / "lambdas" / "services.json").read_text())["services"]:
     for _f in _svc["functions"]:
         if (_f.get("http") or {}).get("auth") == "admin":
-            EXPLAINED_FOR.setdefault((f"{_svc['name']}/{_f['bin']}", "cognito-idp:AdminGetUser"),
+            EXPLAINED_FOR.setdefault((f"{_svc['name']}/{_f['name']}", "cognito-idp:AdminGetUser"),
                                      "the admin gate where the stage requires MFA (tests/tests/catalog.rs "
                                      "where_the_stage_requires_it_an_admin_without_totp_gets_403_mfa_required)")
 

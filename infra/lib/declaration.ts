@@ -15,7 +15,7 @@ export interface HttpRoute {
 }
 
 export interface FunctionDecl {
-  readonly bin: string;
+  readonly name: string;
   readonly http?: HttpRoute;
   readonly s3?: { bucket: string };
   readonly sqs?: { queue: string };

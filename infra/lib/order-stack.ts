@@ -24,7 +24,7 @@ export interface OrderStackProps extends ServiceStackProps {
 }
 
 /** The consumer's declared timeout (`lambdas/services.json`); the queue's visibility timeout is six times it (AWS guidance). */
-const CONSUMER_TIMEOUT = Duration.seconds(service('order').functions.find((f) => f.bin === 'queue-consumer')?.timeoutSeconds ?? 10);
+const CONSUMER_TIMEOUT = Duration.seconds(service('order').functions.find((f) => f.name === 'queue-consumer')?.timeoutSeconds ?? 10);
 
 export class OrderStack extends ServiceStack {
   readonly orders: dynamodb.TableV2;
@@ -147,7 +147,7 @@ export class OrderStack extends ServiceStack {
         .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
       // The declaration's filter and retries (the local runner applies the same): a batch that
       // keeps failing is bisected, then goes to the failure queue instead of blocking the shard.
-      const stream = this.decl.functions.find((f) => f.bin === bin)?.stream;
+      const stream = this.decl.functions.find((f) => f.name === bin)?.stream;
       this.fn(bin).live.addEventSource(
         new DynamoEventSource(orders, {
           startingPosition: lambda.StartingPosition.TRIM_HORIZON,

@@ -26,7 +26,7 @@ export class PreTrafficHook extends Construct {
 
   constructor(scope: Construct, id: string, config: StageConfig, service: ServiceDecl, fns: Record<string, RustFunction>) {
     super(scope, id);
-    const shifted = service.functions.filter((f) => fns[f.bin]?.deployment);
+    const shifted = service.functions.filter((f) => fns[f.name]?.deployment);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: removalPolicy(config, 'empty-at-create'),
@@ -44,14 +44,14 @@ export class PreTrafficHook extends Construct {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
-        PROBES: Stack.of(this).toJsonString(Object.fromEntries(shifted.map((f) => [fns[f.bin].fn.functionName, probeOf(f)]))),
+        PROBES: Stack.of(this).toJsonString(Object.fromEntries(shifted.map((f) => [fns[f.name].fn.functionName, probeOf(f)]))),
       },
     });
     for (const f of shifted) {
-      const target = fns[f.bin];
+      const target = fns[f.name];
       // Any published version of this function (the deployment's target), never $LATEST.
       this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [`${target.fn.functionArn}:*`] }));
-      nagAck(this.fn.role!, `AwsSolutions-IAM5[Resource::<${logicalId(target.fn)}.Arn>:*]`, `Any published version of ${service.name}/${f.bin} (the deployment's target version does not exist before the deployment).`);
+      nagAck(this.fn.role!, `AwsSolutions-IAM5[Resource::<${logicalId(target.fn)}.Arn>:*]`, `Any published version of ${service.name}/${f.name} (the deployment's target version does not exist before the deployment).`);
       this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetDeployment'], resources: [target.deployment!.deploymentGroupArn] }));
       target.deployment!.addPreHook(this.fn);
       nagAck(target.deployment!.role, `AwsSolutions-IAM5[Resource::<${logicalId(this.fn)}.Arn>:*]`, 'CodeDeploy invokes this service\'s hook function (any of its versions): CDK\'s grant for a pre-traffic hook.');

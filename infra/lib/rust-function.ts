@@ -19,7 +19,7 @@ import { removalPolicy } from './removal.js';
 export interface RustFunctionProps {
   readonly config: StageConfig;
   readonly service: ServiceDecl;
-  readonly bin: string;
+  readonly name: string;
   readonly environment: Record<string, string>;
   readonly alarms: sns.ITopic;
   readonly timeout?: Duration;
@@ -95,14 +95,14 @@ export class RustFunction extends Construct {
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `${props.service.name}/${props.bin}: only the actions this handler uses`,
+      description: `${props.service.name}/${props.name}: only the actions this handler uses`,
     });
     this.fn = new lambda.Function(this, 'Function', {
-      description: `${props.service.name}/${props.bin}`,
+      description: `${props.service.name}/${props.name}`,
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: config.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
       // provided.al2023 passes this to the binary as `_HANDLER`: the function it serves.
-      handler: props.bin,
+      handler: props.name,
       code: code(this, config, binary),
       memorySize: config.memoryMb,
       timeout: props.timeout ?? Duration.seconds(10),

@@ -48,12 +48,12 @@ export class ServiceApi extends Construct {
     const routes: Record<string, apigw.HttpRoute> = {};
     for (const fn of service.functions) {
       if (!fn.http) continue;
-      const handler = props.handlers[fn.bin];
-      if (!handler) throw new Error(`${service.name}/${fn.bin} is declared but has no function in the stack`);
-      const route = (routes[fn.bin] = new apigw.HttpRoute(this, `Route-${fn.bin}`, {
+      const handler = props.handlers[fn.name];
+      if (!handler) throw new Error(`${service.name}/${fn.name} is declared but has no function in the stack`);
+      const route = (routes[fn.name] = new apigw.HttpRoute(this, `Route-${fn.name}`, {
         httpApi: this.api,
         routeKey: apigw.HttpRouteKey.with(fn.http.path, fn.http.method as apigw.HttpMethod),
-        integration: new HttpLambdaIntegration(`Integration-${fn.bin}`, handler.live),
+        integration: new HttpLambdaIntegration(`Integration-${fn.name}`, handler.live),
         authorizer: fn.http.auth === 'none' ? undefined : authorizer,
       }));
       if (fn.http.auth === 'none') {
@@ -87,7 +87,7 @@ export class ServiceApi extends Construct {
       ...(shifted ? { detailedMetricsEnabled: true } : {}),
     };
     for (const fn of service.functions) {
-      const deployment = props.handlers[fn.bin]?.deployment;
+      const deployment = props.handlers[fn.name]?.deployment;
       if (!fn.http || !deployment) continue;
       const route5xx = new cloudwatch.Metric({
         namespace: 'AWS/ApiGateway',
@@ -96,14 +96,14 @@ export class ServiceApi extends Construct {
         statistic: 'Sum',
         period: Duration.minutes(1),
       });
-      deployment.addAlarm(alarm(this, `Route5xx-${fn.bin}`, route5xx, props.alarms));
+      deployment.addAlarm(alarm(this, `Route5xx-${fn.name}`, route5xx, props.alarms));
     }
     // Password guessing and email floods: the routes the declaration marks strict get the stage's lower limits.
     const strict = service.functions.filter((f) => f.http?.limit === 'strict');
     if (strict.length > 0) {
       // API Gateway refuses RouteSettings that name a route it does not have yet, and
       // CloudFormation creates the stage as early as it can: the stage waits for those routes.
-      for (const f of strict) stage.addResourceDependency(routes[f.bin].node.defaultChild as CfnResource);
+      for (const f of strict) stage.addResourceDependency(routes[f.name].node.defaultChild as CfnResource);
       stage.routeSettings = Object.fromEntries(
         // A JSON map in CloudFormation: its values keep CloudFormation's own (Pascal) case.
         strict.map((f) => [`${f.http!.method} ${f.http!.path}`, { ThrottlingBurstLimit: config.authBurstLimit, ThrottlingRateLimit: config.authRateLimit }]),

@@ -65,24 +65,24 @@ export abstract class ServiceStack extends Stack {
     for (const f of this.decl.functions) {
       // Admin routes: outside dev the handler also asks Cognito whether the admin has TOTP MFA on.
       const gated = f.http?.auth === 'admin' && props.config.adminMfaRequired;
-      this.fns[f.bin] = new RustFunction(this, f.bin, {
+      this.fns[f.name] = new RustFunction(this, f.name, {
         config: props.config,
         service: this.decl,
-        bin: f.bin,
+        name: f.name,
         environment: gated ? { ...environment, ADMIN_MFA_REQUIRED: 'true', USER_POOL_ID: userPool.userPoolId } : environment,
         alarms: props.shared.alertsTopic,
-        timeout: timeouts[f.bin] ?? (f.timeoutSeconds ? Duration.seconds(f.timeoutSeconds) : undefined),
+        timeout: timeouts[f.name] ?? (f.timeoutSeconds ? Duration.seconds(f.timeoutSeconds) : undefined),
       });
-      if (gated) this.fns[f.bin].allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
+      if (gated) this.fns[f.name].allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
       // S3 and EventBridge invoke asynchronously: after Lambda's two retries the event is kept
       // in the failure queue (alarm) instead of being dropped.
       if (f.s3 || f.schedule) {
-        this.fns[f.bin].live.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
+        this.fns[f.name].live.configureAsyncInvoke({ retryAttempts: 2, onFailure: new destinations.SqsDestination(this.failureQueue()) });
       }
-      if (f.schedule) this.schedule(f.bin, everyMinutes(props.config, f.schedule.every));
-      nagAck(this.fns[f.bin].fn, 'Serverless-LambdaDLQ', noDlqReason(f));
+      if (f.schedule) this.schedule(f.name, everyMinutes(props.config, f.schedule.every));
+      nagAck(this.fns[f.name].fn, 'Serverless-LambdaDLQ', noDlqReason(f));
     }
-    if (this.decl.functions.some((f) => this.fns[f.bin].deployment)) {
+    if (this.decl.functions.some((f) => this.fns[f.name].deployment)) {
       this.hook = new PreTrafficHook(this, 'PreTraffic', props.config, this.decl, this.fns);
     }
     if (this.decl.functions.some((f) => f.http)) {
@@ -146,8 +146,8 @@ export abstract class ServiceStack extends Stack {
       .filter((f) => f[kind])
       .map((f) => {
         const named = (f[kind] as Record<string, string>)[field];
-        if (named !== name) throw new Error(`${this.decl.name}/${f.bin}: ${kind} trigger names ${field} "${named}"; this stack has "${name}"`);
-        return f.bin;
+        if (named !== name) throw new Error(`${this.decl.name}/${f.name}: ${kind} trigger names ${field} "${named}"; this stack has "${name}"`);
+        return f.name;
       });
   }
 

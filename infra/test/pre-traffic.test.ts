@@ -94,7 +94,7 @@ describe('the pre-traffic hook', () => {
         const event = probeEvent(probe);
         if (f.http) assert.equal(event.routeKey, `${f.http.method} ${f.http.path}`);
         else if (f.schedule) assert.equal(event['detail-type'], 'Scheduled Event');
-        else assert.deepEqual(event, { Records: [] }, `${svc.name}/${f.bin}`);
+        else assert.deepEqual(event, { Records: [] }, `${svc.name}/${f.name}`);
       }
     }
   });

@@ -42,7 +42,7 @@ describe('the CDK app', () => {
   it('creates one function per declared binary and nothing else of ours', () => {
     for (const svc of loadDeclaration()) {
       const stack = services[svc.name as keyof typeof services];
-      const declared = svc.functions.map((f) => `${svc.name}/${f.bin}`).sort();
+      const declared = svc.functions.map((f) => `${svc.name}/${f.name}`).sort();
       const ours = ofType(stack, 'AWS::Lambda::Function')
         .filter(([, r]) => isOurs(r))
         .map(([, r]) => r.Properties.Description as string)
@@ -125,10 +125,10 @@ describe('the CDK app', () => {
         ],
       ],
     };
-    const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.bin}`));
+    const declared = loadDeclaration().flatMap((s) => s.functions.map((f) => `${s.name}/${f.name}`));
     assert.deepEqual(Object.keys(expected).sort(), declared.sort(), 'every declared function has an expectation');
     // Lambda delivers a failed asynchronous invocation with the function's own role.
-    const asyncFns = loadDeclaration().flatMap((s) => s.functions.filter((f) => f.s3 || f.schedule).map((f) => `${s.name}/${f.bin}`));
+    const asyncFns = loadDeclaration().flatMap((s) => s.functions.filter((f) => f.s3 || f.schedule).map((f) => `${s.name}/${f.name}`));
     const onFailure = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
     for (const [fn, [stack, actions]] of Object.entries(expected)) {
       const all = asyncFns.includes(fn) ? [...actions, ...onFailure] : actions;
@@ -428,7 +428,7 @@ describe('the CDK app', () => {
       assert.equal(pool.Properties.MfaConfiguration, 'OPTIONAL');
       assert.deepEqual(pool.Properties.EnabledMfas, ['SOFTWARE_TOKEN_MFA']);
     }
-    const admins = loadDeclaration().flatMap((s) => s.functions.filter((f) => f.http?.auth === 'admin').map((f) => [s.name, `${s.name}/${f.bin}`]));
+    const admins = loadDeclaration().flatMap((s) => s.functions.filter((f) => f.http?.auth === 'admin').map((f) => [s.name, `${s.name}/${f.name}`]));
     assert.ok(admins.length >= 5);
     const stackOf = (stage: Shop, name: string): Stack => (stage as any)[name];
     for (const [name, fn] of admins) {
@@ -653,7 +653,7 @@ describe('the CDK app', () => {
     for (const s of Object.values(services)) {
       for (const [, st] of ofType(s, 'AWS::ApiGatewayV2::Stage')) assert.match(st.Properties.AccessLogSettings.Format, /sourceIp/);
     }
-    const strict = loadDeclaration().find((d) => d.name === 'auth')!.functions.filter((f) => f.http?.limit === 'strict').map((f) => f.bin);
+    const strict = loadDeclaration().find((d) => d.name === 'auth')!.functions.filter((f) => f.http?.limit === 'strict').map((f) => f.name);
     for (const bin of ['confirm-sign-up', 'refresh-token']) assert.ok(strict.includes(bin), `${bin} is not strictly limited`);
   });
 

@@ -21,7 +21,7 @@ pub struct Service {
 /// One Lambda: its binary and exactly one trigger.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Function {
-    pub bin: String,
+    pub name: String,
     #[serde(default)]
     pub http: Option<HttpRoute>,
     /// Object-created events of the service's image bucket.
@@ -224,7 +224,7 @@ mod tests {
         let d = load().unwrap();
         for s in &d.services {
             for f in &s.functions {
-                assert!(f.trigger().is_some(), "{}/{} needs exactly one trigger", s.name, f.bin);
+                assert!(f.trigger().is_some(), "{}/{} needs exactly one trigger", s.name, f.name);
             }
         }
     }
@@ -233,7 +233,7 @@ mod tests {
     fn routes_match_with_prefix_and_path_parameters() {
         let d = load().unwrap();
         let m = d.route("GET", "/order/orders/abc").unwrap();
-        assert_eq!((m.service, m.function.bin.as_str()), ("order", "get-order"));
+        assert_eq!((m.service, m.function.name.as_str()), ("order", "get-order"));
         assert_eq!(m.params, vec![("id".to_owned(), "abc".to_owned())]);
         assert_eq!(d.route("POST", "/banner/upload-url").unwrap().service, "banner");
         assert_eq!(d.route("POST", "/category/upload-url").unwrap().service, "category");

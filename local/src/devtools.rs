@@ -30,7 +30,7 @@ pub async fn run(st: &AppState, path: &str) -> Option<Response> {
         s.name == service
             && s.functions
                 .iter()
-                .any(|f| f.bin == function && f.trigger() == Some(crate::declaration::Trigger::Schedule))
+                .any(|f| f.name == function && f.trigger() == Some(crate::declaration::Trigger::Schedule))
     });
     if !scheduled {
         return Some(error(

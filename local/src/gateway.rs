@@ -261,16 +261,16 @@ pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]
     };
     let invoked = st
         .services
-        .invoke(m.service, &m.function.bin, Invocation::Http(Box::new(event)));
+        .invoke(m.service, &m.function.name, Invocation::Http(Box::new(event)));
     // The function's declared timeout, as the CDK app deploys it: past it, Lambda stops the
     // function and API Gateway answers 500 (which the 5xx alarm counts).
     let limit = m.function.timeout();
-    let scoped = recorder::scope(m.service, &m.function.bin, invoked);
+    let scoped = recorder::scope(m.service, &m.function.name, invoked);
     match tokio::time::timeout(limit, scoped).await {
         Ok(Some(Answer::Http(r))) => to_http(*r),
         Ok(_) => gateway(StatusCode::INTERNAL_SERVER_ERROR),
         Err(_) => {
-            tracing::error!(function = %m.function.bin, ?limit, "function timed out: 500");
+            tracing::error!(function = %m.function.name, ?limit, "function timed out: 500");
             gateway(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }

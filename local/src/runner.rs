@@ -225,7 +225,7 @@ fn check_wiring(decl: &Declaration) -> Result<(), RunnerError> {
     for s in &decl.services {
         let served = Services::functions(&s.name)
             .ok_or_else(|| RunnerError::Declaration(format!("service {} is not in the local registry", s.name)))?;
-        let mut declared: Vec<&str> = s.functions.iter().map(|f| f.bin.as_str()).collect();
+        let mut declared: Vec<&str> = s.functions.iter().map(|f| f.name.as_str()).collect();
         let mut served = served.to_vec();
         declared.sort_unstable();
         served.sort_unstable();

@@ -35,9 +35,9 @@ pub fn spawn(
     let mut tasks = Vec::new();
     for s in &st.decl.services {
         for f in &s.functions {
-            let target = (s.name.clone(), f.bin.clone());
+            let target = (s.name.clone(), f.name.clone());
             let missing =
-                |what: &str| RunnerError::Declaration(format!("{}/{}: no {what} in this stack", s.name, f.bin));
+                |what: &str| RunnerError::Declaration(format!("{}/{}: no {what} in this stack", s.name, f.name));
             match f.trigger() {
                 Some(Trigger::S3) => {
                     let bucket = f.s3.as_ref().map(|b| b.bucket.as_str()).unwrap_or_default();

@@ -253,7 +253,7 @@ def main():
     fx = fixtures(stack)
     evs = events_for(stack, fx)
     env = environment(stack)
-    declared = [f"{sv['name']}-{f['bin']}" for sv in json.loads((ROOT / "lambdas/services.json").read_text())["services"]
+    declared = [f"{sv['name']}-{f['name']}" for sv in json.loads((ROOT / "lambdas/services.json").read_text())["services"]
                 for f in sv["functions"]]
     missing = sorted(set(declared) - set(evs))
     if missing:

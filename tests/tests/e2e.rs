@@ -795,7 +795,7 @@ async fn every_declared_route_reaches_its_handler_and_each_service_binary_serves
         };
         let mut served: Vec<&str> = served.to_vec();
         served.sort_unstable();
-        let mut declared: Vec<&str> = s.functions.iter().map(|f| f.bin.as_str()).collect();
+        let mut declared: Vec<&str> = s.functions.iter().map(|f| f.name.as_str()).collect();
         declared.sort_unstable();
         assert_eq!(
             served, declared,
