@@ -22,7 +22,7 @@ pub use sessions::{
     start_totp, SignedIn, Tokens,
 };
 
-const SERVICE: &str = "cognito";
+const SERVICE: &str = shop_core::error::service::COGNITO;
 
 /// A user as the pool knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,7 +52,7 @@ pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<Pu
             .set_pagination_token(token)
             .send()
             .await
-            .map_err(|e| Upstream::new("cognito-idp", e))?;
+            .map_err(|e| Upstream::new(shop_core::error::service::COGNITO, e))?;
         for user in page.users() {
             report.listed += 1;
             let Some(username) = user.username().filter(|_| created_before(user, cutoff)) else {

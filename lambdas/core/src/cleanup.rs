@@ -119,7 +119,7 @@ pub async fn notify(
         .message(format!("Cleanup completed. Deleted {} outdated {noun}", report.deleted))
         .send()
         .await
-        .map_err(|e| Upstream::new("sns", e))?;
+        .map_err(|e| Upstream::new(crate::error::service::SNS, e))?;
     report.notified = true;
     tracing::info!(deleted = report.deleted, noun, "cleanup notice published");
     Ok(())

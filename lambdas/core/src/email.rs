@@ -17,7 +17,7 @@ pub async fn send(
             .data(s)
             .charset("UTF-8")
             .build()
-            .map_err(|e| Upstream::internal("ses", e.to_string()))
+            .map_err(|e| Upstream::internal(crate::error::service::SES, e.to_string()))
     };
     let message = Message::builder()
         .subject(content(subject)?)
@@ -29,6 +29,6 @@ pub async fn send(
         .content(EmailContent::builder().simple(message).build())
         .send()
         .await
-        .map_err(|e| Upstream::new("ses", e))?;
+        .map_err(|e| Upstream::new(crate::error::service::SES, e))?;
     Ok(())
 }

@@ -89,6 +89,20 @@ impl ApiError for RequestError {
     }
 }
 
+/// The AWS service labels an [`Upstream`] carries (its `service`, in logs and in the 503's
+/// message): one spelling each, whichever crate reports the failure.
+pub mod service {
+    pub const COGNITO: &str = "cognito-idp";
+    pub const DYNAMODB: &str = "dynamodb";
+    pub const S3: &str = "s3";
+    pub const SES: &str = "ses";
+    pub const SNS: &str = "sns";
+    pub const SQS: &str = "sqs";
+    pub const STEP_FUNCTIONS: &str = "stepfunctions";
+    /// The payment provider (not AWS, reported the same way).
+    pub const PAYMENTS: &str = "payments";
+}
+
 /// An AWS dependency failed in a way the caller cannot fix (throttling, outage, misconfiguration).
 ///
 /// Keeps the service's name and the SDK's error code for logs; answers 503 so clients retry.
@@ -109,7 +123,7 @@ where
     match result {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
-        Err(e) => Err(Upstream::new("dynamodb", e)),
+        Err(e) => Err(Upstream::new(crate::error::service::DYNAMODB, e)),
     }
 }
 

@@ -89,12 +89,12 @@ impl Images {
     /// A presigned PUT of `key` under [`UPLOADS`], bound to its content type and, when the client
     /// stated it, to exactly `size` bytes (S3 refuses any other `Content-Length`).
     pub async fn upload_url(&self, key: &str, kind: ImageType, size: Option<u64>) -> Result<String, Upstream> {
-        let cfg =
-            PresigningConfig::expires_in(self.config.expires).map_err(|e| Upstream::internal("s3", e.to_string()))?;
+        let cfg = PresigningConfig::expires_in(self.config.expires)
+            .map_err(|e| Upstream::internal(crate::error::service::S3, e.to_string()))?;
         let size = size
             .map(i64::try_from)
             .transpose()
-            .map_err(|e| Upstream::internal("s3", e.to_string()))?;
+            .map_err(|e| Upstream::internal(crate::error::service::S3, e.to_string()))?;
         let req = self
             .s3
             .put_object()
@@ -104,14 +104,14 @@ impl Images {
             .set_content_length(size)
             .presigned(cfg)
             .await
-            .map_err(|e| Upstream::new("s3", e))?;
+            .map_err(|e| Upstream::new(crate::error::service::S3, e))?;
         Ok(req.uri().to_owned())
     }
 
     /// A short-lived GET of `key` under [`REVIEW`] (for admins deciding on it).
     pub async fn review_url(&self, key: &str) -> Result<String, Upstream> {
-        let cfg =
-            PresigningConfig::expires_in(self.config.expires).map_err(|e| Upstream::internal("s3", e.to_string()))?;
+        let cfg = PresigningConfig::expires_in(self.config.expires)
+            .map_err(|e| Upstream::internal(crate::error::service::S3, e.to_string()))?;
         let req = self
             .s3
             .get_object()
@@ -119,7 +119,7 @@ impl Images {
             .key(format!("{REVIEW}{key}"))
             .presigned(cfg)
             .await
-            .map_err(|e| Upstream::new("s3", e))?;
+            .map_err(|e| Upstream::new(crate::error::service::S3, e))?;
         Ok(req.uri().to_owned())
     }
 
@@ -148,7 +148,7 @@ impl Images {
                     Some("NoSuchKey") => Ok((Verdict::Gone, None)),
                     // An empty object has no byte 0: S3 answers 416 InvalidRange.
                     Some("InvalidRange") => Ok((Verdict::Rejected("empty"), None)),
-                    _ => Err(Upstream::new("s3", err)),
+                    _ => Err(Upstream::new(crate::error::service::S3, err)),
                 };
             }
         };
@@ -163,7 +163,7 @@ impl Images {
             .body
             .collect()
             .await
-            .map_err(|e| Upstream::internal("s3", e.to_string()))?
+            .map_err(|e| Upstream::internal(crate::error::service::S3, e.to_string()))?
             .into_bytes();
         Ok((judge(size, content_type.as_deref(), &head, self.config.max_bytes), etag))
     }
@@ -210,7 +210,7 @@ impl Images {
                 tracing::warn!(key = %from, "source replaced or removed since it was checked: not copied");
                 Ok(None)
             }
-            Err(e) => Err(Upstream::new("s3", e)),
+            Err(e) => Err(Upstream::new(crate::error::service::S3, e)),
         }
     }
 
@@ -222,7 +222,7 @@ impl Images {
             .key(key)
             .send()
             .await
-            .map_err(|e| Upstream::new("s3", e))?;
+            .map_err(|e| Upstream::new(crate::error::service::S3, e))?;
         Ok(())
     }
 

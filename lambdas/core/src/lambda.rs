@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_failed_event_reports_its_stable_code_as_the_lambda_error_type() {
-        let d = super::diagnostic(&crate::Upstream::internal("dynamodb", "boom"));
+        let d = super::diagnostic(&crate::Upstream::internal(crate::error::service::DYNAMODB, "boom"));
         assert_eq!(
             (d.error_type.as_str(), d.error_message.as_str()),
             ("ServiceUnavailable", "dynamodb is unavailable, try again later")

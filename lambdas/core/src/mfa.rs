@@ -64,7 +64,7 @@ impl AdminGate {
             Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => {
                 return Err(RequestError::Unauthorized.into())
             }
-            Err(e) => return Err(Upstream::new("cognito", e).into()),
+            Err(e) => return Err(Upstream::new(crate::error::service::COGNITO, e).into()),
         };
         // A disabled account (AdminDisableUser, the usual incident response) is out at once, not
         // when its token expires.

@@ -200,7 +200,10 @@ pub async fn query_index(
             .expression_attribute_names("#sk", *attr)
             .expression_attribute_values(":before", AttributeValue::S(bound.clone()));
     }
-    let out = query.send().await.map_err(|e| crate::Upstream::new("dynamodb", e))?;
+    let out = query
+        .send()
+        .await
+        .map_err(|e| crate::Upstream::new(crate::error::service::DYNAMODB, e))?;
     Ok(RawPage {
         items_read: usize::try_from(out.scanned_count()).unwrap_or(0),
         last_key: out.last_evaluated_key.filter(|k| !k.is_empty()),

@@ -147,7 +147,11 @@ async fn authorize(
             // Not a hold we can capture (a synchronous capture, a card needing another method):
             // release it rather than keep money we did not mean to take.
             let _ = p.provider.void(&intent.id, &format!("{id}-void-{}", intent.id)).await;
-            return Err(Upstream::internal("payments", format!("authorization ended in {other}")).into());
+            return Err(Upstream::internal(
+                shop_core::error::service::PAYMENTS,
+                format!("authorization ended in {other}"),
+            )
+            .into());
         }
     };
     if status == PaymentStatus::Authorized {
@@ -175,7 +179,7 @@ async fn replay(o: &Orders, attempt: &Order, body: &CreateOrder) -> Result<Place
         .orders()
         .get(id)
         .await?
-        .ok_or_else(|| Upstream::internal("dynamodb", "order vanished during replay"))?;
+        .ok_or_else(|| Upstream::internal(shop_core::error::service::DYNAMODB, "order vanished during replay"))?;
     release_second(o, attempt, &existing).await;
     if !existing.is_cart(body) {
         return Err(Error::IdempotencyKeyReused);
@@ -350,7 +354,11 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
         let now = o.orders().get(&id).await?.unwrap_or(order);
         return Ok(OrderView::from(now));
     }
-    Err(Upstream::internal("dynamodb", "the order kept changing while it was cancelled").into())
+    Err(Upstream::internal(
+        shop_core::error::service::DYNAMODB,
+        "the order kept changing while it was cancelled",
+    )
+    .into())
 }
 
 /// `POST /orders/{id}/refund {"lines": [1, 3]}` (an admin): refunds those lines of a charged order
@@ -417,7 +425,11 @@ async fn refund_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
             Err(u) => return Err(u.into()),
         }
     }
-    Err(Upstream::internal("dynamodb", "the order kept changing while it was refunded").into())
+    Err(Upstream::internal(
+        shop_core::error::service::DYNAMODB,
+        "the order kept changing while it was refunded",
+    )
+    .into())
 }
 
 /// `lines`: distinct 1-based line numbers, sorted; absent for "the rest".

@@ -75,7 +75,7 @@ impl Operator {
                 .wait_time_seconds(1)
                 .send()
                 .await
-                .map_err(|e| Upstream::new("sqs", e))?;
+                .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
             let messages = out.messages.unwrap_or_default();
             if messages.is_empty() {
                 break;
@@ -93,7 +93,7 @@ impl Operator {
                         .visibility_timeout(0)
                         .send()
                         .await
-                        .map_err(|e| Upstream::new("sqs", e))?;
+                        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
                     false
                 } else {
                     // Send first, delete after: a crash in between leaves a duplicate, never a loss.
@@ -103,14 +103,14 @@ impl Operator {
                         .message_body(body)
                         .send()
                         .await
-                        .map_err(|e| Upstream::new("sqs", e))?;
+                        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
                     self.sqs
                         .delete_message()
                         .queue_url(&self.dlq_url)
                         .receipt_handle(receipt)
                         .send()
                         .await
-                        .map_err(|e| Upstream::new("sqs", e))?;
+                        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
                     true
                 };
                 seen.push(DeadLetter {

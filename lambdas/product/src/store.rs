@@ -28,7 +28,10 @@ impl Products {
         if dynamo::put_if_absent(&self.catalog.db, &self.config.table, KEY, product).await? {
             Ok(())
         } else {
-            Err(Upstream::internal("dynamodb", "a fresh product id already exists"))
+            Err(Upstream::internal(
+                shop_core::error::service::DYNAMODB,
+                "a fresh product id already exists",
+            ))
         }
     }
 

@@ -121,11 +121,19 @@ async fn adopt(o: &Orders, p: &Payments, order: &Order) -> Result<(), Error> {
         "requires_action" | "requires_confirmation" => PaymentStatus::ActionRequired,
         "requires_payment_method" => PaymentStatus::Failed,
         other => {
-            return Err(Upstream::internal("payments", format!("intent in unexpected state {other}")).into());
+            return Err(Upstream::internal(
+                shop_core::error::service::PAYMENTS,
+                format!("intent in unexpected state {other}"),
+            )
+            .into());
         }
     };
     if actual == payment.status {
-        return Err(Upstream::internal("payments", "the provider refuses a move its intent's state allows").into());
+        return Err(Upstream::internal(
+            shop_core::error::service::PAYMENTS,
+            "the provider refuses a move its intent's state allows",
+        )
+        .into());
     }
     tracing::warn!(order_id = %order.id, from = payment.status.as_str(), to = actual.as_str(), "payment status taken from the provider");
     let moved = o

@@ -7,13 +7,14 @@ use crate::model::OrderMessage;
 
 /// Queues `m` for the consumer.
 pub async fn enqueue(sqs: &aws_sdk_sqs::Client, queue_url: &str, m: &OrderMessage) -> Result<(), Upstream> {
-    let body = serde_json::to_string(m).map_err(|e| Upstream::internal("sqs", e.to_string()))?;
+    let body =
+        serde_json::to_string(m).map_err(|e| Upstream::internal(shop_core::error::service::SQS, e.to_string()))?;
     sqs.send_message()
         .queue_url(queue_url)
         .message_body(body)
         .send()
         .await
-        .map_err(|e| Upstream::new("sqs", e))?;
+        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
     Ok(())
 }
 
@@ -43,7 +44,7 @@ pub async fn start_workflow(
     match started {
         Ok(_) => Ok(Started::New),
         Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => Ok(Started::AlreadyExists),
-        Err(e) => Err(Upstream::new("stepfunctions", e)),
+        Err(e) => Err(Upstream::new(shop_core::error::service::STEP_FUNCTIONS, e)),
     }
 }
 
@@ -55,6 +56,6 @@ pub async fn alert(sns: &aws_sdk_sns::Client, topic_arn: &str, subject: &str, me
         .message(message)
         .send()
         .await
-        .map_err(|e| Upstream::new("sns", e))?;
+        .map_err(|e| Upstream::new(shop_core::error::service::SNS, e))?;
     Ok(())
 }
