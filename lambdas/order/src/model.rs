@@ -45,6 +45,20 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// Every status, in the order an order meets them.
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Shipping,
+        Self::Rejected,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    /// The status stored as `name`, if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// The name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {

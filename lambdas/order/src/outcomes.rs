@@ -6,6 +6,7 @@
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use serde_dynamo::AttributeValue;
 
+use crate::model::OrderStatus::{self, Cancelled, Failed, Pending, Rejected, Shipping};
 use crate::{Error, Orders};
 
 /// What one stream batch counted.
@@ -21,9 +22,9 @@ pub struct OutcomeReport {
     pub settled: u64,
 }
 
-fn status(image: &serde_dynamo::Item) -> Option<&str> {
+fn status(image: &serde_dynamo::Item) -> Option<OrderStatus> {
     match image.get("status") {
-        Some(AttributeValue::S(s)) => Some(s.as_str()),
+        Some(AttributeValue::S(s)) => OrderStatus::parse(s),
         _ => None,
     }
 }
@@ -41,11 +42,11 @@ pub fn outcome(record: &EventRecord) -> Option<&'static str> {
     let old = status(&record.change.old_image);
     let new = status(&record.change.new_image);
     match (record.event_name.as_str(), old, new) {
-        ("INSERT", _, Some("pending")) => Some("OrdersAccepted"),
-        ("MODIFY", Some("pending"), Some("shipping")) => Some("OrdersShipped"),
-        ("MODIFY", Some("pending"), Some("rejected")) => Some("OrdersRejected"),
-        ("MODIFY", Some("pending"), Some("failed")) => Some("OrdersFailed"),
-        ("MODIFY", Some("pending" | "shipping"), Some("cancelled")) => Some("OrdersCancelled"),
+        ("INSERT", _, Some(Pending)) => Some("OrdersAccepted"),
+        ("MODIFY", Some(Pending), Some(Shipping)) => Some("OrdersShipped"),
+        ("MODIFY", Some(Pending), Some(Rejected)) => Some("OrdersRejected"),
+        ("MODIFY", Some(Pending), Some(Failed)) => Some("OrdersFailed"),
+        ("MODIFY", Some(Pending | Shipping), Some(Cancelled)) => Some("OrdersCancelled"),
         _ => None,
     }
 }
@@ -55,7 +56,7 @@ fn owing(records: &[EventRecord]) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for r in records {
         let image = &r.change.new_image;
-        let decided = !matches!(status(image), None | Some("pending"));
+        let decided = !matches!(status(image), None | Some(Pending));
         let due = image.get("paymentDue").is_some();
         if let (true, true, Some(AttributeValue::S(id))) = (decided, due, image.get("id")) {
             if !ids.contains(id) {

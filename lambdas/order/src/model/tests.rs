@@ -437,3 +437,12 @@ fn an_open_hold_marks_the_order_due_and_a_settled_one_does_not() {
         json!({"status": "captured", "amount": 10.0, "currency": "usd"})
     );
 }
+
+#[test]
+fn every_status_reads_back_from_the_name_it_is_stored_under() {
+    for s in OrderStatus::ALL {
+        assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+    }
+    assert_eq!(OrderStatus::parse("Shipping"), None);
+}
