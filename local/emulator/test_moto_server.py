@@ -365,14 +365,14 @@ class BackendLookupTest(unittest.TestCase):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
         app = DomainDispatcherApplication(lambda service: None)
-        first = app.get_backend_for_host("dynamodb.us-east-1.amazonaws.com")
+        first = app.get_backend_for_host("dynamodb.stand-in-region-1.amazonaws.com")
         self.assertEqual(first, "dynamodb")
         calls = []
         from moto import backends
         listing = backends.list_of_moto_modules
         backends.list_of_moto_modules = lambda: calls.append(1) or listing()
         try:
-            self.assertEqual(app.get_backend_for_host("dynamodb.us-east-1.amazonaws.com"), "dynamodb")
+            self.assertEqual(app.get_backend_for_host("dynamodb.stand-in-region-1.amazonaws.com"), "dynamodb")
             self.assertEqual(calls, [], "looked up again")
             self.assertIsNone(app.get_backend_for_host("nothing.example"))
             self.assertIsNone(app.get_backend_for_host("nothing.example"))
