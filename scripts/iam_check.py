@@ -318,9 +318,10 @@ def main():
     for line in calls_file.read_text().splitlines():
         if line.strip():
             c = json.loads(line)
-            # A call of a local stack whose admin gate asked the pool (adminMfaRequired) is held
-            # to the roles of stages that require it too (prod's), not to those of stages that do not.
-            if c.get("adminMfa") and c["function"] in gated_off:
+            # The admin gate's question to the pool, asked in a local stack that requires MFA of
+            # admins, is held to the roles of stages that require it too (prod's), not to those of
+            # stages that do not; every other call of that stack is checked as usual.
+            if c.get("adminMfa") and c["function"] in gated_off and c["action"] == "cognito-idp:AdminGetUser":
                 continue
             recorded[c["function"]].add((c["action"], normalize(c)))
     if not recorded:

@@ -121,16 +121,20 @@ class Contention:
         self.hold, self.rate, self.clock, self.sleep = hold_seconds, writes_per_second, clock, sleep
         self.held = {}
         self.writes = collections.defaultdict(collections.deque)
+        # Landing runs outside the write lock: every change to `held` takes this one, so a landing
+        # never frees an item in a dict a prune has just replaced (the hold would stay for a minute).
+        self.lock = threading.RLock()
 
     def land(self, items, hold_for=None):
         """Ends the flight of this thread's transaction on `items`: waits until each item's hold
         since its start has passed, then frees them (the answer goes out after this). A
         transaction cancelled at its check holds nothing, and waits for nothing."""
         me = threading.get_ident()
-        mine = [i for i in items if self.held.get(i, (None, None))[1] == me]
-        if not mine:
-            return
-        start = min(self.held[i][0] for i in mine)
+        with self.lock:
+            mine = [i for i in items if self.held.get(i, (None, None))[1] == me]
+            if not mine:
+                return
+            start = min(self.held[i][0] for i in mine)
         while True:
             holds = [hold_for(i) if hold_for else None for i in items]
             until = start + max(self.hold if h is None else h for h in holds)
@@ -138,8 +142,9 @@ class Contention:
             if left <= 0:
                 break
             self.sleep(min(left, 0.01))
-        for i in mine:
-            self.held.pop(i, None)
+        with self.lock:
+            for i in mine:
+                self.held.pop(i, None)
 
     def _prune(self, now):
         """Forgets items neither held nor written in the last second (a long session writes many)."""
@@ -161,21 +166,23 @@ class Contention:
         holds (the transaction is then cancelled); otherwise it holds them all until it lands and
         its writes count."""
         now = self.clock()
-        conflicts = [i for i, item in enumerate(items) if item in self.held]
-        if conflicts:
-            return conflicts
-        for item in items:
-            self._count_write(item, now)
-        for item in items:
-            self.held[item] = (now, threading.get_ident())
-        return []
+        with self.lock:
+            conflicts = [i for i, item in enumerate(items) if item in self.held]
+            if conflicts:
+                return conflicts
+            for item in items:
+                self._count_write(item, now)
+            for item in items:
+                self.held[item] = (now, threading.get_ident())
+            return []
 
     def write(self, item):
         """Before a single-item write: refused while a transaction in flight holds the item, or
         throttled."""
-        if item in self.held:
-            raise TransactionConflict()
-        self._count_write(item, self.clock())
+        with self.lock:
+            if item in self.held:
+                raise TransactionConflict()
+            self._count_write(item, self.clock())
 
 
 def key_of(backend, table_name, key=None, item=None):

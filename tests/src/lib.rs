@@ -163,6 +163,18 @@ pub async fn object_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> V
     got.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
+/// PUTs `body` at `key` of `bucket` with `content_type`, as whoever may write there would.
+pub async fn put_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, content_type: &str, body: &[u8]) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(body.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// PUTs `body` to a presigned URL with the content type it was signed for; answers the status.
 pub async fn upload(url: &str, content_type: &str, body: &[u8]) -> u16 {
     reqwest::Client::new()

@@ -325,16 +325,8 @@ async fn an_image_uploaded_again_after_the_product_went_to_review_never_replaces
     // The seller replays the upload URL with another valid image: checked, but nothing waits.
     let mut other = PNG.to_vec();
     other.extend_from_slice(b"another picture");
-    images
-        .s3
-        .put_object()
-        .bucket(&images.config.bucket)
-        .key(format!("{UPLOADS}{key}"))
-        .content_type("image/png")
-        .body(other.into())
-        .send()
-        .await
-        .unwrap();
+    let (s3, bucket) = (&images.s3, &images.config.bucket);
+    shop_tests::put_bytes(s3, bucket, &format!("{UPLOADS}{key}"), "image/png", &other).await;
     let events = s3_events(&sdk().await, &f.events_queue, 1).await;
     let report = product::image_uploaded(&f.svc, events[0].clone()).await.unwrap();
     assert_eq!((report.recorded, report.ignored), (0, 1), "{report:?}");
@@ -350,16 +342,9 @@ async fn a_review_copy_swapped_after_it_was_made_is_never_published() {
     let id = f.product_with_image(&seller(), "vase").await;
     let key = format!("{id}/shoes.png");
     let images = &f.svc.catalog.images;
-    images
-        .s3
-        .put_object()
-        .bucket(&images.config.bucket)
-        .key(format!("{REVIEW}{key}"))
-        .content_type("image/png")
-        .body(b"<svg onload=alert(1)>".to_vec().into())
-        .send()
-        .await
-        .unwrap();
+    let swapped = b"<svg onload=alert(1)>";
+    let (s3, bucket) = (&images.s3, &images.config.bucket);
+    shop_tests::put_bytes(s3, bucket, &format!("{REVIEW}{key}"), "image/png", swapped).await;
     assert_error(
         &f.decide("/approve-product", json!({"id": id}), admin()).await,
         409,
