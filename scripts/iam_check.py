@@ -50,7 +50,7 @@ NO_LOCAL_TWIN = {("AsyncFailures", "AWS::SQS::Queue")}
 NO_IAM = {"cognito-idp:SignUp", "cognito-idp:ConfirmSignUp", "cognito-idp:InitiateAuth",
           "cognito-idp:GlobalSignOut", "cognito-idp:ResendConfirmationCode", "cognito-idp:RespondToAuthChallenge",
           "cognito-idp:AssociateSoftwareToken", "cognito-idp:VerifySoftwareToken", "cognito-idp:SetUserMFAPreference",
-          "cognito-idp:GetUser"}
+          "cognito-idp:GetUser", "cognito-idp:GetTokensFromRefreshToken"}
 
 # Granted actions no local call can exercise, and why. Anything else granted but unused fails.
 EXPLAINED = {

@@ -17,6 +17,11 @@ export class AuthStack extends ServiceStack {
       METRICS_NAMESPACE: metricsNamespace(props.config),
     });
     const byEmail = indexArn(usersTable.tableArn, 'byEmail');
+    // The app client has a secret: every call it authorizes carries the SECRET_HASH of its
+    // username (refresh: the secret), read once per cold start with DescribeUserPoolClient.
+    for (const bin of ['sign-up', 'confirm-sign-up', 'sign-in', 'mfa-sign-in', 'resend-confirmation-code', 'refresh-token']) {
+      this.fn(bin).allow(['cognito-idp:DescribeUserPoolClient'], [userPool.userPoolArn]);
+    }
     // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public
     // Cognito APIs (the client id or the user's token authorizes them): no IAM needed.
     // An email's claim item (`email#<address>`) lives in the Users table: read at sign-up and

@@ -73,7 +73,10 @@ export class SharedStack extends Stack {
     nagAck(this.userPool, 'AwsSolutions-COG8', 'Threat protection needs the Plus feature plan (per-user cost); Essentials is the default, a stage may upgrade.');
     this.client = this.userPool.addClient('AppClient', {
       authFlows: { userPassword: true },
-      generateSecret: false,
+      // A secret closes the direct path: with the public client id alone anyone could call
+      // Cognito's SignUp and ResendConfirmationCode around the API's per-IP limits (billed users,
+      // code emails). Only the auth functions know it (they read it with DescribeUserPoolClient).
+      generateSecret: true,
       // No hosted UI: no OAuth flows, so no callback URL to guess or abuse.
       disableOAuth: true,
       // SignUp writes `email` and `name`; Cognito refuses any attribute not listed here

@@ -71,15 +71,15 @@ describe('the CDK app', () => {
 
   it('gives each function only the actions it uses', () => {
     const expected: Record<string, [Stack, string[]]> = {
-      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
-      'auth/confirm-sign-up': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
-      'auth/sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
+      'auth/sign-up': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'cognito-idp:DescribeUserPoolClient', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
+      'auth/confirm-sign-up': [shop.auth, ['cognito-idp:AdminGetUser', 'cognito-idp:DescribeUserPoolClient', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']],
+      'auth/sign-in': [shop.auth, ['cognito-idp:DescribeUserPoolClient', 'dynamodb:GetItem', 'dynamodb:Query']],
       'auth/sign-out': [shop.auth, []],
-      'auth/refresh-token': [shop.auth, []],
-      'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'dynamodb:GetItem', 'dynamodb:Query']],
+      'auth/refresh-token': [shop.auth, ['cognito-idp:DescribeUserPoolClient']],
+      'auth/resend-confirmation-code': [shop.auth, ['cognito-idp:AdminGetUser', 'cognito-idp:DescribeUserPoolClient', 'dynamodb:GetItem', 'dynamodb:Query']],
       'auth/mfa-setup': [shop.auth, []],
       'auth/mfa-verify': [shop.auth, ['cognito-idp:AdminListGroupsForUser', 'cognito-idp:AdminUpdateUserAttributes']],
-      'auth/mfa-sign-in': [shop.auth, ['dynamodb:GetItem', 'dynamodb:Query']],
+      'auth/mfa-sign-in': [shop.auth, ['cognito-idp:DescribeUserPoolClient', 'dynamodb:GetItem', 'dynamodb:Query']],
       'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
       'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']],
@@ -410,6 +410,8 @@ describe('the CDK app', () => {
     for (const stage of [shop, prod]) assert.deepEqual(pool(stage).UsernameConfiguration, { CaseSensitive: false });
     const [[, client]] = ofType(shop.shared, 'AWS::Cognito::UserPoolClient');
     assert.equal(client.Properties.AllowedOAuthFlowsUserPoolClient, false);
+    // A secret: the public client id alone authorizes no SignUp or code email around the API.
+    assert.equal(client.Properties.GenerateSecret, true);
     assert.equal(client.Properties.CallbackURLs, undefined);
     const [[, stage]] = ofType(shop.auth, 'AWS::ApiGatewayV2::Stage');
     const limited = Object.keys(stage.Properties.RouteSettings).sort();

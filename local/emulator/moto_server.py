@@ -51,6 +51,16 @@ outbox, so `GET /_local/emails` shows it like every other email, from Cognito's 
 `CodeDeliveryDetails` with the address masked; an unknown user is `UserNotFoundException`, a
 confirmed one `InvalidParameterException` (Cognito API reference, ResendConfirmationCode).
 
+Client secrets: Cognito refuses every call an app client with a secret authorizes unless it carries
+the `SECRET_HASH` of its username (`NotAuthorizedException: Client ... is configured with secret
+but SECRET_HASH was not received`); moto 5.2.5 checks it only in InitiateAuth and
+RespondToAuthChallenge, and lets SignUp, ConfirmSignUp, ResendConfirmationCode, ForgotPassword and
+ConfirmForgotPassword through without it: a direct call with the public client id alone, the
+very path the secret closes, would succeed locally only. Here those refuse it too. moto has no
+GetTokensFromRefreshToken (a refresh with the client secret instead of a username's hash): here it
+issues new tokens from a live refresh token of that client, given the client's secret when it has
+one (Cognito API reference, GetTokensFromRefreshToken).
+
 Fault injection: with SHOP_EMU_SES_FAILURE_RATE (0..1, set by `shop-local --chaos` with the
 `ses-failure` kind when the runner starts the emulator) that fraction of SESv2 sends is refused
 with `MessageRejected`, as SES refuses a message, so the workflow's own emails fail too.
@@ -583,6 +593,78 @@ def add_resend_confirmation_code():
 
 
 add_resend_confirmation_code()
+
+
+def client_of(backend, client_id):
+    """The app client `client_id` of one of `backend`'s pools, or None."""
+    return next((p.clients[client_id] for p in backend.user_pools.values() if client_id in p.clients), None)
+
+
+def secret_hash_refusal(client, username, secret_hash):
+    """Cognito's refusal of a call for `username` by `client` that lacks the right SECRET_HASH
+    (None: the call may go on)."""
+    from moto.cognitoidp.utils import check_secret_hash
+
+    if client is None or not client.generate_secret:
+        return None
+    if secret_hash is None:
+        return f"Client {client.id} is configured with secret but SECRET_HASH was not received"
+    if not check_secret_hash(client.secret, client.id, username, secret_hash):
+        return f"Unable to verify secret hash for client {client.id}"
+    return None
+
+
+def require_secret_hashes():
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    def checked(handler):
+        @functools.wraps(handler)
+        def call(self):
+            client_id = self._get_param("ClientId")
+            backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+            refusal = secret_hash_refusal(client_of(backend, client_id), self._get_param("Username"), self._get_param("SecretHash"))
+            if refusal is not None:
+                raise NotAuthorizedError(refusal)
+            return handler(self)
+
+        return call
+
+    for name in ("sign_up", "confirm_sign_up", "resend_confirmation_code", "forgot_password", "confirm_forgot_password"):
+        setattr(CognitoIdpResponse, name, checked(getattr(CognitoIdpResponse, name)))
+
+
+def tokens_from_refresh_token(backend, client_id, client_secret, refresh_token):
+    """GetTokensFromRefreshToken's answer: new ID and access tokens (rotation off: no new refresh
+    token) for a live refresh token issued to `client_id`, whose secret must be given if it has one."""
+    pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
+    if pool is None:
+        from moto.cognitoidp.exceptions import ResourceNotFoundError
+
+        raise ResourceNotFoundError(client_id)
+    client = pool.clients[client_id]
+    if client.generate_secret and client_secret != client.secret:
+        raise NotAuthorizedError(f"Unable to verify secret hash for client {client_id}")
+    issued = pool.refresh_tokens.get(refresh_token)
+    if issued is None or issued[0] != client_id:
+        raise NotAuthorizedError("Invalid Refresh Token")
+    access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+    return {"AuthenticationResult": {"IdToken": id_token, "AccessToken": access_token, "ExpiresIn": expires_in, "TokenType": "Bearer"}}
+
+
+def add_get_tokens_from_refresh_token():
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import ActionResult
+
+    def handler(self):
+        client_id = self._get_param("ClientId")
+        backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+        return ActionResult(tokens_from_refresh_token(backend, client_id, self._get_param("ClientSecret"), self._get_param("RefreshToken")))
+
+    CognitoIdpResponse.get_tokens_from_refresh_token = handler
+
+
+require_secret_hashes()
+add_get_tokens_from_refresh_token()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -289,6 +289,53 @@ class ResendConfirmationCodeTest(unittest.TestCase):
                 idp.resend_confirmation_code(ClientId=client, Username="Ada")
 
 
+class ClientSecretTest(unittest.TestCase):
+    """On moto itself (in-process), through the SDK: a client with a secret authorizes nothing
+    without it, as on Cognito, and GetTokensFromRefreshToken (which moto lacks) takes the secret."""
+
+    def test_calls_without_the_secret_hash_are_refused_and_refresh_takes_the_secret(self):
+        import base64
+        import hashlib
+        import hmac
+
+        import boto3
+        from moto import mock_aws
+
+        with mock_aws():
+            idp = boto3.client("cognito-idp", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+            pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]
+            made = idp.create_user_pool_client(UserPoolId=pool, ClientName="c", GenerateSecret=True,
+                                               ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
+            client, secret = made["ClientId"], made["ClientSecret"]
+
+            def hash_of(username):
+                return base64.b64encode(hmac.new(secret.encode(), (username + client).encode(), hashlib.sha256).digest()).decode()
+
+            user = {"Username": "Ada", "Password": "Str0ng!Passw0rd", "UserAttributes": [{"Name": "email", "Value": "ada@example.com"}]}
+            for hash_ in ({}, {"SecretHash": hash_of("Bob")}):
+                with self.assertRaises(idp.exceptions.NotAuthorizedException):
+                    idp.sign_up(ClientId=client, **user, **hash_)
+            idp.sign_up(ClientId=client, SecretHash=hash_of("Ada"), **user)
+            for call in (idp.resend_confirmation_code, idp.confirm_sign_up):
+                extra = {"ConfirmationCode": "123456"} if call == idp.confirm_sign_up else {}
+                with self.assertRaises(idp.exceptions.NotAuthorizedException):
+                    call(ClientId=client, Username="Ada", **extra)
+            idp.confirm_sign_up(ClientId=client, Username="Ada", ConfirmationCode="123456", SecretHash=hash_of("Ada"))
+            signed_in = idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+                "USERNAME": "Ada", "PASSWORD": "Str0ng!Passw0rd", "SECRET_HASH": hash_of("Ada")})["AuthenticationResult"]
+            refresh = signed_in["RefreshToken"]
+            with self.assertRaises(idp.exceptions.NotAuthorizedException):
+                idp.get_tokens_from_refresh_token(ClientId=client, RefreshToken=refresh)
+            with self.assertRaises(idp.exceptions.NotAuthorizedException):
+                idp.get_tokens_from_refresh_token(ClientId=client, RefreshToken=refresh, ClientSecret="w" * len(secret))
+            fresh = idp.get_tokens_from_refresh_token(ClientId=client, RefreshToken=refresh, ClientSecret=secret)["AuthenticationResult"]
+            self.assertEqual(idp.get_user(AccessToken=fresh["AccessToken"])["Username"], "Ada")
+            self.assertNotIn("RefreshToken", fresh)
+            idp.global_sign_out(AccessToken=fresh["AccessToken"])
+            with self.assertRaises(idp.exceptions.NotAuthorizedException):
+                idp.get_tokens_from_refresh_token(ClientId=client, RefreshToken=refresh, ClientSecret=secret)
+
+
 class IssuerFormatTest(unittest.TestCase):
     """A pool's issuer format reaches its tokens' `iss`, as Cognito writes it."""
 

@@ -11,6 +11,7 @@ const PASSWORD: &str = "Str0ng!Passw0rd";
 
 struct Fixture {
     auth: Auth,
+    pool: provision::UserPool,
 }
 
 async fn fixture() -> Fixture {
@@ -26,8 +27,8 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let config = AuthConfig {
-        user_pool_id: pool.user_pool_id,
-        client_id: pool.client_id,
+        user_pool_id: pool.user_pool_id.clone(),
+        client_id: pool.client_id.clone(),
         users_table: table,
         password_policy: PasswordPolicy { min_length },
         unconfirmed_max_age: std::time::Duration::from_secs(stage.unconfirmed_max_age_seconds),
@@ -35,6 +36,7 @@ async fn fixture() -> Fixture {
     };
     Fixture {
         auth: Auth::new(&sdk, config),
+        pool,
     }
 }
 
@@ -105,14 +107,7 @@ impl Fixture {
     }
 
     async fn pool_user_exists(&self, username: &str) -> bool {
-        self.auth
-            .cognito
-            .admin_get_user()
-            .user_pool_id(&self.auth.config.user_pool_id)
-            .username(username)
-            .send()
-            .await
-            .is_ok()
+        self.auth.pool.get_user(username).await.is_ok()
     }
 }
 
@@ -134,23 +129,8 @@ async fn sign_up_creates_the_cognito_user_and_its_users_record() {
     assert_eq!(u["username"].as_s().unwrap(), "Ada_Lovelace");
     assert_eq!(u["email"].as_s().unwrap(), &mail);
     assert_eq!(u["fullName"].as_s().unwrap(), "Ada  Lovelace");
-    let pool_user = f
-        .auth
-        .cognito
-        .admin_get_user()
-        .user_pool_id(&f.auth.config.user_pool_id)
-        .username("Ada_Lovelace")
-        .send()
-        .await
-        .unwrap();
-    let sub = pool_user
-        .user_attributes()
-        .iter()
-        .find(|a| a.name() == "sub")
-        .unwrap()
-        .value()
-        .unwrap();
-    assert_eq!(u["userId"].as_s().unwrap(), sub);
+    let sub = f.auth.pool.get_user("Ada_Lovelace").await.unwrap().sub;
+    assert_eq!(u["userId"].as_s().unwrap(), &sub);
 }
 
 #[tokio::test]
@@ -286,6 +266,7 @@ async fn a_failed_users_record_removes_the_cognito_user_again() {
     });
     let failing = Fixture {
         auth: Auth::new(&failing_sdk, f.auth.config.clone()),
+        pool: f.pool.clone(),
     };
     let (s, b) = failing.sign_up("Half Way", &email()).await;
     assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");
@@ -303,10 +284,10 @@ async fn confirmation_writes_a_users_record_that_sign_up_could_not() {
     let f = fixture().await;
     let mail = email();
     // A pool user whose sign-up died before its Users record was written.
-    f.auth
-        .cognito
+    aws_sdk_cognitoidentityprovider::Client::new(&sdk().await)
         .sign_up()
-        .client_id(&f.auth.config.client_id)
+        .client_id(&f.pool.client_id)
+        .secret_hash(f.pool.secret_hash("Orphan_User"))
         .username("Orphan_User")
         .password(PASSWORD)
         .user_attributes(AttributeType::builder().name("email").value(&mail).build().unwrap())
@@ -602,6 +583,7 @@ async fn a_refused_confirmation_releases_its_email_claim() {
     });
     let refusing = Fixture {
         auth: Auth::new(&refusing_sdk, f.auth.config.clone()),
+        pool: f.pool.clone(),
     };
     let (s, b) = refusing
         .call(
@@ -622,7 +604,7 @@ async fn a_sign_up_confirmed_after_the_purge_listed_it_is_kept() {
     let late = unique("Late");
     assert_eq!(f.sign_up(&late, &format!("{late}@example.com")).await.0, 200);
     let username = auth::model::username_for(&late);
-    let plain = f.auth.cognito.clone();
+    let plain = aws_sdk_cognitoidentityprovider::Client::new(&sdk().await);
     let pool = f.auth.config.user_pool_id.clone();
     let confirming_sdk = shop_local::http_hook::hooked(&sdk().await, move |req, _| {
         if shop_local::http_hook::operation(req) != "AdminGetUser" {
@@ -641,6 +623,7 @@ async fn a_sign_up_confirmed_after_the_purge_listed_it_is_kept() {
     });
     let mut racing = Fixture {
         auth: Auth::new(&confirming_sdk, f.auth.config.clone()),
+        pool: f.pool.clone(),
     };
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     racing.auth.config.unconfirmed_max_age = std::time::Duration::ZERO;
@@ -680,21 +663,8 @@ async fn unconfirmed_sign_ups_past_their_age_are_purged_from_cognito_and_the_use
     f.auth.config.unconfirmed_max_age = std::time::Duration::ZERO;
     let old = auth::purge_unconfirmed(&f.auth, json!({})).await.unwrap();
     assert_eq!((old.listed, old.purged), (1, 1));
-    let gone = f
-        .auth
-        .cognito
-        .admin_get_user()
-        .user_pool_id(&f.auth.config.user_pool_id)
-        .username(auth::model::username_for(&squat))
-        .send()
-        .await;
-    assert!(
-        gone.as_ref()
-            .err()
-            .and_then(|e| e.as_service_error())
-            .is_some_and(|e| e.is_user_not_found_exception()),
-        "{gone:?}"
-    );
+    let gone = f.auth.pool.get_user(&auth::model::username_for(&squat)).await;
+    assert!(matches!(gone, Err(auth::Error::UserNotFound)), "{gone:?}");
     assert_eq!(
         records_of(squat.clone()).await,
         0,
@@ -811,12 +781,13 @@ async fn sign_up_through_a_client_that_may_not_write_email_is_refused_as_cognito
         ..provision::PoolPolicy::from(&stage)
     };
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    let sign_up = |client_id: String, name: String| {
+    let sign_up = |pool: provision::UserPool, name: String| {
         let cognito = cognito.clone();
         async move {
             cognito
                 .sign_up()
-                .client_id(client_id)
+                .client_id(&pool.client_id)
+                .secret_hash(pool.secret_hash(&name))
                 .username(name)
                 .password(PASSWORD)
                 .user_attributes(
@@ -832,7 +803,7 @@ async fn sign_up_through_a_client_that_may_not_write_email_is_refused_as_cognito
         }
     };
     let refused = provision::user_pool(&sdk, &unique("pool"), &narrow).await.unwrap();
-    let err = sign_up(refused.client_id, unique("Ada")).await.unwrap_err();
+    let err = sign_up(refused, unique("Ada")).await.unwrap_err();
     let service = err.as_service_error().expect("a Cognito error");
     assert!(service.is_not_authorized_exception(), "{service:?}");
     assert!(format!("{service:?}").contains("unauthorized attribute"), "{service:?}");
@@ -840,7 +811,7 @@ async fn sign_up_through_a_client_that_may_not_write_email_is_refused_as_cognito
     let deployed = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
         .await
         .unwrap();
-    sign_up(deployed.client_id, unique("Ada"))
+    sign_up(deployed, unique("Ada"))
         .await
         .expect("the stage's client may write what sign-up sends");
 }
@@ -862,4 +833,58 @@ async fn resend_to_an_unconfirmed_user_mails_a_new_code() {
         "{:?}",
         mails.iter().map(|m| &m.body).collect::<Vec<_>>()
     );
+}
+
+/// The app client has a secret, so its public id alone opens nothing: a direct `SignUp` or
+/// `ResendConfirmationCode` on Cognito (around the API and its per-IP limits) is refused without
+/// the `SECRET_HASH` only the handlers can compute, while the handlers' own calls go through.
+#[tokio::test]
+async fn the_public_client_id_alone_cannot_sign_up_or_mail_codes_around_the_api() {
+    let f = fixture().await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk().await);
+    let name = unique("Direct");
+    let direct = cognito
+        .sign_up()
+        .client_id(&f.pool.client_id)
+        .username(&name)
+        .password(PASSWORD)
+        .user_attributes(AttributeType::builder().name("email").value(email()).build().unwrap())
+        .send()
+        .await;
+    let refused = direct.expect_err("a sign-up with the client id alone was accepted");
+    assert!(
+        refused
+            .as_service_error()
+            .is_some_and(|e| e.is_not_authorized_exception()),
+        "{refused:?}"
+    );
+    assert!(!f.pool_user_exists(&name).await, "the refused sign-up left a user");
+
+    assert_eq!(f.sign_up("Through Api", &email()).await.0, 200);
+    let resend = cognito
+        .resend_confirmation_code()
+        .client_id(&f.pool.client_id)
+        .username("Through_Api")
+        .send()
+        .await;
+    assert!(
+        resend
+            .as_ref()
+            .err()
+            .and_then(|e| e.as_service_error())
+            .is_some_and(|e| e.is_not_authorized_exception()),
+        "a resend with the client id alone: {resend:?}"
+    );
+    let wrong = cognito
+        .resend_confirmation_code()
+        .client_id(&f.pool.client_id)
+        .username("Through_Api")
+        .secret_hash(f.pool.secret_hash("Someone_Else"))
+        .send()
+        .await;
+    assert!(wrong.is_err(), "a hash of another username was accepted");
+    let (s, b) = f
+        .call("/resend-confirmation-code", json!({"fullName": "Through Api"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
 }

@@ -808,6 +808,7 @@ async fn pool_sign_up(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &
     cognito
         .sign_up()
         .client_id(&pool.client_id)
+        .secret_hash(pool.secret_hash(&username))
         .username(&username)
         .password("Str0ng!Passw0rd")
         .send()
@@ -832,6 +833,7 @@ async fn pool_user(cognito: &aws_sdk_cognitoidentityprovider::Client, pool: &pro
         .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
         .auth_parameters("USERNAME", &username)
         .auth_parameters("PASSWORD", "Str0ng!Passw0rd")
+        .auth_parameters("SECRET_HASH", pool.secret_hash(&username))
         .send()
         .await
         .unwrap();

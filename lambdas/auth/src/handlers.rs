@@ -60,7 +60,7 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     if live_email_owner(a, &s.email).await?.is_some() {
         return Err(Error::EmailExists);
     }
-    let sub = cognito::sign_up(&a.cognito, &a.config.client_id, &s).await?;
+    let sub = a.pool.sign_up(&s).await?;
     let user = User {
         user_id: sub.clone(),
         username: s.username.clone(),
@@ -69,7 +69,7 @@ async fn sign_up_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         created_at: shop_core::time::now(),
     };
     if let Err(e) = a.users.put_if_absent(&user).await {
-        match cognito::delete_user(&a.cognito, &a.config.user_pool_id, &s.username).await {
+        match a.pool.delete_user(&s.username).await {
             Ok(()) => tracing::warn!(user_id = %sub, "users record failed; cognito user removed"),
             Err(_) => {
                 tracing::error!(user_id = %sub, "users record failed and cognito user kept; confirmation will repair")
@@ -129,7 +129,7 @@ async fn live_email_owner(a: &Auth, email: &str) -> Result<Option<String>, Error
     let Some(owner) = a.users.email_owner(email).await? else {
         return Ok(None);
     };
-    match cognito::get_user(&a.cognito, &a.config.user_pool_id, &owner).await {
+    match a.pool.get_user(&owner).await {
         Ok(_) => Ok(Some(owner)),
         Err(Error::UserNotFound) => {
             a.users.forget(email, &owner).await?;
@@ -159,9 +159,7 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
         Error::UserNotFound | Error::AlreadyConfirmed => Error::CodeMismatch,
         other => other,
     };
-    let pool_user = cognito::get_user(&a.cognito, &a.config.user_pool_id, &username)
-        .await
-        .map_err(unknown_as_wrong_code)?;
+    let pool_user = a.pool.get_user(&username).await.map_err(unknown_as_wrong_code)?;
     // The email goes to the first account confirmed with it: a conditional write decides, so of
     // concurrent confirmations with one email exactly one succeeds.
     // The pool requires an email; a user without one has nothing to claim.
@@ -178,7 +176,7 @@ async fn confirm_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     if claim == Claim::Taken {
         return Err(Error::EmailExists);
     }
-    if let Err(e) = cognito::confirm_sign_up(&a.cognito, &a.config.client_id, &username, &code).await {
+    if let Err(e) = a.pool.confirm_sign_up(&username, &code).await {
         if claim == Claim::Made {
             a.users.release_email(&email, &username).await?;
         }
@@ -200,7 +198,7 @@ async fn sign_in_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let login = Login::parse(&f)?;
     let password = f.secret("password", MAX_PASSWORD)?;
     let username = resolve(a, login, Error::InvalidCredentials, true).await?;
-    match cognito::sign_in(&a.cognito, &a.config.client_id, &username, &password).await? {
+    match a.pool.sign_in(&username, &password).await? {
         SignedIn::Tokens(tokens) => Ok(signed_in(tokens)),
         SignedIn::Totp { session } => Ok(Reply {
             msg: "Enter the code from your authenticator app at /auth/mfa/sign-in.",
@@ -222,7 +220,7 @@ async fn mfa_sign_in_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let session = f.secret("session", MAX_TOKEN)?;
     let code = totp_code(&f)?;
     let username = resolve(a, login, Error::InvalidToken, true).await?;
-    let tokens = cognito::answer_totp(&a.cognito, &a.config.client_id, &username, &session, &code).await?;
+    let tokens = a.pool.answer_totp(&username, &session, &code).await?;
     Ok(signed_in(tokens))
 }
 
@@ -233,7 +231,7 @@ pub async fn mfa_setup(a: &Auth, req: Request) -> Response {
 
 async fn mfa_setup_flow(a: &Auth, req: &Request) -> Result<serde_json::Value, Error> {
     let token = json_body(req)?.secret("accessToken", MAX_TOKEN)?;
-    let secret = cognito::start_totp(&a.cognito, &token).await?;
+    let secret = a.pool.start_totp(&token).await?;
     Ok(serde_json::json!({
         "msg": "Add this secret to your authenticator app, then send a code to /auth/mfa/verify.",
         "secretCode": secret,
@@ -257,15 +255,14 @@ async fn mfa_verify_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     // before TOTP (auth_time <= now) is refused by the admin gate from here on, while a sign-in
     // with a code (a second later at the earliest) is not. Written before TOTP is turned on, so
     // TOTP is never on with older sessions still counting.
-    let pool = &a.config.user_pool_id;
-    let username = cognito::owner_of(&a.cognito, &token).await?;
-    let admin = cognito::is_admin(&a.cognito, pool, &username).await?;
+    let username = a.pool.owner_of(&token).await?;
+    let admin = a.pool.is_admin(&username).await?;
     let from = shop_core::time::now_secs() + 1;
-    cognito::mark_sessions_valid_from(&a.cognito, pool, &username, from).await?;
-    cognito::enable_totp(&a.cognito, &token, &code).await?;
+    a.pool.mark_sessions_valid_from(&username, from).await?;
+    a.pool.enable_totp(&token, &code).await?;
     // Every refresh token of the account was minted by a sign-in without a code: revoke them all,
     // or one of them would mint tokens (admin ones too) for 30 days as if MFA had been used.
-    cognito::global_sign_out(&a.cognito, &token).await?;
+    a.pool.global_sign_out(&token).await?;
     tracing::info!("TOTP MFA enabled; every session of the account signed out");
     // An admin's authenticator opens admin routes from now on: the operator hears of each one
     // (the AdminMfaEnrolments alarm), so one enrolled by a thief of the password is seen.
@@ -285,7 +282,7 @@ pub async fn sign_out(a: &Auth, req: Request) -> Response {
 
 async fn sign_out_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let token = json_body(req)?.secret("accessToken", MAX_TOKEN)?;
-    cognito::global_sign_out(&a.cognito, &token).await?;
+    a.pool.global_sign_out(&token).await?;
     Ok(msg("User successfully signed out!"))
 }
 
@@ -310,13 +307,13 @@ async fn resend_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     else {
         return Ok(msg(RESENT));
     };
-    let pool_user = match cognito::get_user(&a.cognito, &a.config.user_pool_id, &username).await {
+    let pool_user = match a.pool.get_user(&username).await {
         Ok(u) => u,
         Err(Error::UserNotFound) => return Ok(msg(RESENT)),
         Err(e) => return Err(e),
     };
     if !pool_user.confirmed {
-        match cognito::resend_code(&a.cognito, &a.config.client_id, &username).await {
+        match a.pool.resend_code(&username).await {
             // Gone or confirmed meanwhile: the same answer as for everyone.
             Ok(()) | Err(Error::UserNotFound | Error::AlreadyConfirmed) => {}
             Err(e) => return Err(e),
@@ -332,7 +329,7 @@ pub async fn refresh_token(a: &Auth, req: Request) -> Response {
 
 async fn refresh_flow(a: &Auth, req: &Request) -> Result<Reply, Error> {
     let token = json_body(req)?.secret("refreshToken", MAX_TOKEN)?;
-    let tokens = cognito::refresh(&a.cognito, &a.config.client_id, &token).await?;
+    let tokens = a.pool.refresh(&token).await?;
     Ok(Reply {
         msg: "Tokens refreshed.",
         tokens: Some(tokens),

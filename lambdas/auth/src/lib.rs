@@ -3,7 +3,8 @@
 //!
 //! - [`model`]: usernames, emails, the password policy and the user record; plain functions, no AWS.
 //! - [`store`]: the Users table, one method per operation.
-//! - [`cognito`]: the user pool, each call's SDK errors turned into [`Error`] variants there only.
+//! - [`cognito`]: the user pool and its app client ([`cognito::Pool`]), each call's SDK errors
+//!   turned into [`Error`] variants there only.
 //! - [`handlers`]: one public async function per HTTP Lambda; [`purge`]: the scheduled one that
 //!   deletes sign-ups never confirmed.
 
@@ -30,7 +31,7 @@ pub use purge::purge_unconfirmed;
 /// Everything an auth handler needs, built once per cold start.
 #[derive(Clone, Debug)]
 pub struct Auth {
-    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub pool: cognito::Pool,
     pub users: Users,
     pub config: AuthConfig,
     pub http: Http,
@@ -46,7 +47,11 @@ impl Auth {
 
     pub fn new(sdk: &aws_config::SdkConfig, config: AuthConfig) -> Self {
         Self {
-            cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            pool: cognito::Pool::new(
+                aws_sdk_cognitoidentityprovider::Client::new(sdk),
+                &config.user_pool_id,
+                &config.client_id,
+            ),
             users: Users::new(shop_core::aws::dynamodb(sdk), config.users_table.clone()),
             config,
             http: Http::from_env(true),

@@ -3,11 +3,9 @@
 //! address typed by someone else never stays taken (emails are claimed only at confirmation, so
 //! an unconfirmed account holds no claim to release).
 
+use crate::{Auth, Error};
 use aws_sdk_cognitoidentityprovider::types::UserType;
 use serde::Serialize;
-use shop_core::Upstream;
-
-use crate::{cognito, Auth, Error};
 
 /// Users deleted per run at most: the rest wait for the next run (Cognito's ListUsers and
 /// AdminDeleteUser quotas are per account).
@@ -43,23 +41,14 @@ pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<Pu
     let mut report = PurgeReport::default();
     let mut token = None;
     loop {
-        let page = a
-            .cognito
-            .list_users()
-            .user_pool_id(&a.config.user_pool_id)
-            .filter(UNCONFIRMED)
-            .limit(60)
-            .set_pagination_token(token)
-            .send()
-            .await
-            .map_err(|e| Upstream::new(shop_core::error::service::COGNITO, e))?;
-        for user in page.users() {
+        let (users, next) = a.pool.list_users(UNCONFIRMED, token).await?;
+        for user in &users {
             report.listed += 1;
             let Some(username) = user.username().filter(|_| created_before(user, cutoff)) else {
                 continue;
             };
             // Asked again just before deleting: one confirmed since the listing is kept.
-            let now = match cognito::get_user(&a.cognito, &a.config.user_pool_id, username).await {
+            let now = match a.pool.get_user(username).await {
                 Ok(u) if !u.confirmed => u,
                 Ok(_) => {
                     tracing::info!("confirmed since the listing: kept");
@@ -69,7 +58,7 @@ pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<Pu
                 Err(e) => return Err(e),
             };
             a.users.delete(&now.sub).await?;
-            cognito::delete_user(&a.cognito, &a.config.user_pool_id, username).await?;
+            a.pool.delete_user(username).await?;
             // A confirmation in the instant between the check and the delete claimed the email:
             // the claim goes with the account (only this account's).
             if let Some(email) = &now.email {
@@ -81,7 +70,7 @@ pub async fn purge_unconfirmed(a: &Auth, _event: serde_json::Value) -> Result<Pu
                 return Ok(report);
             }
         }
-        token = page.pagination_token().map(str::to_owned);
+        token = next;
         if token.is_none() {
             break;
         }

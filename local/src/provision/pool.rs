@@ -37,6 +37,16 @@ impl From<&StageValues> for PoolPolicy {
 pub struct UserPool {
     pub user_pool_id: String,
     pub client_id: String,
+    /// The app client's secret (the handlers read it from Cognito; direct callers need it).
+    #[serde(skip)]
+    pub client_secret: String,
+}
+
+impl UserPool {
+    /// The `SECRET_HASH` a direct call for `username` through the app client carries.
+    pub fn secret_hash(&self, username: &str) -> String {
+        auth::cognito::secret_hash(&self.client_secret, &self.client_id, username)
+    }
 }
 
 /// The pool `name` with its app client and `admins` group, under `policy`.
@@ -82,7 +92,8 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, policy: &PoolPolicy) -> Resu
         .create_user_pool_client()
         .user_pool_id(&pool_id)
         .client_name(format!("{name}-client"))
-        .generate_secret(false)
+        // As the CDK client: a secret, so the public client id alone authorizes nothing.
+        .generate_secret(true)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
         // The ID token carries what the client may read: the handlers need `email`.
@@ -92,7 +103,10 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, policy: &PoolPolicy) -> Resu
         .set_write_attributes(Some(policy.write_attributes.clone()))
         .send()
         .await;
-    let client_id = created("user pool client".into(), sent, |o| o.user_pool_client?.client_id)?;
+    let (client_id, client_secret) = created("user pool client".into(), sent, |o| {
+        let client = o.user_pool_client?;
+        Some((client.client_id?, client.client_secret?))
+    })?;
     // As the CDK pool: MFA optional, TOTP only.
     c.set_user_pool_mfa_config()
         .user_pool_id(&pool_id)
@@ -114,5 +128,6 @@ pub async fn user_pool(sdk: &SdkConfig, name: &str, policy: &PoolPolicy) -> Resu
     Ok(UserPool {
         user_pool_id: pool_id,
         client_id,
+        client_secret,
     })
 }
