@@ -13,7 +13,7 @@
  *
  * JavaScript, not Rust: this is deploy-time glue like CDK's own helpers, run by the Lambda Node.js
  * runtime with the AWS SDK it ships (nothing to bundle). PROBES maps each function name to its
- * probe: {"kind": "http", "method", "path"} | {"kind": "batch"} | {"kind": "schedule"}.
+ * probe: {"kind": "http", "method", "path", "api": "http" | "rest"} | {"kind": "batch"} | {"kind": "schedule"}.
  */
 
 /** The function and version a Lambda deployment moves its alias to, from the deployment's AppSpec. */
@@ -39,6 +39,23 @@ export function probeEvent(probe, now = new Date()) {
   }
   const rawPath = probe.path.replace(/\{[^}]+\}/g, 'pre-traffic');
   const params = Object.fromEntries([...probe.path.matchAll(/\{([^}]+)\}/g)].map((m) => [m[1], 'pre-traffic']));
+  if (probe.api === 'rest') {
+    // A REST API's Lambda proxy event (payload 1.0), as the function gets it behind its REST API.
+    return {
+      resource: probe.path,
+      path: rawPath,
+      httpMethod: probe.method,
+      headers: { 'content-type': 'application/json', 'user-agent': 'pre-traffic-hook' },
+      multiValueHeaders: { 'content-type': ['application/json'], 'user-agent': ['pre-traffic-hook'] },
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      pathParameters: Object.keys(params).length ? params : null,
+      stageVariables: null,
+      requestContext: { resourcePath: probe.path, httpMethod: probe.method, stage: 'live', requestId: 'pre-traffic', requestTimeEpoch: now.getTime(), identity: { sourceIp: '127.0.0.1' } },
+      body: probe.method === 'POST' ? '{}' : null,
+      isBase64Encoded: false,
+    };
+  }
   return {
     version: '2.0',
     routeKey: `${probe.method} ${probe.path}`,

@@ -6,9 +6,9 @@
  *   passwords and codes, and alarms when one IP makes more than `wafCognitoRequestsPer5MinPerIp`
  *   in 5 minutes. It counts, it does not block: the WAF sees the IP that calls Cognito, and every
  *   call through our API comes from the auth functions' few shared Lambda IPs, so a block would
- *   shut every customer out under ordinary load. Blocking per client IP belongs in front of the
- *   API (a WAF needs a REST API or CloudFront there), and the direct path is closed only by an app
- *   client with a secret (docs/api.md, "Sign-up is not a billing lever": neither is built yet);
+ *   shut every customer out under ordinary load. Blocking per client IP is in front of the auth
+ *   API (`rest-api.ts`), and the app client's secret closes the direct path (docs/api.md, "Sign-up
+ *   is not a billing lever"): this counts what still reaches the pool;
  * - alarms on the sign-up count (the auth service's EMF `SignUps`) and on SES's account reputation
  *   (SES pauses sending near a 10 % bounce or 0.5 % complaint rate: every code and order email);
  * - an AWS Budget on Cognito and SES that warns at 80 % of the month's amount.

@@ -102,6 +102,14 @@ export interface StageConfig {
   readonly removal: 'destroy' | 'retain';
   /** Per IP, the most Cognito sign-up, confirm, sign-in, challenge and resend calls in 5 minutes (WAF). */
   readonly wafCognitoRequestsPer5MinPerIp: number;
+  /**
+   * Per client IP, the most requests in 5 minutes to one strict route of a REST-fronted service
+   * (the auth API) before its WAF answers that IP 429 there: by the route's function name, `*`
+   * for the rest (`rest-api.ts`).
+   */
+  readonly wafApiRequestsPer5MinPerIp: Record<string, number>;
+  /** Whether the stage sets the account's API Gateway CloudWatch role (REST API access logs need one per account and region; off where the platform already sets it). */
+  readonly apiGatewayCloudWatchRole: boolean;
   /** Sign-ups in an hour that raise the alarm (each is a billed user and an email). */
   readonly signUpsPerHourAlarm: number;
   /** The monthly AWS Budget on Cognito and SES (warns at 80 % of it). */
@@ -180,6 +188,7 @@ export function stageConfig(stage: string, context: ContextReader, env: NodeJS.P
     opsEmail: str('opsEmail', 'SHOP_OPS_EMAIL'),
     corsOrigin: str('corsOrigin', 'SHOP_CORS_ORIGIN') ?? values.corsOrigin,
     cognitoIssuer,
+    apiGatewayCloudWatchRole: (str('apiGatewayCloudWatchRole', 'SHOP_API_GATEWAY_CLOUDWATCH_ROLE') ?? String(values.apiGatewayCloudWatchRole)) !== 'false',
     workflowType: (str('workflowType', 'SHOP_WORKFLOW_TYPE') ?? values.workflowType) as 'STANDARD' | 'EXPRESS',
     codeDir: str('codeDir', 'SHOP_CODE_DIR') ?? `target/lambda-zips/${architecture}`,
   };

@@ -13,6 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { StageConfig, metricsNamespace } from './config.js';
 import type { ServiceStack } from './service-stack.js';
+import type { ApiMetric } from './service-api.js';
 
 /** The services whose image handler counts `UploadsRejected` (`lambdas/core/src/images.rs`). */
 export const IMAGE_SERVICES = ['banner', 'category', 'product'];
@@ -97,8 +98,7 @@ export function serviceDashboard(s: ServiceStack, config: StageConfig, pipeline?
   }
   if (row.length > 0) d.addWidgets(...row);
   if (s.api) {
-    const api = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: { ApiId: s.api!.api.apiId, Stage: '$default' }, statistic, period });
+    const api = (metric: ApiMetric, statistic: string) => s.api!.metric(metric, statistic, period);
     d.addWidgets(
       new cloudwatch.GraphWidget({ title: `${name} API: requests, 4xx, 5xx`, width: 12, left: [api('Count', 'Sum'), api('4xx', 'Sum'), api('5xx', 'Sum')] }),
       new cloudwatch.GraphWidget({ title: `${name} API: p99 latency (ms)`, width: 12, left: [api('Latency', 'p99')] }),

@@ -29,6 +29,8 @@ export interface FunctionDecl {
 export interface ServiceDecl {
   readonly name: string;
   readonly prefix: string;
+  /** The API Gateway API in front of the routes: `http` (default) or `rest` (`rest-api.ts`: a WAF can front it). */
+  readonly api?: 'http' | 'rest';
   readonly functions: FunctionDecl[];
 }
 

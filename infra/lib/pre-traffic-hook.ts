@@ -16,8 +16,8 @@ import { removalPolicy } from './removal.js';
 import { logicalId, RustFunction } from './rust-function.js';
 
 /** The probe of a declared function: its route, an empty batch, or its schedule's event. */
-export function probeOf(f: ServiceDecl['functions'][number]): Record<string, string> {
-  if (f.http) return { kind: 'http', method: f.http.method, path: f.http.path };
+export function probeOf(f: ServiceDecl['functions'][number], api: ServiceDecl['api'] = 'http'): Record<string, string> {
+  if (f.http) return { kind: 'http', method: f.http.method, path: f.http.path, api: api ?? 'http' };
   return f.schedule ? { kind: 'schedule' } : { kind: 'batch' };
 }
 
@@ -44,7 +44,7 @@ export class PreTrafficHook extends Construct {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
-        PROBES: Stack.of(this).toJsonString(Object.fromEntries(shifted.map((f) => [fns[f.name].fn.functionName, probeOf(f)]))),
+        PROBES: Stack.of(this).toJsonString(Object.fromEntries(shifted.map((f) => [fns[f.name].fn.functionName, probeOf(f, service.api)]))),
       },
     });
     for (const f of shifted) {

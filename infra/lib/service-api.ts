@@ -1,4 +1,4 @@
-/** A service's own HTTP API: routes from the declaration, the Cognito JWT authorizer on protected ones. */
+/** A service's own HTTP API: routes from the declaration, the Cognito JWT authorizer on protected ones (`rest-api.ts`: the REST API of a service declared `"api": "rest"`). */
 import { CfnOutput, CfnResource, Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -23,6 +23,9 @@ export interface ServiceApiProps {
   readonly userPoolClientId: string;
   readonly alarms: sns.ITopic;
 }
+
+/** The API metrics the dashboard and alarms read, by their HTTP API names. */
+export type ApiMetric = 'Count' | '4xx' | '5xx' | 'Latency';
 
 export class ServiceApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -109,18 +112,12 @@ export class ServiceApi extends Construct {
         strict.map((f) => [`${f.http!.method} ${f.http!.path}`, { ThrottlingBurstLimit: config.authBurstLimit, ThrottlingRateLimit: config.authRateLimit }]),
       );
     }
-    alarm(
-      this,
-      'Api5xx',
-      new cloudwatch.Metric({
-        namespace: 'AWS/ApiGateway',
-        metricName: '5xx',
-        dimensionsMap: { ApiId: this.api.apiId, Stage: '$default' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-      props.alarms,
-    );
+    alarm(this, 'Api5xx', this.metric('5xx', 'Sum', Duration.minutes(5)), props.alarms);
     new CfnOutput(scope, 'ApiUrl', { value: this.api.apiEndpoint, description: `${service.name} API base URL` });
+  }
+
+  /** One of the API's standard metrics. */
+  metric(name: ApiMetric, statistic: string, period: Duration): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: name, dimensionsMap: { ApiId: this.api.apiId, Stage: '$default' }, statistic, period });
   }
 }

@@ -15,7 +15,8 @@ import { ImageBucket } from './image-bucket.js';
 import { lintAck, nagAck } from './lint.js';
 import { removalPolicy } from './removal.js';
 import { PreTrafficHook } from './pre-traffic-hook.js';
-import { ServiceApi } from './service-api.js';
+import { RestServiceApi } from './rest-api.js';
+import { ServiceApi, ServiceApiProps } from './service-api.js';
 import { alarm, RustFunction } from './rust-function.js';
 import { SharedStack } from './shared-stack.js';
 
@@ -44,7 +45,7 @@ function noDlqReason(f: ServiceDecl['functions'][number]): string {
 export abstract class ServiceStack extends Stack {
   readonly decl: ServiceDecl;
   readonly fns: Record<string, RustFunction> = {};
-  api?: ServiceApi;
+  api?: ServiceApi | RestServiceApi;
   /** Staging and prod: the check of every new version before it takes traffic. */
   hook?: PreTrafficHook;
   /** Created with the first asynchronously invoked function; see [`failureQueue`]. */
@@ -86,14 +87,15 @@ export abstract class ServiceStack extends Stack {
       this.hook = new PreTrafficHook(this, 'PreTraffic', props.config, this.decl, this.fns);
     }
     if (this.decl.functions.some((f) => f.http)) {
-      this.api = new ServiceApi(this, 'Http', {
+      const api: ServiceApiProps = {
         config: props.config,
         service: this.decl,
         handlers: this.fns,
         issuer: props.shared.issuer,
         userPoolClientId: props.shared.client.userPoolClientId,
         alarms: props.shared.alertsTopic,
-      });
+      };
+      this.api = this.decl.api === 'rest' ? new RestServiceApi(this, 'Rest', api) : new ServiceApi(this, 'Http', api);
     }
   }
 

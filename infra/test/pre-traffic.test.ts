@@ -90,9 +90,11 @@ describe('the pre-traffic hook', () => {
   it('probes every declared function by its kind: its route, an empty batch, or its schedule', () => {
     for (const svc of loadDeclaration()) {
       for (const f of svc.functions) {
-        const probe = probeOf(f) as Probe;
+        const probe = probeOf(f, svc.api) as Probe;
         const event = probeEvent(probe);
-        if (f.http) assert.equal(event.routeKey, `${f.http.method} ${f.http.path}`);
+        // Behind a REST API the function gets payload 1.0, behind an HTTP API 2.0.
+        if (f.http && svc.api === 'rest') assert.deepEqual([event.httpMethod, event.resource, event.version], [f.http.method, f.http.path, undefined]);
+        else if (f.http) assert.equal(event.routeKey, `${f.http.method} ${f.http.path}`);
         else if (f.schedule) assert.equal(event['detail-type'], 'Scheduled Event');
         else assert.deepEqual(event, { Records: [] }, `${svc.name}/${f.name}`);
       }

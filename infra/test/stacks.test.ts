@@ -8,13 +8,16 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Code, Function, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { checkWithNag } from '../lib/lint.js';
-import { loadDeclaration, REPO_ROOT } from '../lib/declaration.js';
+import { stageConfig } from '../lib/config.js';
+import { loadDeclaration, REPO_ROOT, service } from '../lib/declaration.js';
+import { wafLimit } from '../lib/rest-api.js';
 import { IMAGE_SERVICES, ORDER_METRICS } from '../lib/dashboard.js';
 import { buildShop, Shop } from '../lib/shop.js';
 import { allStates } from './workflow/asl.js';
-import { actionsOf, functionId, isOurs, ofType, resources, synth } from './template.js';
+import { actionsOf, functionId, isOurs, ofType, resources, restMethods, synth } from './template.js';
 
 const shop = synth('dev');
+const devConfig = stageConfig('dev', () => undefined);
 const services = { auth: shop.auth, banner: shop.banner, category: shop.category, product: shop.product, order: shop.order };
 
 /** How many services have a function invoked asynchronously (S3 events, schedules): each has a failure queue. */
@@ -59,9 +62,11 @@ describe('the CDK app', () => {
         .filter((f) => f.http)
         .map((f) => `${f.http!.method} ${f.http!.path} ${f.http!.auth === 'none' ? 'NONE' : 'JWT'}`)
         .sort();
-      const actual = ofType(stack, 'AWS::ApiGatewayV2::Route')
-        .map(([, r]) => `${r.Properties.RouteKey} ${r.Properties.AuthorizationType ?? 'NONE'}`)
-        .sort();
+      const actual = (
+        svc.api === 'rest'
+          ? restMethods(stack).map((m) => `${m.method} ${m.path} ${m.auth}`)
+          : ofType(stack, 'AWS::ApiGatewayV2::Route').map(([, r]) => `${r.Properties.RouteKey} ${r.Properties.AuthorizationType ?? 'NONE'}`)
+      ).sort();
       assert.deepEqual(actual, expected, svc.name);
       for (const [, a] of ofType(stack, 'AWS::ApiGatewayV2::Authorizer')) {
         assert.equal(a.Properties.AuthorizerType, 'JWT');
@@ -258,7 +263,8 @@ describe('the CDK app', () => {
     const functions = Object.values(services).flatMap((s) => ofType(s, 'AWS::Lambda::Function')).filter(([, f]) => isOurs(f));
     assert.equal(metric('Errors').length, functions.length);
     assert.equal(metric('Throttles').length, functions.length);
-    assert.equal(metric('5xx').length, Object.values(services).length);
+    // An HTTP API's 5xx is `5xx`, a REST API's `5XXError`: one whole-API alarm each.
+    assert.equal(metric('5xx').length + metric('5XXError').length, Object.values(services).length);
     // The order DLQ and one failure queue per service with asynchronously invoked functions.
     assert.equal(metric('ApproximateNumberOfMessagesVisible').length, 1 + asyncServices());
     assert.equal(metric('ExecutionsFailed').length, 1);
@@ -318,7 +324,7 @@ describe('the CDK app', () => {
           // Scoped to this one function: its errors, and for an API function its route's 5xx.
           const fns = new Set(alarms.flatMap((a: any) => (a.Properties.Dimensions ?? []).filter((d: any) => d.Name === 'FunctionName').map((d: any) => d.Value.Ref)));
           assert.equal(fns.size, 1, `${id}: alarms of ${[...fns].join(', ')}`);
-          const routes = alarms.filter((a: any) => a.Properties.MetricName === '5xx');
+          const routes = alarms.filter((a: any) => ['5xx', '5XXError'].includes(a.Properties.MetricName));
           for (const r of routes) assert.ok(r.Properties.Dimensions.some((d: any) => d.Name === 'Resource'), `${id}: a 5xx alarm of the whole API`);
         }
         // Every new version is probed before it takes traffic: the service's hook, which knows it.
@@ -328,7 +334,7 @@ describe('the CDK app', () => {
           assert.ok(JSON.stringify(hook.Properties.Environment.Variables.PROBES).includes(`"Ref":"${a.Properties.FunctionName.Ref}"`), `${id}: the hook has no probe for it`);
         }
         const http = svc.functions.filter((f) => f.http).length;
-        const routeAlarms = groups.flatMap(([, g]) => g.Properties.AlarmConfiguration.Alarms).filter((a: any) => res[a.Name.Ref].Properties.MetricName === '5xx');
+        const routeAlarms = groups.flatMap(([, g]) => g.Properties.AlarmConfiguration.Alarms).filter((a: any) => ['5xx', '5XXError'].includes(res[a.Name.Ref].Properties.MetricName));
         assert.equal(routeAlarms.length, http, `${stage} ${svc.name}: each route's 5xx rolls back its function`);
       }
     }
@@ -376,7 +382,7 @@ describe('the CDK app', () => {
       assert.ok(!JSON.stringify(parts).includes('Fn::ImportValue'), `${s.decl.name}: the dashboard imports another stack's values`);
       const body = parts.filter((p) => typeof p === 'string').join('');
       const count = (needle: string) => body.split(needle).length - 1;
-      assert.equal(count('"AWS/ApiGateway","5xx"'), s.api ? 1 : 0, s.decl.name);
+      assert.equal(count('"AWS/ApiGateway","5xx"') + count('"AWS/ApiGateway","5XXError"'), s.api ? 1 : 0, s.decl.name);
       assert.equal(count('"AWS/ApiGateway","Latency"'), s.api ? 1 : 0, s.decl.name);
       const fns = ofType(s, 'AWS::Lambda::Function').filter(([, f]) => isOurs(f)).length;
       for (const m of ['Errors', 'Throttles', 'Duration']) assert.equal(count(`"AWS/Lambda","${m}"`), fns, `${s.decl.name} ${m}`);
@@ -413,14 +419,59 @@ describe('the CDK app', () => {
     // A secret: the public client id alone authorizes no SignUp or code email around the API.
     assert.equal(client.Properties.GenerateSecret, true);
     assert.equal(client.Properties.CallbackURLs, undefined);
-    const [[, stage]] = ofType(shop.auth, 'AWS::ApiGatewayV2::Stage');
-    const limited = Object.keys(stage.Properties.RouteSettings).sort();
-    assert.deepEqual(limited, ['POST /confirm-sign-up', 'POST /mfa/sign-in', 'POST /mfa/verify', 'POST /refresh-token', 'POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up']);
-    for (const key of limited) {
-      const r = stage.Properties.RouteSettings[key];
-      assert.ok(r.ThrottlingRateLimit < stage.Properties.DefaultRouteSettings.ThrottlingRateLimit, key);
-      assert.ok(r.ThrottlingBurstLimit < stage.Properties.DefaultRouteSettings.ThrottlingBurstLimit, key);
+    const [[, stage]] = ofType(shop.auth, 'AWS::ApiGateway::Stage');
+    const settings = stage.Properties.MethodSettings;
+    const all = settings.find((m: any) => m.ResourcePath === '/*');
+    const limited = settings.filter((m: any) => m !== all);
+    assert.deepEqual(
+      limited.map((m: any) => `${m.HttpMethod} ${m.ResourcePath.slice(1).replaceAll('~1', '/')}`).sort(),
+      ['POST /confirm-sign-up', 'POST /mfa/sign-in', 'POST /mfa/verify', 'POST /refresh-token', 'POST /resend-confirmation-code', 'POST /sign-in', 'POST /sign-up'],
+    );
+    for (const r of limited) {
+      assert.ok(r.ThrottlingRateLimit < all.ThrottlingRateLimit, r.ResourcePath);
+      assert.ok(r.ThrottlingBurstLimit < all.ThrottlingBurstLimit, r.ResourcePath);
     }
+  });
+
+  it('fronts the auth API with a WAF that answers one client IP 429 per strict route, and logs who called', () => {
+    const auth = resources(shop.auth);
+    const [[aclId, acl]] = ofType(shop.auth, 'AWS::WAFv2::WebACL');
+    assert.equal(acl.Properties.Scope, 'REGIONAL');
+    const [[, association]] = ofType(shop.auth, 'AWS::WAFv2::WebACLAssociation');
+    assert.deepEqual(association.Properties.WebACLArn, { 'Fn::GetAtt': [aclId, 'Arn'] });
+    assert.match(JSON.stringify(association.Properties.ResourceArn), /restapis.*stages.*RestApiDeploymentStagelive/);
+    const perIp = acl.Properties.Rules.filter((r: any) => r.Statement.RateBasedStatement);
+    const strict = service('auth').functions.filter((f) => f.http?.limit === 'strict');
+    assert.deepEqual(perIp.map((r: any) => r.Name).sort(), strict.map((f) => `PerIp-${f.name}`).sort());
+    for (const r of perIp) {
+      const rate = r.Statement.RateBasedStatement;
+      assert.equal(rate.AggregateKeyType, 'IP', r.Name);
+      assert.equal(r.Action.Block.CustomResponse.ResponseCode, 429, r.Name);
+      const fn = r.Name.replace('PerIp-', '');
+      assert.equal(rate.Limit, wafLimit(devConfig.wafApiRequestsPer5MinPerIp, fn), r.Name);
+      const path = strict.find((f) => f.name === fn)!.http!.path;
+      assert.deepEqual(rate.ScopeDownStatement.OrStatement.Statements.map((st: any) => st.ByteMatchStatement.SearchString), [path, `${path}/`]);
+    }
+    // The email routes are the tightest.
+    const limitOf = (fn: string) => perIp.find((r: any) => r.Name === `PerIp-${fn}`).Statement.RateBasedStatement.Limit;
+    assert.ok(limitOf('sign-up') < limitOf('sign-in'));
+    assert.ok(acl.Properties.Rules.some((r: any) => r.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesAmazonIpReputationList'));
+    const [[, stage]] = ofType(shop.auth, 'AWS::ApiGateway::Stage');
+    assert.match(stage.Properties.AccessLogSetting.Format, /"sourceIp":"\$context.identity.sourceIp"/);
+    // The functions add the stage's CORS headers (a REST API passes theirs on), API Gateway's own answers carry them too.
+    for (const f of service('auth').functions.filter((x) => x.http)) {
+      const env = auth[functionId(shop.auth, `auth/${f.name}`)].Properties.Environment.Variables;
+      assert.equal(env.CORS_ALLOW_ORIGIN, devConfig.corsOrigin, f.name);
+    }
+    const gatewayResponses = ofType(shop.auth, 'AWS::ApiGateway::GatewayResponse').map(([, g]) => g.Properties);
+    assert.deepEqual(gatewayResponses.map((g) => g.ResponseType).sort(), ['DEFAULT_4XX', 'DEFAULT_5XX']);
+    for (const g of gatewayResponses) assert.equal(g.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin'], `'${devConfig.corsOrigin}'`);
+    // No HTTP API is left for auth: nothing bypasses the WAF.
+    assert.equal(ofType(shop.auth, 'AWS::ApiGatewayV2::Api').length, 0);
+    assert.throws(() => wafLimit({ 'sign-up': 5 }, 'sign-up'), /at least 10/);
+    // The account's API Gateway CloudWatch role (REST access logs need it): set unless the platform already does.
+    assert.equal(ofType(shop.auth, 'AWS::ApiGateway::Account').length, 1);
+    assert.equal(ofType(synth('dev', { apiGatewayCloudWatchRole: 'false' }).auth, 'AWS::ApiGateway::Account').length, 0);
   });
 
   it('offers TOTP MFA and, outside dev, gates every admin route on it with one Cognito read', () => {

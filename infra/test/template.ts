@@ -46,3 +46,16 @@ export function actionsOf(s: Stack, fn: string): string[] {
   }
   return [...actions].sort();
 }
+
+/** A REST API's methods (CORS preflights left out): method, resource path, authorization, logical id. */
+export function restMethods(s: Stack): { method: string; path: string; auth: string; id: string }[] {
+  const res = resources(s);
+  const pathOf = (ref: any): string => {
+    if (ref?.['Fn::GetAtt']) return ''; // the API's root resource
+    const r = res[ref.Ref];
+    return `${pathOf(r.Properties.ParentId)}/${r.Properties.PathPart}`;
+  };
+  return ofType(s, 'AWS::ApiGateway::Method')
+    .filter(([, m]) => m.Properties.HttpMethod !== 'OPTIONS')
+    .map(([id, m]) => ({ method: m.Properties.HttpMethod, path: pathOf(m.Properties.ResourceId) || '/', auth: m.Properties.AuthorizationType, id }));
+}

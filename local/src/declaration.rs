@@ -15,7 +15,20 @@ pub struct Declaration {
 pub struct Service {
     pub name: String,
     pub prefix: String,
+    /// Which API Gateway API fronts the service's routes (default: an HTTP API).
+    #[serde(default)]
+    pub api: ApiKind,
     pub functions: Vec<Function>,
+}
+
+/// `"api"`: `http` (an HTTP API, payload 2.0) or `rest` (a REST API, payload 1.0, which a WAF
+/// can sit before: `infra/lib/rest-api.ts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiKind {
+    #[default]
+    Http,
+    Rest,
 }
 
 /// One Lambda: its binary and exactly one trigger.
@@ -135,6 +148,7 @@ pub fn load() -> Result<Declaration, serde_json::Error> {
 #[derive(Debug, Clone)]
 pub struct Matched<'a> {
     pub service: &'a str,
+    pub api: ApiKind,
     pub function: &'a Function,
     pub route: &'a HttpRoute,
     pub path: String,
@@ -177,6 +191,7 @@ impl Declaration {
                 if let Some(params) = match_path(&r.path, rest) {
                     return Some(Matched {
                         service: &s.name,
+                        api: s.api,
                         function: f,
                         route: r,
                         path: rest.to_owned(),

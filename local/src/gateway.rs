@@ -11,7 +11,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC
 use serde_json::{json, Map, Value};
 use shop_core::lambda::{Answer, Invocation};
 
-use crate::declaration::Auth;
+use crate::declaration::{ApiKind, Auth};
 use crate::jwt;
 use crate::recorder;
 use crate::replies::{error, json_response};
@@ -124,6 +124,72 @@ pub fn api_event(call: &HttpCall<'_>) -> Value {
     ev
 }
 
+/// The payload-format-1.0 event a REST API's Lambda proxy integration would send for `call` on
+/// the declared `resource` (`/orders/{id}`), stage [`REST_STAGE`]: headers and query as sent (single
+/// and multi-value maps), a UTF-8 body as text and any other base64-encoded, the caller's IP in
+/// `identity`.
+pub fn rest_event(call: &HttpCall<'_>, resource: &str) -> Value {
+    let mut headers = Map::new();
+    let mut multi_headers = Map::new();
+    for (k, v) in &call.headers {
+        headers.insert(k.clone(), Value::String(v.clone()));
+        multi_headers.insert(k.clone(), json!(v.split(',').map(str::trim).collect::<Vec<_>>()));
+    }
+    let mut query = Map::new();
+    let mut multi_query: Map<String, Value> = Map::new();
+    for pair in call.raw_query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (decode(k), decode(v));
+        query.insert(k.clone(), Value::String(v.clone()));
+        if let Value::Array(values) = multi_query.entry(k).or_insert_with(|| json!([])) {
+            values.push(Value::String(v));
+        }
+    }
+    let params: Map<String, Value> = call
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let (body, b64) = match std::str::from_utf8(call.body) {
+        Ok(t) => (t.to_owned(), false),
+        Err(_) => {
+            use base64::Engine;
+            (base64::engine::general_purpose::STANDARD.encode(call.body), true)
+        }
+    };
+    let nullable = |m: Map<String, Value>| if m.is_empty() { Value::Null } else { Value::Object(m) };
+    json!({
+        "resource": resource,
+        "path": call.path,
+        "httpMethod": call.method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": nullable(query),
+        "multiValueQueryStringParameters": nullable(multi_query),
+        "pathParameters": nullable(params),
+        "stageVariables": null,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": call.method,
+            "stage": REST_STAGE,
+            "path": format!("/{REST_STAGE}{}", call.path),
+            "requestId": request_id(),
+            "requestTimeEpoch": jwt::now() * 1000,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": if call.body.is_empty() { Value::Null } else { Value::String(body) },
+        "isBase64Encoded": b64,
+    })
+}
+
+/// The stage name of a REST API (`infra/lib/rest-api.ts`).
+pub const REST_STAGE: &str = "live";
+
+/// Marks an answer a REST API passes on as the function made it: its CORS headers are the
+/// function's (a REST API adds none outside its preflight), so the runner leaves them.
+#[derive(Debug, Clone, Copy)]
+pub struct PassedThrough;
+
 fn request_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -161,6 +227,15 @@ pub fn cors(stage: &crate::stage::StageValues, origin: Option<&str>, preflight: 
         set("access-control-max-age", stage.cors.max_age_seconds.to_string());
     } else {
         set("access-control-expose-headers", stage.cors.expose_headers.join(","));
+    }
+}
+
+/// The CORS headers the functions a REST API fronts are configured to add (the CDK app sets the
+/// same from the stage: `CORS_ALLOW_ORIGIN`, `CORS_EXPOSE_HEADERS`).
+pub fn rest_cors(stage: &crate::stage::StageValues) -> shop_core::http::rest::RestCors {
+    shop_core::http::rest::RestCors {
+        allow_origin: Some(stage.cors_origin.clone()),
+        expose_headers: Some(stage.cors.expose_headers.join(",")),
     }
 }
 
@@ -252,22 +327,32 @@ pub async fn route(st: &Arc<AppState>, parts: &http::request::Parts, body: &[u8]
         claims,
         params: m.params.clone(),
     };
-    let Ok(event) = serde_json::from_value::<shop_core::Request>(api_event(&call)) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "BadRequest",
-            "request could not be represented",
-        );
+    let invocation = match m.api {
+        ApiKind::Rest => Invocation::Rest(rest_event(&call, &m.route.path), rest_cors(&st.stage)),
+        ApiKind::Http => {
+            let Ok(event) = serde_json::from_value::<shop_core::Request>(api_event(&call)) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "request could not be represented",
+                );
+            };
+            Invocation::Http(Box::new(event))
+        }
     };
-    let invoked = st
-        .services
-        .invoke(m.service, &m.function.name, Invocation::Http(Box::new(event)));
+    let invoked = st.services.invoke(m.service, &m.function.name, invocation);
     // The function's declared timeout, as the CDK app deploys it: past it, Lambda stops the
     // function and API Gateway answers 500 (which the 5xx alarm counts).
     let limit = m.function.timeout();
     let scoped = recorder::scope(m.service, &m.function.name, invoked);
     match tokio::time::timeout(limit, scoped).await {
-        Ok(Some(Answer::Http(r))) => to_http(*r),
+        Ok(Some(Answer::Http(r))) => {
+            let mut resp = to_http(*r);
+            if m.api == ApiKind::Rest {
+                resp.extensions_mut().insert(PassedThrough);
+            }
+            resp
+        }
         Ok(_) => gateway(StatusCode::INTERNAL_SERVER_ERROR),
         Err(_) => {
             tracing::error!(function = %m.function.name, ?limit, "function timed out: 500");

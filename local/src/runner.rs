@@ -249,7 +249,9 @@ async fn handle(State(st): State<Arc<AppState>>, req: axum::extract::Request) ->
         .map(str::to_owned);
     let preflight = parts.method == Method::OPTIONS;
     let mut resp = answer(&st, parts, body).await;
-    cors(&st.stage, origin.as_deref(), preflight, &mut resp);
+    if resp.extensions().get::<crate::gateway::PassedThrough>().is_none() {
+        cors(&st.stage, origin.as_deref(), preflight, &mut resp);
+    }
     resp
 }
 

@@ -8,6 +8,8 @@ use serde::Serialize;
 use crate::error::{ApiError, RequestError};
 use crate::validate::Fields;
 
+pub mod rest;
+
 pub type Request = aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 pub type Response = aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 

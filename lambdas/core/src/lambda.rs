@@ -10,19 +10,41 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::http::{Request, Response};
+use crate::http::{rest, Request, Response};
 
-/// Serves an HTTP API handler. The handler never fails: every error is already a response.
+/// Serves an HTTP handler behind an HTTP API (payload 2.0) or a REST API (1.0: the request is
+/// read as 2.0 and the answer goes back as 1.0, with the CORS headers a REST API leaves to the
+/// function; [`crate::http::rest`]). The handler never fails: every error is already a response.
 pub async fn serve_http<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Request>| {
-        let fut = handler(ev.payload);
-        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+    let cors = rest::RestCors::from_env();
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<serde_json::Value>| {
+        let cors = cors.clone();
+        let fut = http_request(ev.payload).map(|(req, rest)| (handler(req), rest));
+        async move {
+            let (fut, rest) = fut.map_err(invalid)?;
+            let mut resp = fut.await;
+            if rest {
+                cors.apply(&mut resp);
+                serde_json::to_value(rest::response_of(resp)).map_err(invalid)
+            } else {
+                serde_json::to_value(resp).map_err(invalid)
+            }
+        }
     }))
     .await
+}
+
+/// The handlers' request from either API's event, and whether it came from a REST API.
+pub fn http_request(event: serde_json::Value) -> Result<(Request, bool), serde_json::Error> {
+    if rest::is_rest_event(&event) {
+        Ok((rest::request_of(serde_json::from_value(event)?), true))
+    } else {
+        Ok((serde_json::from_value(event)?, false))
+    }
 }
 
 /// Serves an event handler (S3, SQS, schedule). An `Err` is reported to Lambda, which retries,
@@ -56,6 +78,8 @@ pub fn diagnostic(e: &dyn ApiError) -> Diagnostic {
 #[derive(Debug)]
 pub enum Invocation {
     Http(Box<Request>),
+    /// A REST API's event (payload 1.0), with the CORS headers the function's configuration adds.
+    Rest(serde_json::Value, rest::RestCors),
     Event(serde_json::Value),
 }
 
@@ -68,11 +92,15 @@ pub enum Answer {
     Event(Result<serde_json::Value, Diagnostic>),
 }
 
-fn invalid_event(e: impl std::fmt::Display) -> Answer {
-    Answer::Event(Err(Diagnostic {
+fn invalid(e: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic {
         error_type: "InvalidEvent".to_owned(),
         error_message: e.to_string(),
-    }))
+    }
+}
+
+fn invalid_event(e: impl std::fmt::Display) -> Answer {
+    Answer::Event(Err(invalid(e)))
 }
 
 /// Invokes an HTTP handler in-process, as [`serve_http`] would.
@@ -81,14 +109,22 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    let req = match invocation {
-        Invocation::Http(req) => *req,
-        Invocation::Event(v) => match serde_json::from_value(v) {
-            Ok(req) => req,
+    let (req, cors) = match invocation {
+        Invocation::Http(req) => (*req, None),
+        Invocation::Rest(v, cors) => match serde_json::from_value(v) {
+            Ok(req) => (rest::request_of(req), Some(cors)),
+            Err(e) => return invalid_event(e),
+        },
+        Invocation::Event(v) => match http_request(v) {
+            Ok((req, _)) => (req, None),
             Err(e) => return invalid_event(e),
         },
     };
-    Answer::Http(Box::new(handler(req).await))
+    let mut resp = handler(req).await;
+    if let Some(cors) = cors {
+        cors.apply(&mut resp);
+    }
+    Answer::Http(Box::new(resp))
 }
 
 /// Invokes an event handler in-process, as [`serve_event`] would.
