@@ -19,8 +19,8 @@ export class AuthStack extends ServiceStack {
     const byEmail = indexArn(usersTable.tableArn, 'byEmail');
     // The app client has a secret: every call it authorizes carries the SECRET_HASH of its
     // username (refresh: the secret), read once per cold start with DescribeUserPoolClient.
-    for (const bin of ['sign-up', 'confirm-sign-up', 'sign-in', 'mfa-sign-in', 'resend-confirmation-code', 'refresh-token']) {
-      this.fn(bin).allow(['cognito-idp:DescribeUserPoolClient'], [userPool.userPoolArn]);
+    for (const name of ['sign-up', 'confirm-sign-up', 'sign-in', 'mfa-sign-in', 'resend-confirmation-code', 'refresh-token']) {
+      this.fn(name).allow(['cognito-idp:DescribeUserPoolClient'], [userPool.userPoolArn]);
     }
     // SignUp, ConfirmSignUp, InitiateAuth, GlobalSignOut and ResendConfirmationCode are public
     // Cognito APIs (the client id or the user's token authorizes them): no IAM needed.
@@ -37,8 +37,8 @@ export class AuthStack extends ServiceStack {
       .allow(['cognito-idp:AdminGetUser'], [userPool.userPoolArn]);
     // TOTP sign-in resolves the login as sign-in does; setup and verify use the user's access
     // token (AssociateSoftwareToken, VerifySoftwareToken, SetUserMFAPreference, GetUser: no IAM).
-    for (const bin of ['sign-in', 'mfa-sign-in']) {
-      this.fn(bin)
+    for (const name of ['sign-in', 'mfa-sign-in']) {
+      this.fn(name)
         .allow(['dynamodb:Query'], [byEmail])
         .allow(['dynamodb:GetItem'], [usersTable.tableArn]);
     }

@@ -100,10 +100,10 @@ export class OrderStack extends ServiceStack {
       const secret = secretsmanager.Secret.fromSecretNameV2(this, 'PaymentSecret', config.paymentSecretName);
       // A secret referenced by name has an ARN ending in a random six-character suffix.
       const secretArn = `${secret.secretArn}-??????`;
-      for (const bin of moneyMovers) {
-        this.fn(bin).fn.addEnvironment('PAYMENT_SECRET_ARN', config.paymentSecretName);
-        this.fn(bin).fn.addEnvironment('PAYMENT_CURRENCY', config.paymentCurrency);
-        this.fn(bin).allow(['secretsmanager:GetSecretValue'], [secretArn]);
+      for (const name of moneyMovers) {
+        this.fn(name).fn.addEnvironment('PAYMENT_SECRET_ARN', config.paymentSecretName);
+        this.fn(name).fn.addEnvironment('PAYMENT_CURRENCY', config.paymentCurrency);
+        this.fn(name).allow(['secretsmanager:GetSecretValue'], [secretArn]);
       }
       // The preflight checks that this secret exists and holds the right kind of key.
       new CfnOutput(this, 'PaymentSecretName', { value: config.paymentSecretName });
@@ -139,16 +139,16 @@ export class OrderStack extends ServiceStack {
       .allow(['sqs:SendMessage'], [queue.queueArn])
       .allow(['ses:SendEmail'], sender)
       .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
-    for (const bin of this.triggeredBy('stream', 'orders')) {
+    for (const name of this.triggeredBy('stream', 'orders')) {
       // Each decision's money moves here (settle: read the order, record the move, email, alert).
-      this.fn(bin)
+      this.fn(name)
         .allow(['dynamodb:GetItem', 'dynamodb:UpdateItem'], [orders.tableArn])
         .allow(['ses:SendEmail'], sender)
         .allow(['sns:Publish'], [shared.alertsTopic.topicArn]);
       // The declaration's filter and retries (the local runner applies the same): a batch that
       // keeps failing is bisected, then goes to the failure queue instead of blocking the shard.
-      const stream = this.decl.functions.find((f) => f.name === bin)?.stream;
-      this.fn(bin).live.addEventSource(
+      const stream = this.decl.functions.find((f) => f.name === name)?.stream;
+      this.fn(name).live.addEventSource(
         new DynamoEventSource(orders, {
           startingPosition: lambda.StartingPosition.TRIM_HORIZON,
           batchSize: 100,
@@ -160,10 +160,10 @@ export class OrderStack extends ServiceStack {
         }),
       );
     }
-    for (const bin of this.triggeredBy('sqs', 'orders')) {
+    for (const name of this.triggeredBy('sqs', 'orders')) {
       // The event source mapping adds the receive/delete permissions on this queue only.
-      this.fn(bin).live.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
-      for (const mapping of this.fn(bin).live.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {
+      this.fn(name).live.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
+      for (const mapping of this.fn(name).live.node.findAll().filter((c) => c instanceof lambda.CfnEventSourceMapping)) {
         const why = 'Records that keep failing move to the order DLQ by the queue\'s redrive policy (maxReceiveCount), which an on-failure destination would duplicate.';
         lintAck(mapping, ['ES1001'], why);
         nagAck(mapping, 'Serverless-LambdaEventSourceMappingDestination', why);

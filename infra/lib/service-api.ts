@@ -16,7 +16,7 @@ import { removalPolicy } from './removal.js';
 export interface ServiceApiProps {
   readonly config: StageConfig;
   readonly service: ServiceDecl;
-  /** Handler of each HTTP function, by its declared `bin`. */
+  /** The Lambda of each HTTP function, by its declared name. */
   readonly handlers: Record<string, RustFunction>;
   /** The `iss` the JWT authorizer accepts: the pool's (SharedStack.issuer). */
   readonly issuer: string;

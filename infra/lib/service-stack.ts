@@ -1,5 +1,6 @@
 /**
- * What every service stack has: its functions (one per declared binary), its own HTTP API, and,
+ * What every service stack has: its functions (one per declared function, all served by the
+ * service's one binary), its own API (HTTP, or REST behind a WAF: `rest-api.ts`), and,
  * for functions invoked asynchronously (S3 events, schedules), a queue that keeps what failed.
  */
 import { Duration, Stack, StackProps } from 'aws-cdk-lib';
@@ -99,10 +100,10 @@ export abstract class ServiceStack extends Stack {
     }
   }
 
-  /** The function of a declared binary (fails loudly if the declaration lacks it). */
-  fn(bin: string): RustFunction {
-    const f = this.fns[bin];
-    if (!f) throw new Error(`${this.decl.name}/${bin} is not declared`);
+  /** The function of a declared name (fails loudly if the declaration lacks it). */
+  fn(name: string): RustFunction {
+    const f = this.fns[name];
+    if (!f) throw new Error(`${this.decl.name}/${name} is not declared`);
     return f;
   }
 
@@ -129,11 +130,11 @@ export abstract class ServiceStack extends Stack {
     return this.failures;
   }
 
-  /** Runs `bin` every `minutes`; an event that cannot be delivered goes to the failure queue. */
-  private schedule(bin: string, minutes: number): void {
-    new events.Rule(this, `Schedule-${bin}`, {
+  /** Runs `name` every `minutes`; an event that cannot be delivered goes to the failure queue. */
+  private schedule(name: string, minutes: number): void {
+    new events.Rule(this, `Schedule-${name}`, {
       schedule: events.Schedule.rate(Duration.minutes(minutes)),
-      targets: [new targets.LambdaFunction(this.fn(bin).live, { retryAttempts: 2, deadLetterQueue: this.failureQueue() })],
+      targets: [new targets.LambdaFunction(this.fn(name).live, { retryAttempts: 2, deadLetterQueue: this.failureQueue() })],
     });
   }
 
@@ -155,12 +156,12 @@ export abstract class ServiceStack extends Stack {
 
   /** Sends the image bucket's upload notifications to each function the declaration triggers by it. */
   protected notifyOnUploads(images: ImageBucket): void {
-    for (const bin of this.triggeredBy('s3', 'images')) {
-      images.notify(new s3n.LambdaDestination(this.fn(bin).live));
+    for (const name of this.triggeredBy('s3', 'images')) {
+      images.notify(new s3n.LambdaDestination(this.fn(name).live));
       // S3 answers a read of a missing object with 404 only to a role that may list the bucket,
       // with 403 to any other: a repeated event for a deleted upload is then a logged no-op,
       // not a failure that is retried, kept and paged (the local runner answers the same way).
-      this.fn(bin).allow(['s3:ListBucket'], [images.bucket.bucketArn]);
+      this.fn(name).allow(['s3:ListBucket'], [images.bucket.bucketArn]);
     }
   }
 }

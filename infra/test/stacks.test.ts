@@ -42,7 +42,7 @@ describe('the CDK app', () => {
     );
   });
 
-  it('creates one function per declared binary and nothing else of ours', () => {
+  it('creates one function per declared function and nothing else of ours', () => {
     for (const svc of loadDeclaration()) {
       const stack = services[svc.name as keyof typeof services];
       const declared = svc.functions.map((f) => `${svc.name}/${f.name}`).sort();

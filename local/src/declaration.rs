@@ -31,7 +31,7 @@ pub enum ApiKind {
     Rest,
 }
 
-/// One Lambda: its binary and exactly one trigger.
+/// One Lambda: its name (the handler its service's binary serves) and exactly one trigger.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Function {
     pub name: String,

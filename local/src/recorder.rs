@@ -16,9 +16,9 @@ tokio::task_local! {
     static FUNCTION: String;
 }
 
-/// Runs `fut` as function `service/bin`: the AWS calls it makes are recorded under that name.
-pub async fn scope<F: std::future::Future>(service: &str, bin: &str, fut: F) -> F::Output {
-    FUNCTION.scope(format!("{service}/{bin}"), fut).await
+/// Runs `fut` as function `service/name`: the AWS calls it makes are recorded under that name.
+pub async fn scope<F: std::future::Future>(service: &str, name: &str, fut: F) -> F::Output {
+    FUNCTION.scope(format!("{service}/{name}"), fut).await
 }
 
 /// The declared function (`service/bin`) whose handler is running in this task, if any.

@@ -231,7 +231,7 @@ fn check_wiring(decl: &Declaration) -> Result<(), RunnerError> {
         served.sort_unstable();
         if served != declared {
             return Err(RunnerError::Declaration(format!(
-                "{} declares {declared:?} but its binary serves {served:?}",
+                "{} declares {declared:?} but its service binary serves {served:?}",
                 s.name
             )));
         }

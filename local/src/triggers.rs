@@ -131,8 +131,13 @@ async fn on_failure(st: &AppState, target: &Target, record: Value) {
 
 /// Invokes `target` with `event` (its AWS calls recorded under its name): its output, or why it
 /// failed.
-pub(crate) async fn invoke(st: &AppState, (service, bin): &Target, event: Value) -> Result<Value, String> {
-    let answer = recorder::scope(service, bin, st.services.invoke(service, bin, Invocation::Event(event))).await;
+pub(crate) async fn invoke(st: &AppState, (service, name): &Target, event: Value) -> Result<Value, String> {
+    let answer = recorder::scope(
+        service,
+        name,
+        st.services.invoke(service, name, Invocation::Event(event)),
+    )
+    .await;
     match answer {
         Some(Answer::Event(Ok(out))) => Ok(out),
         Some(Answer::Event(Err(d))) => Err(format!("{}: {}", d.error_type, d.error_message)),

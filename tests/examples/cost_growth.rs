@@ -16,27 +16,15 @@ use shop_local::provision;
 use shop_tests::{sdk, unique};
 
 fn product(i: usize, status: Status, age: Duration) -> Product {
-    let created = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
     let approved = status == Status::Approved;
     Product {
-        id: format!("p{i:06}"),
         product_name: format!("product {i}"),
         product_price: Money::from_cents(999),
-        description: "d".into(),
         quantity: 10,
         category: "c".into(),
-        file_name: "x.png".into(),
-        object_key: format!("p{i:06}/x.png"),
-        image_url: approved.then(|| "http://img/x.png".into()),
-        uploaded_at: (status != Status::AwaitingImage).then(|| shop_core::time::format(created)),
-        is_approved: approved,
-        status,
-        seller_id: "s".into(),
-        seller_email: None,
-        created_at: shop_core::time::format(created),
         approved_category: approved.then(|| "c".into()),
-        rejection_reason: None,
-        review_etag: None,
+        seller_id: "s".into(),
+        ..shop_tests::sample_product(&format!("p{i:06}"), status, age)
     }
 }
 

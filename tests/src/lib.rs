@@ -4,6 +4,9 @@
 //! same for the local Stripe (`STRIPE_ENDPOINT`). [`orders`]: the order service's fixture.
 
 pub mod orders;
+pub mod products;
+
+pub use products::sample_product;
 
 use serde_json::{json, Value};
 use shop_core::http::body_text;

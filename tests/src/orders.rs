@@ -11,7 +11,6 @@ use order::model::OrderStatus;
 use order::{OrderConfig, Orders};
 use product::model::{Product, Status};
 use serde_json::{json, Value};
-use shop_core::money::Money;
 use shop_local::{bridge, provision};
 
 use crate::{api_request, parts, sdk, stripe, unique, user_claims};
@@ -137,29 +136,17 @@ impl Fixture {
 
     pub async fn product_named(&self, name: &str, stock: u64, approved: bool) -> String {
         let id = unique("prod");
+        let status = if approved {
+            Status::Approved
+        } else {
+            Status::PendingReview
+        };
         let p = Product {
-            id: id.clone(),
             product_name: name.into(),
-            product_price: Money::from_cents(1999),
-            description: "d".into(),
             quantity: stock,
-            category: "Clothes".into(),
-            file_name: "x.png".into(),
-            object_key: format!("{id}/x.png"),
             image_url: Some("http://img/x.png".into()),
             uploaded_at: None,
-            is_approved: approved,
-            status: if approved {
-                Status::Approved
-            } else {
-                Status::PendingReview
-            },
-            seller_id: "seller".into(),
-            seller_email: None,
-            created_at: shop_core::time::now(),
-            approved_category: approved.then(|| "Clothes".into()),
-            rejection_reason: None,
-            review_etag: None,
+            ..crate::sample_product(&id, status, Duration::ZERO)
         };
         self.svc
             .db

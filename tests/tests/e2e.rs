@@ -1068,24 +1068,16 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
 
     // A product waiting for review, rejected with a reason; an approval of a missing one.
     let product = product::model::Product {
-        id: unique("p"),
         product_name: "Boot".into(),
         product_price: shop_core::money::Money::from_cents(2500),
-        description: "d".into(),
         quantity: 3,
         category: "Shoes".into(),
         file_name: "b.png".into(),
         object_key: "x/b.png".into(),
         image_url: Some("http://img/b.png".into()),
         uploaded_at: None,
-        is_approved: false,
-        status: product::model::Status::PendingReview,
-        seller_id: "seller".into(),
         seller_email: Some(admin_email.clone()),
-        created_at: shop_core::time::now(),
-        approved_category: None,
-        rejection_reason: None,
-        review_etag: None,
+        ..shop_tests::sample_product(&unique("p"), product::model::Status::PendingReview, Duration::ZERO)
     };
     db.put_item()
         .table_name(&r.info.products_table)

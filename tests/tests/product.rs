@@ -161,27 +161,14 @@ impl Fixture {
 }
 
 fn stored(i: usize, status: Status, age: Duration, category: &str) -> Product {
-    let created = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap();
     let approved = status == Status::Approved;
     Product {
-        id: format!("p-{i:05}"),
         product_name: format!("product {i}"),
         product_price: Money::from_cents(1000 + i as i64),
-        description: "d".into(),
-        quantity: 5,
         category: category.into(),
-        file_name: "x.png".into(),
-        object_key: format!("p-{i:05}/x.png"),
-        image_url: approved.then(|| "http://img/x.png".to_owned()),
-        uploaded_at: (status != Status::AwaitingImage).then(|| shop_core::time::format(created)),
-        is_approved: approved,
-        status,
-        seller_id: "s".into(),
-        seller_email: None,
-        created_at: shop_core::time::format(created),
         approved_category: approved.then(|| category.to_owned()),
-        rejection_reason: None,
-        review_etag: None,
+        seller_id: "s".into(),
+        ..shop_tests::sample_product(&format!("p-{i:05}"), status, age)
     }
 }
 
