@@ -22,6 +22,8 @@ export interface FunctionDecl {
   readonly schedule?: { every: string };
   /** A DynamoDB table's change stream: the event names delivered (a filter), the retries before a failing batch is bisected. */
   readonly stream?: { table: string; events?: string[]; retryAttempts?: number };
+  /** A trigger of the user pool (`CustomMessage`): built in the shared stack, beside the pool. */
+  readonly cognito?: { trigger: string };
   /** The function's timeout in seconds (default 10: `rust-function.ts`); the local runner applies the same. */
   readonly timeoutSeconds?: number;
 }

@@ -65,6 +65,8 @@ export abstract class ServiceStack extends Stack {
     this.alerts = props.shared.alertsTopic;
     const { userPool } = props.shared;
     for (const f of this.decl.functions) {
+      // A trigger of the user pool lives beside the pool (`SharedStack.triggers`).
+      if (f.cognito) continue;
       // Admin routes: outside dev the handler also asks Cognito whether the admin has TOTP MFA on.
       const gated = f.http?.auth === 'admin' && props.config.adminMfaRequired;
       this.fns[f.name] = new RustFunction(this, f.name, {
@@ -84,7 +86,7 @@ export abstract class ServiceStack extends Stack {
       if (f.schedule) this.schedule(f.name, everyMinutes(props.config, f.schedule.every));
       nagAck(this.fns[f.name].fn, 'Serverless-LambdaDLQ', noDlqReason(f));
     }
-    if (this.decl.functions.some((f) => this.fns[f.name].deployment)) {
+    if (this.decl.functions.some((f) => this.fns[f.name]?.deployment)) {
       this.hook = new PreTrafficHook(this, 'PreTraffic', props.config, this.decl, this.fns);
     }
     if (this.decl.functions.some((f) => f.http)) {

@@ -13,10 +13,15 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AbuseGuards } from './abuse.js';
 import { AdminWatch } from './admin-watch.js';
-import { cognitoIssuerUrl, StageConfig } from './config.js';
+import { cognitoIssuerUrl, metricsNamespace, StageConfig } from './config.js';
+import { service } from './declaration.js';
 import { nagAck } from './lint.js';
 import { removalPolicy, retainsData } from './removal.js';
 import { table, topic } from './resources.js';
+import { RustFunction } from './rust-function.js';
+
+/** The pool operations a declared `cognito` trigger may name. */
+const POOL_TRIGGERS: Record<string, cognito.UserPoolOperation> = { CustomMessage: cognito.UserPoolOperation.CUSTOM_MESSAGE };
 
 export interface SharedStackProps extends StackProps {
   readonly config: StageConfig;
@@ -30,6 +35,8 @@ export class SharedStack extends Stack {
   readonly usersTable: dynamodb.TableV2;
   readonly cleanupTopic: sns.Topic;
   readonly alertsTopic: sns.Topic;
+  /** The pool's triggers (auth functions declared `"cognito"`), by name. */
+  readonly poolTriggers: Record<string, RustFunction> = {};
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, props);
@@ -103,6 +110,7 @@ export class SharedStack extends Stack {
         conditions: { ArnLike: { 'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*` } },
       }),
     );
+    this.triggers(config);
     new AbuseGuards(this, 'Abuse', config, this.userPool, this.alertsTopic);
     new AdminWatch(this, 'AdminWatch', config, this.userPool, 'admins', this.alertsTopic);
     if (config.opsEmail) {
@@ -114,6 +122,29 @@ export class SharedStack extends Stack {
     new CfnOutput(this, 'SesSender', { value: config.sesSender });
     new CfnOutput(this, 'SesIdentity', { value: config.sesIdentity });
     new CfnOutput(this, 'AlertsTopicArn', { value: this.alertsTopic.topicArn });
+  }
+
+  /**
+   * The auth functions declared as triggers of the pool, built here beside it: the pool names its
+   * trigger, and the auth stack imports the pool, so a trigger there would be a cycle. They get no
+   * pool ids for the same reason (each event names its pool). Cognito invokes `live`.
+   */
+  private triggers(config: StageConfig): void {
+    const auth = service('auth');
+    for (const f of auth.functions.filter((x) => x.cognito)) {
+      const operation = POOL_TRIGGERS[f.cognito!.trigger];
+      if (!operation) throw new Error(`auth/${f.name}: no pool trigger ${f.cognito!.trigger} (known: ${Object.keys(POOL_TRIGGERS).join(', ')})`);
+      const fn = new RustFunction(this, `PoolTrigger-${f.name}`, {
+        config,
+        service: auth,
+        name: f.name,
+        environment: { USERS_TABLE: this.usersTable.tableName, METRICS_NAMESPACE: metricsNamespace(config) },
+        alarms: this.alertsTopic,
+      });
+      nagAck(fn.fn, 'Serverless-LambdaDLQ', 'Invoked synchronously by Cognito: a failure fails the Cognito call (the caller is answered), nothing is queued.');
+      this.userPool.addTrigger(operation, fn.live);
+      this.poolTriggers[f.name] = fn;
+    }
   }
 }
 

@@ -46,7 +46,8 @@ describe('the CDK app', () => {
     for (const svc of loadDeclaration()) {
       const stack = services[svc.name as keyof typeof services];
       const declared = svc.functions.map((f) => `${svc.name}/${f.name}`).sort();
-      const ours = ofType(stack, 'AWS::Lambda::Function')
+      // The pool's triggers live beside the pool, in the shared stack.
+      const ours = [...ofType(stack, 'AWS::Lambda::Function'), ...ofType(shop.shared, 'AWS::Lambda::Function')]
         .filter(([, r]) => isOurs(r))
         .map(([, r]) => r.Properties.Description as string)
         .filter((d) => d.startsWith(`${svc.name}/`))
@@ -85,6 +86,8 @@ describe('the CDK app', () => {
       'auth/mfa-setup': [shop.auth, []],
       'auth/mfa-verify': [shop.auth, ['cognito-idp:AdminListGroupsForUser', 'cognito-idp:AdminUpdateUserAttributes']],
       'auth/mfa-sign-in': [shop.auth, ['cognito-idp:DescribeUserPoolClient', 'dynamodb:GetItem', 'dynamodb:Query']],
+      // The pool's CustomMessage trigger reads nothing: the event carries what the email says.
+      'auth/custom-message': [shop.shared, []],
       'auth/purge-unconfirmed': [shop.auth, ['cognito-idp:AdminDeleteUser', 'cognito-idp:AdminGetUser', 'cognito-idp:ListUsers', 'dynamodb:DeleteItem']],
       'banner/upload-url': [shop.banner, ['s3:PutObject']],
       'banner/image-uploaded': [shop.banner, ['dynamodb:PutItem', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']],
@@ -211,8 +214,8 @@ describe('the CDK app', () => {
     const keys = new Set<string>();
     for (const s of decl) {
       const stack = (built as any)[s.name] as Stack;
-      const code = ofType(stack, 'AWS::Lambda::Function')
-        .filter(([, f]) => isOurs(f))
+      const code = [...ofType(stack, 'AWS::Lambda::Function'), ...ofType(built.shared, 'AWS::Lambda::Function')]
+        .filter(([, f]) => isOurs(f) && f.Properties.Description.startsWith(`${s.name}/`))
         .map(([, f]) => JSON.stringify(f.Properties.Code.S3Key));
       assert.equal(code.length, s.functions.length, s.name);
       assert.equal(new Set(code).size, 1, `${s.name}: its functions run different code`);
@@ -293,7 +296,9 @@ describe('the CDK app', () => {
         const res = resources(stack);
         const aliases = ofType(stack, 'AWS::Lambda::Alias');
         const groups = ofType(stack, 'AWS::CodeDeploy::DeploymentGroup');
-        assert.equal(aliases.length, svc.functions.length, `${stage} ${svc.name}: one live alias per function`);
+        // The pool's triggers are in the shared stack (checked below).
+        const here = svc.functions.filter((f) => !f.cognito);
+        assert.equal(aliases.length, here.length, `${stage} ${svc.name}: one live alias per function`);
         for (const [id, a] of aliases) {
           assert.equal(a.Properties.Name, 'live', id);
           // The alias points at a published version of its own function.
@@ -306,6 +311,9 @@ describe('the CDK app', () => {
         const aliasIds = new Set(aliases.map(([id]) => id));
         const targets = [
           ...ofType(stack, 'AWS::ApiGatewayV2::Integration').map(([, i]) => JSON.stringify(i.Properties.IntegrationUri)),
+          ...ofType(stack, 'AWS::ApiGateway::Method')
+            .filter(([, m]) => m.Properties.Integration?.Type === 'AWS_PROXY')
+            .map(([, m]) => JSON.stringify(m.Properties.Integration.Uri)),
           ...ofType(stack, 'AWS::Lambda::EventSourceMapping').map(([, m]) => JSON.stringify(m.Properties.FunctionName)),
           ...ofType(stack, 'AWS::Lambda::Permission').map(([, m]) => JSON.stringify(m.Properties.FunctionName)),
           ...ofType(stack, 'AWS::Events::Rule').flatMap(([, r]) => r.Properties.Targets.map((t: any) => JSON.stringify(t.Arn))),
@@ -315,7 +323,7 @@ describe('the CDK app', () => {
           assert.equal(groups.length, 0, `${stage}: no CodeDeploy`);
           continue;
         }
-        assert.equal(groups.length, svc.functions.length, `${stage} ${svc.name}: one deployment group per function`);
+        assert.equal(groups.length, here.length, `${stage} ${svc.name}: one deployment group per function`);
         for (const [id, g] of groups) {
           assert.equal(g.Properties.DeploymentConfigName, rule, id);
           assert.deepEqual(g.Properties.AutoRollbackConfiguration.Events.sort(), ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_ALARM', 'DEPLOYMENT_STOP_ON_REQUEST']);
@@ -431,6 +439,25 @@ describe('the CDK app', () => {
       assert.ok(r.ThrottlingRateLimit < all.ThrottlingRateLimit, r.ResourcePath);
       assert.ok(r.ThrottlingBurstLimit < all.ThrottlingBurstLimit, r.ResourcePath);
     }
+  });
+
+  it('lets the pool\'s CustomMessage trigger, beside the pool, write every code email', () => {
+    const shared = resources(shop.shared);
+    const [[poolId, pool]] = ofType(shop.shared, 'AWS::Cognito::UserPool');
+    const trigger = functionId(shop.shared, 'auth/custom-message');
+    const [[aliasId, alias]] = ofType(shop.shared, 'AWS::Lambda::Alias');
+    assert.deepEqual(alias.Properties.FunctionName, { Ref: trigger });
+    assert.deepEqual(pool.Properties.LambdaConfig.CustomMessage, { Ref: aliasId }, 'Cognito invokes the live alias');
+    const [[, permission]] = ofType(shop.shared, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'cognito-idp.amazonaws.com');
+    assert.deepEqual(permission.Properties.FunctionName, { Ref: aliasId });
+    assert.deepEqual(permission.Properties.SourceArn, { 'Fn::GetAtt': [poolId, 'Arn'] });
+    // No pool id in its configuration: the pool names the trigger, so the trigger cannot name the pool.
+    const env = shared[trigger].Properties.Environment.Variables;
+    assert.equal(env.USER_POOL_ID, undefined);
+    assert.equal(shared[trigger].Properties.Handler, 'custom-message');
+    // Nothing else of the auth service is here, and the auth stack has no second copy.
+    assert.equal(ofType(shop.shared, 'AWS::Lambda::Function').filter(([, f]) => isOurs(f)).length, 1);
+    assert.throws(() => functionId(shop.auth, 'auth/custom-message'));
   });
 
   it('fronts the auth API with a WAF that answers one client IP 429 per strict route, and logs who called', () => {

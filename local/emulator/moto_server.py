@@ -53,13 +53,24 @@ confirmed one `InvalidParameterException` (Cognito API reference, ResendConfirma
 
 Client secrets: Cognito refuses every call an app client with a secret authorizes unless it carries
 the `SECRET_HASH` of its username (`NotAuthorizedException: Client ... is configured with secret
-but SECRET_HASH was not received`); moto 5.2.5 checks it only in InitiateAuth and
-RespondToAuthChallenge, and lets SignUp, ConfirmSignUp, ResendConfirmationCode, ForgotPassword and
-ConfirmForgotPassword through without it: a direct call with the public client id alone, the
+but SECRET_HASH was not received`); moto 5.2.5 checks it only in InitiateAuth's SRP and refresh
+flows and in RespondToAuthChallenge (over Latin-1: any other character in a username made that a
+500; here UTF-8, as Cognito), and lets USER_PASSWORD_AUTH, SignUp, ConfirmSignUp,
+ResendConfirmationCode, ForgotPassword and ConfirmForgotPassword through without it: a direct call with the public client id alone, the
 very path the secret closes, would succeed locally only. Here those refuse it too. moto has no
 GetTokensFromRefreshToken (a refresh with the client secret instead of a username's hash): here it
 issues new tokens from a live refresh token of that client, given the client's secret when it has
 one (Cognito API reference, GetTokensFromRefreshToken).
+
+Code emails: Cognito mails a confirmation code at SignUp and at ResendConfirmationCode, and a pool
+with a CustomMessage trigger lets its Lambda write that email (Cognito developer guide, "Custom
+message Lambda trigger"); moto 5.2.5 mails nothing at SignUp and has no triggers. Here both mail
+the code (to the emulator's SES outbox, from Cognito's default sender), and a pool whose
+CustomMessage trigger is registered (`POST /moto-api/shop/triggers` with `{"userPoolId",
+"trigger": "CustomMessage", "url"}`: the local runner registers its function's endpoint) gets its
+subject and body from the trigger's answer, `{####}` replaced by the code. A trigger that fails or
+answers without the code placeholder fails the call (`UserLambdaValidationException`,
+`InvalidLambdaResponseException`), as on Cognito.
 
 Fault injection: with SHOP_EMU_SES_FAILURE_RATE (0..1, set by `shop-local --chaos` with the
 `ses-failure` kind when the runner starts the emulator) that fraction of SESv2 sends is refused
@@ -570,10 +581,105 @@ def resend_confirmation_code(backend, ses, client_id, username, code):
     email = next((a["Value"] for a in user.attributes if a["Name"] == "email"), None)
     if email is None:
         raise InvalidParameterException("User has no email to send a code to.")
-    ses.verify_email_identity(COGNITO_SENDER)
-    ses.send_email(COGNITO_SENDER, "Your verification code", f"Your confirmation code is {code}", {"ToAddresses": [email]})
+    mail_code(ses, email, code_email(backend, pool, client_id, user, "CustomMessage_ResendCode", code))
     local, _, domain = email.partition("@")
     return {"CodeDeliveryDetails": {"Destination": f"{local[:1]}***@{domain[:1]}***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
+
+
+# The registered triggers: (user pool id, trigger) -> the URL that runs the function.
+TRIGGERS = {}
+
+
+def trigger_failure(code, message):
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(code, message)
+
+
+def code_email(backend, pool, client_id, user, source, code, post=None):
+    """(subject, body) of the email that carries `code` to `user`: the pool's CustomMessage
+    trigger's, when one is registered, else Cognito's default. `post(url, event)` runs the trigger
+    (default: an HTTP POST of the event, its JSON answer)."""
+    default = ("Your verification code", f"Your confirmation code is {code}")
+    url = TRIGGERS.get((pool.id, "CustomMessage"))
+    if url is None:
+        return default
+    attributes = {a["Name"]: a["Value"] for a in user.attributes}
+    attributes["cognito:user_status"] = str(user.status)
+    attributes.setdefault("sub", user.id)
+    event = {
+        "version": "1",
+        "triggerSource": source,
+        "region": backend.region_name,
+        "userPoolId": pool.id,
+        "userName": user.username,
+        "callerContext": {"awsSdkVersion": "shop-emulator", "clientId": client_id},
+        "request": {"userAttributes": attributes, "codeParameter": "{####}", "linkParameter": "{##Click Here##}", "usernameParameter": None},
+        "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    }
+    try:
+        answer = (post or post_json)(url, event)
+    except Exception as e:  # the function failed or could not be reached
+        raise trigger_failure("UserLambdaValidationException", f"CustomMessage failed with error {e}.")
+    response = (answer or {}).get("response") or {}
+    message = response.get("emailMessage")
+    if message is None:
+        return default
+    if "{####}" not in message:
+        raise trigger_failure("InvalidLambdaResponseException", "The custom message has no code placeholder {####}.")
+    return (response.get("emailSubject") or default[0], message.replace("{####}", code))
+
+
+def post_json(url, event):
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(event).encode(), headers={"content-type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def mail_code(ses, email, subject_and_body):
+    subject, body = subject_and_body
+    ses.verify_email_identity(COGNITO_SENDER)
+    ses.send_email(COGNITO_SENDER, subject, body, {"ToAddresses": [email]})
+
+
+def add_trigger_registration():
+    """`POST /moto-api/shop/triggers {"userPoolId", "trigger", "url"}`: the pool's trigger runs at `url`."""
+    from moto.moto_api._internal import urls
+
+    def register(request, full_url, headers):
+        body = json.loads(request.get_data() or b"{}")
+        TRIGGERS[(body["userPoolId"], body["trigger"])] = body["url"]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"registered": True})
+
+    urls.url_paths["{0}/moto-api/shop/triggers"] = register
+
+
+def mail_sign_up_codes():
+    """SignUp mails a confirmation code to the new user's email, as Cognito's does (moto mails none)."""
+    import random
+
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.ses.models import ses_backends
+
+    sign_up = CognitoIdpResponse.sign_up
+
+    @functools.wraps(sign_up)
+    def handler(self):
+        answer = sign_up(self)
+        client_id, username = self._get_param("ClientId"), self._get_param("Username")
+        backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+        pool = next((p for p in backend.user_pools.values() if client_id in p.clients), None)
+        user = pool._get_user(username) if pool is not None else None
+        email = next((a["Value"] for a in user.attributes if a["Name"] == "email"), None) if user is not None else None
+        if email is not None:
+            ses = ses_backends[backend.account_id][backend.region_name]
+            code = f"{random.randint(0, 999999):06d}"
+            mail_code(ses, email, code_email(backend, pool, client_id, user, "CustomMessage_SignUp", code))
+        return answer
+
+    CognitoIdpResponse.sign_up = handler
 
 
 def add_resend_confirmation_code():
@@ -600,11 +706,22 @@ def client_of(backend, client_id):
     return next((p.clients[client_id] for p in backend.user_pools.values() if client_id in p.clients), None)
 
 
+def check_secret_hash(app_client_secret, app_client_id, username, secret_hash):
+    """Whether `secret_hash` is the SECRET_HASH of `username` for the client: Base64 of the
+    HMAC-SHA256 of the username and client id, keyed with the secret, over their UTF-8 bytes, as
+    Cognito computes it. moto 5.2.5 encodes them as Latin-1, so any other character in a username
+    (`Ω`, an emoji) made its check fail with a 500."""
+    import base64
+    import hashlib
+    import hmac
+
+    digest = hmac.new(str(app_client_secret).encode("utf-8"), f"{username}{app_client_id}".encode("utf-8"), hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest).decode(), secret_hash or "")
+
+
 def secret_hash_refusal(client, username, secret_hash):
     """Cognito's refusal of a call for `username` by `client` that lacks the right SECRET_HASH
     (None: the call may go on)."""
-    from moto.cognitoidp.utils import check_secret_hash
-
     if client is None or not client.generate_secret:
         return None
     if secret_hash is None:
@@ -615,7 +732,11 @@ def secret_hash_refusal(client, username, secret_hash):
 
 
 def require_secret_hashes():
+    from moto.cognitoidp import models as cognito_models
     from moto.cognitoidp.responses import CognitoIdpResponse
+
+    # moto's own checks (InitiateAuth, RespondToAuthChallenge) call the name it imported.
+    cognito_models.check_secret_hash = check_secret_hash
 
     def checked(handler):
         @functools.wraps(handler)
@@ -631,6 +752,22 @@ def require_secret_hashes():
 
     for name in ("sign_up", "confirm_sign_up", "resend_confirmation_code", "forgot_password", "confirm_forgot_password"):
         setattr(CognitoIdpResponse, name, checked(getattr(CognitoIdpResponse, name)))
+
+    # moto checks the hash of InitiateAuth's SRP and refresh flows, not of USER_PASSWORD_AUTH.
+    initiate_auth = CognitoIdpResponse.initiate_auth
+
+    @functools.wraps(initiate_auth)
+    def initiate_auth_checked(self):
+        if self._get_param("AuthFlow") == "USER_PASSWORD_AUTH":
+            client_id = self._get_param("ClientId")
+            params = self._get_param("AuthParameters") or {}
+            backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+            refusal = secret_hash_refusal(client_of(backend, client_id), params.get("USERNAME", ""), params.get("SECRET_HASH"))
+            if refusal is not None:
+                raise NotAuthorizedError(refusal)
+        return initiate_auth(self)
+
+    CognitoIdpResponse.initiate_auth = initiate_auth_checked
 
 
 def tokens_from_refresh_token(backend, client_id, client_secret, refresh_token):
@@ -663,6 +800,8 @@ def add_get_tokens_from_refresh_token():
     CognitoIdpResponse.get_tokens_from_refresh_token = handler
 
 
+add_trigger_registration()
+mail_sign_up_codes()
 require_secret_hashes()
 add_get_tokens_from_refresh_token()
 

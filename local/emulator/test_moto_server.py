@@ -261,25 +261,35 @@ class SnapshotRollbackTest(unittest.TestCase):
             self.assertEqual(len(table.stream_shard.items), records + 1)
 
 
+REGION = "eu-west-1"
+
+
+def cognito_pool(**client):
+    """Inside `mock_aws()`: a Cognito client, a new pool, its app client (created with `client`'s
+    arguments) and the SES outbox of the region."""
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    idp = boto3.client("cognito-idp", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+    pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    made = idp.create_user_pool_client(UserPoolId=pool, ClientName="c", **client)["UserPoolClient"]
+    return idp, pool, made, ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+
+
 class ResendConfirmationCodeTest(unittest.TestCase):
     """On moto itself (in-process), through the SDK: the operation moto lacks, as Cognito answers it."""
 
     def test_an_unconfirmed_user_gets_a_new_code_by_email_and_a_confirmed_one_is_refused(self):
-        import boto3
         from moto import mock_aws
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses.models import ses_backends
 
-        region = "eu-west-1"
         with mock_aws():
-            idp = boto3.client("cognito-idp", region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
-            pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]
-            client = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
+            idp, pool, made, mails = cognito_pool()
+            client = made["ClientId"]
             idp.sign_up(ClientId=client, Username="Ada", Password="Str0ng!Passw0rd",
                         UserAttributes=[{"Name": "email", "Value": "ada@example.com"}])
             sent = idp.resend_confirmation_code(ClientId=client, Username="Ada")["CodeDeliveryDetails"]
             self.assertEqual((sent["DeliveryMedium"], sent["AttributeName"], sent["Destination"]), ("EMAIL", "email", "a***@e***"))
-            mails = ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
             self.assertEqual(mails[-1].destinations["ToAddresses"], ["ada@example.com"])
             self.assertRegex(mails[-1].body, r"^Your confirmation code is \d{6}$")
             with self.assertRaises(idp.exceptions.UserNotFoundException):
@@ -298,24 +308,27 @@ class ClientSecretTest(unittest.TestCase):
         import hashlib
         import hmac
 
-        import boto3
         from moto import mock_aws
 
         with mock_aws():
-            idp = boto3.client("cognito-idp", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-            pool = idp.create_user_pool(PoolName="p")["UserPool"]["Id"]
-            made = idp.create_user_pool_client(UserPoolId=pool, ClientName="c", GenerateSecret=True,
-                                               ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
+            idp, pool, made, _ = cognito_pool(GenerateSecret=True, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
             client, secret = made["ClientId"], made["ClientSecret"]
 
             def hash_of(username):
-                return base64.b64encode(hmac.new(secret.encode(), (username + client).encode(), hashlib.sha256).digest()).decode()
+                return base64.b64encode(hmac.new(secret.encode(), (username + client).encode("utf-8"), hashlib.sha256).digest()).decode()
 
             user = {"Username": "Ada", "Password": "Str0ng!Passw0rd", "UserAttributes": [{"Name": "email", "Value": "ada@example.com"}]}
             for hash_ in ({}, {"SecretHash": hash_of("Bob")}):
                 with self.assertRaises(idp.exceptions.NotAuthorizedException):
                     idp.sign_up(ClientId=client, **user, **hash_)
             idp.sign_up(ClientId=client, SecretHash=hash_of("Ada"), **user)
+            # Any character Cognito takes in a username is hashed as UTF-8 (moto alone: a 500).
+            idp.sign_up(ClientId=client, SecretHash=hash_of("Ωmega_𒇗"), **{**user, "Username": "Ωmega_𒇗"})
+            idp.admin_confirm_sign_up(UserPoolId=pool, Username="Ωmega_𒇗")
+            idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+                "USERNAME": "Ωmega_𒇗", "PASSWORD": "Str0ng!Passw0rd", "SECRET_HASH": hash_of("Ωmega_𒇗")})
+            with self.assertRaises(idp.exceptions.NotAuthorizedException):
+                idp.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "Ωmega_𒇗", "PASSWORD": "Str0ng!Passw0rd"})
             for call in (idp.resend_confirmation_code, idp.confirm_sign_up):
                 extra = {"ConfirmationCode": "123456"} if call == idp.confirm_sign_up else {}
                 with self.assertRaises(idp.exceptions.NotAuthorizedException):
@@ -334,6 +347,61 @@ class ClientSecretTest(unittest.TestCase):
             idp.global_sign_out(AccessToken=fresh["AccessToken"])
             with self.assertRaises(idp.exceptions.NotAuthorizedException):
                 idp.get_tokens_from_refresh_token(ClientId=client, RefreshToken=refresh, ClientSecret=secret)
+
+
+class CodeEmailTest(unittest.TestCase):
+    """On moto itself (in-process), through the SDK: SignUp and resend mail the code, written by
+    the pool's CustomMessage trigger when one is registered."""
+
+    def setUp(self):
+        self.posted = []
+        self.answer = None
+        self.real_post = emu.post_json
+        emu.post_json = lambda url, event: (self.posted.append((url, event)), self.answer(event))[1]
+
+    def tearDown(self):
+        emu.post_json = self.real_post
+        emu.TRIGGERS.clear()
+
+    def test_sign_up_and_resend_mail_the_code_in_the_triggers_words(self):
+        from moto import mock_aws
+
+        with mock_aws():
+            idp, pool, made, mails = cognito_pool()
+            client = made["ClientId"]
+
+            def sign_up(name, email):
+                idp.sign_up(ClientId=client, Username=name, Password="Str0ng!Passw0rd",
+                            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "name", "Value": name}])
+
+            sign_up("Ada", "ada@example.com")
+            self.assertEqual((mails[-1].destinations["ToAddresses"], mails[-1].subject), (["ada@example.com"], "Your verification code"))
+            self.assertRegex(mails[-1].body, r"^Your confirmation code is \d{6}$")
+
+            emu.TRIGGERS[(pool, "CustomMessage")] = "http://runner/trigger"
+            self.answer = lambda e: {**e, "response": {"emailSubject": "Hi", "emailMessage": f"{e['request']['userAttributes']['name']}: {{####}}"}}
+            sign_up("Bob", "bob@example.com")
+            url, event = self.posted[-1]
+            self.assertEqual((url, event["triggerSource"], event["userName"], event["request"]["codeParameter"]),
+                             ("http://runner/trigger", "CustomMessage_SignUp", "Bob", "{####}"))
+            self.assertEqual(event["request"]["userAttributes"]["email"], "bob@example.com")
+            self.assertEqual(mails[-1].subject, "Hi")
+            self.assertRegex(mails[-1].body, r"^Bob: \d{6}$")
+            idp.resend_confirmation_code(ClientId=client, Username="Bob")
+            self.assertEqual(self.posted[-1][1]["triggerSource"], "CustomMessage_ResendCode")
+            self.assertRegex(mails[-1].body, r"^Bob: \d{6}$")
+
+            # A trigger that drops the code, or fails, fails the call as on Cognito.
+            self.answer = lambda e: {**e, "response": {"emailSubject": "Hi", "emailMessage": "no code"}}
+            with self.assertRaises(idp.exceptions.InvalidLambdaResponseException):
+                idp.resend_confirmation_code(ClientId=client, Username="Bob")
+
+            def fail(e):
+                raise OSError("connection refused")
+
+            self.answer = fail
+            with self.assertRaises(idp.exceptions.UserLambdaValidationException):
+                idp.resend_confirmation_code(ClientId=client, Username="Bob")
 
 
 class IssuerFormatTest(unittest.TestCase):

@@ -47,6 +47,9 @@ pub struct Function {
     /// A DynamoDB table's change stream.
     #[serde(default)]
     pub stream: Option<StreamTrigger>,
+    /// A trigger of the user pool (Cognito invokes it synchronously).
+    #[serde(default)]
+    pub cognito: Option<CognitoTrigger>,
     /// The function's timeout in seconds (default [`DEFAULT_TIMEOUT_SECS`], the CDK app's).
     #[serde(default, rename = "timeoutSeconds")]
     pub timeout_seconds: Option<u64>,
@@ -89,6 +92,13 @@ pub struct StreamTrigger {
     pub retry_attempts: u32,
 }
 
+/// `{"trigger": "CustomMessage"}`: which of the user pool's Lambda triggers the function is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoTrigger {
+    pub trigger: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Auth {
@@ -115,6 +125,7 @@ pub enum Trigger {
     Sqs,
     Schedule,
     Stream,
+    Cognito,
 }
 
 impl Function {
@@ -130,6 +141,7 @@ impl Function {
             (self.sqs.is_some(), Trigger::Sqs),
             (self.schedule.is_some(), Trigger::Schedule),
             (self.stream.is_some(), Trigger::Stream),
+            (self.cognito.is_some(), Trigger::Cognito),
         ];
         let mut it = set.iter().filter(|(on, _)| *on).map(|(_, t)| *t);
         match (it.next(), it.next()) {

@@ -46,6 +46,37 @@ pub async fn run(st: &AppState, path: &str) -> Option<Response> {
     })
 }
 
+/// `POST /_local/cognito/<service>/<function>`: the emulator's call of a user pool trigger (the
+/// runner registers this URL with it at start); the function's answer, or 502 with its error,
+/// which the emulator turns into Cognito's refusal.
+pub async fn cognito_trigger(st: &AppState, path: &str, body: &[u8]) -> Option<Response> {
+    let (service, function) = path.strip_prefix(COGNITO_TRIGGERS)?.split_once('/')?;
+    let declared = st.decl.services.iter().any(|s| {
+        s.name == service
+            && s.functions
+                .iter()
+                .any(|f| f.name == function && f.trigger() == Some(crate::declaration::Trigger::Cognito))
+    });
+    if !declared {
+        return Some(error(
+            StatusCode::NOT_FOUND,
+            "NoSuchTrigger",
+            "no user pool trigger of that name",
+        ));
+    }
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Some(error(StatusCode::BAD_REQUEST, "InvalidEvent", "the event is not JSON"));
+    };
+    let target = (service.to_owned(), function.to_owned());
+    Some(match crate::triggers::invoke(st, &target, event).await {
+        Ok(out) => json_response(StatusCode::OK, &out),
+        Err(e) => error(StatusCode::BAD_GATEWAY, "FunctionError", &e),
+    })
+}
+
+/// Where the runner serves the user pool's triggers to the emulator.
+pub const COGNITO_TRIGGERS: &str = "/_local/cognito/";
+
 pub async fn get(st: &AppState, path: &str) -> Option<Response> {
     let rest = path.strip_prefix("/_local/")?;
     Some(match rest {

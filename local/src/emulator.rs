@@ -71,6 +71,19 @@ impl Emulator {
         Ok(())
     }
 
+    /// Registers `url` as the user pool `pool_id`'s `trigger` (`CustomMessage`): the emulator
+    /// calls it when Cognito would invoke that trigger (`local/emulator/moto_server.py`).
+    pub async fn register_trigger(&self, pool_id: &str, trigger: &str, url: &str) -> Result<(), EmulatorError> {
+        reqwest::Client::new()
+            .post(format!("{}/moto-api/shop/triggers", self.endpoint))
+            .json(&serde_json::json!({ "userPoolId": pool_id, "trigger": trigger, "url": url }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| EmulatorError::Config(self.endpoint.clone(), format!("trigger registration: {e}")))?;
+        Ok(())
+    }
+
     /// Wipes every resource in the emulator (keeps its configuration).
     pub async fn reset(&self) -> Result<(), EmulatorError> {
         reqwest::Client::new()

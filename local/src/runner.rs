@@ -177,6 +177,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
 
     let services = Services::new(&emulator, &decl, &info, &settings, &opts.chaos).with_payments(payments);
     check_wiring(&decl)?;
+    register_pool_triggers(&emulator, &decl, &info.user_pool_id, &settings.api_url).await?;
     let verifier = Verifier::new(
         &emulator.endpoint,
         &opts.stage.cognito_issuer,
@@ -219,6 +220,24 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     })
 }
 
+/// Tells the emulator where each declared user pool trigger runs (every start: a kept stack's
+/// runner may listen elsewhere now), as the CDK app wires the pool's LambdaConfig.
+async fn register_pool_triggers(
+    emulator: &Emulator,
+    decl: &Declaration,
+    pool_id: &str,
+    api_url: &str,
+) -> Result<(), RunnerError> {
+    for s in &decl.services {
+        for f in &s.functions {
+            let Some(c) = &f.cognito else { continue };
+            let url = format!("{api_url}{}{}/{}", crate::devtools::COGNITO_TRIGGERS, s.name, f.name);
+            emulator.register_trigger(pool_id, &c.trigger, &url).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The registry equals the declaration: every declared function is served by its service's
 /// binary, and no binary serves an undeclared one. A gap stops the runner at start.
 fn check_wiring(decl: &Declaration) -> Result<(), RunnerError> {
@@ -234,6 +253,16 @@ fn check_wiring(decl: &Declaration) -> Result<(), RunnerError> {
                 "{} declares {declared:?} but its service binary serves {served:?}",
                 s.name
             )));
+        }
+        // A pool trigger starts without pool ids (the CDK app cannot give it them): the binary
+        // must know it as one, or its cold start would fail for want of USER_POOL_ID.
+        for f in s.functions.iter().filter(|f| f.cognito.is_some()) {
+            if s.name != "auth" || !auth::messages::POOL_TRIGGERS.contains(&f.name.as_str()) {
+                return Err(RunnerError::Declaration(format!(
+                    "{}/{} is declared a pool trigger, which auth::messages::POOL_TRIGGERS does not name",
+                    s.name, f.name
+                )));
+            }
         }
     }
     Ok(())
@@ -272,6 +301,9 @@ async fn answer(st: &Arc<AppState>, parts: http::request::Parts, body: Body) -> 
         }
     }
     if parts.method == Method::POST {
+        if let Some(resp) = crate::devtools::cognito_trigger(st, parts.uri.path(), &bytes).await {
+            return resp;
+        }
         if let Some(resp) = crate::devtools::run(st, parts.uri.path()).await {
             return resp;
         }

@@ -72,7 +72,8 @@ pub fn spawn(
                     let period = schedule_period(stage, every, interval).ok_or_else(|| missing("schedule rate"))?;
                     tasks.push(tokio::spawn(schedule(st.clone(), target, period, stop.clone())));
                 }
-                Some(Trigger::Http) | None => {}
+                // HTTP: the gateway; Cognito: the emulator calls it (registered at start).
+                Some(Trigger::Http | Trigger::Cognito) | None => {}
             }
         }
     }

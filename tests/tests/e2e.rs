@@ -1502,3 +1502,57 @@ async fn an_orphaned_email_claim_no_longer_blocks_a_sign_up() {
     );
     r.stop().await;
 }
+
+/// Pre-hijacking needs a code to reach someone who takes it for theirs: every code email names
+/// the account it confirms (the pool's CustomMessage trigger, which the emulator calls through
+/// the runner as Cognito calls the function), so a second sign-up with the victim's address
+/// sends the victim a code that says whose account it is.
+#[tokio::test]
+async fn every_code_email_names_the_account_it_confirms() {
+    let r = runner_with(|_| {}).await;
+    let api = Api::new(&r);
+    let email = format!("{}@example.com", unique("victim"));
+    for name in ["Ada Lovelace", "Mallory <b>Evil</b>"] {
+        let body = json!({"email": email, "fullName": name, "password": PASSWORD});
+        let (s, b) = api.post("/auth/sign-up", None, body).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, b) = api
+        .post(
+            "/auth/resend-confirmation-code",
+            None,
+            json!({"fullName": "Ada Lovelace"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let mails = shop_tests::emails_to(&email).await;
+    let codes: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject == "Your Shop confirmation code")
+        .collect();
+    assert_eq!(codes.len(), 3, "two sign-ups and a resend: {mails:?}");
+    let names = |needle: &str| codes.iter().filter(|m| m.body.contains(needle)).count();
+    assert_eq!(
+        names("the Shop account of <b>Ada Lovelace</b> (sign-in name Ada_Lovelace)"),
+        2
+    );
+    // The attacker's name is shown as text, never as markup.
+    assert_eq!(names("<b>Mallory &lt;b&gt;Evil&lt;/b&gt;</b>"), 1);
+    for m in &codes {
+        assert!(
+            !m.body.contains("{####}"),
+            "the code placeholder is replaced: {}",
+            m.body
+        );
+        assert!(
+            m.body
+                .split("<b>")
+                .nth(1)
+                .is_some_and(|c| c.len() > 6 && c[..6].chars().all(|d| d.is_ascii_digit())),
+            "a six-digit code first: {}",
+            m.body
+        );
+        assert!(m.body.contains("Not you?"), "{}", m.body);
+    }
+    r.stop().await;
+}

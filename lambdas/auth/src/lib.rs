@@ -6,17 +6,18 @@
 //! - [`cognito`]: the user pool and its app client ([`cognito::Pool`]), each call's SDK errors
 //!   turned into [`Error`] variants there only.
 //! - [`handlers`]: one public async function per HTTP Lambda; [`purge`]: the scheduled one that
-//!   deletes sign-ups never confirmed.
+//!   deletes sign-ups never confirmed; [`messages`]: the pool's CustomMessage trigger.
 
 pub mod cognito;
 pub mod handlers;
+pub mod messages;
 pub mod model;
 pub mod purge;
 pub mod store;
 
 use std::time::Duration;
 
-use shop_core::config::{parsed_or, required, ConfigError};
+use shop_core::config::{optional, parsed_or, required, ConfigError};
 use shop_core::{Http, RequestError, Upstream};
 
 use model::PasswordPolicy;
@@ -26,6 +27,7 @@ pub use handlers::{
     confirm_sign_up, mfa_setup, mfa_sign_in, mfa_verify, refresh_token, resend_confirmation_code, sign_in, sign_out,
     sign_up,
 };
+pub use messages::custom_message;
 pub use purge::purge_unconfirmed;
 
 /// Everything an auth handler needs, built once per cold start.
@@ -81,9 +83,20 @@ pub struct AuthConfig {
 
 impl AuthConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
+        // A trigger of the pool is built beside the pool, which cannot name itself to its own
+        // trigger (CloudFormation would see a cycle): it gets no pool ids, and never calls the
+        // pool (each event names its pool).
+        let trigger = messages::POOL_TRIGGERS.contains(&std::env::var("_HANDLER").unwrap_or_default().as_str());
+        let pool_value = |name: &'static str| {
+            if trigger {
+                Ok(optional(name).unwrap_or_default())
+            } else {
+                required(name)
+            }
+        };
         Ok(Self {
-            user_pool_id: required("USER_POOL_ID")?,
-            client_id: required("USER_POOL_CLIENT_ID")?,
+            user_pool_id: pool_value("USER_POOL_ID")?,
+            client_id: pool_value("USER_POOL_CLIENT_ID")?,
             users_table: required("USERS_TABLE")?,
             password_policy: PasswordPolicy {
                 min_length: parsed_or("PASSWORD_MIN_LENGTH", 8)?,
@@ -159,4 +172,5 @@ shop_core::functions!(Auth {
     "mfa-verify" => http mfa_verify,
     "mfa-sign-in" => http mfa_sign_in,
     "purge-unconfirmed" => event purge_unconfirmed,
+    "custom-message" => event custom_message,
 });
