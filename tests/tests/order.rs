@@ -282,7 +282,8 @@ async fn orders_are_listed_newest_first_and_only_to_their_owner() {
 async fn an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept() {
     let mut f = fixture().await;
     let product = f.product(5, true).await;
-    f.svc.config.queue_url = format!("{}-gone", f.svc.config.queue_url);
+    let gone = format!("{}-gone", f.svc.config.queue_url);
+    f.svc.queue = order::store::Queue::new(aws_sdk_sqs::Client::new(&sdk().await), gone);
     let buyer = customer();
     let (s, b) = f.place(&buyer, &product, 1, None).await;
     assert_eq!((s, b["code"].as_str()), (503, Some("ServiceUnavailable")), "{b}");

@@ -226,7 +226,7 @@ async fn release_second(o: &Orders, attempt: &Order, existing: &Order) {
 }
 
 async fn enqueue(o: &Orders, order: &Order) -> Result<(), Upstream> {
-    crate::store::enqueue(&o.sqs, &o.config.queue_url, &OrderMessage::from(order)).await
+    o.queue.enqueue(&OrderMessage::from(order)).await
 }
 
 /// The order could not be queued: remove it and release its hold, so the client's 503 is the
@@ -287,7 +287,7 @@ async fn list_flow(o: &Orders, req: &Request) -> Result<serde_json::Value, Error
         newest_first: true,
         before: None,
     };
-    let page = page_request(req, 20, 100, &["id", "customerId", "createdAt"], &q)?;
+    let page = page_request(req, 20, 100, crate::model::CUSTOMER_PAGE_KEY, &q)?;
     let page = query_page::<Order>(&o.db, &q, page).await?;
     let orders: Vec<OrderView> = page.items.into_iter().map(OrderView::from).collect();
     Ok(json!({ "orders": orders, "nextToken": page.next_token }))

@@ -136,7 +136,8 @@ pub fn max_order_lines(n: usize) -> Result<usize, ConfigError> {
 #[derive(Clone, Debug)]
 pub struct Orders {
     pub db: aws_sdk_dynamodb::Client,
-    pub sqs: aws_sdk_sqs::Client,
+    /// The order queue the consumer reads.
+    pub queue: store::Queue,
     pub sfn: aws_sdk_sfn::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub sns: aws_sdk_sns::Client,
@@ -186,7 +187,7 @@ impl Orders {
     pub fn new(sdk: &aws_config::SdkConfig, config: OrderConfig) -> Self {
         Self {
             db: shop_core::aws::dynamodb(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue: store::Queue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
             sfn: aws_sdk_sfn::Client::new(sdk),
             ses: shop_core::aws::ses(sdk),
             sns: shop_core::aws::sns(sdk),

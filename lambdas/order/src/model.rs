@@ -16,6 +16,9 @@ pub use payment::*;
 
 /// GSI (`customerId`, `createdAt`): a customer's orders, newest first.
 pub const CUSTOMER_INDEX: &str = "byCustomer";
+/// The page key of a customer's orders: the table's key, then [`CUSTOMER_INDEX`]'s (the
+/// `lambdas/tables.json` test ties both to the declaration).
+pub const CUSTOMER_PAGE_KEY: &[&str] = &["id", "customerId", "createdAt"];
 /// GSI (`status`, `createdAt`), keys only: the reconciler finds old pending orders without
 /// reading the rest of the table.
 pub use shop_core::dynamo::STATUS_INDEX;

@@ -5,17 +5,15 @@
 use shop_core::Upstream;
 
 use crate::model::{OrderMessage, OrderStatus};
-use crate::store::start_workflow;
-use crate::store::OrdersTable;
+use crate::store::{start_workflow, OrdersTable, Queue};
 
-/// Where the operator acts: the clients (the caller's credentials) and the stage's resources.
+/// Where the operator acts: the stage's resources, with the caller's credentials.
 #[derive(Debug, Clone)]
 pub struct Operator {
-    pub sqs: aws_sdk_sqs::Client,
+    pub queue: Queue,
+    pub dlq: Queue,
     pub db: aws_sdk_dynamodb::Client,
     pub sfn: aws_sdk_sfn::Client,
-    pub queue_url: String,
-    pub dlq_url: String,
     pub orders_table: String,
     pub state_machine_arn: String,
 }
@@ -48,12 +46,12 @@ impl Operator {
         orders_table: &str,
         state_machine_arn: &str,
     ) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(sdk);
         Self {
-            sqs: aws_sdk_sqs::Client::new(sdk),
+            queue: Queue::new(sqs.clone(), queue_url),
+            dlq: Queue::new(sqs, dlq_url),
             db: shop_core::aws::dynamodb(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
-            queue_url: queue_url.to_owned(),
-            dlq_url: dlq_url.to_owned(),
             orders_table: orders_table.to_owned(),
             state_machine_arn: state_machine_arn.to_owned(),
         }
@@ -66,17 +64,7 @@ impl Operator {
         let mut seen = Vec::new();
         while seen.len() < max {
             let batch = i32::try_from((max - seen.len()).min(10)).unwrap_or(10);
-            let out = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.dlq_url)
-                .max_number_of_messages(batch)
-                .visibility_timeout(60)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
-            let messages = out.messages.unwrap_or_default();
+            let messages = self.dlq.receive(batch, 60, 1).await?;
             if messages.is_empty() {
                 break;
             }
@@ -86,31 +74,12 @@ impl Operator {
                 let receipt = m.receipt_handle().unwrap_or_default();
                 let moved = if dry_run || order_id.is_none() {
                     // Leave it where it was, visible again for the next look.
-                    self.sqs
-                        .change_message_visibility()
-                        .queue_url(&self.dlq_url)
-                        .receipt_handle(receipt)
-                        .visibility_timeout(0)
-                        .send()
-                        .await
-                        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
+                    self.dlq.release(receipt).await?;
                     false
                 } else {
                     // Send first, delete after: a crash in between leaves a duplicate, never a loss.
-                    self.sqs
-                        .send_message()
-                        .queue_url(&self.queue_url)
-                        .message_body(body)
-                        .send()
-                        .await
-                        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.dlq_url)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await
-                        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
+                    self.queue.send(body).await?;
+                    self.dlq.delete(receipt).await?;
                     true
                 };
                 seen.push(DeadLetter {

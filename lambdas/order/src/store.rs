@@ -250,4 +250,4 @@ mod payments;
 #[cfg(test)]
 mod tests;
 
-pub use messages::{alert, enqueue, start_workflow, Started};
+pub use messages::{alert, start_workflow, Queue, Started};

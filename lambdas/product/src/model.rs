@@ -10,6 +10,11 @@ use shop_core::RequestError;
 pub use shop_core::catalog::STATUS_INDEX;
 /// Sparse GSI (`approvedCategory`, `createdAt`): approved products of one category.
 pub const CATEGORY_INDEX: &str = "approvedByCategory";
+/// The page key of a listing by [`STATUS_INDEX`]: the table's key, then the index's (the
+/// `lambdas/tables.json` test ties both to the declaration).
+pub const STATUS_PAGE_KEY: &[&str] = &["id", "status", "createdAt"];
+/// The page key of a listing by [`CATEGORY_INDEX`].
+pub const CATEGORY_PAGE_KEY: &[&str] = &["id", "approvedCategory", "createdAt"];
 
 /// Where a product is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

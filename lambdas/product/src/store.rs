@@ -63,11 +63,11 @@ impl Products {
                     newest_first: true,
                     before: None,
                 },
-                page_key: &["id", "approvedCategory", "createdAt"],
+                page_key: crate::model::CATEGORY_PAGE_KEY,
             },
             None => Listing {
                 query: shop_core::catalog::Catalog::newest_in(table, Status::Approved.as_str()),
-                page_key: &["id", "status", "createdAt"],
+                page_key: crate::model::STATUS_PAGE_KEY,
             },
         }
     }
@@ -78,7 +78,7 @@ impl Products {
         query.newest_first = false;
         Listing {
             query,
-            page_key: &["id", "status", "createdAt"],
+            page_key: crate::model::STATUS_PAGE_KEY,
         }
     }
 

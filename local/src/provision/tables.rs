@@ -181,4 +181,37 @@ mod tests {
             Some("NEW_AND_OLD_IMAGES")
         );
     }
+
+    /// Every page token a handler decodes names the table's key and its index's keys, as the
+    /// declaration has them (a page key spelled differently would refuse every second page).
+    #[test]
+    fn every_page_key_is_the_table_key_and_its_index_keys() {
+        let page_key = |table: &str, index: &str| {
+            let t = declared_table(table).unwrap();
+            let i = t.indexes.iter().find(|i| i.name == index).unwrap();
+            let mut key = vec![t.key.clone()];
+            key.extend(i.key.iter().cloned());
+            key
+        };
+        assert_eq!(
+            banner::model::PAGE_KEY,
+            page_key("banners", shop_core::catalog::STATUS_INDEX)
+        );
+        assert_eq!(
+            category::model::PAGE_KEY,
+            page_key("categories", shop_core::catalog::STATUS_INDEX)
+        );
+        assert_eq!(
+            product::model::STATUS_PAGE_KEY,
+            page_key("products", product::model::STATUS_INDEX)
+        );
+        assert_eq!(
+            product::model::CATEGORY_PAGE_KEY,
+            page_key("products", product::model::CATEGORY_INDEX)
+        );
+        assert_eq!(
+            order::model::CUSTOMER_PAGE_KEY,
+            page_key("orders", order::model::CUSTOMER_INDEX)
+        );
+    }
 }

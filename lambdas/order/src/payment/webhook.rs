@@ -17,7 +17,7 @@ use shop_core::{Request, RequestError, Response};
 use super::signature::{verify, SignatureError};
 use super::{settle, Payments};
 use crate::model::{Order, OrderStatus, PaymentStatus};
-use crate::store::{alert, enqueue};
+use crate::store::alert;
 use crate::{Error, Orders};
 
 #[derive(Deserialize)]
@@ -111,7 +111,7 @@ async fn act(o: &Orders, order_id: &str, event: &Event) -> Result<(), Error> {
     match event.kind.as_str() {
         "payment_intent.amount_capturable_updated" if o.orders().authorized_after_action(order_id).await? => {
             if let Some(order) = o.orders().get(order_id).await? {
-                enqueue(&o.sqs, &o.config.queue_url, &(&order).into()).await?;
+                o.queue.enqueue(&(&order).into()).await?;
             }
         }
         "payment_intent.payment_failed" => {

@@ -1,21 +1,83 @@
-//! The order's messages: the queue create-order writes, the workflow the consumer and the
-//! reconciler start, and the alerts topic.
+//! The order's messages: the queue create-order writes (and its dead-letter queue, which the
+//! operator re-drives), the workflow the consumer and the reconciler start, and the alerts topic.
 
+use aws_sdk_sqs::types::Message;
 use shop_core::Upstream;
 
 use crate::model::OrderMessage;
 
-/// Queues `m` for the consumer.
-pub async fn enqueue(sqs: &aws_sdk_sqs::Client, queue_url: &str, m: &OrderMessage) -> Result<(), Upstream> {
-    let body =
-        serde_json::to_string(m).map_err(|e| Upstream::internal(shop_core::error::service::SQS, e.to_string()))?;
-    sqs.send_message()
-        .queue_url(queue_url)
-        .message_body(body)
-        .send()
-        .await
-        .map_err(|e| Upstream::new(shop_core::error::service::SQS, e))?;
-    Ok(())
+const SQS: &str = shop_core::error::service::SQS;
+
+/// One queue: its client and URL, one method per operation the operator needs.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    sqs: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Queue {
+    pub fn new(sqs: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self { sqs, url: url.into() }
+    }
+
+    /// Up to `max` (at most 10) messages, each hidden for `hide_secs`, waiting at most
+    /// `wait_secs` for the first.
+    pub async fn receive(&self, max: i32, hide_secs: i32, wait_secs: i32) -> Result<Vec<Message>, Upstream> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .visibility_timeout(hide_secs)
+            .wait_time_seconds(wait_secs)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(SQS, e))?;
+        Ok(out.messages.unwrap_or_default())
+    }
+
+    /// Makes a received message visible again at once.
+    pub async fn release(&self, receipt: &str) -> Result<(), Upstream> {
+        self.sqs
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(SQS, e))?;
+        Ok(())
+    }
+
+    /// Queues `m` for the consumer.
+    pub async fn enqueue(&self, m: &OrderMessage) -> Result<(), Upstream> {
+        let body = serde_json::to_string(m).map_err(|e| Upstream::internal(SQS, e.to_string()))?;
+        self.send(&body).await
+    }
+
+    /// Sends `body` as it is.
+    pub async fn send(&self, body: &str) -> Result<(), Upstream> {
+        self.sqs
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(SQS, e))?;
+        Ok(())
+    }
+
+    /// Deletes a received message.
+    pub async fn delete(&self, receipt: &str) -> Result<(), Upstream> {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(SQS, e))?;
+        Ok(())
+    }
 }
 
 /// How starting an execution went.
