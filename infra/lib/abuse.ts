@@ -93,6 +93,21 @@ export class AbuseGuards extends Construct {
       }),
       alerts,
     );
+    alarm(
+      this,
+      'CodeEmailsPerHour',
+      new cloudwatch.MathExpression({
+        // Confirmation-code emails (the pool's CustomMessage trigger counts each): a sign-up and a
+        // resend or two each, so twice the sign-up level; above it, codes are being mailed in bulk.
+        expression: `FILL(m, 0) / ${2 * config.signUpsPerHourAlarm}`,
+        usingMetrics: {
+          m: new cloudwatch.Metric({ namespace: metricsNamespace(config), metricName: 'CodeEmails', dimensionsMap: { Service: 'auth' }, statistic: 'Sum', period: Duration.hours(1) }),
+        },
+        period: Duration.hours(1),
+        label: 'code emails in the hour / the alarm level',
+      }),
+      alerts,
+    );
     // SES account reputation (no dimensions): warn at half of where SES reviews or pauses.
     for (const [id, name, level] of [
       ['SesBounceRate', 'Reputation.BounceRate', 0.05],

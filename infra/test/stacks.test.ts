@@ -724,7 +724,7 @@ describe('the CDK app', () => {
     assert.deepEqual(assoc.Properties.WebACLArn, { 'Fn::GetAtt': [aclId, 'Arn'] });
     assert.equal(res[assoc.Properties.ResourceArn['Fn::GetAtt'][0]].Type, 'AWS::Cognito::UserPool');
     const alarms = ofType(shop.shared, 'AWS::CloudWatch::Alarm').map(([, a]) => JSON.stringify(a.Properties));
-    for (const m of ['"SignUps"', '"Reputation.BounceRate"', '"Reputation.ComplaintRate"', '"CountedRequests"']) assert.ok(alarms.some((a) => a.includes(m)), `no alarm on ${m}`);
+    for (const m of ['"SignUps"', '"CodeEmails"', '"Reputation.BounceRate"', '"Reputation.ComplaintRate"', '"CountedRequests"']) assert.ok(alarms.some((a) => a.includes(m)), `no alarm on ${m}`);
     const [[, budget]] = ofType(shop.shared, 'AWS::Budgets::Budget');
     assert.deepEqual(budget.Properties.Budget.CostFilters.Service, ['Amazon Cognito', 'Amazon Simple Email Service']);
     assert.equal(budget.Properties.NotificationsWithSubscribers[0].Subscribers[0].SubscriptionType, 'SNS');

@@ -1554,5 +1554,8 @@ async fn every_code_email_names_the_account_it_confirms() {
         );
         assert!(m.body.contains("Not you?"), "{}", m.body);
     }
+    // Each one counted (EMF `CodeEmails`, beside `SignUps`).
+    api.eventually("/_local/metrics", None, |m| m["metrics"]["CodeEmails"] == 3)
+        .await;
     r.stop().await;
 }

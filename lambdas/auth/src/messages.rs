@@ -17,10 +17,22 @@ const CONFIRMATION_SOURCES: [&str; 2] = ["CustomMessage_SignUp", "CustomMessage_
 /// The code placeholder Cognito replaces (the event's `codeParameter`, `{####}` on Cognito).
 const DEFAULT_CODE_PARAMETER: &str = "{####}";
 
-/// Sets the subject and the body of a confirmation-code email; every other message (a password
-/// reset, an attribute verification) is left to Cognito's template.
-pub async fn custom_message(_a: &Auth, event: Value) -> Result<Value, Error> {
-    Ok(with_confirmation_email(event))
+/// The EMF count of confirmation-code emails (each one a message from the shop's SES sender:
+/// the number to watch beside `SignUps` when sign-up is abused).
+pub const CODE_EMAILS: &str = "CodeEmails";
+
+/// Sets the subject and the body of a confirmation-code email, and counts it; every other message
+/// (a password reset, an attribute verification) is left to Cognito's template.
+pub async fn custom_message(a: &Auth, event: Value) -> Result<Value, Error> {
+    let out = with_confirmation_email(event);
+    if out
+        .get("response")
+        .and_then(|r| r.get("emailMessage"))
+        .is_some_and(Value::is_string)
+    {
+        shop_core::metrics::count(&a.config.metrics_namespace, "auth", CODE_EMAILS, 1);
+    }
+    Ok(out)
 }
 
 /// `event` with its `response` set when it is a confirmation-code message.
