@@ -103,11 +103,11 @@ EXPLAINED_FOR = {
         "withdraws the copy it just published when the product was rejected between the read and the "
         "conditional approval; a race no test provokes (the grant is public/* only)",
     ("order/create-order", "dynamodb:GetItem"):
-        "reads the existing order on an idempotent replay (tests/tests/order.rs "
+        "reads the existing order on an idempotent replay (tests/tests/order_api.rs "
         "an_idempotency_key_replay_returns_the_same_order, "
         "a_replayed_cart_is_the_same_order_in_any_line_order_and_another_cart_is_refused)",
     ("order/create-order", "dynamodb:DeleteItem"):
-        "withdraws an order the queue refused (tests/tests/order.rs an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept)",
+        "withdraws an order the queue refused (tests/tests/order_api.rs an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept)",
     ("order/reconcile", "dynamodb:GetItem"):
         "reads an order whose money the stream left open, to settle it (tests/tests/payment.rs "
         "a_capture_the_stream_missed_is_redriven_by_the_reconciler_once_past_the_window calls the handler directly)",

@@ -400,3 +400,20 @@ pub async fn stock_of(db: &aws_sdk_dynamodb::Client, table: &str, product_id: &s
         .unwrap();
     item["quantity"].as_n().unwrap().parse().unwrap()
 }
+
+/// `GET /orders/{id}` by the holder of `claims`.
+pub fn order_path(id: &str, claims: &Value) -> shop_core::Request {
+    crate::order_request("GET", "", id, None, claims.clone())
+}
+
+/// How many "... now shipping" emails `to` got, once one has arrived and a duplicate, if there
+/// were one, has had time to arrive too.
+pub async fn shipping_emails(to: &str) -> usize {
+    crate::emails_eventually(to, |s| s.ends_with("now shipping")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    crate::emails_to(to)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.ends_with("now shipping"))
+        .count()
+}
