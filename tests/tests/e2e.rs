@@ -403,7 +403,8 @@ async fn the_whole_shop_works_end_to_end() {
 
     // The business metrics, counted from the EMF lines order/status-changed emits for this stack's
     // own stream: two orders accepted, two shipped, nothing else; and the walk's three sign-ups
-    // (auth/sign-up counts each: the sign-up alarm watches the count).
+    // (auth/sign-up counts each: the sign-up alarm watches the count) with their three code
+    // emails (the pool's CustomMessage trigger counts each).
     let metrics = api
         .eventually("/_local/metrics", None, |m| {
             m["metrics"]["OrdersShipped"] == 2 && m["metrics"]["PaymentsCaptured"] == 1
@@ -413,7 +414,7 @@ async fn the_whole_shop_works_end_to_end() {
         metrics["metrics"],
         json!({"OrdersAccepted": 2, "OrdersShipped": 2,
                "PaymentsAuthorized": 1, "PaymentsAuthorizedCents": 5740,
-               "PaymentsCaptured": 1, "PaymentsCapturedCents": 5740, "SignUps": 3}),
+               "PaymentsCaptured": 1, "PaymentsCapturedCents": 5740, "SignUps": 3, "CodeEmails": 3}),
         "{metrics}"
     );
 
