@@ -186,21 +186,57 @@ async fn put(url: &str, content_type: &str) {
 async fn the_whole_shop_works_end_to_end() {
     let r = runner().await;
     let api = Api::new(&r);
+    let c = cast(&r, &api).await;
+    images_appear_in_the_listings(&api, &c).await;
+    let sneaker = a_listed_product_is_reviewed_and_approved(&r, &api, &c).await;
+    an_order_ships_and_its_stock_falls(&api, &c, &sneaker).await;
+    the_shipping_email_follows_the_status(&api, &c).await;
+    let (lace, cart) = a_paid_cart_is_checked_reserved_and_charged_together(&api, &c, &sneaker).await;
+    the_business_metrics_count_the_walk(&api).await;
+    let (secured, intent) = a_3ds_order_waits_for_the_customer(&r, &api, &c, &lace).await;
+    a_cancelled_paid_cart_returns_its_stock_and_money(&api, &c, &sneaker, &lace, &cart).await;
+    a_dispute_counts_only_when_signed_with_the_stage_secret(&r, &api, &c, &secured, &intent).await;
+    an_admin_refunds_a_line_once(&api, &c, &secured).await;
+    cors_is_answered_as_api_gateway_answers_it(&r).await;
+    sign_out_revokes_the_refresh_token(&api, &c).await;
+    r.stop().await;
+}
 
+/// The walk's people: an admin, a seller and a buyer, each signed up, confirmed and signed in.
+struct Cast {
+    admin: String,
+    seller: String,
+    seller_email: String,
+    buyer: String,
+    buyer_email: String,
+    buyer_tokens: Value,
+}
+
+async fn cast(r: &Running, api: &Api) -> Cast {
     let admin_name = format!("Admin {}", unique("a"));
     let (admin_email, _) = api.user(&admin_name).await;
-    make_admin(&r, &admin_name).await;
+    make_admin(r, &admin_name).await;
     let admin = id_token(&api.sign_in(&admin_email).await);
     let (seller_email, seller_tokens) = api.user(&format!("Seller {}", unique("s"))).await;
     let seller = id_token(&seller_tokens);
     let (buyer_email, buyer_tokens) = api.user(&format!("Buyer {}", unique("b"))).await;
     let buyer = id_token(&buyer_tokens);
+    Cast {
+        admin,
+        seller,
+        seller_email,
+        buyer,
+        buyer_email,
+        buyer_tokens,
+    }
+}
 
-    // Banner and category images, uploaded for real, appear in the listings.
+/// Banner and category images, uploaded for real, appear in the listings.
+async fn images_appear_in_the_listings(api: &Api, c: &Cast) {
     let (s, b) = api
         .post(
             "/banner/upload-url",
-            Some(&admin),
+            Some(&c.admin),
             json!({"fileName": "hero.png", "fileType": "image/png"}),
         )
         .await;
@@ -221,7 +257,7 @@ async fn the_whole_shop_works_end_to_end() {
     let (s, b) = api
         .post(
             "/category/upload-url",
-            Some(&admin),
+            Some(&c.admin),
             json!({"fileName": "shoes.png", "fileType": "image/png", "categoryName": "Shoes"}),
         )
         .await;
@@ -233,12 +269,14 @@ async fn the_whole_shop_works_end_to_end() {
         })
         .await;
     assert_eq!(cats[0]["categoryName"], "Shoes");
+}
 
-    // A seller lists a product; an admin approves it.
+/// A seller lists a product; an admin approves it.
+async fn a_listed_product_is_reviewed_and_approved(r: &Running, api: &Api, c: &Cast) -> String {
     let (s, b) = api
         .post(
             "/product/get-upload-url",
-            Some(&seller),
+            Some(&c.seller),
             json!({"fileName": "sneaker.png", "fileType": "image/png", "productName": "Sneaker", "productPrice": 49.9,
                    "description": "Light and fast.", "quantity": 5, "category": "Shoes"}),
         )
@@ -247,7 +285,7 @@ async fn the_whole_shop_works_end_to_end() {
     let product_id = b["productId"].as_str().unwrap().to_owned();
     put(b["uploadUrl"].as_str().unwrap(), "image/png").await;
     let pending = api
-        .eventually("/product/pending-products", Some(&admin), |b| {
+        .eventually("/product/pending-products", Some(&c.admin), |b| {
             b["products"].as_array().is_some_and(|a| a.len() == 1)
         })
         .await;
@@ -265,7 +303,7 @@ async fn the_whole_shop_works_end_to_end() {
     let before = reqwest::get(&cdn_url).await.unwrap();
     assert_eq!(before.status(), 404, "an unapproved product's image is on the CDN");
     let (s, b) = api
-        .post("/product/approve-product", Some(&admin), json!({"id": product_id}))
+        .post("/product/approve-product", Some(&c.admin), json!({"id": product_id}))
         .await;
     assert_eq!(s, 200, "{b}");
     let after = reqwest::get(&cdn_url).await.unwrap();
@@ -278,19 +316,22 @@ async fn the_whole_shop_works_end_to_end() {
         .await;
     assert_eq!(listed["products"][0]["productPrice"].to_string(), "49.9");
     assert_eq!(listed["products"][0]["imageUrl"], cdn_url.as_str());
+    product_id
+}
 
-    // A buyer orders; the workflow ships it and decrements stock.
+/// A buyer orders; the workflow ships it and decrements stock.
+async fn an_order_ships_and_its_stock_falls(api: &Api, c: &Cast, product_id: &str) {
     let (s, b) = api
         .post(
             "/order/create-order",
-            Some(&buyer),
+            Some(&c.buyer),
             json!({"id": product_id, "quantity": 2}),
         )
         .await;
     assert_eq!(s, 201, "{b}");
     let order_id = b["orderId"].as_str().unwrap().to_owned();
     let order = api
-        .eventually(&format!("/order/orders/{order_id}"), Some(&buyer), |o| {
+        .eventually(&format!("/order/orders/{order_id}"), Some(&c.buyer), |o| {
             o["status"] == "shipping"
         })
         .await;
@@ -298,13 +339,15 @@ async fn the_whole_shop_works_end_to_end() {
     let listed = api
         .eventually("/product/approve-products", None, |b| b["products"][0]["quantity"] == 3)
         .await;
-    assert_eq!(listed["products"][0]["id"], product_id.as_str());
-    let (_, mine) = api.get("/order/orders", Some(&buyer)).await;
+    assert_eq!(listed["products"][0]["id"], product_id);
+    let (_, mine) = api.get("/order/orders", Some(&c.buyer)).await;
     assert_eq!(mine["orders"][0]["id"], order_id.as_str());
-    let (s, _) = api.get(&format!("/order/orders/{order_id}"), Some(&seller)).await;
+    let (s, _) = api.get(&format!("/order/orders/{order_id}"), Some(&c.seller)).await;
     assert_eq!(s, 404, "another user's order must look missing");
+}
 
-    // The shipping email follows the status change: wait for it.
+/// The shipping email follows the status change: wait for it.
+async fn the_shipping_email_follows_the_status(api: &Api, c: &Cast) {
     let mails = api
         .eventually("/_local/emails", None, |m| {
             m["emails"].as_array().is_some_and(|all| {
@@ -312,7 +355,7 @@ async fn the_whole_shop_works_end_to_end() {
                     e["subject"] == "Sneaker now shipping"
                         && e["to"]
                             .as_array()
-                            .is_some_and(|to| to.iter().any(|t| t == &buyer_email))
+                            .is_some_and(|to| to.iter().any(|t| t == &c.buyer_email))
                 })
             })
         })
@@ -326,18 +369,27 @@ async fn the_whole_shop_works_end_to_end() {
             .map(|m| m["subject"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert!(to(&buyer_email).contains(&"Sneaker now shipping".to_owned()), "{mails}");
     assert!(
-        to(&buyer_email).iter().any(|s| s.starts_with("Order received")),
+        to(&c.buyer_email).contains(&"Sneaker now shipping".to_owned()),
         "{mails}"
     );
-    assert!(to(&seller_email).iter().any(|s| s.contains("approved")), "{mails}");
+    assert!(
+        to(&c.buyer_email).iter().any(|s| s.starts_with("Order received")),
+        "{mails}"
+    );
+    assert!(to(&c.seller_email).iter().any(|s| s.contains("approved")), "{mails}");
+}
 
-    // A cart: a second product, then one order of both, checked line by line and reserved together.
+/// A cart: a second product, then one order of both, checked line by line and reserved together.
+async fn a_paid_cart_is_checked_reserved_and_charged_together(
+    api: &Api,
+    c: &Cast,
+    product_id: &str,
+) -> (String, String) {
     let (s, b) = api
         .post(
             "/product/get-upload-url",
-            Some(&seller),
+            Some(&c.seller),
             json!({"fileName": "lace.png", "fileType": "image/png", "productName": "Lace", "productPrice": 2.5,
                    "description": "Spare laces.", "quantity": 4, "category": "Shoes"}),
         )
@@ -345,20 +397,20 @@ async fn the_whole_shop_works_end_to_end() {
     assert_eq!(s, 200, "{b}");
     let lace = b["productId"].as_str().unwrap().to_owned();
     put(b["uploadUrl"].as_str().unwrap(), "image/png").await;
-    api.eventually("/product/pending-products", Some(&admin), |b| {
+    api.eventually("/product/pending-products", Some(&c.admin), |b| {
         b["products"]
             .as_array()
-            .is_some_and(|a| a.iter().any(|p| p["id"] == lace.as_str()))
+            .is_some_and(|a| a.iter().any(|p| p["id"] == lace))
     })
     .await;
     let (s, b) = api
-        .post("/product/approve-product", Some(&admin), json!({"id": lace}))
+        .post("/product/approve-product", Some(&c.admin), json!({"id": lace}))
         .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = api
         .post(
             "/order/create-order",
-            Some(&buyer),
+            Some(&c.buyer),
             json!({"items": [{"id": product_id, "quantity": 4}, {"id": lace, "quantity": 1}]}),
         )
         .await;
@@ -372,7 +424,7 @@ async fn the_whole_shop_works_end_to_end() {
     let (s, b) = api
         .post(
             "/order/create-order",
-            Some(&buyer),
+            Some(&c.buyer),
             json!({"items": [{"id": product_id, "quantity": 1}, {"id": lace, "quantity": 3}],
                    "paymentMethod": "pm_card_visa"}),
         )
@@ -384,7 +436,7 @@ async fn the_whole_shop_works_end_to_end() {
     );
     let cart_id = b["orderId"].as_str().unwrap().to_owned();
     let cart = api
-        .eventually(&format!("/order/orders/{cart_id}"), Some(&buyer), |o| {
+        .eventually(&format!("/order/orders/{cart_id}"), Some(&c.buyer), |o| {
             o["status"] == "shipping" && o["payment"]["status"] == "captured"
         })
         .await;
@@ -394,17 +446,20 @@ async fn the_whole_shop_works_end_to_end() {
     let stocks = api
         .eventually("/product/approve-products?category=Shoes", None, |b| {
             b["products"].as_array().is_some_and(|a| {
-                a.iter().any(|p| p["id"] == product_id.as_str() && p["quantity"] == 2)
-                    && a.iter().any(|p| p["id"] == lace.as_str() && p["quantity"] == 1)
+                a.iter().any(|p| p["id"] == product_id && p["quantity"] == 2)
+                    && a.iter().any(|p| p["id"] == lace && p["quantity"] == 1)
             })
         })
         .await;
     assert_eq!(stocks["products"].as_array().map(Vec::len), Some(2), "{stocks}");
+    (lace, cart_id)
+}
 
-    // The business metrics, counted from the EMF lines order/status-changed emits for this stack's
-    // own stream: two orders accepted, two shipped, nothing else; and the walk's three sign-ups
-    // (auth/sign-up counts each: the sign-up alarm watches the count) with their three code
-    // emails (the pool's CustomMessage trigger counts each).
+/// The business metrics, counted from the EMF lines order/status-changed emits for this stack's
+/// own stream: two orders accepted, two shipped, nothing else; and the walk's three sign-ups
+/// (auth/sign-up counts each: the sign-up alarm watches the count) with their three code
+/// emails (the pool's CustomMessage trigger counts each).
+async fn the_business_metrics_count_the_walk(api: &Api) {
     let metrics = api
         .eventually("/_local/metrics", None, |m| {
             m["metrics"]["OrdersShipped"] == 2 && m["metrics"]["PaymentsCaptured"] == 1
@@ -417,13 +472,15 @@ async fn the_whole_shop_works_end_to_end() {
                "PaymentsCaptured": 1, "PaymentsCapturedCents": 5740, "SignUps": 3, "CodeEmails": 3}),
         "{metrics}"
     );
+}
 
-    // A card that needs 3-D Secure: the order waits, unqueued, until the customer finishes it in
-    // the browser; the local Stripe then tells the runner's webhook, which queues it.
+/// A card that needs 3-D Secure: the order waits, unqueued, until the customer finishes it in
+/// the browser; the local Stripe then tells the runner's webhook, which queues it.
+async fn a_3ds_order_waits_for_the_customer(r: &Running, api: &Api, c: &Cast, lace: &str) -> (String, String) {
     let (s, b) = api
         .post(
             "/order/create-order",
-            Some(&buyer),
+            Some(&c.buyer),
             json!({"id": lace, "quantity": 1, "paymentMethod": "pm_card_authenticationRequired"}),
         )
         .await;
@@ -433,7 +490,7 @@ async fn the_whole_shop_works_end_to_end() {
         "{b}"
     );
     let secured = b["orderId"].as_str().unwrap().to_owned();
-    let (_, pending) = api.get(&format!("/order/orders/{secured}"), Some(&buyer)).await;
+    let (_, pending) = api.get(&format!("/order/orders/{secured}"), Some(&c.buyer)).await;
     assert_eq!(pending["status"], "pending");
     // What Stripe.js gets: the client secret, `<intent id>_secret_<...>`.
     let client_secret = b["payment"]["clientSecret"].as_str().unwrap().to_owned();
@@ -442,29 +499,46 @@ async fn the_whole_shop_works_end_to_end() {
         endpoint: r.info.payment_api_url.clone(),
     };
     assert!(local_stripe.complete_3ds(&client_secret).await.unwrap());
-    api.eventually(&format!("/order/orders/{secured}"), Some(&buyer), |o| {
+    api.eventually(&format!("/order/orders/{secured}"), Some(&c.buyer), |o| {
         o["status"] == "shipping" && o["payment"]["status"] == "captured"
     })
     .await;
+    (secured, intent)
+}
 
-    // The buyer cancels the paid cart: its stock comes back and the charge is refunded.
+/// The buyer cancels the paid cart: its stock comes back and the charge is refunded.
+async fn a_cancelled_paid_cart_returns_its_stock_and_money(
+    api: &Api,
+    c: &Cast,
+    product_id: &str,
+    lace: &str,
+    cart_id: &str,
+) {
     let (s, b) = api
-        .post(&format!("/order/orders/{cart_id}/cancel"), Some(&buyer), json!({}))
+        .post(&format!("/order/orders/{cart_id}/cancel"), Some(&c.buyer), json!({}))
         .await;
     assert_eq!((s.as_u16(), b["status"].as_str()), (200, Some("cancelled")), "{b}");
-    api.eventually(&format!("/order/orders/{cart_id}"), Some(&buyer), |o| {
+    api.eventually(&format!("/order/orders/{cart_id}"), Some(&c.buyer), |o| {
         o["payment"]["status"] == "refunded"
     })
     .await;
     api.eventually("/product/approve-products?category=Shoes", None, |b| {
         b["products"].as_array().is_some_and(|a| {
-            a.iter().any(|p| p["id"] == product_id.as_str() && p["quantity"] == 3)
-                && a.iter().any(|p| p["id"] == lace.as_str() && p["quantity"] == 3)
+            a.iter().any(|p| p["id"] == product_id && p["quantity"] == 3)
+                && a.iter().any(|p| p["id"] == lace && p["quantity"] == 3)
         })
     })
     .await;
+}
 
-    // A dispute reaches the webhook signed with the stage's secret; a forged one does not count.
+/// A dispute reaches the webhook signed with the stage's secret; a forged one does not count.
+async fn a_dispute_counts_only_when_signed_with_the_stage_secret(
+    r: &Running,
+    api: &Api,
+    c: &Cast,
+    secured: &str,
+    intent: &str,
+) {
     let secret = aws_sdk_secretsmanager::Client::new(&r.emulator.sdk_config())
         .get_secret_value()
         .secret_id(&r.info.payment_secret_arn)
@@ -488,12 +562,14 @@ async fn the_whole_shop_works_end_to_end() {
     assert_eq!(s, 200, "{b}");
     let (s, b) = api.webhook(&dispute, &signed).await;
     assert_eq!((s.as_u16(), b["duplicate"].as_bool()), (200, Some(true)), "{b}");
-    let (_, disputed) = api.get(&format!("/order/orders/{secured}"), Some(&buyer)).await;
+    let (_, disputed) = api.get(&format!("/order/orders/{secured}"), Some(&c.buyer)).await;
     assert_eq!(disputed["payment"]["disputed"], true, "{disputed}");
+}
 
-    // An admin refunds the 3-D Secure order's only line: money only, once.
+/// An admin refunds the 3-D Secure order's only line: money only, once.
+async fn an_admin_refunds_a_line_once(api: &Api, c: &Cast, secured: &str) {
     let refund_path = format!("/order/orders/{secured}/refund");
-    let refund_line_1 = || api.post(&refund_path, Some(&admin), json!({"lines": [1]}));
+    let refund_line_1 = || api.post(&refund_path, Some(&c.admin), json!({"lines": [1]}));
     let (s, b) = refund_line_1().await;
     assert_eq!(
         (s.as_u16(), b["payment"]["status"].as_str()),
@@ -502,9 +578,11 @@ async fn the_whole_shop_works_end_to_end() {
     );
     let (s, b) = refund_line_1().await;
     assert_eq!((s.as_u16(), b["code"].as_str()), (409, Some("NothingToRefund")), "{b}");
+}
 
-    // CORS as API Gateway applies the stage's configuration: a preflight is answered by the
-    // gateway; an answer carries CORS headers only when the request had an Origin.
+/// CORS as API Gateway applies the stage's configuration: a preflight is answered by the
+/// gateway; an answer carries CORS headers only when the request had an Origin.
+async fn cors_is_answered_as_api_gateway_answers_it(r: &Running) {
     let http = reqwest::Client::new();
     let preflight = http
         .request(
@@ -568,13 +646,15 @@ async fn the_whole_shop_works_end_to_end() {
         header(&from_the_auth_api, "access-control-allow-origin").as_deref(),
         Some("*")
     );
+}
 
-    // Until sign-out, the refresh token mints new tokens; sign-out revokes it.
+/// Until sign-out, the refresh token mints new tokens; sign-out revokes it.
+async fn sign_out_revokes_the_refresh_token(api: &Api, c: &Cast) {
     let refresh = || {
         api.post(
             "/auth/refresh-token",
             None,
-            json!({"refreshToken": buyer_tokens["RefreshToken"]}),
+            json!({"refreshToken": c.buyer_tokens["RefreshToken"]}),
         )
     };
     let (s, b) = refresh().await;
@@ -584,13 +664,12 @@ async fn the_whole_shop_works_end_to_end() {
         .post(
             "/auth/sign-out",
             None,
-            json!({"accessToken": buyer_tokens["AccessToken"]}),
+            json!({"accessToken": c.buyer_tokens["AccessToken"]}),
         )
         .await;
     assert_eq!(s, 200);
     let (s, _) = refresh().await;
     assert_eq!(s, 401);
-    r.stop().await;
 }
 
 #[tokio::test]
