@@ -126,6 +126,13 @@ EXPLAINED_PATTERN = [
      "the payment provider's secret, read once at cold start (order::Orders::from_env); the local runner "
      "reads its stack's secret once at start-up, outside any function, and every paid test fixture through "
      "the same Orders::provider (tests/src/orders.rs paid_fixture)"),
+    ("cognito-idp:DescribeUserPoolClient", re.compile(r"^userpool/\{POOL\}$"),
+     "the app client's secret, read once per cold start by each auth function that calls Cognito through "
+     "the client (a Lambda process each); the local runner serves every auth function from one process, so "
+     "only the first one to need it records the read. Each of those calls carries the secret's hash in "
+     "tests/tests/auth.rs a_name_in_any_script_signs_up_and_signs_in_through_the_secret_client, "
+     "resend_to_an_unconfirmed_user_mails_a_new_code, the_totp_challenge_round_trip_works_and_wrong_codes_are_refused "
+     "(the emulator refuses every one without it)"),
     ("ses:SendEmail", re.compile(r"^identity/[^@/]+$"),
      "the sender's domain identity: SES authorizes a send against the verifying domain or the address, so both are granted"),
 ]
