@@ -6,7 +6,7 @@
 pub mod orders;
 pub mod products;
 
-pub use products::sample_product;
+pub use products::{image_service, sample_product, ImageServiceResources};
 
 use serde_json::{json, Value};
 use shop_core::http::body_text;

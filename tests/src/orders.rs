@@ -190,25 +190,22 @@ impl Fixture {
     }
 
     pub async fn place(&self, who: &Customer, product_id: &str, quantity: u64, key: Option<&str>) -> (u16, Value) {
-        let mut req = api_request(
-            "POST",
-            "/create-order",
-            Some(&json!({"id": product_id, "quantity": quantity}).to_string()),
-            Some(who.claims.clone()),
-        );
-        if let Some(k) = key {
-            req.headers.insert("idempotency-key", k.parse().unwrap());
-        }
-        parts(&order::create_order(&self.svc, req).await)
+        self.create(who, &json!({"id": product_id, "quantity": quantity}), key)
+            .await
     }
 
     /// `POST /create-order {"items": [...]}`.
     pub async fn place_cart(&self, who: &Customer, lines: &[(&str, u64)], key: Option<&str>) -> (u16, Value) {
         let items: Vec<Value> = lines.iter().map(|(id, q)| json!({"id": id, "quantity": q})).collect();
+        self.create(who, &json!({ "items": items }), key).await
+    }
+
+    /// `POST /create-order` with `body` as it is, by `who`, with an idempotency key if given.
+    pub async fn create(&self, who: &Customer, body: &Value, key: Option<&str>) -> (u16, Value) {
         let mut req = api_request(
             "POST",
             "/create-order",
-            Some(&json!({ "items": items }).to_string()),
+            Some(&body.to_string()),
             Some(who.claims.clone()),
         );
         if let Some(k) = key {
@@ -416,4 +413,15 @@ pub async fn shipping_emails(to: &str) -> usize {
         .into_iter()
         .filter(|m| m.subject.ends_with("now shipping"))
         .count()
+}
+
+/// The order ids of create-order answers that must all be accepted (201).
+pub fn accepted_ids(placed: &[(u16, Value)]) -> Vec<String> {
+    placed
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 201, "{b}");
+            b["orderId"].as_str().unwrap().to_owned()
+        })
+        .collect()
 }

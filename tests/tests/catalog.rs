@@ -25,21 +25,14 @@ struct BannerFixture {
 
 async fn banners() -> BannerFixture {
     let sdk = sdk().await;
-    let table = unique("banners");
-    let bucket = unique("banner-images");
-    provision::table(&sdk, &table, &provision::declared_table("banners").unwrap())
-        .await
-        .unwrap();
-    let events_queue = provision::image_bucket(&sdk, &bucket, &unique("banner-events"))
-        .await
-        .unwrap();
+    let res = shop_tests::image_service("banners").await;
     let config = BannerConfig {
-        uploads: upload_config(&bucket, MAX_BYTES).await,
-        table,
+        uploads: upload_config(&res.bucket, MAX_BYTES).await,
+        table: res.table,
     };
     BannerFixture {
         svc: Banners::new(&sdk, config),
-        events_queue,
+        events_queue: res.events_queue,
     }
 }
 
@@ -51,28 +44,17 @@ struct CategoryFixture {
 
 async fn categories() -> CategoryFixture {
     let sdk = sdk().await;
-    let table = unique("categories");
-    let bucket = unique("category-images");
-    provision::table(&sdk, &table, &provision::declared_table("categories").unwrap())
-        .await
-        .unwrap();
-    let events_queue = provision::image_bucket(&sdk, &bucket, &unique("category-events"))
-        .await
-        .unwrap();
-    let topic = provision::topic(&sdk, &unique("cleanup")).await.unwrap();
-    let notices = provision::topic_listener(&sdk, &topic, &unique("notices"))
-        .await
-        .unwrap();
+    let res = shop_tests::image_service("categories").await;
     let config = CategoryConfig {
-        uploads: upload_config(&bucket, MAX_BYTES).await,
-        table,
-        cleanup_topic_arn: topic,
+        uploads: upload_config(&res.bucket, MAX_BYTES).await,
+        table: res.table,
+        cleanup_topic_arn: res.cleanup_topic,
         cleanup_max_age: Duration::from_secs(3600),
     };
     CategoryFixture {
         svc: Categories::new(&sdk, config),
-        events_queue,
-        notices,
+        events_queue: res.events_queue,
+        notices: res.notices,
     }
 }
 

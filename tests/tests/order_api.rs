@@ -60,13 +60,7 @@ async fn unknown_or_unapproved_products_are_404_and_bad_requests_4xx() {
         (json!({"quantity": 1}), "MissingField"),
         (json!({"id": "", "quantity": 1}), "InvalidField"),
     ] {
-        let req = api_request(
-            "POST",
-            "/create-order",
-            Some(&body.to_string()),
-            Some(buyer.claims.clone()),
-        );
-        let (s, b) = parts(&order::create_order(&f.svc, req).await);
+        let (s, b) = f.create(&buyer, &body, None).await;
         assert_eq!((s, b["code"].as_str()), (400, Some(code)), "{body} -> {b}");
     }
     let req = api_request("POST", "/create-order", Some("{nope"), Some(buyer.claims.clone()));
@@ -253,13 +247,7 @@ async fn bad_carts_get_4xx_that_name_the_offending_lines_and_store_nothing() {
         json!({"items": [{"id": 7, "quantity": 1}]}),
         json!({"items": {"id": tea}}),
     ] {
-        let req = api_request(
-            "POST",
-            "/create-order",
-            Some(&body.to_string()),
-            Some(buyer.claims.clone()),
-        );
-        let (s, b) = parts(&order::create_order(&f.svc, req).await);
+        let (s, b) = f.create(&buyer, &body, None).await;
         assert_eq!((s, b["code"].as_str()), (400, Some("InvalidField")), "{body} -> {b}");
     }
     assert_eq!(f.order_count().await, 0);

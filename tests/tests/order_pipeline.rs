@@ -67,13 +67,7 @@ async fn sixty_concurrent_orders_against_stock_25_never_oversell() {
     let product = f.product(25, true).await;
     let buyers: Vec<Customer> = (0..60).map(|_| customer()).collect();
     let placed = futures::future::join_all(buyers.iter().map(|b| f.place(b, &product, 1, None))).await;
-    let ids: Vec<String> = placed
-        .iter()
-        .map(|(s, b)| {
-            assert_eq!(*s, 201, "{b}");
-            b["orderId"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let ids = accepted_ids(&placed);
     assert_eq!(f.drain_queue().await, 60);
     let settled = f.settled(&ids).await;
     assert_eq!(settled.len(), 60, "orders left pending");
@@ -564,13 +558,7 @@ async fn twenty_overlapping_carts_racing_for_five_scarce_products_never_oversell
     }))
     .await;
     // Create-order checks stock at order time; with these stocks every cart is servable then.
-    let ids: Vec<String> = placed
-        .iter()
-        .map(|(s, b)| {
-            assert_eq!(*s, 201, "{b}");
-            b["orderId"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let ids = accepted_ids(&placed);
     assert_eq!(f.drain_queue().await, 20);
     let settled = f.settled(&ids).await;
     let elapsed = began.elapsed();

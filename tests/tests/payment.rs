@@ -22,12 +22,12 @@ async fn place_paid(
     pm: &str,
     key: Option<&str>,
 ) -> (u16, Value) {
-    let body = json!({"id": product, "quantity": quantity, "paymentMethod": pm}).to_string();
-    let mut req = api_request("POST", "/create-order", Some(&body), Some(who.claims.clone()));
-    if let Some(k) = key {
-        req.headers.insert("idempotency-key", k.parse().unwrap());
-    }
-    parts(&order::create_order(&f.svc, req).await)
+    f.create(
+        who,
+        &json!({"id": product, "quantity": quantity, "paymentMethod": pm}),
+        key,
+    )
+    .await
 }
 
 /// A paid order of `quantity` from `stock`, accepted (201): (product, customer, order id).
@@ -138,6 +138,7 @@ async fn a_reserved_order_is_captured_exactly_once_though_delivered_three_times_
     // Express: each delivery starts an execution of its own (at-least-once).
     let express = fixture_of(StateMachineType::Express).await;
     f.svc.config = express.svc.config.clone();
+    f.svc.queue = express.svc.queue.clone();
     f.queue_arn = express.queue_arn.clone();
     f.orders_stream = express.orders_stream.clone();
     let (product, buyer, id) = paid_order(&f, 10, 3).await;
@@ -475,18 +476,7 @@ async fn an_admin_refunds_a_charged_order_by_line_then_the_rest_each_once() {
     let buyer = customer();
     let body =
         json!({"items": [{"id": tea, "quantity": 2}, {"id": cup, "quantity": 1}], "paymentMethod": "pm_card_visa"});
-    let (s, b) = parts(
-        &order::create_order(
-            &f.svc,
-            api_request(
-                "POST",
-                "/create-order",
-                Some(&body.to_string()),
-                Some(buyer.claims.clone()),
-            ),
-        )
-        .await,
-    );
+    let (s, b) = f.create(&buyer, &body, None).await;
     assert_eq!(s, 201, "{b}");
     let id = b["orderId"].as_str().unwrap().to_owned();
     let admin = shop_tests::admin_claims(&unique("admin"));

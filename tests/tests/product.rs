@@ -26,30 +26,19 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let sdk = sdk().await;
-    let table = unique("products");
-    let bucket = unique("product-images");
-    provision::table(&sdk, &table, &provision::declared_table("products").unwrap())
-        .await
-        .unwrap();
-    let events_queue = provision::image_bucket(&sdk, &bucket, &unique("product-events"))
-        .await
-        .unwrap();
-    let topic = provision::topic(&sdk, &unique("cleanup")).await.unwrap();
-    let notices = provision::topic_listener(&sdk, &topic, &unique("notices"))
-        .await
-        .unwrap();
+    let res = shop_tests::image_service("products").await;
     provision::email_identity(&sdk, SENDER).await.unwrap();
     let config = ProductConfig {
-        uploads: upload_config(&bucket, shop_core::images::DEFAULT_MAX_BYTES).await,
-        table,
-        cleanup_topic_arn: topic,
+        uploads: upload_config(&res.bucket, shop_core::images::DEFAULT_MAX_BYTES).await,
+        table: res.table,
+        cleanup_topic_arn: res.cleanup_topic,
         cleanup_max_age: Duration::from_secs(3600),
         email_from: SENDER.to_owned(),
     };
     Fixture {
         svc: Products::new(&sdk, config),
-        events_queue,
-        notices,
+        events_queue: res.events_queue,
+        notices: res.notices,
     }
 }
 

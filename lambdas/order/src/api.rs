@@ -272,6 +272,16 @@ async fn confirm_by_email(o: &Orders, order: &Order) {
     }
 }
 
+/// The order `id` as its reader may see it: a customer (`owner`) only their own, anyone else's
+/// answered as missing; an admin (`None`) any.
+async fn order_seen_by(o: &Orders, id: &str, owner: Option<&str>) -> Result<Order, Error> {
+    o.orders()
+        .get(id)
+        .await?
+        .filter(|order| owner.is_none_or(|who| order.customer_id == who))
+        .ok_or_else(|| Error::OrderNotFound(id.to_owned()))
+}
+
 /// `GET /orders?limit&nextToken`: the caller's orders, newest first.
 pub async fn list_orders(o: &Orders, req: Request) -> Response {
     o.http.respond(200, list_flow(o, &req).await)
@@ -302,12 +312,7 @@ pub async fn get_order(o: &Orders, req: Request) -> Response {
 async fn get_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
     let who = Identity::from_request(req)?;
     let id = text("id", path_param(req, "id").unwrap_or_default(), 64)?;
-    o.orders()
-        .get(&id)
-        .await?
-        .filter(|order| order.customer_id == who.sub)
-        .map(OrderView::from)
-        .ok_or(Error::OrderNotFound(id))
+    order_seen_by(o, &id, Some(&who.sub)).await.map(OrderView::from)
 }
 
 /// `POST /orders/{id}/cancel` (signed in, the owner): cancels an order not yet fulfilled. A
@@ -325,12 +330,7 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
     // in its reservation transaction while we write.
     for round in 0..4 {
         crate::pause_before(round).await;
-        let order = o
-            .orders()
-            .get(&id)
-            .await?
-            .filter(|order| order.customer_id == who.sub)
-            .ok_or_else(|| Error::OrderNotFound(id.clone()))?;
+        let order = order_seen_by(o, &id, Some(&who.sub)).await?;
         let cancelled = match order.status {
             OrderStatus::Pending => o.orders().cancel_pending(&id).await,
             OrderStatus::Shipping => o.orders().cancel_reserved(&order, &o.config.products_table).await,
@@ -377,11 +377,7 @@ async fn refund_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
     let p = o.payments.as_ref().ok_or(Error::PaymentsOff)?;
     for round in 0..4 {
         crate::pause_before(round).await;
-        let order = o
-            .orders()
-            .get(&id)
-            .await?
-            .ok_or_else(|| Error::OrderNotFound(id.clone()))?;
+        let order = order_seen_by(o, &id, None).await?;
         let payment = order.payment.clone().ok_or(Error::NotRefundable("it was not paid"))?;
         if payment.status != PaymentStatus::Captured {
             return Err(Error::NotRefundable(payment.status.as_str()));
