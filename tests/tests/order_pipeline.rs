@@ -270,6 +270,8 @@ async fn an_order_still_pending_after_three_redrives_is_marked_failed_emailed_an
     )
     .await
     .unwrap();
+    f.svc.workflow =
+        order::store::Workflow::new(aws_sdk_sfn::Client::new(&sdk().await), &f.svc.config.state_machine_arn);
     f.age(&id, past_the_window(), None).await;
     // Three rounds, each after the previous re-drive is older than the window: three executions.
     for round in 1..=3u32 {

@@ -139,6 +139,7 @@ async fn a_reserved_order_is_captured_exactly_once_though_delivered_three_times_
     let express = fixture_of(StateMachineType::Express).await;
     f.svc.config = express.svc.config.clone();
     f.svc.queue = express.svc.queue.clone();
+    f.svc.workflow = express.svc.workflow.clone();
     f.queue_arn = express.queue_arn.clone();
     f.orders_stream = express.orders_stream.clone();
     let (product, buyer, id) = paid_order(&f, 10, 3).await;

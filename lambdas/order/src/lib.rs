@@ -138,9 +138,11 @@ pub struct Orders {
     pub db: aws_sdk_dynamodb::Client,
     /// The order queue the consumer reads.
     pub queue: store::Queue,
-    pub sfn: aws_sdk_sfn::Client,
+    /// The order workflow the consumer and the reconciler start.
+    pub workflow: store::Workflow,
     pub ses: aws_sdk_sesv2::Client,
-    pub sns: aws_sdk_sns::Client,
+    /// The operations alerts topic.
+    pub alerts: store::Alerts,
     pub config: OrderConfig,
     pub http: Http,
     /// The payment provider; `None` where the stage takes no payments (then every order is
@@ -188,9 +190,9 @@ impl Orders {
         Self {
             db: shop_core::aws::dynamodb(sdk),
             queue: store::Queue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
-            sfn: aws_sdk_sfn::Client::new(sdk),
+            workflow: store::Workflow::new(aws_sdk_sfn::Client::new(sdk), &config.state_machine_arn),
             ses: shop_core::aws::ses(sdk),
-            sns: shop_core::aws::sns(sdk),
+            alerts: store::Alerts::new(shop_core::aws::sns(sdk), &config.alerts_topic_arn),
             config,
             http: Http::from_env(false),
             payments: None,

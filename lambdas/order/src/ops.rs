@@ -5,7 +5,7 @@
 use shop_core::Upstream;
 
 use crate::model::{OrderMessage, OrderStatus};
-use crate::store::{start_workflow, OrdersTable, Queue};
+use crate::store::{OrdersTable, Queue, Workflow};
 
 /// Where the operator acts: the stage's resources, with the caller's credentials.
 #[derive(Debug, Clone)]
@@ -13,9 +13,8 @@ pub struct Operator {
     pub queue: Queue,
     pub dlq: Queue,
     pub db: aws_sdk_dynamodb::Client,
-    pub sfn: aws_sdk_sfn::Client,
+    pub workflow: Workflow,
     pub orders_table: String,
-    pub state_machine_arn: String,
 }
 
 /// One message found in the dead-letter queue.
@@ -51,9 +50,8 @@ impl Operator {
             queue: Queue::new(sqs.clone(), queue_url),
             dlq: Queue::new(sqs, dlq_url),
             db: shop_core::aws::dynamodb(sdk),
-            sfn: aws_sdk_sfn::Client::new(sdk),
+            workflow: Workflow::new(aws_sdk_sfn::Client::new(sdk), state_machine_arn),
             orders_table: orders_table.to_owned(),
-            state_machine_arn: state_machine_arn.to_owned(),
         }
     }
 
@@ -128,7 +126,7 @@ impl Operator {
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let name = format!("{id}-ops-{seconds}");
-        start_workflow(&self.sfn, &self.state_machine_arn, &OrderMessage::from(&order), &name).await?;
+        self.workflow.start(&OrderMessage::from(&order), &name).await?;
         tracing::warn!(order_id = %id, execution = %name, "failed order re-processed by an operator");
         Ok(Some(name))
     }

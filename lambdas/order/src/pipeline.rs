@@ -7,7 +7,7 @@ use shop_core::Upstream;
 
 use crate::model::{MoneyMove, Order, OrderMessage, OrderStatus, PaymentStatus, MAX_REDRIVES};
 use crate::payment::{settle, Settled};
-use crate::store::{alert, start_workflow, Claimed, Started};
+use crate::store::{Claimed, Started};
 use crate::{Error, Orders};
 
 /// SQS batch: one execution per order, named by the order id. Under a Standard workflow a
@@ -54,7 +54,7 @@ async fn start_execution(o: &Orders, m: &OrderMessage) -> bool {
 }
 
 async fn start(o: &Orders, m: &OrderMessage, name: &str) -> Result<Started, Upstream> {
-    start_workflow(&o.sfn, &o.config.state_machine_arn, m, name).await
+    o.workflow.start(m, name).await
 }
 
 /// What one reconciler run did.
@@ -201,7 +201,7 @@ async fn settle_stuck(o: &Orders, id: &str) -> Result<bool, Error> {
             if open && order.created_at < expiring {
                 let message =
                     format!("Order {id}: its card authorization is about to expire and is neither captured nor voided");
-                alert(&o.sns, &o.config.alerts_topic_arn, "Payment hold expiring", &message).await?;
+                o.alerts.raise("Payment hold expiring", &message).await?;
             }
             if !open && order.status != OrderStatus::Pending {
                 // Settled by someone else (the stream, a webhook): nothing is due any more.
@@ -236,7 +236,7 @@ async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> 
         "Order {} failed: still pending after {redrives} re-drives of its workflow",
         order.id
     );
-    alert(&o.sns, &o.config.alerts_topic_arn, "Order failed", &message).await?;
+    o.alerts.raise("Order failed", &message).await?;
     tracing::error!(order_id = %order.id, redrives, "order marked failed by the reconciler; alert sent");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Every AWS operation of the order service, one function or method each, named for what it does:
 //! the attribute names, conditions and builder chains live here and nowhere else. This file: the
-//! tables; `messages`: the queue, the workflow and the alerts topic.
+//! tables; `messages`: the queues, the workflow and the alerts topic, each a store that owns its
+//! client and resource.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -250,4 +251,4 @@ mod payments;
 #[cfg(test)]
 mod tests;
 
-pub use messages::{alert, start_workflow, Queue, Started};
+pub use messages::{Alerts, Queue, Started, Workflow};

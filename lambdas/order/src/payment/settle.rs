@@ -150,7 +150,7 @@ async fn adopt(o: &Orders, p: &Payments, order: &Order) -> Result<(), Error> {
             payment.intent_id,
             actual.as_str()
         );
-        crate::store::alert(&o.sns, &o.config.alerts_topic_arn, "Order not paid", &message).await?;
+        o.alerts.raise("Order not paid", &message).await?;
     }
     Ok(())
 }

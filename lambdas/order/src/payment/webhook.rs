@@ -17,7 +17,6 @@ use shop_core::{Request, RequestError, Response};
 use super::signature::{verify, SignatureError};
 use super::{settle, Payments};
 use crate::model::{Order, OrderStatus, PaymentStatus};
-use crate::store::alert;
 use crate::{Error, Orders};
 
 #[derive(Deserialize)]
@@ -131,7 +130,7 @@ async fn act(o: &Orders, order_id: &str, event: &Event) -> Result<(), Error> {
                     .and_then(Value::as_str)
                     .unwrap_or("no reason given"),
             );
-            alert(&o.sns, &o.config.alerts_topic_arn, "Payment disputed", &message).await?;
+            o.alerts.raise("Payment disputed", &message).await?;
         }
         _ => {}
     }

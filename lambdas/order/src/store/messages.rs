@@ -88,36 +88,67 @@ pub enum Started {
     AlreadyExists,
 }
 
-/// Starts the order workflow for `m` under `name` (its input: [`OrderMessage::workflow_input`]).
-pub async fn start_workflow(
-    sfn: &aws_sdk_sfn::Client,
-    state_machine_arn: &str,
-    m: &OrderMessage,
-    name: &str,
-) -> Result<Started, Upstream> {
-    let input = m.workflow_input();
-    let started = sfn
-        .start_execution()
-        .state_machine_arn(state_machine_arn)
-        .name(name)
-        .input(input.to_string())
-        .send()
-        .await;
-    match started {
-        Ok(_) => Ok(Started::New),
-        Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => Ok(Started::AlreadyExists),
-        Err(e) => Err(Upstream::new(shop_core::error::service::STEP_FUNCTIONS, e)),
+/// The order workflow: its client and state machine.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    sfn: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl Workflow {
+    pub fn new(sfn: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        Self {
+            sfn,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+
+    /// Starts the order workflow for `m` under `name` (its input: [`OrderMessage::workflow_input`]).
+    pub async fn start(&self, m: &OrderMessage, name: &str) -> Result<Started, Upstream> {
+        let input = m.workflow_input();
+        let started = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await;
+        match started {
+            Ok(_) => Ok(Started::New),
+            Err(e) if e.as_service_error().is_some_and(|x| x.is_execution_already_exists()) => {
+                Ok(Started::AlreadyExists)
+            }
+            Err(e) => Err(Upstream::new(shop_core::error::service::STEP_FUNCTIONS, e)),
+        }
     }
 }
 
-/// Publishes an alert to operations.
-pub async fn alert(sns: &aws_sdk_sns::Client, topic_arn: &str, subject: &str, message: &str) -> Result<(), Upstream> {
-    sns.publish()
-        .topic_arn(topic_arn)
-        .subject(subject)
-        .message(message)
-        .send()
-        .await
-        .map_err(|e| Upstream::new(shop_core::error::service::SNS, e))?;
-    Ok(())
+/// The operations alerts topic.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    sns: aws_sdk_sns::Client,
+    topic_arn: String,
+}
+
+impl Alerts {
+    pub fn new(sns: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        Self {
+            sns,
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Publishes an alert to operations.
+    pub async fn raise(&self, subject: &str, message: &str) -> Result<(), Upstream> {
+        self.sns
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| Upstream::new(shop_core::error::service::SNS, e))?;
+        Ok(())
+    }
 }
