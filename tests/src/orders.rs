@@ -130,6 +130,19 @@ pub fn customer() -> Customer {
 }
 
 impl Fixture {
+    /// Runs this fixture's service (its payments, its customers) on `other`'s resources: its
+    /// configuration and every store built from it (the tables, the queue, the workflow, the
+    /// alerts topic), its queue and its stream.
+    pub fn use_resources_of(&mut self, other: &Fixture) {
+        self.svc.config = other.svc.config.clone();
+        self.svc.orders = other.svc.orders.clone();
+        self.svc.queue = other.svc.queue.clone();
+        self.svc.workflow = other.svc.workflow.clone();
+        self.svc.alerts = other.svc.alerts.clone();
+        self.queue_arn = other.queue_arn.clone();
+        self.orders_stream = other.orders_stream.clone();
+    }
+
     pub async fn product(&self, stock: u64, approved: bool) -> String {
         self.product_named("gucci", stock, approved).await
     }

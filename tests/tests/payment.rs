@@ -137,11 +137,7 @@ async fn a_reserved_order_is_captured_exactly_once_though_delivered_three_times_
     let mut f = paid_fixture().await;
     // Express: each delivery starts an execution of its own (at-least-once).
     let express = fixture_of(StateMachineType::Express).await;
-    f.svc.config = express.svc.config.clone();
-    f.svc.queue = express.svc.queue.clone();
-    f.svc.workflow = express.svc.workflow.clone();
-    f.queue_arn = express.queue_arn.clone();
-    f.orders_stream = express.orders_stream.clone();
+    f.use_resources_of(&express);
     let (product, buyer, id) = paid_order(&f, 10, 3).await;
     f.deliver_three_times().await;
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));

@@ -136,6 +136,8 @@ pub fn max_order_lines(n: usize) -> Result<usize, ConfigError> {
 #[derive(Clone, Debug)]
 pub struct Orders {
     pub db: aws_sdk_dynamodb::Client,
+    /// The Orders table.
+    pub orders: store::OrdersTable,
     /// The order queue the consumer reads.
     pub queue: store::Queue,
     /// The order workflow the consumer and the reconciler start.
@@ -154,11 +156,8 @@ pub struct Orders {
 
 impl Orders {
     /// The Orders table.
-    pub fn orders(&self) -> store::OrdersTable<'_> {
-        store::OrdersTable {
-            db: &self.db,
-            table: &self.config.orders_table,
-        }
+    pub fn orders(&self) -> &store::OrdersTable {
+        &self.orders
     }
 
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -189,6 +188,7 @@ impl Orders {
     pub fn new(sdk: &aws_config::SdkConfig, config: OrderConfig) -> Self {
         Self {
             db: shop_core::aws::dynamodb(sdk),
+            orders: store::OrdersTable::new(shop_core::aws::dynamodb(sdk), &config.orders_table),
             queue: store::Queue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
             workflow: store::Workflow::new(aws_sdk_sfn::Client::new(sdk), &config.state_machine_arn),
             ses: shop_core::aws::ses(sdk),

@@ -12,9 +12,8 @@ use crate::store::{OrdersTable, Queue, Workflow};
 pub struct Operator {
     pub queue: Queue,
     pub dlq: Queue,
-    pub db: aws_sdk_dynamodb::Client,
+    pub orders: OrdersTable,
     pub workflow: Workflow,
-    pub orders_table: String,
 }
 
 /// One message found in the dead-letter queue.
@@ -49,9 +48,8 @@ impl Operator {
         Self {
             queue: Queue::new(sqs.clone(), queue_url),
             dlq: Queue::new(sqs, dlq_url),
-            db: shop_core::aws::dynamodb(sdk),
+            orders: OrdersTable::new(shop_core::aws::dynamodb(sdk), orders_table),
             workflow: Workflow::new(aws_sdk_sfn::Client::new(sdk), state_machine_arn),
-            orders_table: orders_table.to_owned(),
         }
     }
 
@@ -110,11 +108,8 @@ impl Operator {
         Ok(done)
     }
 
-    fn orders(&self) -> OrdersTable<'_> {
-        OrdersTable {
-            db: &self.db,
-            table: &self.orders_table,
-        }
+    fn orders(&self) -> &OrdersTable {
+        &self.orders
     }
 
     async fn reprocess(&self, id: &str) -> Result<Option<String>, Upstream> {

@@ -83,11 +83,11 @@ where
     }
 }
 
-/// The Orders table.
-#[derive(Clone, Copy)]
-pub struct OrdersTable<'a> {
-    pub db: &'a aws_sdk_dynamodb::Client,
-    pub table: &'a str,
+/// The Orders table: its client and name, one method per operation.
+#[derive(Clone, Debug)]
+pub struct OrdersTable {
+    db: aws_sdk_dynamodb::Client,
+    table: String,
 }
 
 /// An order the reconciler claimed, with how many times it has been re-driven (this claim included).
@@ -96,10 +96,17 @@ pub struct Claimed {
     pub redrives: u64,
 }
 
-impl OrdersTable<'_> {
+impl OrdersTable {
+    pub fn new(db: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
     /// The order, read consistently.
     pub async fn get(&self, id: &str) -> Result<Option<Order>, Upstream> {
-        dynamo::get(self.db, self.table, id_key(id)).await
+        dynamo::get(&self.db, &self.table, id_key(id)).await
     }
 
     /// Writes a new order; `false` when one with its id exists (an idempotent replay). A retried
@@ -108,7 +115,7 @@ impl OrdersTable<'_> {
     pub async fn put_new(&self, order: &Order) -> Result<bool, Upstream> {
         let mut round = 0;
         loop {
-            match dynamo::put_if_absent(self.db, self.table, "id", order).await {
+            match dynamo::put_if_absent(&self.db, &self.table, "id", order).await {
                 Err(u) if u.is_transaction_conflict() && round < 3 => round += 1,
                 other => return other,
             }
@@ -121,7 +128,7 @@ impl OrdersTable<'_> {
         let deleted = self
             .db
             .delete_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .condition_expression("#s = :pending")
             .expression_attribute_names("#s", "status")
@@ -140,7 +147,7 @@ impl OrdersTable<'_> {
         max: usize,
     ) -> Result<(Vec<String>, usize), Upstream> {
         let q = IndexQuery {
-            table: self.table,
+            table: &self.table,
             index: STATUS_INDEX,
             pk_attr: "status",
             pk_value: wanted.as_str().to_owned(),
@@ -158,7 +165,7 @@ impl OrdersTable<'_> {
         let mut start = None;
         loop {
             let limit = i32::try_from((max - ids.len()).min(100)).unwrap_or(100);
-            let page = query_index(self.db, q, limit, start.take()).await?;
+            let page = query_index(&self.db, q, limit, start.take()).await?;
             read += page.items_read;
             ids.extend(page.items.iter().filter_map(|i| i.get("id")?.as_s().ok().cloned()));
             match page.last_key {
@@ -174,7 +181,7 @@ impl OrdersTable<'_> {
         let claimed = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression("SET redrives = if_not_exists(redrives, :zero) + :one, redrivenAt = :now")
             .condition_expression("#s = :pending AND (attribute_not_exists(redrivenAt) OR redrivenAt < :cutoff)")
@@ -206,7 +213,7 @@ impl OrdersTable<'_> {
         let marked = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression("SET #s = :failed, updatedAt = :now")
             .condition_expression("#s = :pending")
@@ -226,7 +233,7 @@ impl OrdersTable<'_> {
         let reopened = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression(
                 "SET #s = :pending, updatedAt = :now, redrives = :zero, redrivenAt = :now REMOVE decidedBy",

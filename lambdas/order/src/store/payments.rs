@@ -24,7 +24,7 @@ fn cancelled<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("TransactionCanceledException")
 }
 
-impl OrdersTable<'_> {
+impl OrdersTable {
     /// `payment.status`: `from -> to` while the order is `seen`; drops `paymentDue` when `to`
     /// leaves no hold open (`authorized` keeps it: the capture or void is still due).
     pub async fn move_payment(
@@ -42,7 +42,7 @@ impl OrdersTable<'_> {
         let moved = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression(update)
             .condition_expression("#s = :seen AND payment.#s = :from")
@@ -60,7 +60,7 @@ impl OrdersTable<'_> {
     pub async fn close_payment(&self, id: &str) -> Result<(), Upstream> {
         self.db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression("REMOVE paymentDue")
             .condition_expression("attribute_exists(id)")
@@ -92,7 +92,7 @@ impl OrdersTable<'_> {
         let mut req = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(&order.id)))
             .update_expression(update)
             .condition_expression(
@@ -119,7 +119,7 @@ impl OrdersTable<'_> {
         let cancelled = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression("SET #s = :cancelled, updatedAt = :now")
             .condition_expression("#s = :pending")
@@ -141,7 +141,7 @@ impl OrdersTable<'_> {
         let now = AttributeValue::S(shop_core::time::now());
         let paid = order.payment.is_some();
         let mut update = Update::builder()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(&order.id)))
             .update_expression(if paid {
                 "SET #s = :cancelled, updatedAt = :now, paymentDue = :due"
@@ -200,7 +200,7 @@ impl OrdersTable<'_> {
         let failed = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression("SET #s = :failed, payment.#s = :pfailed, updatedAt = :now REMOVE paymentDue")
             .condition_expression("#s = :pending AND payment.#s = :action")
@@ -226,7 +226,7 @@ impl OrdersTable<'_> {
         let mut req = self
             .db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression(update)
             .condition_expression("attribute_exists(payment) AND NOT contains(paymentEvents, :id)")
@@ -243,7 +243,7 @@ impl OrdersTable<'_> {
     pub async fn forget_event(&self, id: &str, event_id: &str) -> Result<(), Upstream> {
         self.db
             .update_item()
-            .table_name(self.table)
+            .table_name(&self.table)
             .set_key(Some(id_key(id)))
             .update_expression("DELETE paymentEvents :e")
             .condition_expression("attribute_exists(id)")
@@ -258,7 +258,7 @@ impl OrdersTable<'_> {
     /// keys-only index), at most `max`; and how many index entries were read.
     pub async fn ids_with_open_payment(&self, cutoff: &str, max: usize) -> Result<(Vec<String>, usize), Upstream> {
         let q = IndexQuery {
-            table: self.table,
+            table: &self.table,
             index: OPEN_PAYMENT_INDEX,
             pk_attr: "paymentDue",
             pk_value: PAYMENT_DUE.to_owned(),
