@@ -68,7 +68,8 @@ export class RestServiceApi extends Construct {
         accessLogFormat: apigateway.AccessLogFormat.custom(
           JSON.stringify({
             requestId: '$context.requestId',
-            route: '$context.httpMethod $context.resourcePath',
+            // The same field as the HTTP APIs' logs, so one Logs Insights query reads both.
+            routeKey: '$context.httpMethod $context.resourcePath',
             status: '$context.status',
             latency: '$context.responseLatency',
             integrationError: '$context.integrationErrorMessage',

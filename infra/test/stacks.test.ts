@@ -485,6 +485,8 @@ describe('the CDK app', () => {
     assert.ok(acl.Properties.Rules.some((r: any) => r.Statement.ManagedRuleGroupStatement?.Name === 'AWSManagedRulesAmazonIpReputationList'));
     const [[, stage]] = ofType(shop.auth, 'AWS::ApiGateway::Stage');
     assert.match(stage.Properties.AccessLogSetting.Format, /"sourceIp":"\$context.identity.sourceIp"/);
+    // The HTTP APIs' field name, so the runbook's queries read this log too.
+    assert.match(stage.Properties.AccessLogSetting.Format, /"routeKey":"\$context.httpMethod \$context.resourcePath"/);
     // The functions add the stage's CORS headers (a REST API passes theirs on), API Gateway's own answers carry them too.
     for (const f of service('auth').functions.filter((x) => x.http)) {
       const env = auth[functionId(shop.auth, `auth/${f.name}`)].Properties.Environment.Variables;
