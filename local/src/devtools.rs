@@ -6,6 +6,7 @@ use axum::response::Response;
 use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
+use crate::declaration::Trigger;
 use crate::replies::{error, json_response, typed};
 use crate::state::AppState;
 
@@ -26,24 +27,14 @@ const DOCS_PAGE: &str = r##"<!doctype html>
 /// event its schedule sends (what `aws lambda invoke` does on AWS); its output, or 502 with its error.
 pub async fn run(st: &AppState, path: &str) -> Option<Response> {
     let (service, function) = path.strip_prefix("/_local/run/")?.split_once('/')?;
-    let scheduled = st.decl.services.iter().any(|s| {
-        s.name == service
-            && s.functions
-                .iter()
-                .any(|f| f.name == function && f.trigger() == Some(crate::declaration::Trigger::Schedule))
-    });
-    if !scheduled {
+    if !declared(st, service, function, Trigger::Schedule) {
         return Some(error(
             StatusCode::NOT_FOUND,
             "NoSuchSchedule",
             "no scheduled function of that name",
         ));
     }
-    let target = (service.to_owned(), function.to_owned());
-    Some(match crate::triggers::invoke(st, &target, json!({})).await {
-        Ok(out) => json_response(StatusCode::OK, &out),
-        Err(e) => error(StatusCode::BAD_GATEWAY, "FunctionError", &e),
-    })
+    Some(invoked(st, service, function, json!({})).await)
 }
 
 /// `POST /_local/cognito/<service>/<function>`: the emulator's call of a user pool trigger (the
@@ -51,13 +42,7 @@ pub async fn run(st: &AppState, path: &str) -> Option<Response> {
 /// which the emulator turns into Cognito's refusal.
 pub async fn cognito_trigger(st: &AppState, path: &str, body: &[u8]) -> Option<Response> {
     let (service, function) = path.strip_prefix(COGNITO_TRIGGERS)?.split_once('/')?;
-    let declared = st.decl.services.iter().any(|s| {
-        s.name == service
-            && s.functions
-                .iter()
-                .any(|f| f.name == function && f.trigger() == Some(crate::declaration::Trigger::Cognito))
-    });
-    if !declared {
+    if !declared(st, service, function, Trigger::Cognito) {
         return Some(error(
             StatusCode::NOT_FOUND,
             "NoSuchTrigger",
@@ -67,11 +52,26 @@ pub async fn cognito_trigger(st: &AppState, path: &str, body: &[u8]) -> Option<R
     let Ok(event) = serde_json::from_slice::<serde_json::Value>(body) else {
         return Some(error(StatusCode::BAD_REQUEST, "InvalidEvent", "the event is not JSON"));
     };
+    Some(invoked(st, service, function, event).await)
+}
+
+/// Whether `service/function` is declared with `trigger`.
+fn declared(st: &AppState, service: &str, function: &str, trigger: Trigger) -> bool {
+    st.decl.services.iter().any(|s| {
+        s.name == service
+            && s.functions
+                .iter()
+                .any(|f| f.name == function && f.trigger() == Some(trigger))
+    })
+}
+
+/// Runs `service/function` once with `event`: its output, or 502 with its error.
+async fn invoked(st: &AppState, service: &str, function: &str, event: serde_json::Value) -> Response {
     let target = (service.to_owned(), function.to_owned());
-    Some(match crate::triggers::invoke(st, &target, event).await {
+    match crate::triggers::invoke(st, &target, event).await {
         Ok(out) => json_response(StatusCode::OK, &out),
         Err(e) => error(StatusCode::BAD_GATEWAY, "FunctionError", &e),
-    })
+    }
 }
 
 /// Where the runner serves the user pool's triggers to the emulator.

@@ -1,6 +1,7 @@
-//! API Gateway's HTTP API, emulated: the declared routes with the JWT authorizer's checks, each
-//! request turned into the payload-2.0 event API Gateway sends, and the handler's answer turned
-//! back into HTTP. The tests build their events with the same [`api_event`].
+//! API Gateway, emulated: the declared routes with the JWT authorizer's checks, each request
+//! turned into the event API Gateway sends (payload 2.0 from an HTTP API, 1.0 from the REST API of
+//! a service declared `"api": "rest"`), and the handler's answer turned back into HTTP. The
+//! tests build their events with the same [`api_event`].
 
 use std::sync::Arc;
 
@@ -50,6 +51,14 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
+/// The name-value pairs of a raw query string, decoded, in order.
+fn query_pairs(raw: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    raw.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(k), decode(v))
+    })
+}
+
 /// The payload-format-2.0 event API Gateway would send for `call`.
 pub fn api_event(call: &HttpCall<'_>) -> Value {
     let headers: Map<String, Value> = call
@@ -57,14 +66,8 @@ pub fn api_event(call: &HttpCall<'_>) -> Value {
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), Value::String(v.clone())))
         .collect();
-    let query: Map<String, Value> = call
-        .raw_query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), Value::String(decode(v)))
-        })
+    let query: Map<String, Value> = query_pairs(call.raw_query)
+        .map(|(k, v)| (k, Value::String(v)))
         .collect();
     let route_key = if call.route_key.is_empty() {
         "$default".to_owned()
@@ -137,9 +140,7 @@ pub fn rest_event(call: &HttpCall<'_>, resource: &str) -> Value {
     }
     let mut query = Map::new();
     let mut multi_query: Map<String, Value> = Map::new();
-    for pair in call.raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (decode(k), decode(v));
+    for (k, v) in query_pairs(call.raw_query) {
         query.insert(k.clone(), Value::String(v.clone()));
         if let Value::Array(values) = multi_query.entry(k).or_insert_with(|| json!([])) {
             values.push(Value::String(v));
