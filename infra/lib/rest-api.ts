@@ -151,6 +151,16 @@ export class RestServiceApi extends Construct {
     const endsWith = (suffix: string): wafv2.CfnWebACL.StatementProperty => ({
       byteMatchStatement: { fieldToMatch: { uriPath: {} }, positionalConstraint: 'ENDS_WITH', searchString: suffix, textTransformations: [{ priority: 0, type: 'NONE' }] },
     });
+    // The route under any base path (`/live/sign-up`, a custom domain's `/auth/sign-up`), with or
+    // without a trailing slash, and not another route whose path ends with this one's
+    // (`/mfa/sign-in` is not `/sign-in`: each is counted by its own rule only).
+    const routeOnly = (path: string, all: string[]): wafv2.CfnWebACL.StatementProperty => {
+      const route: wafv2.CfnWebACL.StatementProperty = { orStatement: { statements: [endsWith(path), endsWith(`${path}/`)] } };
+      const longer = all.filter((p) => p !== path && p.endsWith(path));
+      if (longer.length === 0) return route;
+      const others = longer.flatMap((p) => [endsWith(p), endsWith(`${p}/`)]);
+      return { andStatement: { statements: [route, { notStatement: { statement: { orStatement: { statements: others } } } }] } };
+    };
     const acl = new wafv2.CfnWebACL(this, 'Acl', {
       name,
       scope: 'REGIONAL',
@@ -187,9 +197,7 @@ export class RestServiceApi extends Construct {
               limit: wafLimit(config.wafApiRequestsPer5MinPerIp, f.name),
               evaluationWindowSec: 300,
               aggregateKeyType: 'IP',
-              // The route under any base path (`/live/sign-up`, a custom domain's `/auth/sign-up`),
-              // with or without a trailing slash.
-              scopeDownStatement: { orStatement: { statements: [endsWith(f.path), endsWith(`${f.path}/`)] } },
+              scopeDownStatement: routeOnly(f.path, strict.map((o) => o.path)),
             },
           },
           visibilityConfig: visibility(`${name}-per-ip-${f.name}`),

@@ -477,8 +477,18 @@ describe('the CDK app', () => {
       const fn = r.Name.replace('PerIp-', '');
       assert.equal(rate.Limit, wafLimit(devConfig.wafApiRequestsPer5MinPerIp, fn), r.Name);
       const path = strict.find((f) => f.name === fn)!.http!.path;
-      assert.deepEqual(rate.ScopeDownStatement.OrStatement.Statements.map((st: any) => st.ByteMatchStatement.SearchString), [path, `${path}/`]);
+      // The route's own path (with or without a trailing slash), never a longer one ending the same.
+      const scope = rate.ScopeDownStatement;
+      const route = scope.AndStatement ? scope.AndStatement.Statements[0] : scope;
+      assert.deepEqual(route.OrStatement.Statements.map((st: any) => st.ByteMatchStatement.SearchString), [path, `${path}/`]);
+      const excluded = scope.AndStatement
+        ? scope.AndStatement.Statements[1].NotStatement.Statement.OrStatement.Statements.map((st: any) => st.ByteMatchStatement.SearchString)
+        : [];
+      const longer = strict.map((f) => f.http!.path).filter((p) => p !== path && p.endsWith(path));
+      assert.deepEqual(excluded, longer.flatMap((p) => [p, `${p}/`]), r.Name);
     }
+    const signIn = perIp.find((r: any) => r.Name === 'PerIp-sign-in').Statement.RateBasedStatement.ScopeDownStatement;
+    assert.ok(JSON.stringify(signIn).includes('/mfa/sign-in'), 'the sign-in rule leaves TOTP sign-in to its own rule');
     // The email routes are the tightest.
     const limitOf = (fn: string) => perIp.find((r: any) => r.Name === `PerIp-${fn}`).Statement.RateBasedStatement.Limit;
     assert.ok(limitOf('sign-up') < limitOf('sign-in'));
