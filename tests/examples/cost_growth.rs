@@ -28,7 +28,7 @@ fn product(i: usize, status: Status, age: Duration) -> Product {
     }
 }
 
-async fn seed(p: &Products, size: usize) {
+async fn seed(db: &aws_sdk_dynamodb::Client, p: &Products, size: usize) {
     let mut items = Vec::with_capacity(size);
     for i in 0..size {
         let (status, age) = match i {
@@ -46,9 +46,7 @@ async fn seed(p: &Products, size: usize) {
             .filter_map(|item| PutRequest::builder().set_item(Some(item)).build().ok())
             .map(|put| WriteRequest::builder().put_request(put).build())
             .collect();
-        if let Err(e) = p
-            .catalog
-            .db
+        if let Err(e) = db
             .batch_write_item()
             .request_items(&p.config.table, writes)
             .send()
@@ -87,11 +85,15 @@ async fn main() {
             },
         );
         let started = Instant::now();
-        seed(&p, size).await;
+        seed(&aws_sdk_dynamodb::Client::new(&sdk), &p, size).await;
         let seeded = started.elapsed().as_secs_f64();
         let first = || PageRequest { limit: 20, start: None };
-        let approved = p.page(&p.approved(None), first()).await.expect("approved");
-        let pending = p.page(&p.pending(), first()).await.expect("pending");
+        let approved = p
+            .products
+            .page(&p.products.approved(None), first())
+            .await
+            .expect("approved");
+        let pending = p.products.page(&p.products.pending(), first()).await.expect("pending");
         let cleanup = product::cleanup(&p, serde_json::json!({})).await.expect("cleanup");
         println!(
             "| {size} | {} | {} | {} / {} | {seeded:.0} |",

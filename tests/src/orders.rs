@@ -30,6 +30,8 @@ pub fn past_the_window() -> Duration {
 
 pub struct Fixture {
     pub svc: Orders,
+    /// The test's own DynamoDB client: seeds what other services write, tampers, probes raw items.
+    pub db: aws_sdk_dynamodb::Client,
     pub queue_arn: String,
     pub dlq_url: String,
     pub alerts: String,
@@ -86,6 +88,7 @@ pub async fn fixture_of(kind: StateMachineType) -> Fixture {
     };
     Fixture {
         svc: Orders::new(&sdk, config),
+        db: aws_sdk_dynamodb::Client::new(&sdk),
         queue_arn,
         dlq_url,
         alerts,
@@ -132,10 +135,12 @@ pub fn customer() -> Customer {
 impl Fixture {
     /// Runs this fixture's service (its payments, its customers) on `other`'s resources: its
     /// configuration and every store built from it (the tables, the queue, the workflow, the
-    /// alerts topic), its queue and its stream.
+    /// sender, the alerts topic), its queue and its stream.
     pub fn use_resources_of(&mut self, other: &Fixture) {
         self.svc.config = other.svc.config.clone();
         self.svc.orders = other.svc.orders.clone();
+        self.svc.stock = other.svc.stock.clone();
+        self.svc.mailer = other.svc.mailer.clone();
         self.svc.queue = other.svc.queue.clone();
         self.svc.workflow = other.svc.workflow.clone();
         self.svc.alerts = other.svc.alerts.clone();
@@ -161,12 +166,9 @@ impl Fixture {
             uploaded_at: None,
             ..crate::sample_product(&id, status, Duration::ZERO)
         };
-        self.svc
-            .db
-            .put_item()
-            .table_name(&self.svc.config.products_table)
-            .set_item(Some(serde_dynamo::to_item(&p).unwrap()))
-            .send()
+        // Written as the product service writes it.
+        product::store::ProductsTable::new(self.db.clone(), &self.svc.config.products_table)
+            .put_new(&p)
             .await
             .unwrap();
         id
@@ -175,7 +177,6 @@ impl Fixture {
     /// How many orders the table holds.
     pub async fn order_count(&self) -> i32 {
         let scan = self
-            .svc
             .db
             .scan()
             .table_name(&self.svc.config.orders_table)
@@ -186,12 +187,11 @@ impl Fixture {
     }
 
     pub async fn stock(&self, product_id: &str) -> u64 {
-        stock_of(&self.svc.db, &self.svc.config.products_table, product_id).await
+        stock_of(&self.db, &self.svc.config.products_table, product_id).await
     }
 
     pub async fn set_stock(&self, product_id: &str, value: AttributeValue) {
-        self.svc
-            .db
+        self.db
             .update_item()
             .table_name(&self.svc.config.products_table)
             .key("id", AttributeValue::S(product_id.into()))
@@ -279,18 +279,8 @@ impl Fixture {
     }
 
     pub async fn status(&self, order_id: &str) -> Option<OrderStatus> {
-        let item = self
-            .svc
-            .db
-            .get_item()
-            .table_name(&self.svc.config.orders_table)
-            .key("id", AttributeValue::S(order_id.into()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item?;
-        serde_json::from_value(json!(item["status"].as_s().unwrap())).ok()
+        let order = self.svc.orders().get(order_id).await.unwrap()?;
+        Some(order.status)
     }
 
     /// Waits until the order has left `pending`; answers its final status.
@@ -341,7 +331,6 @@ impl Fixture {
     /// ago the last one was).
     pub async fn age(&self, order_id: &str, age: Duration, redriven: Option<(u32, Duration)>) {
         let mut update = self
-            .svc
             .db
             .update_item()
             .table_name(&self.svc.config.orders_table)

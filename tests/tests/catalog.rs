@@ -38,6 +38,8 @@ async fn banners() -> BannerFixture {
 
 struct CategoryFixture {
     svc: Categories,
+    /// The test's own DynamoDB client: probes raw items, races the cleanup.
+    db: aws_sdk_dynamodb::Client,
     events_queue: String,
     notices: String,
 }
@@ -53,6 +55,7 @@ async fn categories() -> CategoryFixture {
     };
     CategoryFixture {
         svc: Categories::new(&sdk, config),
+        db: aws_sdk_dynamodb::Client::new(&sdk),
         events_queue: res.events_queue,
         notices: res.notices,
     }
@@ -418,7 +421,7 @@ async fn an_image_with_no_waiting_category_is_ignored_and_not_left_published() {
         let report = category::image_uploaded(&f.svc, ev).await.unwrap();
         assert_eq!((report.recorded, report.ignored), (0, 1));
     }
-    let scan = scan_table(&f.svc.catalog.db, &f.svc.config.table).await;
+    let scan = scan_table(&f.db, &f.svc.config.table).await;
     assert_eq!(scan.count(), 0, "an ignored event created a record");
     let published: Vec<String> = keys(&f.svc.catalog.images.s3, &f.svc.catalog.images.config.bucket)
         .await
@@ -518,10 +521,7 @@ async fn stored_category(
     f: &CategoryFixture,
     name: &str,
 ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-    f.svc
-        .catalog
-        .db
-        .get_item()
+    f.db.get_item()
         .table_name(&f.svc.config.table)
         .key("categoryName", aws_sdk_dynamodb::types::AttributeValue::S(name.into()))
         .consistent_read(true)
@@ -546,15 +546,8 @@ async fn put_category(f: &CategoryFixture, name: &str, age: Duration, with_image
         image_url: with_image.then(|| "http://img/x.png".to_owned()),
         uploaded_at: None,
     };
-    f.svc
-        .catalog
-        .db
-        .put_item()
-        .table_name(&f.svc.config.table)
-        .set_item(Some(serde_dynamo::to_item(&c).unwrap()))
-        .send()
-        .await
-        .unwrap();
+    // Written as the service writes a new category.
+    assert!(f.svc.categories.put_new(&c).await.unwrap());
 }
 
 fn chrono_like_ago(age: Duration) -> chrono::DateTime<chrono::Utc> {
@@ -575,7 +568,7 @@ async fn cleanup_deletes_only_old_categories_without_an_image_and_notifies_once(
     assert!(report.notified);
     assert_eq!(report.items_read, 2, "cleanup read more than the stale items");
 
-    let scan = scan_table(&f.svc.catalog.db, &f.svc.config.table).await;
+    let scan = scan_table(&f.db, &f.svc.config.table).await;
     let mut left: Vec<String> = scan
         .items()
         .iter()
@@ -633,13 +626,12 @@ async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
     put_category(&f, "late", Duration::from_secs(7200), false).await;
     // The image lands between the cleanup's query and its delete: the race the conditional
     // delete exists for, made to happen every time.
-    let plain = f.svc.clone();
+    let plain = (f.db.clone(), f.svc.config.table.clone());
     let racing_sdk = shop_local::http_hook::hooked(&sdk().await, move |req, _| {
         if shop_local::http_hook::operation(req) != "DeleteItem" {
             return shop_local::http_hook::Act::Pass;
         }
-        let db = plain.catalog.db.clone();
-        let table = plain.config.table.clone();
+        let (db, table) = plain.clone();
         shop_local::http_hook::Act::Before(Box::pin(async move {
             db.update_item()
                 .table_name(table)

@@ -181,7 +181,9 @@ async fn an_order_that_cannot_be_queued_gets_no_201_and_is_not_kept() {
 async fn an_order_is_accepted_and_ships_when_its_confirmation_email_fails() {
     let mut f = fixture().await;
     // SES refuses the confirmation (an unverified sender: MessageRejected) before any decision.
-    f.svc.config.email_from = format!("{}@unverified.example.com", unique("nobody"));
+    let mut config = f.svc.config.clone();
+    config.email_from = format!("{}@unverified.example.com", unique("nobody"));
+    f.svc = order::Orders::new(&shop_tests::sdk().await, config);
     let (product, buyer, id) = f.one_order(5, 1).await;
     assert_eq!(f.drain_queue().await, 1);
     assert_eq!(f.outcome(&id).await, Some(OrderStatus::Shipping));

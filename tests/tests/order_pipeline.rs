@@ -140,9 +140,7 @@ async fn an_unrecoverable_error_fails_the_order_emails_the_customer_and_raises_a
     let f = fixture().await;
     let (_, buyer, id) = f.one_order(5, 1).await;
     // An error no retry can fix: the products table is gone (a broken deployment).
-    f.svc
-        .db
-        .delete_table()
+    f.db.delete_table()
         .table_name(&f.svc.config.products_table)
         .send()
         .await
@@ -169,9 +167,7 @@ async fn an_unrecoverable_error_fails_the_order_emails_the_customer_and_raises_a
 async fn a_product_deleted_before_processing_rejects_the_order_instead_of_failing_it() {
     let f = fixture().await;
     let (product, _, id) = f.one_order(5, 1).await;
-    f.svc
-        .db
-        .delete_item()
+    f.db.delete_item()
         .table_name(&f.svc.config.products_table)
         .key("id", AttributeValue::S(product.clone()))
         .send()
@@ -418,9 +414,7 @@ async fn an_operator_redrives_the_dlq_and_reprocesses_failed_orders_after_a_dry_
 
     // An order the workflow gave up on, once its cause is fixed.
     let (_, _, failed) = f.one_order(5, 2).await;
-    f.svc
-        .db
-        .update_item()
+    f.db.update_item()
         .table_name(&f.svc.config.orders_table)
         .key("id", AttributeValue::S(failed.clone()))
         .update_expression("SET #s = :failed")
@@ -645,7 +639,7 @@ async fn a_pending_cart_whose_message_was_lost_is_reserved_whole_by_the_reconcil
 /// Tags the products table so that a transaction stays in flight, holding its items, for `ms` (the
 /// emulator's contention, `local/emulator/moto_server.py`); tagging 0 lands one in flight.
 async fn hold_transactions_on_products(f: &Fixture, ms: u64) {
-    let db = &f.svc.db;
+    let db = &f.db;
     let arn = db
         .describe_table()
         .table_name(&f.svc.config.products_table)
@@ -677,7 +671,7 @@ async fn touch_in_a_transaction(
     (),
     aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
 > {
-    touch(&f.svc.db, &f.svc.config.products_table, product).await
+    touch(&f.db, &f.svc.config.products_table, product).await
 }
 
 /// [`touch_in_a_transaction`], with what a spawned task can own.
@@ -713,7 +707,7 @@ async fn two_overlapping_transactions_on_one_item_give_one_success_and_one_trans
     hold_transactions_on_products(&f, 2000).await;
     // The first is in flight for 2 s (unanswered, as a real transaction is for its few ms).
     let first = {
-        let (db, table, product) = (f.svc.db.clone(), f.svc.config.products_table.clone(), product.clone());
+        let (db, table, product) = (f.db.clone(), f.svc.config.products_table.clone(), product.clone());
         tokio::spawn(async move { touch(&db, &table, &product).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -728,17 +722,15 @@ async fn two_overlapping_transactions_on_one_item_give_one_success_and_one_trans
     assert_eq!(reasons.len(), 1);
     assert_eq!(reasons[0].code(), Some("TransactionConflict"));
     // A single-item write to the held item is refused too; a read is not.
-    let write = f
-        .svc
-        .db
-        .update_item()
-        .table_name(&f.svc.config.products_table)
-        .key("id", AttributeValue::S(product.clone()))
-        .update_expression("SET quantity = quantity - :one")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .send()
-        .await
-        .unwrap_err();
+    let write =
+        f.db.update_item()
+            .table_name(&f.svc.config.products_table)
+            .key("id", AttributeValue::S(product.clone()))
+            .update_expression("SET quantity = quantity - :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .unwrap_err();
     assert!(
         write
             .as_service_error()
@@ -765,7 +757,7 @@ async fn an_order_whose_reservation_meets_a_transaction_conflict_backs_off_and_s
     // Another transaction holds the product until the workflow's reservation has met it.
     hold_transactions_on_products(&f, 600_000).await;
     let holder = {
-        let (db, table, product) = (f.svc.db.clone(), f.svc.config.products_table.clone(), product.clone());
+        let (db, table, product) = (f.db.clone(), f.svc.config.products_table.clone(), product.clone());
         tokio::spawn(async move { touch(&db, &table, &product).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;

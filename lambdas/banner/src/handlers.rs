@@ -52,7 +52,7 @@ pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, 
                 status: READY.to_owned(),
                 object_key: key,
             };
-            Ok::<_, Error>(b.record(&banner).await?)
+            Ok::<_, Error>(b.banners.record(&banner).await?)
         })
         .await?;
     Ok(report)
@@ -64,8 +64,8 @@ pub async fn list_banners(b: &Banners, req: Request) -> Response {
 }
 
 async fn list_flow(b: &Banners, req: &Request) -> Result<serde_json::Value, Error> {
-    let page = page_request(req, 50, 100, PAGE_KEY, &b.listing())?;
-    let page = b.page(page).await?;
+    let page = page_request(req, 50, 100, PAGE_KEY, &b.banners.listing())?;
+    let page = b.banners.page(page).await?;
     let banners: Vec<BannerView> = page.items.iter().map(BannerView::from).collect();
     Ok(serde_json::json!({ "banners": banners, "nextToken": page.next_token }))
 }

@@ -2,7 +2,7 @@
 //! publishes it and records the banner, and anyone lists banners, newest first.
 //!
 //! - [`model`]: the banner, its object key and its public JSON.
-//! - [`store`]: the Banners table, one method per operation.
+//! - [`store`]: the Banners table, a store that owns its client and name.
 //! - [`handlers`]: one public async function per Lambda.
 
 pub mod handlers;
@@ -37,6 +37,7 @@ impl BannerConfig {
 #[derive(Clone, Debug)]
 pub struct Banners {
     pub catalog: Catalog,
+    pub banners: store::BannersTable,
     pub config: BannerConfig,
 }
 
@@ -46,13 +47,14 @@ impl Banners {
         let sdk = shop_core::aws::sdk_config().await;
         Ok(Self {
             catalog: Catalog::from_env(&sdk, config.uploads.clone(), "banner")?,
-            config,
+            ..Self::new(&sdk, config)
         })
     }
 
     pub fn new(sdk: &aws_config::SdkConfig, config: BannerConfig) -> Self {
         Self {
             catalog: Catalog::new(sdk, config.uploads.clone(), "banner"),
+            banners: store::BannersTable::new(shop_core::aws::dynamodb(sdk), &config.table),
             config,
         }
     }

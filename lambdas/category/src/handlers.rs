@@ -25,7 +25,7 @@ async fn upload_url_flow(c: &Categories, req: &Request) -> Result<serde_json::Va
     let size = requested_size(&f, c.config.uploads.max_bytes)?;
     let category = Category::awaiting(category_name, name, shop_core::time::now());
     let url = c.catalog.images.upload_url(&category.object_key, kind, size).await?;
-    if !c.put_new(&category).await? {
+    if !c.categories.put_new(&category).await? {
         return Err(Error::CategoryExists(category.category_name));
     }
     tracing::info!(admin = %who.sub, "category upload URL issued");
@@ -48,13 +48,13 @@ pub async fn image_uploaded(c: &Categories, event: S3Event) -> Result<ImageRepor
             if copied.is_none() {
                 return Ok(false);
             }
-            if c.complete(&name, &key, images.public_url(&key)).await? {
+            if c.categories.complete(&name, &key, images.public_url(&key)).await? {
                 return Ok(true);
             }
             // Nothing waited: either this event came again (the category already shows this
             // image: keep it), or the category is gone or waits for another upload (the copy
             // just made would be served by nobody's record: withdraw it).
-            if !c.shows_image(&name, &key).await? {
+            if !c.categories.shows_image(&name, &key).await? {
                 images.delete(&public).await?;
             }
             Ok::<_, Error>(false)
@@ -80,8 +80,8 @@ pub async fn list_categories(c: &Categories, req: Request) -> Response {
 }
 
 async fn list_flow(c: &Categories, req: &Request) -> Result<(Vec<CategoryView>, Option<String>), Error> {
-    let page = page_request(req, 50, 100, PAGE_KEY, &c.listing())?;
-    let page = c.page(page).await?;
+    let page = page_request(req, 50, 100, PAGE_KEY, &c.categories.listing())?;
+    let page = c.categories.page(page).await?;
     let items = page.items.into_iter().filter_map(CategoryView::of).collect();
     Ok((items, page.next_token))
 }
@@ -89,5 +89,6 @@ async fn list_flow(c: &Categories, req: &Request) -> Result<(Vec<CategoryView>, 
 /// Scheduled cleanup: deletes categories older than the configured age that never got an
 /// image, then publishes `Cleanup completed. Deleted N outdated categories` when N > 0.
 pub async fn cleanup(c: &Categories, _event: serde_json::Value) -> Result<SweepReport, Error> {
-    Ok(c.delete_stale().await?)
+    let swept = c.categories.delete_stale(c.config.cleanup_max_age).await?;
+    Ok(c.notices.report("categories", swept).await?)
 }

@@ -3,7 +3,7 @@
 //! lists completed categories, and a scheduled cleanup deletes categories that never got their image.
 //!
 //! - [`model`]: the category, its statuses, and the object key that names it.
-//! - [`store`]: the Categories table, one method per operation.
+//! - [`store`]: the Categories table, a store that owns its client and name.
 //! - [`handlers`]: one public async function per Lambda.
 
 pub mod handlers;
@@ -13,6 +13,7 @@ pub mod store;
 use std::time::Duration;
 
 use shop_core::catalog::Catalog;
+use shop_core::cleanup::Notices;
 use shop_core::config::{parsed_or, required, ConfigError};
 use shop_core::images::UploadConfig;
 use shop_core::{RequestError, Upstream};
@@ -47,7 +48,9 @@ impl CategoryConfig {
 #[derive(Clone, Debug)]
 pub struct Categories {
     pub catalog: Catalog,
-    pub sns: aws_sdk_sns::Client,
+    pub categories: store::CategoriesTable,
+    /// The cleanup topic.
+    pub notices: Notices,
     pub config: CategoryConfig,
 }
 
@@ -64,7 +67,8 @@ impl Categories {
     pub fn new(sdk: &aws_config::SdkConfig, config: CategoryConfig) -> Self {
         Self {
             catalog: Catalog::new(sdk, config.uploads.clone(), "category"),
-            sns: shop_core::aws::sns(sdk),
+            categories: store::CategoriesTable::new(shop_core::aws::dynamodb(sdk), &config.table),
+            notices: Notices::new(shop_core::aws::sns(sdk), &config.cleanup_topic_arn),
             config,
         }
     }

@@ -1,19 +1,18 @@
-//! What each catalog service (banners, categories, products) is built from: the DynamoDB client,
-//! its image bucket, the admin gate and the HTTP answers, plus the listing of one status of its
+//! What each catalog service (banners, categories, products) is built from beside its table: its
+//! image bucket, the admin gate and the HTTP answers, plus the listing of one status of its
 //! `byStatus` index.
 
 use crate::config::ConfigError;
 use crate::images::{Images, UploadConfig};
 use crate::mfa::AdminGate;
-use crate::pagination::{query_page, IndexQuery, Page, PageRequest};
-use crate::{Http, Upstream};
+use crate::pagination::IndexQuery;
+use crate::Http;
 
 pub use crate::dynamo::STATUS_INDEX;
 
 /// The clients and settings a catalog service shares with the others.
 #[derive(Clone, Debug)]
 pub struct Catalog {
-    pub db: aws_sdk_dynamodb::Client,
     pub images: Images,
     /// Who may call the admin routes (`ADMIN_MFA_REQUIRED`: TOTP MFA too).
     pub admins: AdminGate,
@@ -24,7 +23,6 @@ impl Catalog {
     /// `service` names the rejected-upload metric; admins are the admins group (no MFA check).
     pub fn new(sdk: &aws_config::SdkConfig, uploads: UploadConfig, service: &'static str) -> Self {
         Self {
-            db: crate::aws::dynamodb(sdk),
             images: Images {
                 s3: crate::aws::s3(sdk),
                 config: uploads,
@@ -57,14 +55,5 @@ impl Catalog {
             newest_first: true,
             before: None,
         }
-    }
-
-    /// One page of `q`, read as `T`.
-    pub async fn page<T: serde::de::DeserializeOwned>(
-        &self,
-        q: &IndexQuery<'_>,
-        page: PageRequest,
-    ) -> Result<Page<T>, Upstream> {
-        query_page(&self.db, q, page).await
     }
 }

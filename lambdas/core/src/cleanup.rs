@@ -102,46 +102,44 @@ pub async fn sweep(db: &aws_sdk_dynamodb::Client, s: &Sweep<'_>) -> Result<Sweep
     }
 }
 
-/// Publishes `Cleanup completed. Deleted N outdated <noun>` when N > 0.
+/// The cleanup topic: its client and ARN. Each scheduled cleanup reports to it.
 #[cfg(feature = "sns")]
-pub async fn notify(
-    sns: &aws_sdk_sns::Client,
-    topic_arn: &str,
-    noun: &str,
-    report: &mut SweepReport,
-) -> Result<(), Upstream> {
-    if report.deleted == 0 {
-        return Ok(());
-    }
-    sns.publish()
-        .topic_arn(topic_arn)
-        .subject("Cleanup completed")
-        .message(format!("Cleanup completed. Deleted {} outdated {noun}", report.deleted))
-        .send()
-        .await
-        .map_err(|e| Upstream::new(crate::error::service::SNS, e))?;
-    report.notified = true;
-    tracing::info!(deleted = report.deleted, noun, "cleanup notice published");
-    Ok(())
+#[derive(Clone, Debug)]
+pub struct Notices {
+    sns: aws_sdk_sns::Client,
+    topic_arn: String,
 }
 
-/// One scheduled cleanup: [`sweep`], then [`notify`] `Cleanup completed. Deleted N outdated <noun>`
-/// when N > 0.
 #[cfg(feature = "sns")]
-pub async fn run(
-    db: &aws_sdk_dynamodb::Client,
-    sns: &aws_sdk_sns::Client,
-    topic_arn: &str,
-    noun: &str,
-    stale: &Sweep<'_>,
-) -> Result<SweepReport, Upstream> {
-    let mut report = sweep(db, stale).await?;
-    notify(sns, topic_arn, noun, &mut report).await?;
-    tracing::info!(
-        noun,
-        deleted = report.deleted,
-        items_read = report.items_read,
-        "cleanup done"
-    );
-    Ok(report)
+impl Notices {
+    pub fn new(sns: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
+        Self {
+            sns,
+            topic_arn: topic_arn.into(),
+        }
+    }
+
+    /// Reports a finished sweep of `noun`: publishes `Cleanup completed. Deleted N outdated
+    /// <noun>` when N > 0 (and marks the report notified).
+    pub async fn report(&self, noun: &str, mut report: SweepReport) -> Result<SweepReport, Upstream> {
+        if report.deleted > 0 {
+            self.sns
+                .publish()
+                .topic_arn(&self.topic_arn)
+                .subject("Cleanup completed")
+                .message(format!("Cleanup completed. Deleted {} outdated {noun}", report.deleted))
+                .send()
+                .await
+                .map_err(|e| Upstream::new(crate::error::service::SNS, e))?;
+            report.notified = true;
+        }
+        tracing::info!(
+            noun,
+            deleted = report.deleted,
+            items_read = report.items_read,
+            notified = report.notified,
+            "cleanup done"
+        );
+        Ok(report)
+    }
 }

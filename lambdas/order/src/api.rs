@@ -3,16 +3,16 @@
 use serde_json::json;
 use shop_core::http::{header, json_body, path_param};
 use shop_core::money::Money;
-use shop_core::pagination::{page_request, query_page, IndexQuery};
+use shop_core::pagination::page_request;
 use shop_core::validate::{text, whole_number};
 use shop_core::{Identity, Request, RequestError, Response, Upstream};
 
 use crate::model::{
     authorize_key, order_id, price_cart, refund_key, CreateOrder, MoneyMove, Order, OrderMessage, OrderStatus,
-    OrderView, Payment, PaymentStatus, PaymentView, CUSTOMER_INDEX,
+    OrderView, Payment, PaymentStatus, PaymentView,
 };
 use crate::payment::{self, settle, Intent, Payments, ProviderError};
-use crate::{store, Error, Orders};
+use crate::{Error, Orders};
 
 /// `POST /create-order {"items": [{id, quantity}, ...], "paymentMethod": "pm_..."}` or `{id,
 /// quantity, paymentMethod}` (signed in; optional `Idempotency-Key` header). The cart's total is
@@ -82,7 +82,7 @@ async fn create_flow(o: &Orders, req: &Request) -> Result<Placed, Error> {
     };
 
     let ids: Vec<&str> = body.lines.iter().map(|l| l.product_id.as_str()).collect();
-    let products = store::products(&o.db, &o.config.products_table, &ids).await?;
+    let products = o.stock.products(&ids).await?;
     let (items, total) = price_cart(&body, &products)?;
     let (payment, action) = match (&pm, &o.payments) {
         (Some(pm), Some(p)) => authorize(o, p, &id, total, pm).await?,
@@ -264,10 +264,7 @@ async fn confirm_by_email(o: &Orders, order: &Order) {
             None => "We will email you when it ships.".to_owned(),
         }
     );
-    if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
-        .await
-        .is_err()
-    {
+    if o.mailer.send(&order.customer_email, &subject, &text).await.is_err() {
         tracing::error!(order_id = %order.id, "confirmation email failed");
     }
 }
@@ -289,16 +286,9 @@ pub async fn list_orders(o: &Orders, req: Request) -> Response {
 
 async fn list_flow(o: &Orders, req: &Request) -> Result<serde_json::Value, Error> {
     let who = Identity::from_request(req)?;
-    let q = IndexQuery {
-        table: &o.config.orders_table,
-        index: CUSTOMER_INDEX,
-        pk_attr: "customerId",
-        pk_value: who.sub,
-        newest_first: true,
-        before: None,
-    };
+    let q = o.orders.of_customer(who.sub);
     let page = page_request(req, 20, 100, crate::model::CUSTOMER_PAGE_KEY, &q)?;
-    let page = query_page::<Order>(&o.db, &q, page).await?;
+    let page = o.orders.page(&q, page).await?;
     let orders: Vec<OrderView> = page.items.into_iter().map(OrderView::from).collect();
     Ok(json!({ "orders": orders, "nextToken": page.next_token }))
 }

@@ -135,14 +135,16 @@ pub fn max_order_lines(n: usize) -> Result<usize, ConfigError> {
 
 #[derive(Clone, Debug)]
 pub struct Orders {
-    pub db: aws_sdk_dynamodb::Client,
     /// The Orders table.
     pub orders: store::OrdersTable,
+    /// The Products table, read for price and stock.
+    pub stock: store::Stock,
     /// The order queue the consumer reads.
     pub queue: store::Queue,
     /// The order workflow the consumer and the reconciler start.
     pub workflow: store::Workflow,
-    pub ses: aws_sdk_sesv2::Client,
+    /// The sender of the customer's emails.
+    pub mailer: shop_core::email::Mailer,
     /// The operations alerts topic.
     pub alerts: store::Alerts,
     pub config: OrderConfig,
@@ -187,11 +189,11 @@ impl Orders {
     /// The service without payments (every order unpaid, as [`OrderConfig::allow_unpaid`] must allow).
     pub fn new(sdk: &aws_config::SdkConfig, config: OrderConfig) -> Self {
         Self {
-            db: shop_core::aws::dynamodb(sdk),
             orders: store::OrdersTable::new(shop_core::aws::dynamodb(sdk), &config.orders_table),
+            stock: store::Stock::new(shop_core::aws::dynamodb(sdk), &config.products_table),
             queue: store::Queue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
             workflow: store::Workflow::new(aws_sdk_sfn::Client::new(sdk), &config.state_machine_arn),
-            ses: shop_core::aws::ses(sdk),
+            mailer: shop_core::email::Mailer::new(shop_core::aws::ses(sdk), &config.email_from),
             alerts: store::Alerts::new(shop_core::aws::sns(sdk), &config.alerts_topic_arn),
             config,
             http: Http::from_env(false),

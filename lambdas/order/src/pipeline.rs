@@ -226,10 +226,7 @@ async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> 
         "Sorry, we could not process your order {} of {}. You have not been charged.",
         order.id, wording.summary
     );
-    if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
-        .await
-        .is_err()
-    {
+    if o.mailer.send(&order.customer_email, &subject, &text).await.is_err() {
         tracing::error!(order_id = %order.id, "failure email not sent");
     }
     let message = format!(

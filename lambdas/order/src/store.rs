@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use shop_core::dynamo::{self, Item};
-use shop_core::pagination::{query_index, IndexQuery};
+use shop_core::pagination::{query_index, query_page, IndexQuery, Page, PageRequest};
 use shop_core::{conditional, Upstream};
 
-use crate::model::{Order, OrderStatus, ProductStock, STATUS_INDEX};
+use crate::model::{Order, OrderStatus, ProductStock, CUSTOMER_INDEX, STATUS_INDEX};
 
 const DB: &str = "dynamodb";
 /// BatchGetItem may leave keys unprocessed under load; we ask again this many times, with
@@ -26,36 +26,49 @@ fn status(s: OrderStatus) -> AttributeValue {
     AttributeValue::S(s.as_str().to_owned())
 }
 
-/// The products with these ids (at most 100), read consistently; an id with no product is absent.
-pub async fn products(
-    db: &aws_sdk_dynamodb::Client,
-    table: &str,
-    ids: &[&str],
-) -> Result<HashMap<String, ProductStock>, Upstream> {
-    let keys = ids.iter().map(|id| id_key(id)).collect();
-    let request = KeysAndAttributes::builder()
-        .set_keys(Some(keys))
-        .consistent_read(true)
-        .projection_expression("id, productName, productPrice, quantity, isApproved")
-        .build()
-        .map_err(|e| Upstream::internal(DB, e.to_string()))?;
-    let items = read_all(request, |keys| async move {
-        let out = db
-            .batch_get_item()
-            .request_items(table, keys)
-            .send()
-            .await
-            .map_err(|e| Upstream::new(DB, e))?;
-        let items = out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
-        Ok((items, out.unprocessed_keys.and_then(|mut u| u.remove(table))))
-    })
-    .await?;
-    let mut found = HashMap::with_capacity(items.len());
-    for item in items {
-        let p: ProductStock = dynamo::from_item(item)?;
-        found.insert(p.id.clone(), p);
+/// The Products table as the order service reads it: price and stock at order time.
+#[derive(Clone, Debug)]
+pub struct Stock {
+    db: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Stock {
+    pub fn new(db: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
     }
-    Ok(found)
+
+    /// The products with these ids (at most 100), read consistently; an id with no product is absent.
+    pub async fn products(&self, ids: &[&str]) -> Result<HashMap<String, ProductStock>, Upstream> {
+        let (db, table) = (&self.db, self.table.as_str());
+        let keys = ids.iter().map(|id| id_key(id)).collect();
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .projection_expression("id, productName, productPrice, quantity, isApproved")
+            .build()
+            .map_err(|e| Upstream::internal(DB, e.to_string()))?;
+        let items = read_all(request, |keys| async move {
+            let out = db
+                .batch_get_item()
+                .request_items(table, keys)
+                .send()
+                .await
+                .map_err(|e| Upstream::new(DB, e))?;
+            let items = out.responses.and_then(|mut r| r.remove(table)).unwrap_or_default();
+            Ok((items, out.unprocessed_keys.and_then(|mut u| u.remove(table))))
+        })
+        .await?;
+        let mut found = HashMap::with_capacity(items.len());
+        for item in items {
+            let p: ProductStock = dynamo::from_item(item)?;
+            found.insert(p.id.clone(), p);
+        }
+        Ok(found)
+    }
 }
 
 /// One BatchGetItem round after another until no key is left unprocessed. DynamoDB may answer
@@ -121,6 +134,23 @@ impl OrdersTable {
             }
             crate::pause_before(round).await;
         }
+    }
+
+    /// The query of `customer`'s orders, newest first.
+    pub fn of_customer(&self, customer: String) -> IndexQuery<'_> {
+        IndexQuery {
+            table: &self.table,
+            index: CUSTOMER_INDEX,
+            pk_attr: "customerId",
+            pk_value: customer,
+            newest_first: true,
+            before: None,
+        }
+    }
+
+    /// One page of `q`, an index query of this table.
+    pub async fn page(&self, q: &IndexQuery<'_>, page: PageRequest) -> Result<Page<Order>, Upstream> {
+        query_page(&self.db, q, page).await
     }
 
     /// Deletes the order while it is still pending; `false` when it is not (or not there).

@@ -32,7 +32,7 @@ async fn upload_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
         shop_core::time::now(),
     );
     let url = p.catalog.images.upload_url(&product.object_key, kind, size).await?;
-    p.put_new(&product).await?;
+    p.products.put_new(&product).await?;
     tracing::info!(product_id = %id, seller = %seller.sub, "product created, awaiting image");
     Ok(json!({ "uploadUrl": url, "productId": id }))
 }
@@ -50,6 +50,7 @@ pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport,
             // Only a product still waiting for this very image gets it under review: a PUT
             // replayed after the product went to review never replaces what the admin reviews.
             let waiting = p
+                .products
                 .current(id)
                 .await?
                 .is_some_and(|pr| pr.status == Status::AwaitingImage && pr.object_key == key);
@@ -67,7 +68,7 @@ pub async fn image_uploaded(p: &Products, event: S3Event) -> Result<ImageReport,
             else {
                 return Ok(false);
             };
-            Ok::<_, Error>(p.image_arrived(id, &key, review_etag).await?)
+            Ok::<_, Error>(p.products.image_arrived(id, &key, review_etag).await?)
         })
         .await?;
     Ok(report)
@@ -88,9 +89,9 @@ async fn approved_flow(p: &Products, req: &Request) -> Result<serde_json::Value,
         .map(|c| text("category", &c, MAX_CATEGORY))
         .transpose()
         .map_err(RequestError::in_query)?;
-    let approved = p.approved(category);
+    let approved = p.products.approved(category);
     let page = page_request(req, 20, 100, approved.page_key, &approved.query)?;
-    let page = p.page(&approved, page).await?;
+    let page = p.products.page(&approved, page).await?;
     Ok(listing(page.items, page.next_token))
 }
 
@@ -101,9 +102,9 @@ pub async fn pending_products(p: &Products, req: Request) -> Response {
 
 async fn pending_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     p.catalog.admins.admin(req).await?;
-    let pending = p.pending();
+    let pending = p.products.pending();
     let page = page_request(req, 20, 100, pending.page_key, &pending.query)?;
-    let page = p.page(&pending, page).await?;
+    let page = p.products.page(&pending, page).await?;
     let mut products = Vec::with_capacity(page.items.len());
     for item in page.items {
         let link = p.catalog.images.review_url(&item.object_key).await?;
@@ -120,10 +121,7 @@ async fn tell_seller(p: &Products, product: &Product, subject: &str, text: &str)
         tracing::warn!(product_id = %product.id, "seller has no email; decision not sent");
         return;
     };
-    if shop_core::email::send(&p.ses, &p.config.email_from, to, subject, text)
-        .await
-        .is_err()
-    {
+    if p.mailer.send(to, subject, text).await.is_err() {
         tracing::error!(product_id = %product.id, "decision email failed");
     }
 }
@@ -137,7 +135,11 @@ pub async fn approve_product(p: &Products, req: Request) -> Response {
 async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, Error> {
     let admin = p.catalog.admins.admin(req).await?;
     let id = json_body(req)?.string("id", 64)?;
-    let product = p.current(&id).await?.ok_or_else(|| Error::NotFound(id.clone()))?;
+    let product = p
+        .products
+        .current(&id)
+        .await?
+        .ok_or_else(|| Error::NotFound(id.clone()))?;
     if product.uploaded_at.is_none() {
         return Err(Error::ImageMissing(id));
     }
@@ -155,7 +157,7 @@ async fn approve_flow(p: &Products, req: &Request) -> Result<serde_json::Value, 
         tracing::warn!(product_id = %id, "the review copy is not the one made from the checked upload: not published");
         return Err(Error::ImageMissing(id));
     }
-    let Some(before) = p.approve(&id, &key, images.public_url(&key)).await? else {
+    let Some(before) = p.products.approve(&id, &key, images.public_url(&key)).await? else {
         // Rejected (or deleted) since the read: the copy just published must not stay served.
         images.delete(&public).await?;
         return Err(Error::ImageMissing(id));
@@ -183,6 +185,7 @@ async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
     let id = f.string("id", 64)?;
     let reason = f.string("reason", MAX_REASON)?;
     let product = p
+        .products
         .reject(&id, &reason)
         .await?
         .ok_or_else(|| Error::NotFound(id.clone()))?;
@@ -201,5 +204,6 @@ async fn reject_flow(p: &Products, req: &Request) -> Result<serde_json::Value, E
 /// Scheduled cleanup: deletes products older than the configured age that never got an image,
 /// then publishes `Cleanup completed. Deleted N outdated products` when N > 0.
 pub async fn cleanup(p: &Products, _event: serde_json::Value) -> Result<SweepReport, Error> {
-    Ok(p.delete_stale().await?)
+    let swept = p.products.delete_stale(p.config.cleanup_max_age).await?;
+    Ok(p.notices.report("products", swept).await?)
 }

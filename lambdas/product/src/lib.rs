@@ -4,7 +4,7 @@
 //! through an index, and a scheduled cleanup deletes products that never got their image.
 //!
 //! - [`model`]: the product, its states and its public JSON; validation of a new product.
-//! - [`store`]: the Products table, one method per operation.
+//! - [`store`]: the Products table, a store that owns its client and name.
 //! - [`handlers`]: one public async function per Lambda.
 
 pub mod handlers;
@@ -14,7 +14,9 @@ pub mod store;
 use std::time::Duration;
 
 use shop_core::catalog::Catalog;
+use shop_core::cleanup::Notices;
 use shop_core::config::{parsed_or, required, ConfigError};
+use shop_core::email::Mailer;
 use shop_core::images::UploadConfig;
 use shop_core::{RequestError, Upstream};
 
@@ -52,8 +54,11 @@ impl ProductConfig {
 #[derive(Clone, Debug)]
 pub struct Products {
     pub catalog: Catalog,
-    pub sns: aws_sdk_sns::Client,
-    pub ses: aws_sdk_sesv2::Client,
+    pub products: store::ProductsTable,
+    /// The cleanup topic.
+    pub notices: Notices,
+    /// The sender of decision emails.
+    pub mailer: Mailer,
     pub config: ProductConfig,
 }
 
@@ -70,8 +75,9 @@ impl Products {
     pub fn new(sdk: &aws_config::SdkConfig, config: ProductConfig) -> Self {
         Self {
             catalog: Catalog::new(sdk, config.uploads.clone(), "product"),
-            sns: shop_core::aws::sns(sdk),
-            ses: shop_core::aws::ses(sdk),
+            products: store::ProductsTable::new(shop_core::aws::dynamodb(sdk), &config.table),
+            notices: Notices::new(shop_core::aws::sns(sdk), &config.cleanup_topic_arn),
+            mailer: Mailer::new(shop_core::aws::ses(sdk), &config.email_from),
             config,
         }
     }

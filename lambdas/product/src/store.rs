@@ -1,14 +1,15 @@
-//! The Products table: one method per operation.
+//! The Products table: its client and name, one method per operation.
+
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use shop_core::cleanup::{Sweep, SweepReport};
 use shop_core::dynamo::{self, key, Item};
 use shop_core::images::attach_image;
-use shop_core::pagination::{IndexQuery, Page, PageRequest};
+use shop_core::pagination::{query_page, IndexQuery, Page, PageRequest};
 use shop_core::Upstream;
 
 use crate::model::{Product, Status, CATEGORY_INDEX};
-use crate::Products;
 
 const KEY: &str = "id";
 
@@ -22,10 +23,23 @@ pub struct Listing<'a> {
     pub page_key: &'static [&'static str],
 }
 
-impl Products {
+#[derive(Clone, Debug)]
+pub struct ProductsTable {
+    db: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl ProductsTable {
+    pub fn new(db: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
     /// Records a new product (its id is fresh: an existing one is a failure, not a conflict).
     pub async fn put_new(&self, product: &Product) -> Result<(), Upstream> {
-        if dynamo::put_if_absent(&self.catalog.db, &self.config.table, KEY, product).await? {
+        if dynamo::put_if_absent(&self.db, &self.table, KEY, product).await? {
             Ok(())
         } else {
             Err(Upstream::internal(
@@ -40,8 +54,8 @@ impl Products {
     pub async fn image_arrived(&self, id: &str, object_key: &str, review_etag: String) -> Result<bool, Upstream> {
         let states = (Status::AwaitingImage.as_str(), Status::PendingReview.as_str());
         attach_image(
-            &self.catalog.db,
-            &self.config.table,
+            &self.db,
+            &self.table,
             key(KEY, id),
             object_key,
             &[("reviewEtag", review_etag)],
@@ -52,7 +66,7 @@ impl Products {
 
     /// Approved products, newest first: of one category (its sparse index), or all.
     pub fn approved(&self, category: Option<String>) -> Listing<'_> {
-        let table = &self.config.table;
+        let table = &self.table;
         match category {
             Some(c) => Listing {
                 query: IndexQuery {
@@ -74,7 +88,7 @@ impl Products {
 
     /// The review queue: products with an image waiting for a decision, oldest first.
     pub fn pending(&self) -> Listing<'_> {
-        let mut query = shop_core::catalog::Catalog::newest_in(&self.config.table, Status::PendingReview.as_str());
+        let mut query = shop_core::catalog::Catalog::newest_in(&self.table, Status::PendingReview.as_str());
         query.newest_first = false;
         Listing {
             query,
@@ -84,12 +98,12 @@ impl Products {
 
     /// One page of a listing.
     pub async fn page(&self, listing: &Listing<'_>, page: PageRequest) -> Result<Page<Product>, Upstream> {
-        self.catalog.page(&listing.query, page).await
+        query_page(&self.db, &listing.query, page).await
     }
 
     /// The product as stored now (a consistent read).
     pub async fn current(&self, id: &str) -> Result<Option<Product>, Upstream> {
-        dynamo::get(&self.catalog.db, &self.config.table, key(KEY, id)).await
+        dynamo::get(&self.db, &self.table, key(KEY, id)).await
     }
 
     /// Records the approval of the product whose checked image is `object_key`, published at
@@ -137,10 +151,9 @@ impl Products {
             (":now", s(shop_core::time::now())),
         ];
         let out = self
-            .catalog
             .db
             .update_item()
-            .table_name(&self.config.table)
+            .table_name(&self.table)
             .set_key(Some(key(KEY, id)))
             .update_expression(update)
             .condition_expression(condition)
@@ -159,12 +172,10 @@ impl Products {
         item.map(dynamo::from_item).transpose()
     }
 
-    /// Deletes the products older than the configured age that never got an image, and tells
-    /// the cleanup topic how many.
-    pub async fn delete_stale(&self) -> Result<SweepReport, Upstream> {
-        let cutoff = shop_core::time::ago(self.config.cleanup_max_age);
-        let stale = Sweep::by_status(&self.config.table, Status::AwaitingImage.as_str(), cutoff, &[KEY]);
-        let topic = &self.config.cleanup_topic_arn;
-        shop_core::cleanup::run(&self.catalog.db, &self.sns, topic, "products", &stale).await
+    /// Deletes the products older than `max_age` that never got an image.
+    pub async fn delete_stale(&self, max_age: Duration) -> Result<SweepReport, Upstream> {
+        let stale = Status::AwaitingImage.as_str();
+        let stale = Sweep::by_status(&self.table, stale, shop_core::time::ago(max_age), &[KEY]);
+        shop_core::cleanup::sweep(&self.db, &stale).await
     }
 }

@@ -188,10 +188,7 @@ pub(crate) async fn tell(o: &Orders, order: &Order, mv: MoneyMove, cents: i64) {
     if mv == MoneyMove::Void && order.status != OrderStatus::Cancelled {
         return;
     }
-    if shop_core::email::send(&o.ses, &o.config.email_from, &order.customer_email, &subject, &text)
-        .await
-        .is_err()
-    {
+    if o.mailer.send(&order.customer_email, &subject, &text).await.is_err() {
         tracing::error!(order_id = %id, "payment email not sent");
     }
 }
