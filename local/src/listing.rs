@@ -36,7 +36,7 @@ impl Listing {
             for f in &s.functions {
                 let Some(trigger) = &f.s3 else { continue };
                 if let Some(bucket) = info.bucket(&s.name, &trigger.bucket) {
-                    listers.insert((format!("{}/{}", s.name, f.name), bucket.to_owned()));
+                    listers.insert((format!("{}/{}", s.name, f.name), bucket.name.clone()));
                 }
             }
         }

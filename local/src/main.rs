@@ -51,12 +51,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .map_err(|_| "bad --stripe-port".to_owned())?
             }
             "--cleanup-every" => o.cleanup_interval = seconds(&value("--cleanup-every")?, "--cleanup-every")?,
-            "--reconcile-after" => o.reconcile_after = seconds(&value("--reconcile-after")?, "--reconcile-after")?,
+            "--reconcile-after" => {
+                o.stage.reconcile_after_seconds = seconds(&value("--reconcile-after")?, "--reconcile-after")?.as_secs()
+            }
             "--settle-after" => {
                 o.stage.settle_after_seconds = seconds(&value("--settle-after")?, "--settle-after")?.as_secs()
             }
             "--upload-max-bytes" => {
-                o.upload_max_bytes = value("--upload-max-bytes")?
+                o.stage.upload_max_bytes = value("--upload-max-bytes")?
                     .parse()
                     .map_err(|_| "bad --upload-max-bytes".to_owned())?
             }
@@ -119,17 +121,20 @@ async fn make_admin(who: String) -> Result<(), String> {
     let username = if who.contains('@') {
         let email = who.trim().to_lowercase();
         // The confirmed account that holds the email (an admin is a confirmed account).
-        auth::store::Users::new(aws_sdk_dynamodb::Client::new(&sdk), info.users_table.clone())
-            .email_owner(&email)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or(format!("no confirmed account with email {email}"))?
+        auth::store::Users::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            info.resources.table("users").map_err(|e| e.to_string())?.to_owned(),
+        )
+        .email_owner(&email)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("no confirmed account with email {email}"))?
     } else {
         auth::model::username_for(&who)
     };
     aws_sdk_cognitoidentityprovider::Client::new(&sdk)
         .admin_add_user_to_group()
-        .user_pool_id(&info.user_pool_id)
+        .user_pool_id(&info.resources.pool.user_pool_id)
         .username(&username)
         .group_name(shop_core::identity::ADMIN_GROUP)
         .send()

@@ -6,9 +6,11 @@
 use aws_config::SdkConfig;
 
 mod pool;
+pub mod resources;
 mod tables;
 
 pub use pool::{user_pool, PoolPolicy, UserPool};
+pub use resources::{Resource, Resources};
 
 pub use tables::{declared_table, table, Index, Projection, TableSpec, TABLES_JSON};
 

@@ -7,13 +7,15 @@ use shop_core::lambda::{Answer, Invocation};
 
 use std::sync::Arc;
 
-use crate::chaos::Chaos;
 use crate::declaration::Declaration;
 use crate::emulator::Emulator;
 use crate::http_hook::Act;
 use crate::listing::Listing;
+use crate::provision::resources::ORDER_WORKFLOW;
+use crate::provision::ProvisionError;
 use crate::recorder::Sink;
-use crate::stack::{metrics_namespace, LocalSettings, StackInfo};
+use crate::runner::Options;
+use crate::stack::{metrics_namespace, StackInfo};
 
 /// Every service, configured for this stack: the same structs the Lambda binaries build.
 #[derive(Clone, Debug)]
@@ -26,12 +28,14 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(emu: &Emulator, decl: &Declaration, info: &StackInfo, s: &LocalSettings, chaos: &Arc<Chaos>) -> Self {
+    pub fn new(emu: &Emulator, decl: &Declaration, info: &StackInfo, o: &Options) -> Result<Self, ProvisionError> {
+        let (stage, r) = (&o.stage, &info.resources);
+        let secs = std::time::Duration::from_secs;
         // The handlers' calls are recorded for the least-privilege check, meet the faults
         // --chaos asks for, and get S3's answers for their roles: one hook does all three.
-        let sink = crate::recorder::target().map(|file| Arc::new(Sink::new(file, &s.prefix, s.admin_mfa_required)));
+        let sink = crate::recorder::target().map(|file| Arc::new(Sink::new(file, &o.prefix, stage.admin_mfa_required)));
         let listing = Listing::new(decl, info, sink.clone());
-        let chaos = chaos.clone();
+        let chaos = o.chaos.clone();
         let sdk = crate::http_hook::hooked(&emu.sdk_config(), move |req, _| {
             if let Some(sink) = &sink {
                 sink.observe(req);
@@ -41,79 +45,82 @@ impl Services {
                 act => act,
             }
         });
-        let uploads = |bucket: &str| shop_core::images::UploadConfig {
-            bucket: bucket.to_owned(),
-            image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),
-            expires: s.upload_url_expires,
-            max_bytes: s.upload_max_bytes,
-            metrics_namespace: metrics_namespace(&s.prefix),
+        let uploads = |service: &str| {
+            let bucket = &r.bucket(service)?.name;
+            Ok::<_, ProvisionError>(shop_core::images::UploadConfig {
+                bucket: bucket.to_owned(),
+                image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),
+                expires: secs(stage.upload_url_expires_seconds),
+                max_bytes: stage.upload_max_bytes,
+                metrics_namespace: metrics_namespace(&o.prefix),
+            })
         };
-        Self {
+        Ok(Self {
             auth: auth::Auth::new(
                 &sdk,
                 auth::AuthConfig {
-                    user_pool_id: info.user_pool_id.clone(),
-                    client_id: info.client_id.clone(),
-                    users_table: info.users_table.clone(),
+                    user_pool_id: r.pool.user_pool_id.clone(),
+                    client_id: r.pool.client_id.clone(),
+                    users_table: r.table("users")?.to_owned(),
                     password_policy: auth::model::PasswordPolicy {
-                        min_length: s.pool.password_min_length,
+                        min_length: stage.password_min_length,
                     },
-                    unconfirmed_max_age: s.unconfirmed_max_age,
-                    metrics_namespace: metrics_namespace(&s.prefix),
+                    unconfirmed_max_age: secs(stage.unconfirmed_max_age_seconds),
+                    metrics_namespace: metrics_namespace(&o.prefix),
                 },
             ),
             banner: banner::Banners::new(
                 &sdk,
                 banner::BannerConfig {
-                    table: info.banners_table.clone(),
-                    uploads: uploads(&info.banner_bucket),
+                    table: r.table("banners")?.to_owned(),
+                    uploads: uploads("banner")?,
                 },
             ),
             category: category::Categories::new(
                 &sdk,
                 category::CategoryConfig {
-                    table: info.categories_table.clone(),
-                    uploads: uploads(&info.category_bucket),
-                    cleanup_topic_arn: info.cleanup_topic_arn.clone(),
-                    cleanup_max_age: s.cleanup_max_age,
+                    table: r.table("categories")?.to_owned(),
+                    uploads: uploads("category")?,
+                    cleanup_topic_arn: r.topic("cleanup")?.to_owned(),
+                    cleanup_max_age: secs(stage.cleanup_max_age_seconds),
                 },
             ),
             product: product::Products::new(
                 &sdk,
                 product::ProductConfig {
-                    table: info.products_table.clone(),
-                    uploads: uploads(&info.product_bucket),
-                    cleanup_topic_arn: info.cleanup_topic_arn.clone(),
-                    cleanup_max_age: s.cleanup_max_age,
-                    email_from: info.email_from.clone(),
+                    table: r.table("products")?.to_owned(),
+                    uploads: uploads("product")?,
+                    cleanup_topic_arn: r.topic("cleanup")?.to_owned(),
+                    cleanup_max_age: secs(stage.cleanup_max_age_seconds),
+                    email_from: r.email_from.clone(),
                 },
             ),
             order: order::Orders::new(
                 &sdk,
                 order::OrderConfig {
-                    orders_table: info.orders_table.clone(),
-                    products_table: info.products_table.clone(),
-                    queue_url: info.order_queue.clone(),
-                    state_machine_arn: info.state_machine_arn.clone(),
-                    email_from: info.email_from.clone(),
-                    alerts_topic_arn: info.alerts_topic_arn.clone(),
-                    reconcile_after: s.reconcile_after,
-                    metrics_namespace: metrics_namespace(&s.prefix),
-                    max_order_lines: s.max_order_lines,
-                    allow_unpaid: s.allow_unpaid,
-                    settle_after: s.settle_after,
+                    orders_table: r.table("orders")?.to_owned(),
+                    products_table: r.table("products")?.to_owned(),
+                    queue_url: r.queue("orders")?.url.clone(),
+                    state_machine_arn: r.workflow(ORDER_WORKFLOW)?.to_owned(),
+                    email_from: r.email_from.clone(),
+                    alerts_topic_arn: r.topic("alerts")?.to_owned(),
+                    reconcile_after: secs(stage.reconcile_after_seconds),
+                    metrics_namespace: metrics_namespace(&o.prefix),
+                    max_order_lines: stage.max_order_lines,
+                    allow_unpaid: stage.allow_unpaid_orders,
+                    settle_after: secs(stage.settle_after_seconds),
                 },
             ),
         }
-        .gated(&sdk, info, s)
+        .gated(&sdk, info, stage.admin_mfa_required))
     }
 
     /// Every admin gate asking `info`'s pool for TOTP and the session's age, as the stage requires.
-    fn gated(mut self, sdk: &aws_config::SdkConfig, info: &StackInfo, s: &LocalSettings) -> Self {
-        if s.admin_mfa_required {
+    fn gated(mut self, sdk: &aws_config::SdkConfig, info: &StackInfo, mfa_required: bool) -> Self {
+        if mfa_required {
             let gate = shop_core::mfa::AdminGate::requiring_mfa(
                 aws_sdk_cognitoidentityprovider::Client::new(sdk),
-                info.user_pool_id.clone(),
+                info.resources.pool.user_pool_id.clone(),
             );
             self.banner.catalog.admins = gate.clone();
             self.category.catalog.admins = gate.clone();

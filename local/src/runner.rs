@@ -20,12 +20,12 @@ use crate::emulator::Emulator;
 use crate::gateway::cors;
 use crate::jwt::Verifier;
 use crate::registry::Services;
-use crate::stack::{self, LocalSettings, StackInfo};
+use crate::stack::{self, StackInfo};
 use crate::stage::StageValues;
 pub use crate::state::{AppState, RunnerError};
 
-/// How to run the local stack: the local stage's values (`infra/stages.json`), some of which the
-/// command line and the tests override.
+/// How to run the local stack: the local stage's values (`infra/stages.json`), which the command
+/// line and the tests override in place, and what only the runner has (ports, state, names, faults).
 #[derive(Debug, Clone)]
 pub struct Options {
     /// API port (0 = any free port).
@@ -41,16 +41,12 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// Prefix of every resource name.
     pub prefix: String,
+    /// The verified sender of every email (a stage's SES identity on AWS).
     pub email_from: String,
+    /// How often the cleanups run: the stage's `cleanupEveryMinutes`, which `--cleanup-every`
+    /// overrides in seconds.
     pub cleanup_interval: Duration,
-    pub cleanup_max_age: Duration,
-    /// Age after which the reconciler re-drives a pending order (the stage default on AWS).
-    pub reconcile_after: Duration,
-    /// The largest image upload accepted (the CDK stages' default).
-    pub upload_max_bytes: u64,
-    /// Age at which a sign-up never confirmed is purged (the CDK stages' default: a day).
-    pub unconfirmed_max_age: Duration,
-    /// The rest of the local stage's values.
+    /// The local stage's values.
     pub stage: StageValues,
     /// The faults to inject (`--chaos`): none by default.
     pub chaos: Arc<crate::chaos::Chaos>,
@@ -69,10 +65,6 @@ impl Options {
             prefix: "shop-local".into(),
             email_from: "noreply@example.com".into(),
             cleanup_interval: Duration::from_secs(stage.cleanup_every_minutes * 60),
-            cleanup_max_age: Duration::from_secs(stage.cleanup_max_age_seconds),
-            reconcile_after: Duration::from_secs(stage.reconcile_after_seconds),
-            upload_max_bytes: stage.upload_max_bytes,
-            unconfirmed_max_age: Duration::from_secs(stage.unconfirmed_max_age_seconds),
             stage,
             chaos: Arc::new(crate::chaos::Chaos::off()),
         })
@@ -112,7 +104,10 @@ async fn payments(
     let stripe = crate::stripe::Stripe::find_or_start(opts.stripe_port).await?;
     info.payment_api_url = stripe.endpoint.clone();
     let provider = order::ProviderConfig {
-        secret_id: info.payment_secret_arn.clone(),
+        secret_id: info
+            .resources
+            .secret(crate::provision::resources::PAYMENT_SECRET)?
+            .to_owned(),
         api_url: stripe.endpoint.clone(),
         currency: opts.stage.payment_currency.clone(),
     };
@@ -136,25 +131,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
         .map_err(|e| RunnerError::Bind(opts.port, e))?;
     let addr = listener.local_addr().map_err(|e| RunnerError::Bind(opts.port, e))?;
     let emulator = Emulator::find_or_start(opts.moto_port).await?;
-    let settings = LocalSettings {
-        prefix: opts.prefix.clone(),
-        api_url: format!("http://{addr}"),
-        email_from: opts.email_from.clone(),
-        cleanup_max_age: opts.cleanup_max_age,
-        reconcile_after: opts.reconcile_after,
-        order_max_receives: opts.stage.order_max_receives,
-        upload_max_bytes: opts.upload_max_bytes,
-        upload_url_expires: Duration::from_secs(opts.stage.upload_url_expires_seconds),
-        unconfirmed_max_age: opts.unconfirmed_max_age,
-        max_order_lines: opts.stage.max_order_lines,
-        allow_unpaid: opts.stage.allow_unpaid_orders,
-        settle_after: Duration::from_secs(opts.stage.settle_after_seconds),
-        pool: (&opts.stage).into(),
-        workflow_type: aws_sdk_sfn::types::StateMachineType::from(
-            opts.stage.workflow_type.to_ascii_uppercase().as_str(),
-        ),
-        admin_mfa_required: opts.stage.admin_mfa_required,
-    };
+    let api_url = format!("http://{addr}");
     let state_file = opts.state_dir.join("stack.json");
     if opts.reset {
         emulator.reset().await?;
@@ -169,21 +146,21 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
             tracing::info!("reusing the stack recorded in {}", state_file.display());
             i
         }
-        None => stack::provision(&emulator, &settings).await?,
+        None => stack::provision(&emulator, &decl, &opts).await?,
     };
-    info.api_url = settings.api_url.clone();
+    info.api_url = api_url;
     let payments = payments(&opts, &emulator, &mut info).await?;
     stack::write(&info, &state_file).map_err(RunnerError::State)?;
 
-    let services = Services::new(&emulator, &decl, &info, &settings, &opts.chaos).with_payments(payments);
+    let services = Services::new(&emulator, &decl, &info, &opts)?.with_payments(payments);
     check_wiring(&decl)?;
-    register_pool_triggers(&emulator, &decl, &info.user_pool_id, &settings.api_url).await?;
+    register_pool_triggers(&emulator, &decl, &info.resources.pool.user_pool_id, &info.api_url).await?;
     let verifier = Verifier::new(
         &emulator.endpoint,
         &opts.stage.cognito_issuer,
         &emulator.region,
-        &info.user_pool_id,
-        &info.client_id,
+        &info.resources.pool.user_pool_id,
+        &info.resources.pool.client_id,
     );
     let sdk = emulator.sdk_config();
     let state = Arc::new(AppState {

@@ -59,6 +59,11 @@ pub struct Cors {
 }
 
 impl StageValues {
+    /// The order workflow's type (`workflowType`).
+    pub fn workflow_type(&self) -> aws_sdk_sfn::types::StateMachineType {
+        aws_sdk_sfn::types::StateMachineType::from(self.workflow_type.to_ascii_uppercase().as_str())
+    }
+
     /// The rate of a declared schedule (`every`: `cleanup` -> `cleanupEveryMinutes`), as the CDK
     /// app deploys it.
     pub fn every_minutes(&self, every: &str) -> Option<u64> {

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::bridge;
 use crate::chaos::Fault;
 use crate::declaration::Trigger;
+use crate::provision::resources::ASYNC_FAILURES;
 use crate::recorder;
 use crate::state::{AppState, RunnerError};
 
@@ -41,10 +42,11 @@ pub fn spawn(
             match f.trigger() {
                 Some(Trigger::S3) => {
                     let bucket = f.s3.as_ref().map(|b| b.bucket.as_str()).unwrap_or_default();
-                    let queue = st
+                    let queue = &st
                         .info
-                        .events_queue(&s.name, bucket)
-                        .ok_or_else(|| missing("such bucket"))?;
+                        .bucket(&s.name, bucket)
+                        .ok_or_else(|| missing("such bucket"))?
+                        .events_queue;
                     tasks.push(tokio::spawn(poll_s3(
                         st.clone(),
                         target,
@@ -121,9 +123,13 @@ async fn invoke_async(st: &AppState, target: &Target, event: Value) -> bool {
 /// Sends a record to the stack's failure queue (the on-failure destination).
 async fn on_failure(st: &AppState, target: &Target, record: Value) {
     let sqs = aws_sdk_sqs::Client::new(&st.emulator.sdk_config());
+    let Some((queue, _)) = st.info.queue(ASYNC_FAILURES) else {
+        tracing::error!(service = %target.0, function = %target.1, "no failure queue in this stack: record lost");
+        return;
+    };
     let sent = sqs
         .send_message()
-        .queue_url(&st.info.async_failures_queue)
+        .queue_url(queue)
         .message_body(record.to_string())
         .send()
         .await;

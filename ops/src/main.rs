@@ -112,10 +112,10 @@ async fn operator(a: &Args) -> Result<Operator, String> {
         let (sdk, field) = local_stack(path).await?;
         return Ok(Operator::new(
             &sdk,
-            &field("orderQueue")?,
-            &field("orderDlq")?,
-            &field("ordersTable")?,
-            &field("stateMachineArn")?,
+            &field("/queues/orders/url")?,
+            &field("/queues/orders/dlqUrl")?,
+            &field("/tables/orders")?,
+            &field("/workflows/order-processing")?,
         ));
     }
     let need = |v: &Option<String>, name: &str| v.clone().ok_or(format!("{name} is required without --local\n{USAGE}"));
@@ -129,15 +129,22 @@ async fn operator(a: &Args) -> Result<Operator, String> {
     ))
 }
 
-/// The local stack's SDK configuration (the emulator) and a reader of `.local/stack.json`'s fields.
+/// The local stack's SDK configuration (the emulator) and a reader of `.local/stack.json`'s fields,
+/// by JSON pointer (`/tables/orders`: resources are maps by declared name).
 async fn local_stack(path: &str) -> Result<(aws_config::SdkConfig, impl Fn(&str) -> Result<String, String>), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e} (is the local stack running?)"))?;
     let stack: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
     let path = path.to_owned();
-    let field = move |k: &str| stack[k].as_str().map(str::to_owned).ok_or(format!("{path} has no {k}"));
+    let field = move |k: &str| {
+        stack
+            .pointer(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or(format!("{path} has no {k}"))
+    };
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(field("emulatorEndpoint")?)
-        .region(aws_config::Region::new(field("region")?))
+        .endpoint_url(field("/emulatorEndpoint")?)
+        .region(aws_config::Region::new(field("/region")?))
         .credentials_provider(aws_credential_types::Credentials::new(
             "local", "local", None, None, "shop-ops",
         ))
@@ -153,12 +160,12 @@ async fn smoke(a: &Args) -> Result<(), String> {
     let need = |v: &Option<String>, name: &str| v.clone().ok_or(format!("{name} is required without --local\n{USAGE}"));
     let (sdk, apis, user_pool_id, products_table) = if let Some(path) = &a.local {
         let (sdk, field) = local_stack(path).await?;
-        let runner = field("apiUrl")?;
+        let runner = field("/apiUrl")?;
         let apis = shop_ops::smoke::SERVICES
             .iter()
             .map(|s| (s.to_string(), format!("{runner}/{s}")))
             .collect();
-        (sdk, apis, field("userPoolId")?, field("productsTable")?)
+        (sdk, apis, field("/userPoolId")?, field("/tables/products")?)
     } else {
         if let Some(missing) = shop_ops::smoke::SERVICES.iter().find(|s| !a.apis.contains_key(**s)) {
             return Err(format!("--api {missing}=URL is required without --local\n{USAGE}"));
@@ -199,7 +206,7 @@ async fn make_admin(a: &Args) -> Result<(), String> {
         .ok_or(format!("make-admin needs a USERNAME\n{USAGE}"))?;
     let (sdk, pool) = if let Some(path) = &a.local {
         let (sdk, field) = local_stack(path).await?;
-        (sdk, field("userPoolId")?)
+        (sdk, field("/userPoolId")?)
     } else {
         let pool = a
             .user_pool_id

@@ -49,7 +49,7 @@ class Sale:
         # Alerts reach a queue of our own: a failed order must have one.
         self.alerts = self.sqs.create_queue(QueueName=f"flash-alerts-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.alerts, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.sns.subscribe(TopicArn=self.stack["alertsTopicArn"], Protocol="sqs", Endpoint=arn)
+        self.sns.subscribe(TopicArn=self.stack["topics"]["alerts"], Protocol="sqs", Endpoint=arn)
         self.alert_text = ""
         with ThreadPoolExecutor(16) as pool:
             self.buyers = list(pool.map(lambda _: sign_up(self.base, "flash"), range(buyers)))
@@ -122,8 +122,10 @@ class Sale:
             excused = decision[email] == 0 and f"Order {oid} was decided but its email failed" in alerts
             if decision[email] != 1 and not excused:
                 violations.append(f"order {oid}: {decision[email]} decision emails")
-        for name in ("orderDlq", "bannerEventsQueue", "categoryEventsQueue", "productEventsQueue"):
-            attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(self.stack[name]), AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        queues = {"orders DLQ": self.stack["queues"]["orders"]["dlqUrl"]}
+        queues.update({f"{s} image events": b["eventsQueue"] for s, b in self.stack["buckets"].items()})
+        for name, url in queues.items():
+            attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(url), AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
             left = int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
             if left:
                 violations.append(f"{name}: {left} messages left")
@@ -185,7 +187,7 @@ class Sale:
     def contention(self, order_ids):
         """(reservations cancelled by a TransactionConflict, BackOff waits entered) over the orders' executions."""
         conflicts = backoffs = 0
-        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.stack["stateMachineArn"]):
+        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.stack["workflows"]["order-processing"]):
             for e in page["executions"]:
                 if e["name"].split("-r")[0] not in order_ids:
                     continue

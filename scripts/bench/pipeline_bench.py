@@ -79,7 +79,7 @@ def main():
     ids = {r[0] for r in results}
     exec_durations, exec_status, redriven = [], Counter(), 0
     paginator = sfn.get_paginator("list_executions")
-    for page in paginator.paginate(stateMachineArn=stack["stateMachineArn"]):
+    for page in paginator.paginate(stateMachineArn=stack["workflows"]["order-processing"]):
         for e in page["executions"]:
             if e["name"].rsplit("-r", 1)[0] in ids and e["name"] not in ids:
                 redriven += 1

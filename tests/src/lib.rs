@@ -6,13 +6,15 @@
 pub mod orders;
 pub mod products;
 
-pub use products::{image_service, sample_product, ImageServiceResources};
+pub use products::sample_product;
 
+use aws_sdk_sfn::types::StateMachineType;
 use serde_json::{json, Value};
 use shop_core::http::body_text;
 use shop_core::{Request, Response};
 use shop_local::emulator::Emulator;
 use shop_local::gateway::{api_event, query_string, HttpCall};
+use shop_local::provision::resources::{Plan, Resources};
 use tokio::sync::OnceCell;
 
 static EMULATOR: OnceCell<Emulator> = OnceCell::const_new();
@@ -54,6 +56,36 @@ pub async fn stripe() -> &'static shop_local::stripe::Stripe {
 /// SDK configuration aimed at the shared emulator.
 pub async fn sdk() -> aws_config::SdkConfig {
     emulator().await.sdk_config()
+}
+
+/// The resources of `service`'s stack (`shop_local::provision::resources::of_service`),
+/// provisioned by the runner's own function under unique names: the sender `sender`, an order
+/// queue that redelivers after 1 s and dead-letters on the 4th receive, the order workflow of
+/// `workflow` (the stage default is Express; Standard keeps execution names unique, which some
+/// tests count on), the pool as the local stage deploys it.
+pub async fn provisioned(service: &str, sender: &str, workflow: StateMachineType) -> Resources {
+    let stage = shop_local::stage::values("local").unwrap();
+    let plan = Plan {
+        name: &unique,
+        sender,
+        pool: &(&stage).into(),
+        max_receives: 3,
+        visibility_timeout_secs: 1,
+        workflow_type: workflow,
+        webhook_secret: orders::WEBHOOK_SECRET,
+    };
+    let wanted = shop_local::provision::resources::of_service(service);
+    assert!(!wanted.is_empty(), "no service {service}");
+    shop_local::provision::resources::provision(&sdk().await, wanted, &plan)
+        .await
+        .unwrap_or_else(|e| panic!("provisioning {service}: {e}"))
+}
+
+/// A queue that receives what `topic_arn` publishes (raw), to observe it.
+pub async fn listener(topic_arn: &str) -> String {
+    shop_local::provision::topic_listener(&sdk().await, topic_arn, &unique("listener"))
+        .await
+        .unwrap()
 }
 
 /// A name no other test uses.
@@ -143,12 +175,12 @@ pub async fn upload_config(bucket: &str, max_bytes: u64) -> shop_core::images::U
     }
 }
 
-/// Every key in `bucket`, sorted.
 /// Every item of `table` (one scan: test tables are small).
 pub async fn scan_table(db: &aws_sdk_dynamodb::Client, table: &str) -> aws_sdk_dynamodb::operation::scan::ScanOutput {
     db.scan().table_name(table).send().await.unwrap()
 }
 
+/// Every key in `bucket`, sorted.
 pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
     let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     let mut keys: Vec<String> = listed

@@ -37,6 +37,8 @@ pub struct Fixture {
     pub alerts: String,
     /// The Orders table's change stream (what `status-changed` consumes on AWS).
     pub orders_stream: String,
+    /// The payment provider's secret (signs webhooks with [`WEBHOOK_SECRET`]).
+    pub payment_secret: String,
 }
 
 pub async fn fixture() -> Fixture {
@@ -47,39 +49,16 @@ pub async fn fixture() -> Fixture {
 /// execution names unique, which some tests count on).
 pub async fn fixture_of(kind: StateMachineType) -> Fixture {
     let sdk = sdk().await;
-    let products = unique("products");
-    let orders = unique("orders");
-    provision::table(&sdk, &products, &provision::declared_table("products").unwrap())
-        .await
-        .unwrap();
-    let orders_stream = provision::table(&sdk, &orders, &provision::declared_table("orders").unwrap())
-        .await
-        .unwrap()
-        .unwrap_or_default();
-    let (queue_url, queue_arn, dlq_url) = provision::queue_with_dlq(&sdk, &unique("order-queue"), 3, 1)
-        .await
-        .unwrap();
-    let topic = provision::topic(&sdk, &unique("alerts")).await.unwrap();
-    let alerts = provision::topic_listener(&sdk, &topic, &unique("alerts-listener"))
-        .await
-        .unwrap();
-    provision::email_identity(&sdk, SENDER).await.unwrap();
-    let wiring = provision::OrderWorkflow {
-        products_table: &products,
-        orders_table: &orders,
-        sender: SENDER,
-        alerts_topic_arn: &topic,
-    };
-    let sm = provision::order_workflow(&sdk, &unique("order-processing"), &wiring, kind)
-        .await
-        .unwrap();
+    let res = crate::provisioned("order", SENDER, kind).await;
+    let queue = res.queue("orders").unwrap();
+    let topic = res.topic("alerts").unwrap().to_owned();
     let config = OrderConfig {
-        orders_table: orders,
-        products_table: products,
-        queue_url,
-        state_machine_arn: sm,
-        email_from: SENDER.to_owned(),
-        alerts_topic_arn: topic,
+        orders_table: res.table("orders").unwrap().to_owned(),
+        products_table: res.table("products").unwrap().to_owned(),
+        queue_url: queue.url.clone(),
+        state_machine_arn: res.workflow(provision::resources::ORDER_WORKFLOW).unwrap().to_owned(),
+        email_from: res.email_from.clone(),
+        alerts_topic_arn: topic.clone(),
         reconcile_after: reconcile_after(),
         metrics_namespace: "Shop/test".to_owned(),
         max_order_lines: order::model::DEFAULT_MAX_ORDER_LINES,
@@ -89,10 +68,11 @@ pub async fn fixture_of(kind: StateMachineType) -> Fixture {
     Fixture {
         svc: Orders::new(&sdk, config),
         db: aws_sdk_dynamodb::Client::new(&sdk),
-        queue_arn,
-        dlq_url,
-        alerts,
-        orders_stream,
+        queue_arn: queue.arn.clone(),
+        dlq_url: queue.dlq_url.clone().unwrap_or_default(),
+        alerts: crate::listener(&topic).await,
+        orders_stream: res.stream("orders").unwrap().to_owned(),
+        payment_secret: res.secret(provision::resources::PAYMENT_SECRET).unwrap().to_owned(),
     }
 }
 
@@ -104,11 +84,8 @@ pub const WEBHOOK_SECRET: &str = "whsec_test_fixture";
 pub async fn paid_fixture() -> Fixture {
     let mut f = fixture().await;
     let sdk = sdk().await;
-    let secret = provision::payment_secret(&sdk, &unique("payment"), shop_local::stripe::API_KEY, WEBHOOK_SECRET)
-        .await
-        .unwrap();
     let provider = order::ProviderConfig {
-        secret_id: secret,
+        secret_id: f.payment_secret.clone(),
         api_url: stripe().await.endpoint.clone(),
         currency: "usd".into(),
     };

@@ -3,6 +3,7 @@
 use auth::model::PasswordPolicy;
 use auth::{Auth, AuthConfig};
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
+use aws_sdk_sfn::types::StateMachineType;
 use serde_json::{json, Value};
 use shop_local::provision;
 use shop_tests::{assert_error, emails_to, other_code, parts, post, scan_table, sdk, totp_now, unique};
@@ -16,20 +17,15 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let sdk = sdk().await;
-    let table = unique("users");
-    provision::table(&sdk, &table, &provision::declared_table("users").unwrap())
-        .await
-        .unwrap();
     // The pool and the handlers' policy as the stages deploy them.
+    let res = shop_tests::provisioned("auth", "shop@example.com", StateMachineType::Standard).await;
     let stage = shop_local::stage::values("local").unwrap();
     let min_length = stage.password_min_length;
-    let pool = provision::user_pool(&sdk, &unique("pool"), &(&stage).into())
-        .await
-        .unwrap();
+    let pool = res.pool.clone();
     let config = AuthConfig {
         user_pool_id: pool.user_pool_id.clone(),
         client_id: pool.client_id.clone(),
-        users_table: table,
+        users_table: res.table("users").unwrap().to_owned(),
         password_policy: PasswordPolicy { min_length },
         unconfirmed_max_age: std::time::Duration::from_secs(stage.unconfirmed_max_age_seconds),
         metrics_namespace: unique("Shop/auth-test"),

@@ -5,15 +5,18 @@
 use std::time::Duration;
 
 use aws_lambda_events::s3::S3Event;
+use aws_sdk_sfn::types::StateMachineType::Standard;
 use banner::{BannerConfig, Banners};
 use category::{Categories, Category, CategoryConfig};
 use serde_json::{json, Value};
 use shop_core::images::{PUBLIC, UPLOADS};
 use shop_local::provision;
 use shop_tests::{
-    admin_claims, assert_error, get, keys, parts, post, receive, s3_events, scan_table, sdk, unique, upload,
-    upload_config, user_claims, PNG,
+    admin_claims, assert_error, get, keys, listener, parts, post, provisioned, receive, s3_events, scan_table, sdk,
+    unique, upload, upload_config, user_claims, PNG,
 };
+
+const SENDER: &str = "shop@example.com";
 
 /// The fixtures' bound on uploads (small, so an oversized one costs nothing to send).
 const MAX_BYTES: u64 = 1024;
@@ -24,15 +27,15 @@ struct BannerFixture {
 }
 
 async fn banners() -> BannerFixture {
-    let sdk = sdk().await;
-    let res = shop_tests::image_service("banners").await;
+    let res = provisioned("banner", SENDER, Standard).await;
+    let bucket = res.bucket("banner").unwrap();
     let config = BannerConfig {
-        uploads: upload_config(&res.bucket, MAX_BYTES).await,
-        table: res.table,
+        uploads: upload_config(&bucket.name, MAX_BYTES).await,
+        table: res.table("banners").unwrap().to_owned(),
     };
     BannerFixture {
-        svc: Banners::new(&sdk, config),
-        events_queue: res.events_queue,
+        svc: Banners::new(&sdk().await, config),
+        events_queue: bucket.events_queue.clone(),
     }
 }
 
@@ -46,18 +49,19 @@ struct CategoryFixture {
 
 async fn categories() -> CategoryFixture {
     let sdk = sdk().await;
-    let res = shop_tests::image_service("categories").await;
+    let res = provisioned("category", SENDER, Standard).await;
+    let (bucket, topic) = (res.bucket("category").unwrap(), res.topic("cleanup").unwrap());
     let config = CategoryConfig {
-        uploads: upload_config(&res.bucket, MAX_BYTES).await,
-        table: res.table,
-        cleanup_topic_arn: res.cleanup_topic,
+        uploads: upload_config(&bucket.name, MAX_BYTES).await,
+        table: res.table("categories").unwrap().to_owned(),
+        cleanup_topic_arn: topic.to_owned(),
         cleanup_max_age: Duration::from_secs(3600),
     };
     CategoryFixture {
         svc: Categories::new(&sdk, config),
         db: aws_sdk_dynamodb::Client::new(&sdk),
-        events_queue: res.events_queue,
-        notices: res.notices,
+        events_queue: bucket.events_queue.clone(),
+        notices: listener(topic).await,
     }
 }
 

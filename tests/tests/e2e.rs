@@ -170,7 +170,7 @@ fn id_token(tokens: &Value) -> String {
 async fn make_admin(r: &Running, full_name: &str) {
     aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config())
         .admin_add_user_to_group()
-        .user_pool_id(&r.info.user_pool_id)
+        .user_pool_id(&r.info.resources.pool.user_pool_id)
         .username(auth::model::username_for(full_name))
         .group_name("admins")
         .send()
@@ -298,7 +298,7 @@ async fn a_listed_product_is_reviewed_and_approved(r: &Running, api: &Api, c: &C
     assert!(pending["products"][0]["imageUrl"].is_null(), "{pending}");
     let cdn_url = format!(
         "{}/_local/cdn/{}/{product_id}/sneaker.png",
-        r.info.api_url, r.info.product_bucket
+        r.info.api_url, r.info.resources.buckets["product"].name
     );
     let before = reqwest::get(&cdn_url).await.unwrap();
     assert_eq!(before.status(), 404, "an unapproved product's image is on the CDN");
@@ -541,7 +541,7 @@ async fn a_dispute_counts_only_when_signed_with_the_stage_secret(
 ) {
     let secret = aws_sdk_secretsmanager::Client::new(&r.emulator.sdk_config())
         .get_secret_value()
-        .secret_id(&r.info.payment_secret_arn)
+        .secret_id(&r.info.resources.secrets["payment-provider"])
         .send()
         .await
         .unwrap();
@@ -785,7 +785,7 @@ async fn where_the_stage_requires_mfa_only_a_sign_in_with_a_code_opens_admin_rou
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config());
     cognito
         .admin_disable_user()
-        .user_pool_id(&r.info.user_pool_id)
+        .user_pool_id(&r.info.resources.pool.user_pool_id)
         .username(auth::model::username_for(&name))
         .send()
         .await
@@ -807,7 +807,7 @@ async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
     let parts: Vec<&str> = user.split('.').collect();
     use base64::Engine;
     let forged_payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-        json!({"sub": "x", "cognito:groups": ["admins"], "aud": r.info.client_id, "exp": 4_000_000_000u64}).to_string(),
+        json!({"sub": "x", "cognito:groups": ["admins"], "aud": r.info.resources.pool.client_id, "exp": 4_000_000_000u64}).to_string(),
     );
     let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
 
@@ -834,8 +834,8 @@ async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
         &r.emulator.endpoint,
         "ORIGINAL",
         &r.emulator.region,
-        &r.info.user_pool_id,
-        &r.info.client_id,
+        &r.info.resources.pool.user_pool_id,
+        &r.info.resources.pool.client_id,
     );
     let bearer = format!("Bearer {user}");
     let now = shop_local::jwt::now();
@@ -848,7 +848,7 @@ async fn protected_routes_refuse_missing_forged_expired_and_non_admin_tokens() {
         &r.emulator.endpoint,
         "ORIGINAL",
         &r.emulator.region,
-        &r.info.user_pool_id,
+        &r.info.resources.pool.user_pool_id,
         "another-client",
     );
     assert_eq!(
@@ -1002,7 +1002,7 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
         let db = aws_sdk_dynamodb::Client::new(&r.emulator.sdk_config());
         let id = unique("gate-product");
         db.put_item()
-            .table_name(&r.info.products_table)
+            .table_name(&r.info.resources.tables["products"])
             .item("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
             .item("productName", aws_sdk_dynamodb::types::AttributeValue::S("Gate".into()))
             .item("productPrice", aws_sdk_dynamodb::types::AttributeValue::N("2".into()))
@@ -1082,8 +1082,8 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
 async fn eager_runner() -> Running {
     runner_with(|o| {
         o.cleanup_interval = Duration::from_secs(1);
-        o.cleanup_max_age = Duration::ZERO;
-        o.reconcile_after = Duration::ZERO;
+        o.stage.cleanup_max_age_seconds = 0;
+        o.stage.reconcile_after_seconds = 0;
     })
     .await
 }
@@ -1160,7 +1160,7 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         ..shop_tests::sample_product(&unique("p"), product::model::Status::PendingReview, Duration::ZERO)
     };
     db.put_item()
-        .table_name(&r.info.products_table)
+        .table_name(&r.info.resources.tables["products"])
         .set_item(Some(serde_dynamo::to_item(&product).unwrap()))
         .send()
         .await
@@ -1211,7 +1211,7 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
     let (redrive, give_up) = (unique("o"), unique("o"));
     for (id, n) in [(&redrive, 0), (&give_up, 3)] {
         db.put_item()
-            .table_name(&r.info.orders_table)
+            .table_name(&r.info.resources.tables["orders"])
             .set_item(Some(serde_dynamo::to_item(order(id, n)).unwrap()))
             .send()
             .await
@@ -1233,18 +1233,18 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
     };
     let started = Instant::now();
     loop {
-        let failed = get(r.info.orders_table.clone(), give_up.clone())
+        let failed = get(r.info.resources.tables["orders"].clone(), give_up.clone())
             .await
             .and_then(|i| i.get("status").and_then(|s| s.as_s().ok().cloned()));
-        let redriven = get(r.info.orders_table.clone(), redrive.clone())
+        let redriven = get(r.info.resources.tables["orders"].clone(), redrive.clone())
             .await
             .and_then(|i| i.get("redrives").and_then(|n| n.as_n().ok().cloned()));
-        let product_gone = get(r.info.products_table.clone(), stale_product.clone())
+        let product_gone = get(r.info.resources.tables["products"].clone(), stale_product.clone())
             .await
             .is_none();
         let category_gone = db
             .get_item()
-            .table_name(&r.info.categories_table)
+            .table_name(&r.info.resources.tables["categories"])
             .key(
                 "categoryName",
                 aws_sdk_dynamodb::types::AttributeValue::S(category.clone()),
@@ -1288,7 +1288,7 @@ async fn a_failing_s3_event_is_retried_twice_then_kept_in_the_failure_queue() {
     let key = format!("{}{}/failing.png", shop_core::images::UPLOADS, uuid::Uuid::new_v4());
     shop_core::aws::s3(&sdk)
         .put_object()
-        .bucket(&r.info.banner_bucket)
+        .bucket(&r.info.resources.buckets["banner"].name)
         .key(&key)
         .content_type("image/png")
         .body(PNG.to_vec().into())
@@ -1329,7 +1329,7 @@ async fn a_repeated_s3_event_for_a_deleted_upload_leaves_the_failure_queue_empty
         uuid::Uuid::new_v4()
     );
     s3.put_object()
-        .bucket(&r.info.banner_bucket)
+        .bucket(&r.info.resources.buckets["banner"].name)
         .key(&key)
         .content_type("image/png")
         .body(b"not a png at all".to_vec().into())
@@ -1347,7 +1347,12 @@ async fn a_repeated_s3_event_for_a_deleted_upload_leaves_the_failure_queue_empty
     // The repeat runs after the first delivery deleted the upload; give its retries (0.2 s, 0.4 s)
     // time to happen if it failed.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let gone = s3.head_object().bucket(&r.info.banner_bucket).key(&key).send().await;
+    let gone = s3
+        .head_object()
+        .bucket(&r.info.resources.buckets["banner"].name)
+        .key(&key)
+        .send()
+        .await;
     assert!(gone.is_err(), "the bad upload was not deleted");
     let kept = failure_queue_now(&r).await;
     assert!(kept.is_empty(), "the repeated event failed and was kept: {kept:?}");
@@ -1358,7 +1363,7 @@ async fn a_repeated_s3_event_for_a_deleted_upload_leaves_the_failure_queue_empty
 async fn failure_queue_now(r: &Running) -> Vec<Value> {
     aws_sdk_sqs::Client::new(&r.emulator.sdk_config())
         .receive_message()
-        .queue_url(&r.info.async_failures_queue)
+        .queue_url(&r.info.resources.queues["async-failures"].url)
         .max_number_of_messages(10)
         .wait_time_seconds(1)
         .send()
@@ -1404,7 +1409,7 @@ async fn a_failing_stream_batch_is_retried_then_bisected_then_set_aside_and_remo
         aws_sdk_dynamodb::types::TransactWriteItem::builder()
             .put(
                 aws_sdk_dynamodb::types::Put::builder()
-                    .table_name(&r.info.orders_table)
+                    .table_name(&r.info.resources.tables["orders"])
                     .item("id", AttributeValue::S(id.to_owned()))
                     .item("status", AttributeValue::S("pending".into()))
                     .build()
@@ -1429,7 +1434,10 @@ async fn a_failing_stream_batch_is_retried_then_bisected_then_set_aside_and_remo
             k["DDBStreamBatchInfo"]["batchSize"], 1,
             "bisected down to one record: {k}"
         );
-        assert_eq!(k["DDBStreamBatchInfo"]["streamArn"], r.info.orders_stream_arn.as_str());
+        assert_eq!(
+            k["DDBStreamBatchInfo"]["streamArn"],
+            r.info.resources.streams["orders"].as_str()
+        );
         sequences.push(
             k["DDBStreamBatchInfo"]["startSequenceNumber"]
                 .as_str()
@@ -1449,7 +1457,7 @@ async fn a_failing_stream_batch_is_retried_then_bisected_then_set_aside_and_remo
     // Removals are not delivered at all (the mapping's filter): no attempt, nothing set aside.
     for id in &ids {
         ddb.delete_item()
-            .table_name(&r.info.orders_table)
+            .table_name(&r.info.resources.tables["orders"])
             .key("id", AttributeValue::S(id.clone()))
             .send()
             .await
@@ -1479,7 +1487,7 @@ async fn the_smoke_walk_passes_on_a_working_stage_and_names_the_step_a_broken_on
     assert!(passed[4].contains("decided shipping"), "{passed:?}");
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     assert_eq!(
-        shop_tests::orders::stock_of(&ddb, &r.info.products_table, smoke::PRODUCT_ID).await,
+        shop_tests::orders::stock_of(&ddb, &r.info.resources.tables["products"], smoke::PRODUCT_ID).await,
         1000,
         "the cancelled order's unit is back"
     );
@@ -1488,7 +1496,7 @@ async fn the_smoke_walk_passes_on_a_working_stage_and_names_the_step_a_broken_on
     // conflict is retried, as a client on AWS would.
     let set = |attr: &'static str, v: AttributeValue| {
         let ddb = ddb.clone();
-        let table = r.info.products_table.clone();
+        let table = r.info.resources.tables["products"].clone();
         async move {
             for _ in 0..20 {
                 let sent = ddb
@@ -1547,8 +1555,8 @@ fn smoke_stage(r: &Running, order: bool) -> shop_ops::smoke::Stage {
             .iter()
             .map(|s| (s.to_string(), format!("http://{}/{s}", r.addr)))
             .collect(),
-        user_pool_id: r.info.user_pool_id.clone(),
-        products_table: r.info.products_table.clone(),
+        user_pool_id: r.info.resources.pool.user_pool_id.clone(),
+        products_table: r.info.resources.tables["products"].clone(),
         password: format!("Sm0ke!{}", uuid::Uuid::new_v4().simple()),
         payment_method: None,
         order,
@@ -1566,7 +1574,7 @@ async fn an_orphaned_email_claim_no_longer_blocks_a_sign_up() {
     let (email, _) = api.user("Erased Person").await;
     aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config())
         .admin_delete_user()
-        .user_pool_id(&r.info.user_pool_id)
+        .user_pool_id(&r.info.resources.pool.user_pool_id)
         .username("Erased_Person")
         .send()
         .await

@@ -4,16 +4,16 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_sfn::types::StateMachineType;
 use product::model::{Product, Status};
 use product::{ProductConfig, Products};
 use serde_json::{json, Value};
 use shop_core::images::{PUBLIC, REVIEW, UPLOADS};
 use shop_core::money::Money;
 use shop_core::pagination::PageRequest;
-use shop_local::provision;
 use shop_tests::{
-    admin_claims, assert_error, emails_to, get, keys, parts, post, receive, s3_events, scan_table, sdk, unique, upload,
-    upload_config, user_claims, PNG,
+    admin_claims, assert_error, emails_to, get, keys, listener, parts, post, provisioned, receive, s3_events,
+    scan_table, sdk, unique, upload, upload_config, user_claims, PNG,
 };
 
 const SENDER: &str = "shop@example.com";
@@ -28,20 +28,20 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let sdk = sdk().await;
-    let res = shop_tests::image_service("products").await;
-    provision::email_identity(&sdk, SENDER).await.unwrap();
+    let res = provisioned("product", SENDER, StateMachineType::Standard).await;
+    let (bucket, topic) = (res.bucket("product").unwrap(), res.topic("cleanup").unwrap());
     let config = ProductConfig {
-        uploads: upload_config(&res.bucket, shop_core::images::DEFAULT_MAX_BYTES).await,
-        table: res.table,
-        cleanup_topic_arn: res.cleanup_topic,
+        uploads: upload_config(&bucket.name, shop_core::images::DEFAULT_MAX_BYTES).await,
+        table: res.table("products").unwrap().to_owned(),
+        cleanup_topic_arn: topic.to_owned(),
         cleanup_max_age: Duration::from_secs(3600),
-        email_from: SENDER.to_owned(),
+        email_from: res.email_from.clone(),
     };
     Fixture {
         svc: Products::new(&sdk, config),
         db: aws_sdk_dynamodb::Client::new(&sdk),
-        events_queue: res.events_queue,
-        notices: res.notices,
+        events_queue: bucket.events_queue.clone(),
+        notices: listener(topic).await,
     }
 }
 

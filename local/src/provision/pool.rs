@@ -32,12 +32,15 @@ impl From<&StageValues> for PoolPolicy {
 }
 
 /// A user pool as the CDK app defines it, with its app client and `admins` group.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPool {
+    #[serde(default)]
     pub user_pool_id: String,
+    #[serde(default)]
     pub client_id: String,
-    /// The app client's secret (the handlers read it from Cognito; direct callers need it).
+    /// The app client's secret (the handlers read it from Cognito; direct callers need it; never
+    /// written to `stack.json`).
     #[serde(skip)]
     pub client_secret: String,
 }
