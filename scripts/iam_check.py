@@ -26,23 +26,32 @@ from collections import defaultdict
 from pathlib import Path
 
 # Template resource (logical id prefix, resource type) -> the local resource's name after the stack
-# prefix (local/src/stack.rs names every resource `<prefix>-<suffix>`).
-LOCAL_NAMES = {
-    ("Users", "AWS::Cognito::UserPool"): "users",
-    ("UsersTable", "AWS::DynamoDB::GlobalTable"): "users",
-    ("Banners", "AWS::DynamoDB::GlobalTable"): "banners",
-    ("Categories", "AWS::DynamoDB::GlobalTable"): "categories",
-    ("Products", "AWS::DynamoDB::GlobalTable"): "products",
-    ("Orders", "AWS::DynamoDB::GlobalTable"): "orders",
-    ("BannerImagesBucket", "AWS::S3::Bucket"): "banner-images",
-    ("CategoryImagesBucket", "AWS::S3::Bucket"): "category-images",
-    ("ProductImagesBucket", "AWS::S3::Bucket"): "product-images",
-    ("OrderQueue", "AWS::SQS::Queue"): "orders",
-    ("OrderDlq", "AWS::SQS::Queue"): "orders-dlq",
-    ("OrderProcessing", "AWS::StepFunctions::StateMachine"): "order-processing",
-    ("CleanupNotices", "AWS::SNS::Topic"): "cleanup",
-    ("Alerts", "AWS::SNS::Topic"): "alerts",
+# prefix, from the declaration the local provisioning reads (lambdas/resources.json: the runner
+# names every resource `<prefix>-<name>`).
+KIND_TYPES = {
+    "table": "AWS::DynamoDB::GlobalTable",
+    "userPool": "AWS::Cognito::UserPool",
+    "imageBucket": "AWS::S3::Bucket",
+    "workQueue": "AWS::SQS::Queue",
+    "queue": "AWS::SQS::Queue",
+    "topic": "AWS::SNS::Topic",
+    "orderWorkflow": "AWS::StepFunctions::StateMachine",
 }
+
+
+def local_names(path=Path(__file__).resolve().parent.parent / "lambdas" / "resources.json"):
+    declared = json.loads(Path(path).read_text())
+    names = {}
+    for resources in [*declared["services"].values(), declared["stack"]]:
+        for r in resources:
+            if "logicalId" in r:
+                names[(r["logicalId"], KIND_TYPES[r["kind"]])] = r["name"]
+            if "dlqLogicalId" in r:
+                names[(r["dlqLogicalId"], "AWS::SQS::Queue")] = r["dlq"]
+    return names
+
+
+LOCAL_NAMES = local_names()
 # Queues with no local twin (the runner keeps failed events in its pollers instead).
 NO_LOCAL_TWIN = {("AsyncFailures", "AWS::SQS::Queue")}
 

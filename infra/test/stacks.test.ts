@@ -56,6 +56,34 @@ describe('the CDK app', () => {
     }
   });
 
+  it('holds every resource lambdas/resources.json declares with a logical id, of its kind (the local twins and the IAM check read that file)', () => {
+    const kinds: Record<string, string> = {
+      table: 'AWS::DynamoDB::GlobalTable',
+      userPool: 'AWS::Cognito::UserPool',
+      imageBucket: 'AWS::S3::Bucket',
+      workQueue: 'AWS::SQS::Queue',
+      queue: 'AWS::SQS::Queue',
+      topic: 'AWS::SNS::Topic',
+      orderWorkflow: 'AWS::StepFunctions::StateMachine',
+    };
+    const declared = JSON.parse(readFileSync(join(REPO_ROOT, 'lambdas', 'resources.json'), 'utf8'));
+    let checked = 0;
+    for (const [name, list] of Object.entries(declared.services) as [string, any[]][]) {
+      // Shared ones live in the shared stack (the pool, its table, the topics) or in their
+      // owner's (the order service reads the product service's table).
+      const stacks = Object.values(shop) as Stack[];
+      for (const r of list) {
+        for (const [id, type] of [[r.logicalId, kinds[r.kind]], [r.dlqLogicalId, 'AWS::SQS::Queue']]) {
+          if (!id) continue;
+          const found = stacks.some((st) => ofType(st, type).some(([logical]) => new RegExp(`^${id}[0-9A-F]{8}$`).test(logical)));
+          assert.ok(found, `${name}: no ${type} ${id} in the stage`);
+          checked += 1;
+        }
+      }
+    }
+    assert.ok(checked >= 14, `only ${checked} logical ids checked`);
+  });
+
   it('puts the JWT authorizer on exactly the protected routes', () => {
     for (const svc of loadDeclaration()) {
       const stack = services[svc.name as keyof typeof services];

@@ -183,16 +183,17 @@ pub async fn payment_secret(
     created(format!("secret {name}"), sent, |o| o.arn)
 }
 
-/// A work queue with its dead-letter queue: a message received `max_receives` times without
+/// A work queue with its dead-letter queue `dlq`: a message received `max_receives` times without
 /// being deleted moves to the DLQ. Answers (queue URL, queue ARN, DLQ URL).
 pub async fn queue_with_dlq(
     sdk: &SdkConfig,
     name: &str,
+    dlq: &str,
     max_receives: u32,
     visibility_timeout_secs: u32,
 ) -> Result<(String, String, String), ProvisionError> {
     use aws_sdk_sqs::types::QueueAttributeName;
-    let (dlq_url, dlq_arn) = queue(sdk, &format!("{name}-dlq")).await?;
+    let (dlq_url, dlq_arn) = queue(sdk, dlq).await?;
     let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
     let sent = aws_sdk_sqs::Client::new(sdk)
         .create_queue()

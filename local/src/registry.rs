@@ -46,7 +46,7 @@ impl Services {
             }
         });
         let uploads = |service: &str| {
-            let bucket = &r.bucket(service)?.name;
+            let bucket = &r.image_bucket(service)?.name;
             Ok::<_, ProvisionError>(shop_core::images::UploadConfig {
                 bucket: bucket.to_owned(),
                 image_base_url: format!("{}/_local/cdn/{bucket}", info.api_url),

@@ -37,7 +37,7 @@ impl StackInfo {
     /// The image bucket of `service`, by a declared S3 trigger's name (`images`, its only one).
     pub fn bucket(&self, service: &str, bucket: &str) -> Option<&Bucket> {
         (bucket == "images")
-            .then(|| self.resources.buckets.get(service))
+            .then(|| self.resources.image_bucket(service).ok())
             .flatten()
     }
 

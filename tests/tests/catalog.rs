@@ -28,7 +28,7 @@ struct BannerFixture {
 
 async fn banners() -> BannerFixture {
     let res = provisioned("banner", SENDER, Standard).await;
-    let bucket = res.bucket("banner").unwrap();
+    let bucket = res.image_bucket("banner").unwrap();
     let config = BannerConfig {
         uploads: upload_config(&bucket.name, MAX_BYTES).await,
         table: res.table("banners").unwrap().to_owned(),
@@ -50,7 +50,7 @@ struct CategoryFixture {
 async fn categories() -> CategoryFixture {
     let sdk = sdk().await;
     let res = provisioned("category", SENDER, Standard).await;
-    let (bucket, topic) = (res.bucket("category").unwrap(), res.topic("cleanup").unwrap());
+    let (bucket, topic) = (res.image_bucket("category").unwrap(), res.topic("cleanup").unwrap());
     let config = CategoryConfig {
         uploads: upload_config(&bucket.name, MAX_BYTES).await,
         table: res.table("categories").unwrap().to_owned(),

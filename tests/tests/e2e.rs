@@ -298,7 +298,7 @@ async fn a_listed_product_is_reviewed_and_approved(r: &Running, api: &Api, c: &C
     assert!(pending["products"][0]["imageUrl"].is_null(), "{pending}");
     let cdn_url = format!(
         "{}/_local/cdn/{}/{product_id}/sneaker.png",
-        r.info.api_url, r.info.resources.buckets["product"].name
+        r.info.api_url, r.info.resources.buckets["product-images"].name
     );
     let before = reqwest::get(&cdn_url).await.unwrap();
     assert_eq!(before.status(), 404, "an unapproved product's image is on the CDN");
@@ -1288,7 +1288,7 @@ async fn a_failing_s3_event_is_retried_twice_then_kept_in_the_failure_queue() {
     let key = format!("{}{}/failing.png", shop_core::images::UPLOADS, uuid::Uuid::new_v4());
     shop_core::aws::s3(&sdk)
         .put_object()
-        .bucket(&r.info.resources.buckets["banner"].name)
+        .bucket(&r.info.resources.buckets["banner-images"].name)
         .key(&key)
         .content_type("image/png")
         .body(PNG.to_vec().into())
@@ -1329,7 +1329,7 @@ async fn a_repeated_s3_event_for_a_deleted_upload_leaves_the_failure_queue_empty
         uuid::Uuid::new_v4()
     );
     s3.put_object()
-        .bucket(&r.info.resources.buckets["banner"].name)
+        .bucket(&r.info.resources.buckets["banner-images"].name)
         .key(&key)
         .content_type("image/png")
         .body(b"not a png at all".to_vec().into())
@@ -1349,7 +1349,7 @@ async fn a_repeated_s3_event_for_a_deleted_upload_leaves_the_failure_queue_empty
     tokio::time::sleep(Duration::from_secs(2)).await;
     let gone = s3
         .head_object()
-        .bucket(&r.info.resources.buckets["banner"].name)
+        .bucket(&r.info.resources.buckets["banner-images"].name)
         .key(&key)
         .send()
         .await;

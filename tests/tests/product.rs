@@ -29,7 +29,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let sdk = sdk().await;
     let res = provisioned("product", SENDER, StateMachineType::Standard).await;
-    let (bucket, topic) = (res.bucket("product").unwrap(), res.topic("cleanup").unwrap());
+    let (bucket, topic) = (res.image_bucket("product").unwrap(), res.topic("cleanup").unwrap());
     let config = ProductConfig {
         uploads: upload_config(&bucket.name, shop_core::images::DEFAULT_MAX_BYTES).await,
         table: res.table("products").unwrap().to_owned(),

@@ -25,9 +25,6 @@ use crate::model::SignUp;
 use crate::Error;
 
 mod sessions;
-#[cfg(test)]
-mod tests;
-
 pub use sessions::{SignedIn, Tokens};
 
 const SERVICE: &str = shop_core::error::service::COGNITO;
@@ -265,3 +262,6 @@ pub fn resend_error(e: SdkError<ResendConfirmationCodeError, HttpResponse>) -> E
         _ => Upstream::new(SERVICE, e).into(),
     }
 }
+
+#[cfg(test)]
+mod tests;

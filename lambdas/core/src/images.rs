@@ -15,9 +15,6 @@ use crate::error::{RequestError, Upstream};
 use crate::validate::{Fields, ImageType};
 
 mod events;
-#[cfg(test)]
-mod tests;
-
 pub use events::{attach_image, created_objects, decode_key, judge, sniff, CreatedObject, ImageReport, Verdict};
 
 /// Where presigned PUTs land: never served, expired by the bucket's lifecycle rule after a day.
@@ -272,3 +269,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 pub fn public_url(base: &str, key: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), encode_key(key))
 }
+
+#[cfg(test)]
+mod tests;

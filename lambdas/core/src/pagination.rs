@@ -97,64 +97,6 @@ pub fn decode_token(token: &str, key_attrs: &[&str]) -> Result<Key, RequestError
     Ok(key)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_token_round_trips_the_key() {
-        let mut key = Key::new();
-        key.insert("id".into(), AttributeValue::S("abc".into()));
-        key.insert("createdAt".into(), AttributeValue::S("2026-11-28T04:00:00Z".into()));
-        let token = encode_token(Some(&key)).unwrap();
-        assert_eq!(decode_token(&token, &["id", "createdAt"]).unwrap(), key);
-    }
-
-    fn raw(json: serde_json::Value) -> String {
-        URL_SAFE_NO_PAD.encode(json.to_string())
-    }
-
-    #[test]
-    fn a_token_with_the_right_names_but_wrong_types_is_a_bad_page_token() {
-        // DynamoDB answers ValidationException for each of these start keys; the emulator accepts them.
-        for bad in [
-            serde_json::json!({"id": {"N": "5"}, "createdAt": {"S": "x"}}),
-            serde_json::json!({"id": {"B": "AAAA"}, "createdAt": {"S": "x"}}),
-            serde_json::json!({"id": {"S": 5}, "createdAt": {"S": "x"}}),
-            serde_json::json!({"id": {"S": "a", "N": "1"}, "createdAt": {"S": "x"}}),
-            serde_json::json!({"id": "a", "createdAt": {"S": "x"}}),
-            serde_json::json!({"id": {"S": ""}, "createdAt": {"S": "x"}}),
-            serde_json::json!({"id": {"S": "a".repeat(1025)}, "createdAt": {"S": "x"}}),
-        ] {
-            assert_eq!(
-                decode_token(&raw(bad.clone()), &["id", "createdAt"]).unwrap_err(),
-                RequestError::BadPageToken,
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn garbage_or_foreign_tokens_are_bad_page_tokens() {
-        let mut key = Key::new();
-        key.insert("other".into(), AttributeValue::S("abc".into()));
-        let foreign = encode_token(Some(&key)).unwrap();
-        for bad in ["!!!", "e30", foreign.as_str(), "bm90IGpzb24"] {
-            assert_eq!(
-                decode_token(bad, &["id"]).unwrap_err(),
-                RequestError::BadPageToken,
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn no_last_key_means_no_token() {
-        assert_eq!(encode_token(None), None);
-        assert_eq!(encode_token(Some(&Key::new())), None);
-    }
-}
-
 /// A query on one partition of an index, newest (highest sort key) first by default.
 #[derive(Debug, Clone)]
 pub struct IndexQuery<'a> {
@@ -238,4 +180,62 @@ pub async fn query_page<T: serde::de::DeserializeOwned>(
         next_token,
         items_read,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_round_trips_the_key() {
+        let mut key = Key::new();
+        key.insert("id".into(), AttributeValue::S("abc".into()));
+        key.insert("createdAt".into(), AttributeValue::S("2026-11-28T04:00:00Z".into()));
+        let token = encode_token(Some(&key)).unwrap();
+        assert_eq!(decode_token(&token, &["id", "createdAt"]).unwrap(), key);
+    }
+
+    fn raw(json: serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    #[test]
+    fn a_token_with_the_right_names_but_wrong_types_is_a_bad_page_token() {
+        // DynamoDB answers ValidationException for each of these start keys; the emulator accepts them.
+        for bad in [
+            serde_json::json!({"id": {"N": "5"}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"B": "AAAA"}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": 5}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": "a", "N": "1"}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": "a", "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": ""}, "createdAt": {"S": "x"}}),
+            serde_json::json!({"id": {"S": "a".repeat(1025)}, "createdAt": {"S": "x"}}),
+        ] {
+            assert_eq!(
+                decode_token(&raw(bad.clone()), &["id", "createdAt"]).unwrap_err(),
+                RequestError::BadPageToken,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_or_foreign_tokens_are_bad_page_tokens() {
+        let mut key = Key::new();
+        key.insert("other".into(), AttributeValue::S("abc".into()));
+        let foreign = encode_token(Some(&key)).unwrap();
+        for bad in ["!!!", "e30", foreign.as_str(), "bm90IGpzb24"] {
+            assert_eq!(
+                decode_token(bad, &["id"]).unwrap_err(),
+                RequestError::BadPageToken,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_last_key_means_no_token() {
+        assert_eq!(encode_token(None), None);
+        assert_eq!(encode_token(Some(&Key::new())), None);
+    }
 }

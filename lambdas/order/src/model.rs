@@ -7,9 +7,6 @@ use shop_core::money::Money;
 mod cart;
 mod message;
 mod payment;
-#[cfg(test)]
-mod tests;
-
 pub use cart::*;
 pub use message::*;
 pub use payment::*;
@@ -263,3 +260,6 @@ impl From<Order> for OrderView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

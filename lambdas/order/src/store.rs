@@ -285,7 +285,7 @@ impl OrdersTable {
 
 mod messages;
 mod payments;
+pub use messages::{Alerts, Queue, Started, Workflow};
+
 #[cfg(test)]
 mod tests;
-
-pub use messages::{Alerts, Queue, Started, Workflow};

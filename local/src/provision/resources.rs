@@ -1,7 +1,8 @@
-//! The backend's resources by declared name: what each service's stack holds, provisioned by one
-//! function for the local runner (every service, the stack's names) and for the tests (one
-//! service, unique names), and what a provisioned set is called, as maps keyed by declared name.
-//! A new table, bucket, queue or topic is one line in [`of_service`].
+//! The backend's resources by declared name (`lambdas/resources.json`): what each service's stack
+//! holds, provisioned by one function for the local runner (every service, the stack's names) and
+//! for the tests (one service, unique names), and what a provisioned set is called, as maps keyed
+//! by declared name. A new table, bucket, queue or topic is one line in the declaration (and its
+//! wiring into the service's configuration).
 
 use std::collections::BTreeMap;
 
@@ -10,65 +11,94 @@ use serde::{Deserialize, Serialize};
 
 use super::{fail, PoolPolicy, ProvisionError, UserPool};
 
-/// One resource of a service's stack, by its declared name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The declaration, compiled in.
+pub const RESOURCES_JSON: &str = include_str!("../../../lambdas/resources.json");
+
+/// One resource of a service's stack, as declared (the CDK logical ids are the least-privilege
+/// check's and the infra tests' business).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Resource {
     /// A table of `lambdas/tables.json`, with its change stream when one is declared.
-    Table(&'static str),
+    Table {
+        name: String,
+    },
+    /// The user pool and its app client.
+    UserPool {
+        name: String,
+    },
     /// A service's private image bucket (its declared S3 trigger's `images`), with the queue its
     /// upload events go to.
-    ImageBucket(&'static str),
+    ImageBucket {
+        name: String,
+        events: String,
+    },
     /// A work queue with its dead-letter queue.
-    WorkQueue(&'static str),
+    WorkQueue {
+        name: String,
+        dlq: String,
+    },
     /// A queue (the on-failure destination of asynchronous invocations).
-    Queue(&'static str),
-    Topic(&'static str),
+    Queue {
+        name: String,
+    },
+    Topic {
+        name: String,
+    },
     /// The verified SES sender.
     Sender,
-    /// The user pool and its app client.
-    UserPool,
     /// The payment provider's secret, as the platform team stores it per stage.
-    PaymentSecret,
+    PaymentSecret {
+        name: String,
+    },
     /// The order workflow, wired to the products and orders tables, the sender and the alerts
     /// topic (which come before it).
-    OrderWorkflow,
+    OrderWorkflow {
+        name: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct Declaration {
+    services: BTreeMap<String, Vec<Resource>>,
+    stack: Vec<Resource>,
+}
+
+fn declaration() -> Declaration {
+    // A malformed declaration is a build-time mistake: the unit test below parses it.
+    serde_json::from_str(RESOURCES_JSON).unwrap_or(Declaration {
+        services: BTreeMap::new(),
+        stack: Vec::new(),
+    })
 }
 
 /// What the stack of `service` holds, in creation order, shared ones included (the order
 /// service reads the products table; categories and products report to one cleanup topic).
-pub fn of_service(service: &str) -> &'static [Resource] {
-    use Resource::*;
-    match service {
-        "auth" => &[Table("users"), UserPool],
-        "banner" => &[Table("banners"), ImageBucket("banner")],
-        "category" => &[Table("categories"), ImageBucket("category"), Topic("cleanup")],
-        "product" => &[Table("products"), ImageBucket("product"), Topic("cleanup"), Sender],
-        "order" => &[
-            Table("products"),
-            Table("orders"),
-            WorkQueue("orders"),
-            Topic("alerts"),
-            Sender,
-            PaymentSecret,
-            OrderWorkflow,
-        ],
-        _ => &[],
-    }
+pub fn of_service(service: &str) -> Vec<Resource> {
+    declaration().services.remove(service).unwrap_or_default()
 }
 
-/// The whole backend: every service's resources once, then the stacks' on-failure queue.
+/// The whole backend: every service's resources once, then the stacks' own (the on-failure queue).
 pub fn of_stack<'a>(services: impl IntoIterator<Item = &'a str>) -> Vec<Resource> {
+    let mut d = declaration();
     let mut all: Vec<Resource> = Vec::new();
-    for r in services
+    let wanted = services
         .into_iter()
-        .flat_map(of_service)
-        .chain(&[Resource::Queue(ASYNC_FAILURES)])
-    {
-        if !all.contains(r) {
-            all.push(*r);
+        .flat_map(|s| d.services.remove(s).unwrap_or_default());
+    for r in wanted.chain(d.stack) {
+        if !all.contains(&r) {
+            all.push(r);
         }
     }
     all
+}
+
+/// The declared name of the image bucket of `service`.
+fn image_bucket_of(service: &str) -> Option<String> {
+    of_service(service).into_iter().find_map(|r| match r {
+        Resource::ImageBucket { name, .. } => Some(name),
+        _ => None,
+    })
 }
 
 /// How resources are named and set up: the runner names them `<prefix>-<name>` with the stage's
@@ -121,7 +151,7 @@ pub struct Resources {
     /// Change stream ARN by declared table.
     #[serde(default)]
     pub streams: BTreeMap<String, String>,
-    /// Image bucket by service.
+    /// Image bucket by declared name.
     #[serde(default)]
     pub buckets: BTreeMap<String, Bucket>,
     #[serde(default)]
@@ -151,9 +181,11 @@ impl Resources {
         named(&self.streams, "stream of table", table).map(String::as_str)
     }
 
-    /// The image bucket of `service`.
-    pub fn bucket(&self, service: &str) -> Result<&Bucket, ProvisionError> {
-        named(&self.buckets, "image bucket of", service)
+    /// The image bucket of `service` (the one its declared S3 trigger's `images` names).
+    pub fn image_bucket(&self, service: &str) -> Result<&Bucket, ProvisionError> {
+        let name =
+            image_bucket_of(service).ok_or_else(|| fail(format!("image bucket of {service}"), "not declared"))?;
+        named(&self.buckets, "bucket", &name)
     }
 
     pub fn queue(&self, name: &str) -> Result<&Queue, ProvisionError> {
@@ -173,10 +205,10 @@ impl Resources {
     }
 }
 
-/// The declared names of the payment provider's secret and of the order workflow.
+/// The declared names of the payment provider's secret, of the order workflow and of the stack's
+/// on-failure queue (which the configuration and the runner look up).
 pub const PAYMENT_SECRET: &str = "payment-provider";
 pub const ORDER_WORKFLOW: &str = "order-processing";
-/// The declared name of the stack's on-failure queue.
 pub const ASYNC_FAILURES: &str = "async-failures";
 
 /// Creates `wanted` (in order) on the emulator as `plan` names and sets them up.
@@ -184,29 +216,37 @@ pub async fn provision(sdk: &SdkConfig, wanted: &[Resource], plan: &Plan<'_>) ->
     let n = plan.name;
     let mut r = Resources::default();
     for resource in wanted {
-        match *resource {
-            Resource::Table(t) => {
+        match resource {
+            Resource::Table { name: t } => {
                 let name = n(t);
                 if let Some(stream) = super::table(sdk, &name, &super::declared_table(t)?).await? {
-                    r.streams.insert(t.to_owned(), stream);
+                    r.streams.insert(t.clone(), stream);
                 }
-                r.tables.insert(t.to_owned(), name);
+                r.tables.insert(t.clone(), name);
             }
-            Resource::ImageBucket(service) => {
-                let name = n(&format!("{service}-images"));
-                let events_queue = super::image_bucket(sdk, &name, &n(&format!("{service}-image-events"))).await?;
-                r.buckets.insert(service.to_owned(), Bucket { name, events_queue });
+            Resource::UserPool { name } => r.pool = super::user_pool(sdk, &n(name), plan.pool).await?,
+            Resource::ImageBucket { name, events } => {
+                let bucket = n(name);
+                let events_queue = super::image_bucket(sdk, &bucket, &n(events)).await?;
+                r.buckets.insert(
+                    name.clone(),
+                    Bucket {
+                        name: bucket,
+                        events_queue,
+                    },
+                );
             }
-            Resource::WorkQueue(q) => {
+            Resource::WorkQueue { name, dlq } => {
                 let (url, arn, dlq) =
-                    super::queue_with_dlq(sdk, &n(q), plan.max_receives, plan.visibility_timeout_secs).await?;
+                    super::queue_with_dlq(sdk, &n(name), &n(dlq), plan.max_receives, plan.visibility_timeout_secs)
+                        .await?;
                 let dlq_url = Some(dlq);
-                r.queues.insert(q.to_owned(), Queue { url, arn, dlq_url });
+                r.queues.insert(name.clone(), Queue { url, arn, dlq_url });
             }
-            Resource::Queue(q) => {
-                let (url, arn) = super::queue(sdk, &n(q)).await?;
+            Resource::Queue { name } => {
+                let (url, arn) = super::queue(sdk, &n(name)).await?;
                 r.queues.insert(
-                    q.to_owned(),
+                    name.clone(),
                     Queue {
                         url,
                         arn,
@@ -214,30 +254,27 @@ pub async fn provision(sdk: &SdkConfig, wanted: &[Resource], plan: &Plan<'_>) ->
                     },
                 );
             }
-            Resource::Topic(t) => {
-                r.topics.insert(t.to_owned(), super::topic(sdk, &n(t)).await?);
+            Resource::Topic { name } => {
+                r.topics.insert(name.clone(), super::topic(sdk, &n(name)).await?);
             }
             Resource::Sender => {
                 super::email_identity(sdk, plan.sender).await?;
                 r.email_from = plan.sender.to_owned();
             }
-            Resource::UserPool => {
-                r.pool = super::user_pool(sdk, &n("users"), plan.pool).await?;
+            Resource::PaymentSecret { name } => {
+                let key = crate::stripe::API_KEY;
+                let arn = super::payment_secret(sdk, &n(name), key, plan.webhook_secret).await?;
+                r.secrets.insert(name.clone(), arn);
             }
-            Resource::PaymentSecret => {
-                let arn =
-                    super::payment_secret(sdk, &n(PAYMENT_SECRET), crate::stripe::API_KEY, plan.webhook_secret).await?;
-                r.secrets.insert(PAYMENT_SECRET.to_owned(), arn);
-            }
-            Resource::OrderWorkflow => {
+            Resource::OrderWorkflow { name } => {
                 let wiring = super::OrderWorkflow {
                     products_table: r.table("products")?,
                     orders_table: r.table("orders")?,
                     sender: plan.sender,
                     alerts_topic_arn: r.topic("alerts")?,
                 };
-                let arn = super::order_workflow(sdk, &n(ORDER_WORKFLOW), &wiring, plan.workflow_type.clone()).await?;
-                r.workflows.insert(ORDER_WORKFLOW.to_owned(), arn);
+                let arn = super::order_workflow(sdk, &n(name), &wiring, plan.workflow_type.clone()).await?;
+                r.workflows.insert(name.clone(), arn);
             }
         }
     }
@@ -250,34 +287,54 @@ mod tests {
 
     #[test]
     fn the_stack_holds_each_declared_resource_once_and_each_service_what_it_uses() {
+        let d: Declaration = serde_json::from_str(RESOURCES_JSON).unwrap();
+        let services: Vec<&str> = d.services.keys().map(String::as_str).collect();
+        assert_eq!(services, ["auth", "banner", "category", "order", "product"]);
         let all = of_stack(["auth", "banner", "category", "product", "order"]);
-        let tables: Vec<_> = all
+        let tables: Vec<&str> = all
             .iter()
             .filter_map(|r| match r {
-                Resource::Table(t) => Some(*t),
+                Resource::Table { name } => Some(name.as_str()),
                 _ => None,
             })
             .collect();
         assert_eq!(tables, ["users", "banners", "categories", "products", "orders"]);
-        assert_eq!(all.iter().filter(|r| **r == Resource::Topic("cleanup")).count(), 1);
-        assert_eq!(all.last(), Some(&Resource::Queue(ASYNC_FAILURES)));
-        // The workflow comes after everything it is wired to.
-        let at = |x: Resource| all.iter().position(|r| *r == x).unwrap();
+        let cleanup = Resource::Topic { name: "cleanup".into() };
+        assert_eq!(all.iter().filter(|r| **r == cleanup).count(), 1);
+        assert_eq!(
+            all.last(),
+            Some(&Resource::Queue {
+                name: ASYNC_FAILURES.into()
+            })
+        );
+        // The workflow comes after everything it is wired to, in the one service that has it.
+        let at = |x: &Resource| all.iter().position(|r| r == x).unwrap();
+        let workflow = Resource::OrderWorkflow {
+            name: ORDER_WORKFLOW.into(),
+        };
         for before in [
-            Resource::Table("products"),
-            Resource::Table("orders"),
-            Resource::Topic("alerts"),
+            Resource::Table {
+                name: "products".into(),
+            },
+            Resource::Table { name: "orders".into() },
+            Resource::Topic { name: "alerts".into() },
             Resource::Sender,
         ] {
-            assert!(at(before) < at(Resource::OrderWorkflow), "{before:?}");
+            assert!(at(&before) < at(&workflow), "{before:?}");
         }
-        // Every declared table belongs to a service.
+        assert!(of_service("order").contains(&Resource::PaymentSecret {
+            name: PAYMENT_SECRET.into()
+        }));
+        // Every declared table belongs to a service; every service with an image trigger has a bucket.
         for t in super::super::tables::declared() {
             assert!(
                 tables.contains(&t.name.as_str()),
                 "table {} is provisioned by no service",
                 t.name
             );
+        }
+        for s in ["banner", "category", "product"] {
+            assert_eq!(image_bucket_of(s), Some(format!("{s}-images")));
         }
         assert!(of_service("nobody").is_empty());
     }
