@@ -182,6 +182,11 @@ async fn put(url: &str, content_type: &str) {
     assert_eq!(shop_tests::upload(url, content_type, PNG).await, 200, "upload to {url}");
 }
 
+/// The Products table of the runner's stack, written and read as the product service does.
+fn products_of(r: &Running) -> product::store::ProductsTable {
+    let db = aws_sdk_dynamodb::Client::new(&r.emulator.sdk_config());
+    product::store::ProductsTable::new(db, &r.info.resources.tables["products"])
+}
 #[tokio::test]
 async fn the_whole_shop_works_end_to_end() {
     let r = runner().await;
@@ -999,18 +1004,12 @@ async fn the_runner_answers_what_api_gateway_answers_itself_as_api_gateway_does(
 
     // Idempotency-Key twice: the handler sees "k1,k2", the same as one header saying so.
     let product = {
-        let db = aws_sdk_dynamodb::Client::new(&r.emulator.sdk_config());
         let id = unique("gate-product");
-        db.put_item()
-            .table_name(&r.info.resources.tables["products"])
-            .item("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
-            .item("productName", aws_sdk_dynamodb::types::AttributeValue::S("Gate".into()))
-            .item("productPrice", aws_sdk_dynamodb::types::AttributeValue::N("2".into()))
-            .item("quantity", aws_sdk_dynamodb::types::AttributeValue::N("10".into()))
-            .item("isApproved", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-            .send()
-            .await
-            .unwrap();
+        let gate = product::model::Product {
+            quantity: 10,
+            ..shop_tests::sample_product(&id, product::model::Status::Approved, Duration::ZERO)
+        };
+        products_of(&r).put_new(&gate).await.unwrap();
         id
     };
     let order = |keys: &[&str]| {
@@ -1159,12 +1158,7 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
         seller_email: Some(admin_email.clone()),
         ..shop_tests::sample_product(&unique("p"), product::model::Status::PendingReview, Duration::ZERO)
     };
-    db.put_item()
-        .table_name(&r.info.resources.tables["products"])
-        .set_item(Some(serde_dynamo::to_item(&product).unwrap()))
-        .send()
-        .await
-        .unwrap();
+    products_of(&r).put_new(&product).await.unwrap();
     let (s, b) = api
         .post(
             "/product/reject-product",
@@ -1218,6 +1212,8 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
             .unwrap();
     }
 
+    // The orders as the order service reads them; the re-drive count only the reconciler reads.
+    let orders = order::store::OrdersTable::new(db.clone(), &r.info.resources.tables["orders"]);
     let get = |table: String, id: String| {
         let db = db.clone();
         async move {
@@ -1233,15 +1229,11 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
     };
     let started = Instant::now();
     loop {
-        let failed = get(r.info.resources.tables["orders"].clone(), give_up.clone())
-            .await
-            .and_then(|i| i.get("status").and_then(|s| s.as_s().ok().cloned()));
+        let failed = orders.get(&give_up).await.unwrap().map(|o| o.status);
         let redriven = get(r.info.resources.tables["orders"].clone(), redrive.clone())
             .await
             .and_then(|i| i.get("redrives").and_then(|n| n.as_n().ok().cloned()));
-        let product_gone = get(r.info.resources.tables["products"].clone(), stale_product.clone())
-            .await
-            .is_none();
+        let product_gone = products_of(&r).current(&stale_product).await.unwrap().is_none();
         let category_gone = db
             .get_item()
             .table_name(&r.info.resources.tables["categories"])
@@ -1254,7 +1246,7 @@ async fn rejections_cleanups_and_reconciles_work_through_the_runner() {
             .unwrap()
             .item
             .is_none();
-        if failed.as_deref() == Some("failed")
+        if failed == Some(order::model::OrderStatus::Failed)
             && redriven.as_deref().is_some_and(|n| n != "0")
             && product_gone
             && category_gone
