@@ -481,7 +481,7 @@ async fn a_non_image_with_an_image_content_type_is_deleted_and_its_category_keep
     let item = stored_category(&f, "Sneaky")
         .await
         .expect("the category is kept, waiting");
-    assert_eq!(item["status"].as_s().unwrap(), category::AWAITING_IMAGE);
+    assert_eq!(item["status"].as_s().unwrap(), category::Status::AwaitingImage.as_str());
     // A real image of another type than the one declared is refused too; an empty object as well.
     let gif = b"GIF89a\x01\0\x01\0\0\0\0;";
     for (ctype, bytes) in [("image/png", &gif[..]), ("image/png", &b""[..])] {
@@ -647,7 +647,7 @@ async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
                 .expression_attribute_names("#s", "status")
                 .expression_attribute_values(
                     ":ready",
-                    aws_sdk_dynamodb::types::AttributeValue::S(category::READY.into()),
+                    aws_sdk_dynamodb::types::AttributeValue::S(category::Status::Ready.as_str().into()),
                 )
                 .expression_attribute_values(
                     ":url",
@@ -664,7 +664,7 @@ async fn an_image_that_arrives_while_the_cleanup_runs_wins() {
     let kept = stored_category(&f, "late")
         .await
         .expect("the category whose image arrived was deleted");
-    assert_eq!(kept["status"].as_s().unwrap(), category::READY);
+    assert_eq!(kept["status"].as_s().unwrap(), category::Status::Ready.as_str());
 }
 
 #[tokio::test]

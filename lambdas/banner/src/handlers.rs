@@ -6,7 +6,7 @@ use shop_core::pagination::page_request;
 use shop_core::validate::{file_name, ImageType};
 use shop_core::{http::json_body, Request, Response};
 
-use crate::model::{file_of_key, new_object_key, Banner, BannerView, PAGE_KEY, READY};
+use crate::model::{file_of_key, new_object_key, Banner, BannerView, Status, PAGE_KEY};
 use crate::{Banners, Error};
 
 /// `POST /upload-url {fileName, fileType, fileSize?}` (admin): `{"uploadURL"}`.
@@ -49,7 +49,7 @@ pub async fn image_uploaded(b: &Banners, event: S3Event) -> Result<ImageReport, 
                 file_name: name.to_owned(),
                 image_url: images.public_url(&key),
                 uploaded_at: shop_core::time::now(),
-                status: READY.to_owned(),
+                status: Status::Ready,
                 object_key: key,
             };
             Ok::<_, Error>(b.banners.record(&banner).await?)

@@ -2,8 +2,23 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The status of a published banner (the partition the listing reads).
-pub const READY: &str = "ready";
+/// Where a banner is: a banner is recorded once its image is published, so `ready` is its only
+/// status (the partition of the status index the listing reads).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    #[default]
+    Ready,
+}
+
+impl Status {
+    /// As stored (and as the status index is queried).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+        }
+    }
+}
 /// Key attributes of a listing page token: table key plus index keys.
 pub const PAGE_KEY: &[&str] = &["objectKey", "status", "uploadedAt"];
 
@@ -16,8 +31,8 @@ pub struct Banner {
     pub file_name: String,
     pub image_url: String,
     pub uploaded_at: String,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    pub status: String,
+    #[serde(default)]
+    pub status: Status,
 }
 
 /// Public view of a banner.
@@ -53,6 +68,11 @@ pub fn file_of_key(key: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_is_stored_as_the_listing_queries_it() {
+        assert_eq!(serde_json::to_value(Status::Ready).unwrap(), Status::Ready.as_str());
+    }
 
     #[test]
     fn a_new_key_leads_back_to_its_file_name() {

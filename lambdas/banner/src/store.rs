@@ -4,7 +4,7 @@ use shop_core::catalog::Catalog;
 use shop_core::pagination::{query_page, IndexQuery, Page, PageRequest};
 use shop_core::Upstream;
 
-use crate::model::{Banner, READY};
+use crate::model::{Banner, Status};
 
 #[derive(Clone, Debug)]
 pub struct BannersTable {
@@ -27,7 +27,7 @@ impl BannersTable {
 
     /// The listing's query: published banners, newest first.
     pub fn listing(&self) -> IndexQuery<'_> {
-        Catalog::newest_in(&self.table, READY)
+        Catalog::newest_in(&self.table, Status::Ready.as_str())
     }
 
     /// One page of the listing.

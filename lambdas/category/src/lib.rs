@@ -19,7 +19,7 @@ use shop_core::images::UploadConfig;
 use shop_core::{RequestError, Upstream};
 
 pub use handlers::{cleanup, image_uploaded, list_categories, upload_url};
-pub use model::{category_of_key, object_key, Category, AWAITING_IMAGE, READY};
+pub use model::{category_of_key, object_key, Category, Status};
 
 #[derive(Clone, Debug)]
 pub struct CategoryConfig {

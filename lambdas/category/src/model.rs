@@ -26,10 +26,6 @@ impl Status {
     }
 }
 
-/// [`Status::AwaitingImage`] as stored.
-pub const AWAITING_IMAGE: &str = Status::AwaitingImage.as_str();
-/// [`Status::Ready`] as stored.
-pub const READY: &str = Status::Ready.as_str();
 pub const MAX_CATEGORY_NAME: usize = 64;
 /// Key attributes of a listing page token: table key plus index keys.
 pub const PAGE_KEY: &[&str] = &["categoryName", "status", "createdAt"];

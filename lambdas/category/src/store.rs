@@ -9,7 +9,7 @@ use shop_core::images::attach_image;
 use shop_core::pagination::{query_page, IndexQuery, Page, PageRequest};
 use shop_core::Upstream;
 
-use crate::model::{Category, Status, AWAITING_IMAGE, READY};
+use crate::model::{Category, Status};
 
 const KEY: &str = "categoryName";
 
@@ -35,7 +35,7 @@ impl CategoriesTable {
     /// Completes the category that waits for exactly the image `object_key`: `false` when none
     /// waits (the event came again, or the category is gone or waits for another upload).
     pub async fn complete(&self, name: &str, object_key: &str, image_url: String) -> Result<bool, Upstream> {
-        let states = (AWAITING_IMAGE, READY);
+        let states = (Status::AwaitingImage.as_str(), Status::Ready.as_str());
         let url = [("imageUrl", image_url)];
         attach_image(&self.db, &self.table, key(KEY, name), object_key, &url, states).await
     }
@@ -48,7 +48,7 @@ impl CategoriesTable {
 
     /// The listing's query: completed categories, newest first.
     pub fn listing(&self) -> IndexQuery<'_> {
-        Catalog::newest_in(&self.table, READY)
+        Catalog::newest_in(&self.table, Status::Ready.as_str())
     }
 
     /// One page of the listing.
@@ -58,7 +58,12 @@ impl CategoriesTable {
 
     /// Deletes the categories older than `max_age` that never got an image.
     pub async fn delete_stale(&self, max_age: Duration) -> Result<SweepReport, Upstream> {
-        let stale = Sweep::by_status(&self.table, AWAITING_IMAGE, shop_core::time::ago(max_age), &[KEY]);
+        let stale = Sweep::by_status(
+            &self.table,
+            Status::AwaitingImage.as_str(),
+            shop_core::time::ago(max_age),
+            &[KEY],
+        );
         shop_core::cleanup::sweep(&self.db, &stale).await
     }
 }
