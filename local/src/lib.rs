@@ -4,7 +4,8 @@
 //! - [`emulator`]: find or start a moto server and switch on state machine execution.
 //! - [`stripe`]: find or start the local Stripe (the payment provider) and point its webhooks here.
 //! - [`provision`]: create the same tables, pools, buckets and queues the CDK app deploys.
-//! - [`stage`]: the local stage's values, from the stage data the CDK app deploys.
+//! - [`stage`]: the local stage's values, from the stage data the CDK app deploys; [`options`]:
+//!   them with the runner's own settings (ports, prefix, faults), as the command line sets them.
 //! - [`stack`]: the whole backend provisioned under one prefix; [`registry`]: its services and
 //!   the functions each serves.
 //! - [`jwt`]: the API Gateway JWT authorizer's checks; [`throttle`]: its throttling.
@@ -29,6 +30,7 @@ pub mod http_hook;
 pub mod jwt;
 pub mod listing;
 pub mod metrics;
+pub mod options;
 pub mod provision;
 pub mod recorder;
 pub mod registry;

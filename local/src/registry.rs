@@ -11,10 +11,10 @@ use crate::declaration::Declaration;
 use crate::emulator::Emulator;
 use crate::http_hook::Act;
 use crate::listing::Listing;
+use crate::options::Options;
 use crate::provision::resources::ORDER_WORKFLOW;
 use crate::provision::ProvisionError;
 use crate::recorder::Sink;
-use crate::runner::Options;
 use crate::stack::{metrics_namespace, StackInfo};
 
 /// Every service, configured for this stack: the same structs the Lambda binaries build.

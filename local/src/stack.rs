@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::declaration::Declaration;
 use crate::emulator::Emulator;
+use crate::options::Options;
 use crate::provision::resources::{self, Bucket, Plan, Resources};
 use crate::provision::ProvisionError;
-use crate::runner::Options;
 
 /// Names and ids of every resource, by declared name; written to `.local/stack.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
