@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
+# Runs every test: the import graph's circles, Rust unit, integration and end-to-end tests (against moto), the OpenAPI drift
 # check, the infra checks (tsc, CDK assertions, the workflow under AWS semantics, synth + cdk-nag,
 # cfn-lint with the serverless rules, the replacement guard, the cost goal, asl-validator), the
 # preflight's tests and the first-deploy rehearsal (docs/deploy.md's steps against a fresh fake
@@ -21,6 +21,9 @@ pip_install -r scripts/requirements.txt
 # Every AWS call a handler sends through a local runner is recorded for the least-privilege check.
 export SHOP_RECORD_AWS_CALLS="$PWD/target/tmp/aws-calls.jsonl"
 mkdir -p target/tmp && rm -f "$SHOP_RECORD_AWS_CALLS"
+
+phase "import graph: no module of a crate or of infra/lib imports itself round a circle"
+python3 scripts/import_cycles.py
 
 phase "cargo test (workspace)"
 rm -f target/tmp/e2e-exchanges.jsonl
