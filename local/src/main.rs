@@ -132,14 +132,13 @@ async fn make_admin(who: String) -> Result<(), String> {
     } else {
         auth::model::username_for(&who)
     };
-    aws_sdk_cognitoidentityprovider::Client::new(&sdk)
-        .admin_add_user_to_group()
-        .user_pool_id(&info.resources.pool.user_pool_id)
-        .username(&username)
-        .group_name(shop_core::identity::ADMIN_GROUP)
-        .send()
-        .await
-        .map_err(|e| format!("could not make {username} an admin: {e:?}"))?;
+    shop_core::accounts::Accounts::new(
+        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+        &info.resources.pool.user_pool_id,
+    )
+    .add_to_admins(&username)
+    .await
+    .map_err(|e| format!("could not make {username} an admin: {e}"))?;
     println!("{username} is now an admin; sign in again to get a token with the admins group");
     Ok(())
 }

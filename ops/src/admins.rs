@@ -5,8 +5,7 @@
 //! is for stages that do not require it (dev, the local stack). The change raises the admin
 //! group alert (infra/lib/admin-watch.ts) on AWS.
 
-use aws_sdk_cognitoidentityprovider::types::UserStatusType;
-use aws_sdk_cognitoidentityprovider::Client;
+use shop_core::accounts::Accounts;
 
 /// Why an account may not become an admin, or the call that failed.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,31 +32,23 @@ impl std::fmt::Display for Refused {
     }
 }
 
-/// Adds `username` of `pool` to the admins group after checking the account; `require_totp`
-/// false skips the TOTP check only.
-pub async fn make_admin(c: &Client, pool: &str, username: &str, require_totp: bool) -> Result<(), Refused> {
-    let user = match c.admin_get_user().user_pool_id(pool).username(username).send().await {
-        Ok(u) => u,
-        Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => {
-            return Err(Refused::NoSuchAccount(username.to_owned()))
-        }
-        Err(e) => return Err(Refused::Cognito(format!("{e:?}"))),
-    };
-    if user.user_status() != Some(&UserStatusType::Confirmed) {
+/// Adds `username` to the admins group after checking the account; `require_totp` false skips
+/// the TOTP check only.
+pub async fn make_admin(accounts: &Accounts, username: &str, require_totp: bool) -> Result<(), Refused> {
+    let cognito = |e: shop_core::Upstream| Refused::Cognito(e.to_string());
+    let account = accounts
+        .get(username)
+        .await
+        .map_err(cognito)?
+        .ok_or_else(|| Refused::NoSuchAccount(username.to_owned()))?;
+    if !account.confirmed {
         return Err(Refused::NotConfirmed(username.to_owned()));
     }
-    if !user.enabled() {
+    if !account.enabled {
         return Err(Refused::Disabled(username.to_owned()));
     }
-    if require_totp && !user.user_mfa_setting_list().iter().any(|m| m == shop_core::mfa::TOTP) {
+    if require_totp && !account.totp {
         return Err(Refused::NoTotp(username.to_owned()));
     }
-    c.admin_add_user_to_group()
-        .user_pool_id(pool)
-        .username(username)
-        .group_name(shop_core::identity::ADMIN_GROUP)
-        .send()
-        .await
-        .map_err(|e| Refused::Cognito(format!("{e:?}")))?;
-    Ok(())
+    accounts.add_to_admins(username).await.map_err(cognito)
 }

@@ -214,8 +214,8 @@ async fn make_admin(a: &Args) -> Result<(), String> {
             .ok_or(format!("--user-pool-id is required without --local\n{USAGE}"))?;
         (shop_core::aws::sdk_config().await, pool)
     };
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-    shop_ops::admins::make_admin(&cognito, &pool, &username, !a.without_totp)
+    let accounts = shop_core::accounts::Accounts::new(aws_sdk_cognitoidentityprovider::Client::new(&sdk), pool);
+    shop_ops::admins::make_admin(&accounts, &username, !a.without_totp)
         .await
         .map_err(|e| e.to_string())?;
     println!("{username} is now an admin; it signs in again (with its code) for a token that says so");

@@ -18,10 +18,10 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
+use shop_core::accounts::Accounts;
 
 /// The services whose APIs the walk calls.
 pub const SERVICES: [&str; 5] = ["auth", "banner", "category", "product", "order"];
@@ -71,40 +71,13 @@ fn fail(step: &'static str) -> impl Fn(String) -> Failed {
 /// Creates the synthetic account and product if they are missing, and tops the product's stock up.
 pub async fn provision(sdk: &aws_config::SdkConfig, s: &Stage) -> Result<(), Failed> {
     let step = fail("provision");
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(sdk);
     let username = FULL_NAME.replace(' ', "_");
-    let attr = |n: &str, v: &str| {
-        AttributeType::builder()
-            .name(n)
-            .value(v)
-            .build()
-            .map_err(|e| step(e.to_string()))
-    };
-    let created = cognito
-        .admin_create_user()
-        .user_pool_id(&s.user_pool_id)
-        .username(&username)
-        .user_attributes(attr("email", EMAIL)?)
-        .user_attributes(attr("email_verified", "true")?)
-        .user_attributes(attr("name", FULL_NAME)?)
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await;
-    if let Err(e) = created {
-        let exists = e.as_service_error().is_some_and(|e| e.is_username_exists_exception());
-        if !exists {
-            return Err(step(format!("AdminCreateUser: {}", DisplayErrorContext(&e))));
-        }
-    }
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&s.user_pool_id)
-        .username(&username)
-        .password(&s.password)
-        .permanent(true)
-        .send()
+    let accounts = Accounts::new(aws_sdk_cognitoidentityprovider::Client::new(sdk), &s.user_pool_id);
+    let attributes = [("email", EMAIL), ("email_verified", "true"), ("name", FULL_NAME)];
+    accounts
+        .ensure_confirmed(&username, &attributes, &s.password)
         .await
-        .map_err(|e| step(format!("AdminSetUserPassword: {}", DisplayErrorContext(&e))))?;
+        .map_err(|e| step(e.to_string()))?;
     let now = shop_core::time::now();
     aws_sdk_dynamodb::Client::new(sdk)
         .put_item()

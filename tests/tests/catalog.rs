@@ -732,6 +732,7 @@ async fn turn_on_totp(cognito: &aws_sdk_cognitoidentityprovider::Client, access:
 async fn make_admin_grants_the_group_only_to_an_account_with_totp() {
     use shop_ops::admins::{make_admin, Refused};
     let (pool, cognito) = local_pool().await;
+    let accounts = shop_core::accounts::Accounts::new(cognito.clone(), &pool.user_pool_id);
     let groups = |username: String| {
         let cognito = cognito.clone();
         let pool = pool.user_pool_id.clone();
@@ -751,21 +752,21 @@ async fn make_admin_grants_the_group_only_to_an_account_with_totp() {
     };
     let (username, access) = pool_user(&cognito, &pool).await;
     assert_eq!(
-        make_admin(&cognito, &pool.user_pool_id, &username, true).await,
+        make_admin(&accounts, &username, true).await,
         Err(Refused::NoTotp(username.clone()))
     );
     assert!(groups(username.clone()).await.is_empty(), "refused, but joined");
     turn_on_totp(&cognito, &access).await;
-    make_admin(&cognito, &pool.user_pool_id, &username, true).await.unwrap();
+    make_admin(&accounts, &username, true).await.unwrap();
     assert_eq!(groups(username.clone()).await, vec!["admins"]);
     assert_eq!(
-        make_admin(&cognito, &pool.user_pool_id, "nobody-here", true).await,
+        make_admin(&accounts, "nobody-here", true).await,
         Err(Refused::NoSuchAccount("nobody-here".into()))
     );
     // Unconfirmed: refused even without the TOTP check.
     let pending = pool_sign_up(&cognito, &pool).await;
     assert_eq!(
-        make_admin(&cognito, &pool.user_pool_id, &pending, false).await,
+        make_admin(&accounts, &pending, false).await,
         Err(Refused::NotConfirmed(pending.clone()))
     );
 }

@@ -168,12 +168,9 @@ fn id_token(tokens: &Value) -> String {
 }
 
 async fn make_admin(r: &Running, full_name: &str) {
-    aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config())
-        .admin_add_user_to_group()
-        .user_pool_id(&r.info.resources.pool.user_pool_id)
-        .username(auth::model::username_for(full_name))
-        .group_name("admins")
-        .send()
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&r.emulator.sdk_config());
+    shop_core::accounts::Accounts::new(cognito, &r.info.resources.pool.user_pool_id)
+        .add_to_admins(&auth::model::username_for(full_name))
         .await
         .unwrap();
 }

@@ -12,9 +12,12 @@
 //! - `images` (feature `s3`): presigned uploads, S3 event keys, public URLs.
 //! - [`cleanup`]: the scheduled sweep of stale items through an index, and its SNS notice.
 //! - `email` (feature `ses`): plain-text email through SES v2.
-//! - `mfa` (feature `cognito`): the admin gate (admins group, TOTP MFA where the stage requires it).
+//! - `accounts` (feature `cognito`): the pool's accounts as the admin gate and the operator read
+//!   and change them; `mfa`: the admin gate (admins group, TOTP MFA where the stage requires it).
 //! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
 
+#[cfg(feature = "cognito")]
+pub mod accounts;
 pub mod aws;
 #[cfg(all(feature = "s3", feature = "cognito"))]
 pub mod catalog;

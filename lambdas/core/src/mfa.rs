@@ -11,21 +11,21 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 
+use crate::accounts::Accounts;
 use crate::config::{parsed_or, required, ConfigError};
-use crate::error::{AccessError, RequestError, Upstream};
+use crate::error::{AccessError, RequestError};
 use crate::http::Request;
 use crate::identity::Identity;
 
-/// Cognito's name of TOTP MFA in a user's MFA settings.
-pub const TOTP: &str = "SOFTWARE_TOKEN_MFA";
-
+pub use crate::accounts::TOTP;
 pub use crate::identity::SESSIONS_VALID_FROM;
 
 /// Who may call an admin route.
 #[derive(Clone, Debug, Default)]
 pub struct AdminGate {
-    /// The pool to ask whether an admin has TOTP on; `None` when the stage does not require it.
-    mfa: Option<(Client, String)>,
+    /// The pool's accounts, asked whether an admin has TOTP on; `None` when the stage does not
+    /// require it.
+    mfa: Option<Accounts>,
 }
 
 impl AdminGate {
@@ -41,7 +41,7 @@ impl AdminGate {
     /// A gate that also requires TOTP MFA on the admin's account in `user_pool_id`.
     pub fn requiring_mfa(cognito: Client, user_pool_id: String) -> Self {
         Self {
-            mfa: Some((cognito, user_pool_id)),
+            mfa: Some(Accounts::new(cognito, user_pool_id)),
         }
     }
 
@@ -49,42 +49,24 @@ impl AdminGate {
     /// the admins group, 403 `MfaRequired` without TOTP where it is required.
     pub async fn admin(&self, req: &Request) -> Result<Identity, AccessError> {
         let who = Identity::admin_from_request(req)?;
-        let Some((cognito, pool)) = &self.mfa else {
+        let Some(accounts) = &self.mfa else {
             return Ok(who);
         };
         let username = who.username.as_deref().ok_or(RequestError::Unauthorized)?;
-        let user = match cognito
-            .admin_get_user()
-            .user_pool_id(pool)
-            .username(username)
-            .send()
-            .await
-        {
-            Ok(u) => u,
-            Err(e) if e.as_service_error().is_some_and(|x| x.is_user_not_found_exception()) => {
-                return Err(RequestError::Unauthorized.into())
-            }
-            Err(e) => return Err(Upstream::new(crate::error::service::COGNITO, e).into()),
-        };
+        let account = accounts.get(username).await?.ok_or(RequestError::Unauthorized)?;
         // A disabled account (AdminDisableUser, the usual incident response) is out at once, not
         // when its token expires.
-        if !user.enabled() {
+        if !account.enabled {
             tracing::warn!(admin = %who.sub, "disabled admin account refused");
             return Err(RequestError::Unauthorized.into());
         }
-        if !user.user_mfa_setting_list().iter().any(|m| m == TOTP) {
+        if !account.totp {
             tracing::warn!(admin = %who.sub, "admin without TOTP MFA refused");
             return Err(RequestError::MfaRequired.into());
         }
         // A sign-in from before TOTP was turned on (or one whose time the token does not say)
         // is not a sign-in with a code: sign in again.
-        let valid_from = user
-            .user_attributes()
-            .iter()
-            .find(|a| a.name() == SESSIONS_VALID_FROM)
-            .and_then(|a| a.value()?.parse::<u64>().ok())
-            .unwrap_or(0);
-        if who.auth_time.is_none_or(|t| t < valid_from) {
+        if who.auth_time.is_none_or(|t| t < account.sessions_valid_from) {
             tracing::warn!(admin = %who.sub, "admin session from before TOTP was turned on refused");
             return Err(RequestError::Unauthorized.into());
         }
