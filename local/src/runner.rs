@@ -90,7 +90,7 @@ pub async fn start(opts: Options) -> Result<Running, RunnerError> {
     let kept = if opts.reset {
         None
     } else {
-        stack::existing(&emulator, &state_file).await
+        stack::existing(&emulator, &decl, &state_file).await?
     };
     let mut info = match kept {
         Some(i) => {

@@ -84,20 +84,36 @@ pub async fn provision(emu: &Emulator, decl: &Declaration, o: &Options) -> Resul
     })
 }
 
-/// A stack recorded earlier whose user pool still exists in the emulator (kept state).
-pub async fn existing(emu: &Emulator, path: &Path) -> Option<StackInfo> {
-    let info: StackInfo = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+/// A stack recorded earlier whose user pool still exists in the emulator (kept state). One that
+/// lacks a declared resource (recorded by an older runner, or the declaration grew since) is an
+/// error naming it: its other resources still hold the names a fresh provisioning would take.
+pub async fn existing(emu: &Emulator, decl: &Declaration, path: &Path) -> Result<Option<StackInfo>, ProvisionError> {
+    let Some(info) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<StackInfo>(&text).ok())
+    else {
+        return Ok(None);
+    };
     if info.emulator_endpoint != emu.endpoint {
-        return None;
+        return Ok(None);
     }
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emu.sdk_config());
-    cognito
+    let pool = cognito
         .describe_user_pool()
         .user_pool_id(&info.resources.pool.user_pool_id)
         .send()
-        .await
-        .ok()?;
-    Some(info)
+        .await;
+    if pool.is_err() {
+        return Ok(None);
+    }
+    let wanted = resources::of_stack(decl.services.iter().map(|s| s.name.as_str()));
+    match info.resources.missing(&wanted) {
+        None => Ok(Some(info)),
+        Some(r) => Err(ProvisionError {
+            what: format!("the stack recorded in {}", path.display()),
+            detail: format!("it has no {r:?}; start with --reset to provision afresh"),
+        }),
+    }
 }
 
 /// Writes the stack description for scripts and tests.

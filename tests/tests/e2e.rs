@@ -1636,3 +1636,37 @@ async fn every_code_email_names_the_account_it_confirms() {
         .await;
     r.stop().await;
 }
+
+/// A second start on the same state reuses the stack it recorded; a recorded stack that lacks a
+/// declared resource (an older runner's, or the declaration grew) is refused with the resource
+/// named and the way out (`--reset`), not served half-wired.
+#[tokio::test]
+async fn a_kept_stack_is_reused_and_one_missing_a_declared_resource_is_refused_by_name() {
+    let (dir, prefix) = (std::env::temp_dir().join(unique("shop-kept")), unique("kept"));
+    let same = |o: &mut Options| {
+        o.state_dir = dir.clone();
+        o.prefix = prefix.clone();
+    };
+    let first = runner_with(same).await;
+    // As recorded (the app client's secret is never written down).
+    let recorded = serde_json::to_value(&first.info.resources).unwrap();
+    first.stop().await;
+    let second = runner_with(same).await;
+    let kept = serde_json::to_value(&second.info.resources).unwrap();
+    assert_eq!(kept, recorded, "the kept stack was provisioned again");
+    second.stop().await;
+
+    let file = dir.join("stack.json");
+    let mut stack: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    stack["topics"].as_object_mut().unwrap().remove("alerts");
+    std::fs::write(&file, stack.to_string()).unwrap();
+    let mut opts = Options::local().unwrap();
+    (opts.port, opts.moto_port, opts.stripe_port) = (0, 0, 0);
+    same(&mut opts);
+    let refused = runner::start(opts)
+        .await
+        .err()
+        .expect("a stack without its alerts topic was served");
+    let said = refused.to_string();
+    assert!(said.contains("alerts") && said.contains("--reset"), "{said}");
+}

@@ -173,6 +173,24 @@ fn named<'a, T>(map: &'a BTreeMap<String, T>, kind: &str, name: &str) -> Result<
 }
 
 impl Resources {
+    /// The first of `wanted` this set does not hold.
+    pub fn missing<'a>(&self, wanted: &'a [Resource]) -> Option<&'a Resource> {
+        wanted.iter().find(|r| !self.holds(r))
+    }
+
+    fn holds(&self, r: &Resource) -> bool {
+        match r {
+            Resource::Table { name } => self.tables.contains_key(name),
+            Resource::UserPool { .. } => !self.pool.user_pool_id.is_empty(),
+            Resource::ImageBucket { name, .. } => self.buckets.contains_key(name),
+            Resource::WorkQueue { name, .. } | Resource::Queue { name } => self.queues.contains_key(name),
+            Resource::Topic { name } => self.topics.contains_key(name),
+            Resource::Sender => !self.email_from.is_empty(),
+            Resource::PaymentSecret { name } => self.secrets.contains_key(name),
+            Resource::OrderWorkflow { name } => self.workflows.contains_key(name),
+        }
+    }
+
     pub fn table(&self, name: &str) -> Result<&str, ProvisionError> {
         named(&self.tables, "table", name).map(String::as_str)
     }
@@ -337,5 +355,19 @@ mod tests {
             assert_eq!(image_bucket_of(s), Some(format!("{s}-images")));
         }
         assert!(of_service("nobody").is_empty());
+    }
+
+    #[test]
+    fn a_recorded_stack_without_a_declared_resource_says_which() {
+        let wanted = of_service("banner");
+        let mut r = Resources::default();
+        assert_eq!(r.missing(&wanted), Some(&Resource::Table { name: "banners".into() }));
+        r.tables.insert("banners".into(), "p-banners".into());
+        assert!(matches!(r.missing(&wanted), Some(Resource::ImageBucket { .. })));
+        r.buckets.insert("banner-images".into(), Bucket::default());
+        assert_eq!(r.missing(&wanted), None);
+        // A stack.json of the older shape (fields, not maps) reads as a set that holds nothing.
+        let old: Resources = serde_json::from_str(r#"{"userPoolId": "p", "bannersTable": "t"}"#).unwrap();
+        assert!(old.missing(&wanted).is_some());
     }
 }
