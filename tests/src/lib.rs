@@ -76,7 +76,7 @@ pub async fn provisioned(service: &str, sender: &str, workflow: StateMachineType
     };
     let wanted = shop_local::provision::resources::of_service(service);
     assert!(!wanted.is_empty(), "no service {service}");
-    shop_local::provision::resources::provision(&sdk().await, &wanted, &plan)
+    shop_local::provision::resources::provision(&sdk().await, wanted, &plan)
         .await
         .unwrap_or_else(|e| panic!("provisioning {service}: {e}"))
 }

@@ -5,6 +5,7 @@
 //! wiring into the service's configuration).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use aws_config::SdkConfig;
 use serde::{Deserialize, Serialize};
@@ -64,39 +65,40 @@ struct Declaration {
     stack: Vec<Resource>,
 }
 
-fn declaration() -> Declaration {
-    // A malformed declaration is a build-time mistake: the unit test below parses it.
-    serde_json::from_str(RESOURCES_JSON).unwrap_or(Declaration {
-        services: BTreeMap::new(),
-        stack: Vec::new(),
-    })
+/// The declaration, parsed once. A malformed one is a build-time mistake (the unit test below
+/// parses it) and reads as declaring nothing.
+fn declaration() -> &'static Declaration {
+    static PARSED: LazyLock<Declaration> = LazyLock::new(|| {
+        serde_json::from_str(RESOURCES_JSON).unwrap_or(Declaration {
+            services: BTreeMap::new(),
+            stack: Vec::new(),
+        })
+    });
+    &PARSED
 }
 
 /// What the stack of `service` holds, in creation order, shared ones included (the order
 /// service reads the products table; categories and products report to one cleanup topic).
-pub fn of_service(service: &str) -> Vec<Resource> {
-    declaration().services.remove(service).unwrap_or_default()
+pub fn of_service(service: &str) -> &'static [Resource] {
+    declaration().services.get(service).map_or(&[], Vec::as_slice)
 }
 
 /// The whole backend: every service's resources once, then the stacks' own (the on-failure queue).
 pub fn of_stack<'a>(services: impl IntoIterator<Item = &'a str>) -> Vec<Resource> {
-    let mut d = declaration();
     let mut all: Vec<Resource> = Vec::new();
-    let wanted = services
-        .into_iter()
-        .flat_map(|s| d.services.remove(s).unwrap_or_default());
-    for r in wanted.chain(d.stack) {
-        if !all.contains(&r) {
-            all.push(r);
+    let wanted = services.into_iter().flat_map(of_service);
+    for r in wanted.chain(&declaration().stack) {
+        if !all.contains(r) {
+            all.push(r.clone());
         }
     }
     all
 }
 
 /// The declared name of the image bucket of `service`.
-fn image_bucket_of(service: &str) -> Option<String> {
-    of_service(service).into_iter().find_map(|r| match r {
-        Resource::ImageBucket { name, .. } => Some(name),
+fn image_bucket_of(service: &str) -> Option<&'static str> {
+    of_service(service).iter().find_map(|r| match r {
+        Resource::ImageBucket { name, .. } => Some(name.as_str()),
         _ => None,
     })
 }
@@ -203,7 +205,7 @@ impl Resources {
     pub fn image_bucket(&self, service: &str) -> Result<&Bucket, ProvisionError> {
         let name =
             image_bucket_of(service).ok_or_else(|| fail(format!("image bucket of {service}"), "not declared"))?;
-        named(&self.buckets, "bucket", &name)
+        named(&self.buckets, "bucket", name)
     }
 
     pub fn queue(&self, name: &str) -> Result<&Queue, ProvisionError> {
@@ -352,7 +354,7 @@ mod tests {
             );
         }
         for s in ["banner", "category", "product"] {
-            assert_eq!(image_bucket_of(s), Some(format!("{s}-images")));
+            assert_eq!(image_bucket_of(s), Some(format!("{s}-images").as_str()));
         }
         assert!(of_service("nobody").is_empty());
     }
@@ -361,13 +363,13 @@ mod tests {
     fn a_recorded_stack_without_a_declared_resource_says_which() {
         let wanted = of_service("banner");
         let mut r = Resources::default();
-        assert_eq!(r.missing(&wanted), Some(&Resource::Table { name: "banners".into() }));
+        assert_eq!(r.missing(wanted), Some(&Resource::Table { name: "banners".into() }));
         r.tables.insert("banners".into(), "p-banners".into());
-        assert!(matches!(r.missing(&wanted), Some(Resource::ImageBucket { .. })));
+        assert!(matches!(r.missing(wanted), Some(Resource::ImageBucket { .. })));
         r.buckets.insert("banner-images".into(), Bucket::default());
-        assert_eq!(r.missing(&wanted), None);
+        assert_eq!(r.missing(wanted), None);
         // A stack.json of the older shape (fields, not maps) reads as a set that holds nothing.
         let old: Resources = serde_json::from_str(r#"{"userPoolId": "p", "bannersTable": "t"}"#).unwrap();
-        assert!(old.missing(&wanted).is_some());
+        assert!(old.missing(wanted).is_some());
     }
 }
