@@ -256,7 +256,7 @@ impl Fixture {
     }
 
     pub async fn status(&self, order_id: &str) -> Option<OrderStatus> {
-        let order = self.svc.orders().get(order_id).await.unwrap()?;
+        let order = self.svc.orders.get(order_id).await.unwrap()?;
         Some(order.status)
     }
 

@@ -41,7 +41,7 @@ async fn paid_order(f: &Fixture, stock: u64, quantity: u64) -> (String, Customer
 }
 
 async fn stored(f: &Fixture, id: &str) -> Order {
-    f.svc.orders().get(id).await.unwrap().unwrap()
+    f.svc.orders.get(id).await.unwrap().unwrap()
 }
 
 async fn intent_of(f: &Fixture, id: &str) -> String {
@@ -169,7 +169,7 @@ async fn a_reserved_order_is_captured_exactly_once_though_delivered_three_times_
     // Nothing is left for the reconciler: the sparse index no longer lists it.
     let (open, _) = f
         .svc
-        .orders()
+        .orders
         .ids_with_open_payment(&shop_core::time::now(), 100)
         .await
         .unwrap();

@@ -102,35 +102,23 @@ pub async fn sweep(db: &aws_sdk_dynamodb::Client, s: &Sweep<'_>) -> Result<Sweep
     }
 }
 
-/// The cleanup topic: its client and ARN. Each scheduled cleanup reports to it.
+/// The cleanup topic. Each scheduled cleanup reports to it.
 #[cfg(feature = "sns")]
 #[derive(Clone, Debug)]
-pub struct Notices {
-    sns: aws_sdk_sns::Client,
-    topic_arn: String,
-}
+pub struct Notices(crate::topic::Topic);
 
 #[cfg(feature = "sns")]
 impl Notices {
     pub fn new(sns: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
-        Self {
-            sns,
-            topic_arn: topic_arn.into(),
-        }
+        Self(crate::topic::Topic::new(sns, topic_arn))
     }
 
     /// Reports a finished sweep of `noun`: publishes `Cleanup completed. Deleted N outdated
     /// <noun>` when N > 0 (and marks the report notified).
     pub async fn report(&self, noun: &str, mut report: SweepReport) -> Result<SweepReport, Upstream> {
         if report.deleted > 0 {
-            self.sns
-                .publish()
-                .topic_arn(&self.topic_arn)
-                .subject("Cleanup completed")
-                .message(format!("Cleanup completed. Deleted {} outdated {noun}", report.deleted))
-                .send()
-                .await
-                .map_err(|e| Upstream::new(crate::error::service::SNS, e))?;
+            let message = format!("Cleanup completed. Deleted {} outdated {noun}", report.deleted);
+            self.0.publish("Cleanup completed", &message).await?;
             report.notified = true;
         }
         tracing::info!(

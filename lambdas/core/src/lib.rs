@@ -15,6 +15,7 @@
 //! - `accounts` (feature `cognito`): the pool's accounts as the admin gate and the operator read
 //!   and change them; `mfa`: the admin gate (admins group, TOTP MFA where the stage requires it).
 //! - [`telemetry`]: `tracing` setup (JSON on Lambda, readable locally).
+//! - `topic` (feature `sns`): an SNS topic as a store (cleanup notices, operations alerts).
 
 #[cfg(feature = "cognito")]
 pub mod accounts;
@@ -39,6 +40,8 @@ pub mod money;
 pub mod pagination;
 pub mod telemetry;
 pub mod time;
+#[cfg(feature = "sns")]
+pub mod topic;
 pub mod validate;
 
 pub use error::{conditional, ApiError, RequestError, Upstream};

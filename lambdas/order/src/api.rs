@@ -100,7 +100,7 @@ async fn create_flow(o: &Orders, req: &Request) -> Result<Placed, Error> {
         updated_at: now,
         payment,
     };
-    if !o.orders().put_new(&order).await? {
+    if !o.orders.put_new(&order).await? {
         return replay(o, &order, &body).await;
     }
     if action.is_some() {
@@ -176,7 +176,7 @@ async fn authorize(
 async fn replay(o: &Orders, attempt: &Order, body: &CreateOrder) -> Result<Placed, Error> {
     let id = &attempt.id;
     let mut existing = o
-        .orders()
+        .orders
         .get(id)
         .await?
         .ok_or_else(|| Upstream::internal(shop_core::error::service::DYNAMODB, "order vanished during replay"))?;
@@ -195,8 +195,8 @@ async fn replay(o: &Orders, attempt: &Order, body: &CreateOrder) -> Result<Place
                 action: Some(intent),
             });
         }
-        o.orders().authorized_after_action(id).await?;
-        existing = o.orders().get(id).await?.unwrap_or(existing);
+        o.orders.authorized_after_action(id).await?;
+        existing = o.orders.get(id).await?.unwrap_or(existing);
     }
     if existing.status == OrderStatus::Pending {
         enqueue(o, &existing).await?;
@@ -233,7 +233,7 @@ async fn enqueue(o: &Orders, order: &Order) -> Result<(), Upstream> {
 /// whole truth. If even that fails, a retry with the same Idempotency-Key queues it (see [`replay`]).
 async fn withdraw(o: &Orders, order: &Order) {
     let id = &order.id;
-    match o.orders().withdraw_pending(id).await {
+    match o.orders.withdraw_pending(id).await {
         Ok(true) => tracing::warn!(order_id = %id, "order not queued; withdrawn"),
         _ => {
             tracing::error!(order_id = %id, "order not queued and not withdrawn; stays pending until replayed");
@@ -272,7 +272,7 @@ async fn confirm_by_email(o: &Orders, order: &Order) {
 /// The order `id` as its reader may see it: a customer (`owner`) only their own, anyone else's
 /// answered as missing; an admin (`None`) any.
 async fn order_seen_by(o: &Orders, id: &str, owner: Option<&str>) -> Result<Order, Error> {
-    o.orders()
+    o.orders
         .get(id)
         .await?
         .filter(|order| owner.is_none_or(|who| order.customer_id == who))
@@ -322,8 +322,8 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
         crate::pause_before(round).await;
         let order = order_seen_by(o, &id, Some(&who.sub)).await?;
         let cancelled = match order.status {
-            OrderStatus::Pending => o.orders().cancel_pending(&id).await,
-            OrderStatus::Shipping => o.orders().cancel_reserved(&order, &o.config.products_table).await,
+            OrderStatus::Pending => o.orders.cancel_pending(&id).await,
+            OrderStatus::Shipping => o.orders.cancel_reserved(&order, &o.config.products_table).await,
             OrderStatus::Cancelled => Ok(true),
             s @ (OrderStatus::Rejected | OrderStatus::Failed) => return Err(Error::NotCancellable(s.as_str())),
         };
@@ -341,7 +341,7 @@ async fn cancel_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
         if let Err(e) = settle(o, &id).await {
             tracing::warn!(order_id = %id, error = %e, "cancelled; payment left for the reconciler");
         }
-        let now = o.orders().get(&id).await?.unwrap_or(order);
+        let now = o.orders.get(&id).await?.unwrap_or(order);
         return Ok(OrderView::from(now));
     }
     Err(Upstream::internal(
@@ -398,11 +398,11 @@ async fn refund_flow(o: &Orders, req: &Request) -> Result<OrderView, Error> {
             .await
             .map_err(Error::Payment)?;
         let after = Money::from_cents(payment.refunded.cents() + cents);
-        match o.orders().record_refund(&order, payment.refunded, after, &lines).await {
+        match o.orders.record_refund(&order, payment.refunded, after, &lines).await {
             Ok(true) => {
                 tracing::info!(order_id = %id, admin = %admin.sub, cents, "refunded by an admin");
                 crate::payment::settle::tell(o, &order, MoneyMove::Refund, cents).await;
-                let now = o.orders().get(&id).await?.unwrap_or(order);
+                let now = o.orders.get(&id).await?.unwrap_or(order);
                 return Ok(OrderView::from(now));
             }
             // Another refund was recorded meanwhile: read again (ours repeats with its key: a replay).

@@ -146,7 +146,7 @@ pub struct Orders {
     /// The sender of the customer's emails.
     pub mailer: shop_core::email::Mailer,
     /// The operations alerts topic.
-    pub alerts: store::Alerts,
+    pub alerts: shop_core::topic::Topic,
     pub config: OrderConfig,
     pub http: Http,
     /// The payment provider; `None` where the stage takes no payments (then every order is
@@ -157,11 +157,6 @@ pub struct Orders {
 }
 
 impl Orders {
-    /// The Orders table.
-    pub fn orders(&self) -> &store::OrdersTable {
-        &self.orders
-    }
-
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = OrderConfig::from_env()?;
         let sdk = shop_core::aws::sdk_config().await;
@@ -194,7 +189,7 @@ impl Orders {
             queue: store::Queue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url),
             workflow: store::Workflow::new(aws_sdk_sfn::Client::new(sdk), &config.state_machine_arn),
             mailer: shop_core::email::Mailer::new(shop_core::aws::ses(sdk), &config.email_from),
-            alerts: store::Alerts::new(shop_core::aws::sns(sdk), &config.alerts_topic_arn),
+            alerts: shop_core::topic::Topic::new(shop_core::aws::sns(sdk), &config.alerts_topic_arn),
             config,
             http: Http::from_env(false),
             payments: None,

@@ -96,7 +96,7 @@ impl Operator {
     /// conditional update, so two operators never double up) with its re-drive count reset, and
     /// starts under `<orderId>-ops-<unix seconds>`. A dry run only lists them.
     pub async fn reprocess_failed(&self, max: usize, dry_run: bool) -> Result<Vec<Reprocessed>, Upstream> {
-        let (ids, _) = self.orders().ids_in_status(OrderStatus::Failed, None, max).await?;
+        let (ids, _) = self.orders.ids_in_status(OrderStatus::Failed, None, max).await?;
         let mut done = Vec::new();
         for id in ids {
             let execution = if dry_run { None } else { self.reprocess(&id).await? };
@@ -108,12 +108,8 @@ impl Operator {
         Ok(done)
     }
 
-    fn orders(&self) -> &OrdersTable {
-        &self.orders
-    }
-
     async fn reprocess(&self, id: &str) -> Result<Option<String>, Upstream> {
-        let Some(order) = self.orders().reopen_failed(id).await? else {
+        let Some(order) = self.orders.reopen_failed(id).await? else {
             return Ok(None);
         };
         let seconds = std::time::SystemTime::now()

@@ -78,7 +78,7 @@ pub struct ReconcileReport {
 pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<ReconcileReport, Error> {
     let cutoff = shop_core::time::ago(o.config.reconcile_after);
     let (stuck, items_read) = o
-        .orders()
+        .orders
         .ids_in_status(OrderStatus::Pending, Some(&cutoff), usize::MAX)
         .await?;
     let mut report = ReconcileReport {
@@ -101,7 +101,7 @@ pub async fn reconcile(o: &Orders, _event: serde_json::Value) -> Result<Reconcil
     }
     if o.payments.is_some() {
         let cutoff = shop_core::time::ago(o.config.settle_after);
-        let (open, read) = o.orders().ids_with_open_payment(&cutoff, usize::MAX).await?;
+        let (open, read) = o.orders.ids_with_open_payment(&cutoff, usize::MAX).await?;
         report.items_read += read;
         for id in &open {
             match settle_stuck(o, id).await {
@@ -136,7 +136,7 @@ enum Redrive {
 
 async fn redrive(o: &Orders, id: &str, cutoff: &str) -> Result<Redrive, Error> {
     // Claim the order: only one reconciler acts on it per period, and only while it is pending.
-    let Some(Claimed { order, redrives }) = o.orders().claim_for_redrive(id, cutoff).await? else {
+    let Some(Claimed { order, redrives }) = o.orders.claim_for_redrive(id, cutoff).await? else {
         return Ok(Redrive::Skipped);
     };
     if redrives > MAX_REDRIVES {
@@ -173,7 +173,7 @@ async fn awaited_payment(o: &Orders, order: &Order) -> Result<Redrive, Error> {
     };
     let intent = p.provider.intent(&payment.intent_id).await.map_err(Error::Payment)?;
     if intent.status == "requires_capture" {
-        if o.orders().authorized_after_action(&order.id).await? {
+        if o.orders.authorized_after_action(&order.id).await? {
             start(o, &OrderMessage::from(order), &order.id).await?;
         }
         return Ok(Redrive::Started);
@@ -184,7 +184,7 @@ async fn awaited_payment(o: &Orders, order: &Order) -> Result<Redrive, Error> {
             .await
             .map_err(Error::Payment)?;
     }
-    if o.orders().payment_never_completed(&order.id).await? {
+    if o.orders.payment_never_completed(&order.id).await? {
         tracing::warn!(order_id = %order.id, "payment never confirmed; order failed");
     }
     Ok(Redrive::GaveUp)
@@ -195,17 +195,17 @@ async fn awaited_payment(o: &Orders, order: &Order) -> Result<Redrive, Error> {
 async fn settle_stuck(o: &Orders, id: &str) -> Result<bool, Error> {
     let moved = matches!(settle(o, id).await?, Settled::Moved(_));
     if !moved {
-        if let Some(order) = o.orders().get(id).await? {
+        if let Some(order) = o.orders.get(id).await? {
             let open = order.payment.as_ref().is_some_and(|p| p.status.is_open());
             let expiring = shop_core::time::ago(std::time::Duration::from_secs(crate::AUTHORIZATION_WARN_SECS));
             if open && order.created_at < expiring {
                 let message =
                     format!("Order {id}: its card authorization is about to expire and is neither captured nor voided");
-                o.alerts.raise("Payment hold expiring", &message).await?;
+                o.alerts.publish("Payment hold expiring", &message).await?;
             }
             if !open && order.status != OrderStatus::Pending {
                 // Settled by someone else (the stream, a webhook): nothing is due any more.
-                o.orders().close_payment(id).await?;
+                o.orders.close_payment(id).await?;
             }
         }
     }
@@ -215,7 +215,7 @@ async fn settle_stuck(o: &Orders, id: &str) -> Result<bool, Error> {
 /// The order was re-driven [`MAX_REDRIVES`] times and is still pending: stop, mark it failed,
 /// email the customer, tell operations (the same outcome as the workflow's own failure path).
 async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> {
-    if !o.orders().mark_failed(&order.id).await? {
+    if !o.orders.mark_failed(&order.id).await? {
         return Ok(());
     }
     // The customer hears it from us, as from the workflow's own failure path; a lost email does
@@ -233,7 +233,7 @@ async fn give_up(o: &Orders, order: &Order, redrives: u64) -> Result<(), Error> 
         "Order {} failed: still pending after {redrives} re-drives of its workflow",
         order.id
     );
-    o.alerts.raise("Order failed", &message).await?;
+    o.alerts.publish("Order failed", &message).await?;
     tracing::error!(order_id = %order.id, redrives, "order marked failed by the reconciler; alert sent");
     Ok(())
 }

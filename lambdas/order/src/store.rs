@@ -1,6 +1,6 @@
 //! Every AWS operation of the order service, one function or method each, named for what it does:
 //! the attribute names, conditions and builder chains live here and nowhere else. This file: the
-//! tables; `messages`: the queues, the workflow and the alerts topic, each a store that owns its
+//! tables; `messages`: the queues and the workflow, each a store that owns its
 //! client and resource.
 
 use std::collections::HashMap;
@@ -285,7 +285,7 @@ impl OrdersTable {
 
 mod messages;
 mod payments;
-pub use messages::{Alerts, Queue, Started, Workflow};
+pub use messages::{Queue, Started, Workflow};
 
 #[cfg(test)]
 mod tests;

@@ -29,7 +29,7 @@ pub async fn settle(o: &Orders, id: &str) -> Result<Settled, Error> {
     for round in 0..ROUNDS {
         // Another writer (a transaction on the order) may still hold it: let it finish.
         crate::pause_before(round).await;
-        let Some(order) = o.orders().get(id).await? else {
+        let Some(order) = o.orders.get(id).await? else {
             return Ok(Settled::Nothing);
         };
         let Some(payment) = &order.payment else {
@@ -96,12 +96,12 @@ async fn record(o: &Orders, order: &Order, mv: MoneyMove) -> Result<bool, Error>
         MoneyMove::Void => PaymentStatus::Voided,
         MoneyMove::Refund => {
             return Ok(o
-                .orders()
+                .orders
                 .record_refund(order, payment.refunded, payment.amount, &[])
                 .await?)
         }
     };
-    Ok(o.orders()
+    Ok(o.orders
         .move_payment(&order.id, order.status, payment.status, to)
         .await?)
 }
@@ -137,7 +137,7 @@ async fn adopt(o: &Orders, p: &Payments, order: &Order) -> Result<(), Error> {
     }
     tracing::warn!(order_id = %order.id, from = payment.status.as_str(), to = actual.as_str(), "payment status taken from the provider");
     let moved = o
-        .orders()
+        .orders
         .move_payment(&order.id, order.status, payment.status, actual)
         .await?;
     if moved && order.status == OrderStatus::Shipping && actual != PaymentStatus::Captured {
@@ -150,7 +150,7 @@ async fn adopt(o: &Orders, p: &Payments, order: &Order) -> Result<(), Error> {
             payment.intent_id,
             actual.as_str()
         );
-        o.alerts.raise("Order not paid", &message).await?;
+        o.alerts.publish("Order not paid", &message).await?;
     }
     Ok(())
 }

@@ -57,20 +57,20 @@ async fn webhook_flow(o: &Orders, req: &Request) -> Result<Value, Error> {
     };
     // Most events only confirm what our own calls did (the authorization, the capture): they
     // change nothing, so they cost a read, not a write.
-    let Some(order) = o.orders().get(&order_id).await? else {
+    let Some(order) = o.orders.get(&order_id).await? else {
         return Ok(json!({ "received": true }));
     };
     if !changes_anything(&order, &event.kind) {
         return Ok(json!({ "received": true }));
     }
     let disputed = event.kind == "charge.dispute.created";
-    if !o.orders().record_event(&order_id, &event.id, disputed).await? {
+    if !o.orders.record_event(&order_id, &event.id, disputed).await? {
         tracing::info!(%order_id, event_type = %event.kind, "webhook event already recorded (or order unpaid)");
         return Ok(json!({ "received": true, "duplicate": true }));
     }
     if let Err(e) = act(o, &order_id, &event).await {
         // Not acted on: forget it, so the provider's retry acts.
-        o.orders().forget_event(&order_id, &event.id).await?;
+        o.orders.forget_event(&order_id, &event.id).await?;
         return Err(e);
     }
     tracing::info!(%order_id, event_type = %event.kind, "webhook event applied");
@@ -108,13 +108,13 @@ fn changes_anything(order: &Order, kind: &str) -> bool {
 
 async fn act(o: &Orders, order_id: &str, event: &Event) -> Result<(), Error> {
     match event.kind.as_str() {
-        "payment_intent.amount_capturable_updated" if o.orders().authorized_after_action(order_id).await? => {
-            if let Some(order) = o.orders().get(order_id).await? {
+        "payment_intent.amount_capturable_updated" if o.orders.authorized_after_action(order_id).await? => {
+            if let Some(order) = o.orders.get(order_id).await? {
                 o.queue.enqueue(&(&order).into()).await?;
             }
         }
         "payment_intent.payment_failed" => {
-            o.orders().payment_never_completed(order_id).await?;
+            o.orders.payment_never_completed(order_id).await?;
         }
         "payment_intent.succeeded" | "payment_intent.canceled" => {
             settle(o, order_id).await?;
@@ -130,7 +130,7 @@ async fn act(o: &Orders, order_id: &str, event: &Event) -> Result<(), Error> {
                     .and_then(Value::as_str)
                     .unwrap_or("no reason given"),
             );
-            o.alerts.raise("Payment disputed", &message).await?;
+            o.alerts.publish("Payment disputed", &message).await?;
         }
         _ => {}
     }

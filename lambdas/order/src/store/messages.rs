@@ -1,5 +1,6 @@
 //! The order's messages: the queue create-order writes (and its dead-letter queue, which the
-//! operator re-drives), the workflow the consumer and the reconciler start, and the alerts topic.
+//! operator re-drives) and the workflow the consumer and the reconciler start (the alerts topic is a
+//! [`shop_core::topic::Topic`]).
 
 use aws_sdk_sqs::types::Message;
 use shop_core::Upstream;
@@ -121,34 +122,5 @@ impl Workflow {
             }
             Err(e) => Err(Upstream::new(shop_core::error::service::STEP_FUNCTIONS, e)),
         }
-    }
-}
-
-/// The operations alerts topic.
-#[derive(Debug, Clone)]
-pub struct Alerts {
-    sns: aws_sdk_sns::Client,
-    topic_arn: String,
-}
-
-impl Alerts {
-    pub fn new(sns: aws_sdk_sns::Client, topic_arn: impl Into<String>) -> Self {
-        Self {
-            sns,
-            topic_arn: topic_arn.into(),
-        }
-    }
-
-    /// Publishes an alert to operations.
-    pub async fn raise(&self, subject: &str, message: &str) -> Result<(), Upstream> {
-        self.sns
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .subject(subject)
-            .message(message)
-            .send()
-            .await
-            .map_err(|e| Upstream::new(shop_core::error::service::SNS, e))?;
-        Ok(())
     }
 }
